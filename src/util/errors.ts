@@ -1,0 +1,60 @@
+/**
+ * Named error classes. Every failure the engine reports is one of these, so callers can branch on
+ * `instanceof` (or on `name`, which survives the worker boundary; see src/worker/protocol.ts).
+ * Messages say what was being done, on what, what was expected and what was found.
+ */
+
+/** Base class of every engine error. `code` is stable and machine-readable. */
+export class Memory3Error extends Error {
+  readonly code: string = 'MEMORY3_ERROR';
+  /** Extra structured facts (tensor name, expected/actual shape, …); plain JSON only. */
+  details?: Record<string, unknown>;
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    if (details) this.details = details;
+  }
+}
+
+/** config.json names an architecture or feature the engine does not run. */
+export class UnsupportedModelError extends Memory3Error { override readonly code = 'UNSUPPORTED_MODEL'; }
+/** config.json, tokenizer.json or another descriptor is malformed or inconsistent. */
+export class ModelConfigError extends Memory3Error { override readonly code = 'MODEL_CONFIG'; }
+/** A tensor the architecture needs is absent from the weight files. */
+export class MissingTensorError extends Memory3Error { override readonly code = 'MISSING_TENSOR'; }
+/** A tensor's shape differs from what config.json implies. */
+export class ShapeMismatchError extends Memory3Error { override readonly code = 'SHAPE_MISMATCH'; }
+/** A tensor uses a dtype the loader does not handle (only F32, F16, BF16 are supported). */
+export class UnsupportedDtypeError extends Memory3Error { override readonly code = 'UNSUPPORTED_DTYPE'; }
+/** A weight file ends before the bytes its header promises, or its header is unreadable. */
+export class TruncatedFileError extends Memory3Error { override readonly code = 'TRUNCATED_FILE'; }
+/** A file could not be fetched or read (HTTP status, missing file in a picked folder, …). */
+export class ModelFetchError extends Memory3Error { override readonly code = 'MODEL_FETCH'; }
+/** The tokenizer or chat template could not be loaded or applied. */
+export class TokenizerError extends Memory3Error { override readonly code = 'TOKENIZER'; }
+/** The prompt plus requested output would exceed the KV cache allocated for the context. */
+export class ContextOverflowError extends Memory3Error { override readonly code = 'CONTEXT_OVERFLOW'; }
+/** Generation was cancelled through an AbortSignal. The engine stays usable. */
+export class GenerationAbortedError extends Memory3Error { override readonly code = 'ABORTED'; }
+/** Options passed to the API are out of range or contradictory. */
+export class InvalidOptionsError extends Memory3Error { override readonly code = 'INVALID_OPTIONS'; }
+/** The browser exposes no WebGPU, or no adapter could be obtained. */
+export class WebGPUUnavailableError extends Memory3Error { override readonly code = 'WEBGPU_UNAVAILABLE'; }
+/** The adapter's limits are too small for this model (buffer binding size, workgroup storage, …). */
+export class AdapterLimitError extends Memory3Error { override readonly code = 'ADAPTER_LIMIT'; }
+/** The GPU device was lost; the engine must be reloaded. */
+export class DeviceLostError extends Memory3Error { override readonly code = 'DEVICE_LOST'; }
+/** A GPU validation or out-of-memory error surfaced from an error scope or uncapturederror. */
+export class GPUExecutionError extends Memory3Error { override readonly code = 'GPU_ERROR'; }
+/** The engine was used after dispose() or before a model was loaded. */
+export class EngineStateError extends Memory3Error { override readonly code = 'ENGINE_STATE'; }
+
+/** Every class above by name: the worker protocol rebuilds thrown errors from this table. */
+export const errorClasses = {
+  Memory3Error, UnsupportedModelError, ModelConfigError, MissingTensorError, ShapeMismatchError,
+  UnsupportedDtypeError, TruncatedFileError, ModelFetchError, TokenizerError, ContextOverflowError,
+  GenerationAbortedError, InvalidOptionsError, WebGPUUnavailableError, AdapterLimitError,
+  DeviceLostError, GPUExecutionError, EngineStateError,
+} as const;
+
+export type ErrorName = keyof typeof errorClasses;
