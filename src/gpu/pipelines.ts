@@ -1,0 +1,52 @@
+/**
+ * Compute pipelines cached by a readable variant key (`rms_norm.f32.wg128`), which is also the GPU
+ * label so validation messages and captures name the kernel (style.md rule 3).
+ */
+import { preprocessWgsl } from './shader';
+
+export interface PipelineSpec {
+  /** Readable variant key: op name, then the variant choices, dot-separated. */
+  key: string;
+  /** Raw kernel source from shaders/kernels (imported with ?raw). */
+  source: string;
+  defines?: string[];
+  /** Values for the kernel's `override` constants (WG_SIZE, …). */
+  constants?: Record<string, number>;
+}
+
+export class PipelineCache {
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pending = new Map<string, Promise<GPUComputePipeline>>();
+  constructor(private readonly device: GPUDevice) {}
+
+  get size(): number { return this.pipelines.size; }
+
+  /** The pipeline for `spec`, compiled synchronously on first use. */
+  get(spec: PipelineSpec): GPUComputePipeline {
+    let p = this.pipelines.get(spec.key);
+    if (!p) {
+      p = this.device.createComputePipeline(this.descriptor(spec));
+      this.pipelines.set(spec.key, p);
+    }
+    return p;
+  }
+
+  /** Compiles ahead of use without blocking (load-time shader compilation with progress). */
+  async prepare(spec: PipelineSpec): Promise<void> {
+    if (this.pipelines.has(spec.key)) return;
+    let pending = this.pending.get(spec.key);
+    if (!pending) {
+      pending = this.device.createComputePipelineAsync(this.descriptor(spec));
+      this.pending.set(spec.key, pending);
+    }
+    const p = await pending;
+    this.pending.delete(spec.key);
+    this.pipelines.set(spec.key, p);
+  }
+
+  private descriptor(spec: PipelineSpec): GPUComputePipelineDescriptor {
+    const code = preprocessWgsl(spec.source, spec.defines ?? []);
+    const module = this.device.createShaderModule({ code, label: spec.key });
+    return { label: spec.key, layout: 'auto', compute: { module, entryPoint: 'main', constants: spec.constants } };
+  }
+}
