@@ -1,0 +1,191 @@
+/**
+ * Where model files come from: a URL (Hugging Face `resolve/main` layout or any static folder), files the
+ * user picked or dropped, or bytes in memory (tests). The loader reads through `stream()` byte ranges and
+ * never holds a whole weight file.
+ */
+import { ModelFetchError } from '../util/errors';
+
+export interface ModelSource {
+  readonly description: string;
+  /** Whole small file as text (config.json, tokenizer.json, …). */
+  readText(path: string): Promise<string>;
+  exists(path: string): Promise<boolean>;
+  /** Size in bytes, or null when the server does not say. Missing file → ModelFetchError. */
+  size(path: string): Promise<number | null>;
+  /** Bytes [start, end) (end exclusive, defaults to end of file); a range past the end is clamped. */
+  stream(path: string, start?: number, end?: number): Promise<ReadableStream<Uint8Array>>;
+}
+
+function checkRange(path: string, start: number, end: number | undefined): void {
+  const ok = Number.isInteger(start) && start >= 0 && (end === undefined || (Number.isInteger(end) && end >= start));
+  if (!ok) throw new ModelFetchError(`Invalid byte range [${start}, ${end}) requested from ${path}`, { path, start, end });
+}
+
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+}
+
+/** In-memory files, delivered in `chunkSize`-byte pieces (default 64 KiB) to mimic a network body. */
+export function memorySource(files: Record<string, Uint8Array>, opts: { chunkSize?: number } = {}): ModelSource {
+  const chunkSize = opts.chunkSize ?? 65536;
+  const get = (path: string): Uint8Array => {
+    const bytes = files[path];
+    if (!bytes) throw new ModelFetchError(`File "${path}" not found in memory source (has: ${Object.keys(files).join(', ')})`, { path });
+    return bytes;
+  };
+  return {
+    description: `memory (${Object.keys(files).length} files)`,
+    readText: async (path) => new TextDecoder().decode(get(path)),
+    exists: async (path) => path in files,
+    size: async (path) => get(path).length,
+    async stream(path, start = 0, end) {
+      checkRange(path, start, end);
+      const bytes = get(path);
+      let pos = Math.min(start, bytes.length);
+      const stop = Math.min(end ?? bytes.length, bytes.length);
+      return new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (pos >= stop) { c.close(); return; }
+          const n = Math.min(chunkSize, stop - pos);
+          c.enqueue(bytes.slice(pos, pos + n));
+          pos += n;
+        },
+      });
+    },
+  };
+}
+
+/** Drop the first `skip` bytes of a stream and stop after `limit` bytes (null: no limit). */
+function sliceStream(body: ReadableStream<Uint8Array>, skip: number, limit: number | null): ReadableStream<Uint8Array> {
+  let toSkip = skip;
+  let left = limit ?? Infinity;
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      for (;;) {
+        if (left <= 0) { await reader.cancel(); c.close(); return; }
+        const { done, value } = await reader.read();
+        if (done) { c.close(); return; }
+        let chunk = value;
+        if (toSkip > 0) {
+          const n = Math.min(toSkip, chunk.length);
+          toSkip -= n;
+          chunk = chunk.subarray(n);
+        }
+        if (chunk.length === 0) continue;
+        if (chunk.length > left) chunk = chunk.subarray(0, left);
+        left -= chunk.length;
+        c.enqueue(chunk);
+        return;
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** Base URL → URL of files: `https://huggingface.co/org/name` gains `/resolve/main`. */
+function resolveBase(baseUrl: string): string {
+  const trimmed = baseUrl.replace(/\/+$/, '');
+  const m = /^https?:\/\/(huggingface\.co|hf\.co)\/([^/]+)\/([^/]+)$/.exec(trimmed);
+  return m ? `${trimmed}/resolve/main` : trimmed;
+}
+
+function contentRangeTotal(res: Response): number | null {
+  const m = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Files under `baseUrl` over HTTP. Byte ranges use `Range` requests; a server that ignores Range
+ * (200 instead of 206) still works: the leading bytes are read and skipped.
+ */
+export function urlSource(baseUrl: string, opts: { fetch?: typeof fetch } = {}): ModelSource {
+  const base = resolveBase(baseUrl);
+  const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const urlOf = (path: string) => `${base}/${path.split('/').map(encodeURIComponent).join('/')}`;
+  const request = async (path: string, init?: RequestInit): Promise<Response> => {
+    const url = urlOf(path);
+    try {
+      return await doFetch(url, init);
+    } catch (err) {
+      throw new ModelFetchError(`Fetching ${url} failed: ${(err as Error).message ?? err}`, { url, path });
+    }
+  };
+  const fail = (path: string, res: Response): never => {
+    const url = urlOf(path);
+    throw new ModelFetchError(`Fetching ${url} failed: HTTP ${res.status} ${res.statusText}`.trim(), { url, path, status: res.status });
+  };
+  const probe = async (path: string): Promise<Response | null> => {
+    const head = await request(path, { method: 'HEAD' });
+    if (head.ok) return head;
+    if (head.status === 404 || head.status === 410) return null;
+    const get = await request(path, { headers: { Range: 'bytes=0-0' } });
+    await get.body?.cancel();
+    if (get.ok) return get;
+    if (get.status === 404 || get.status === 410) return null;
+    return fail(path, get);
+  };
+  return {
+    description: `url ${base}`,
+    async readText(path) {
+      const res = await request(path);
+      if (!res.ok) fail(path, res);
+      return res.text();
+    },
+    exists: async (path) => (await probe(path)) !== null,
+    async size(path) {
+      const res = await probe(path);
+      if (!res) return fail(path, new Response(null, { status: 404, statusText: 'Not Found' }));
+      if (res.status === 206) return contentRangeTotal(res);
+      const len = res.headers.get('content-length');
+      return len !== null && /^\d+$/.test(len) ? Number(len) : null;
+    },
+    async stream(path, start = 0, end) {
+      checkRange(path, start, end);
+      if (end === start) return emptyStream();
+      const ranged = start > 0 || end !== undefined;
+      const res = await request(path, ranged ? { headers: { Range: `bytes=${start}-${end === undefined ? '' : end - 1}` } } : {});
+      if (res.status === 416) return emptyStream(); // range starts past the end: nothing to read
+      if (!res.ok) fail(path, res);
+      const body = res.body ?? emptyStream();
+      const limit = end === undefined ? null : end - start;
+      if (res.status === 206) return sliceStream(body, 0, limit);
+      return ranged ? sliceStream(body, start, limit) : body;
+    },
+  };
+}
+
+/** Find `path` among picked files: exact relative path, relative-path suffix, or bare name; shallowest wins. */
+function findFile(files: readonly File[], path: string): File | undefined {
+  const rel = (f: File) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
+  const matches = files.filter((f) => {
+    const r = rel(f);
+    return r === path || r.endsWith(`/${path}`) || (!path.includes('/') && f.name === path);
+  });
+  matches.sort((a, b) => rel(a).split('/').length - rel(b).split('/').length);
+  return matches[0];
+}
+
+/** Files the user picked (`<input type=file multiple>`) or a dropped/picked folder (webkitdirectory). */
+export function fileSource(files: File[] | FileList): ModelSource {
+  const list = Array.from(files);
+  const get = (path: string): File => {
+    const f = findFile(list, path);
+    if (!f) {
+      const names = list.slice(0, 20).map((x) => x.name).join(', ');
+      throw new ModelFetchError(`File "${path}" is not among the ${list.length} picked files (${names})`, { path });
+    }
+    return f;
+  };
+  return {
+    description: `local files (${list.length})`,
+    readText: (path) => get(path).text(),
+    exists: async (path) => findFile(list, path) !== undefined,
+    size: async (path) => get(path).size,
+    async stream(path, start = 0, end) {
+      checkRange(path, start, end);
+      const f = get(path);
+      return f.slice(start, end ?? f.size).stream() as ReadableStream<Uint8Array>;
+    },
+  };
+}

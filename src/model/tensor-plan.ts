@@ -1,0 +1,88 @@
+/**
+ * Which tensors a config implies (HF names and shapes) and where they are in the weight files.
+ * Weight matrices are HF nn.Linear layout: (out_features, in_features), row-major.
+ */
+import { MissingTensorError, ModelConfigError, ShapeMismatchError } from '../util/errors';
+import type { ModelConfig } from './config';
+import type { SafetensorsFile, SafetensorsTensor } from './safetensors';
+
+/** A tensor found in a weight file. */
+export interface LocatedTensor extends SafetensorsTensor {
+  file: string;
+}
+
+/** Every tensor the transformer reads, name → shape, in load order (embedding, layers, norm, head). */
+export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
+  const h = cfg.hiddenSize;
+  const q = cfg.numHeads * cfg.headDim;
+  const kv = cfg.numKvHeads * cfg.headDim;
+  const m = new Map<string, number[]>();
+  m.set('model.embed_tokens.weight', [cfg.vocabSize, h]);
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const p = `model.layers.${i}.`;
+    m.set(`${p}input_layernorm.weight`, [h]);
+    m.set(`${p}self_attn.q_proj.weight`, [q, h]);
+    m.set(`${p}self_attn.k_proj.weight`, [kv, h]);
+    m.set(`${p}self_attn.v_proj.weight`, [kv, h]);
+    if (cfg.attentionBias) {
+      m.set(`${p}self_attn.q_proj.bias`, [q]);
+      m.set(`${p}self_attn.k_proj.bias`, [kv]);
+      m.set(`${p}self_attn.v_proj.bias`, [kv]);
+    }
+    m.set(`${p}self_attn.o_proj.weight`, [h, q]);
+    if (cfg.attentionOutputBias) m.set(`${p}self_attn.o_proj.bias`, [h]);
+    m.set(`${p}post_attention_layernorm.weight`, [h]);
+    m.set(`${p}mlp.gate_proj.weight`, [cfg.intermediateSize, h]);
+    m.set(`${p}mlp.up_proj.weight`, [cfg.intermediateSize, h]);
+    m.set(`${p}mlp.down_proj.weight`, [h, cfg.intermediateSize]);
+  }
+  m.set('model.norm.weight', [h]);
+  if (!cfg.tieWordEmbeddings) m.set('lm_head.weight', [cfg.vocabSize, h]);
+  return m;
+}
+
+/** Norm weights and biases stay f32 on the GPU whatever the matrices use. */
+export function tensorOutputDtype(name: string, target: 'f32' | 'f16'): 'f32' | 'f16' {
+  return name.endsWith('.bias') || name.endsWith('norm.weight') ? 'f32' : target;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Find every tensor of `plan` (name → expected shape) in `files`, checking shapes.
+ * Tensors the plan does not name are ignored. Throws MissingTensorError, ShapeMismatchError, or
+ * ModelConfigError when a needed tensor appears in two files.
+ */
+export function locateTensors(plan: ReadonlyMap<string, readonly number[]>, files: readonly SafetensorsFile[]): Map<string, LocatedTensor> {
+  const found = new Map<string, LocatedTensor>();
+  for (const f of files) {
+    for (const t of f.tensors) {
+      if (!plan.has(t.name)) continue;
+      const prev = found.get(t.name);
+      if (prev) {
+        throw new ModelConfigError(`Tensor "${t.name}" appears in both ${prev.file} and ${f.path}`, { tensor: t.name });
+      }
+      found.set(t.name, { ...t, file: f.path });
+    }
+  }
+  const searched = files.map((f) => f.path);
+  for (const [name, shape] of plan) {
+    const t = found.get(name);
+    if (!t) {
+      throw new MissingTensorError(`Tensor "${name}" (shape [${shape.join(', ')}]) not found in ${searched.join(', ') || '(no files)'}`,
+        { tensor: name, expected: [...shape], files: searched });
+    }
+    if (!sameShape(t.shape, shape)) {
+      throw new ShapeMismatchError(`Tensor "${name}" in ${t.file}: expected shape [${shape.join(', ')}], got [${t.shape.join(', ')}]`,
+        { tensor: name, file: t.file, expected: [...shape], actual: t.shape });
+    }
+  }
+  return found;
+}
+
+/** Check that `files` hold every tensor `cfg` needs with the right shape; returns where each one is. */
+export function validateTensors(cfg: ModelConfig, files: readonly SafetensorsFile[]): Map<string, LocatedTensor> {
+  return locateTensors(expectedTensors(cfg), files);
+}
