@@ -1,0 +1,107 @@
+// Causal multi-head attention with GQA and explicit-memory slots, one thread per
+// (query row, query head, key split), no barriers. Each thread streams its key range with an online
+// softmax (running max and sum, rescaling its accumulator) over the joint key list
+// [memory slots of its kv head (no mask), context keys 0 ..= start_pos + row].
+//   DIRECT: one split per (row, head); writes the normalized output row to dst = out.
+//   else:   writes (max, sum, acc[head_dim]) partials to dst = scratch for attention_merge.wgsl.
+// Query row r sits at absolute position start_pos + r; query head h reads kv head h / group.
+//#include "grid.wgsl"
+//#include "attention_common.wgsl"
+
+struct Params {
+  m: u32,           // query rows
+  start_pos: u32,   // absolute position of query row 0
+  n_heads: u32,     // query heads
+  kv_heads: u32,    // key/value heads
+  head_dim: u32,    // elements per head (<= HD_MAX)
+  group: u32,       // n_heads / kv_heads
+  mem_count: u32,   // memory slots per kv head (0: none; mem_k/mem_v are then a dummy)
+  n_splits: u32,    // key splits per (row, head)
+  chunk: u32,       // keys per split, counted over [memory slots, context keys]
+  q_offset: u32,    // element offset of q (m, n_heads, head_dim)
+  out_offset: u32,  // element offset of out (m, n_heads, head_dim); DIRECT only
+  scale: f32,       // score scale, usually 1 / sqrt(head_dim)
+}
+
+override WG_SIZE: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;        // (m, n_heads, head_dim) at q_offset
+@group(0) @binding(2) var<storage, read> k_cache: array<f32>;  // (ctx, kv_heads, head_dim), RoPE'd
+@group(0) @binding(3) var<storage, read> v_cache: array<f32>;  // (ctx, kv_heads, head_dim)
+@group(0) @binding(4) var<storage, read> mem_k: array<f32>;    // (kv_heads, mem_count, head_dim), RoPE'd
+@group(0) @binding(5) var<storage, read> mem_v: array<f32>;    // (kv_heads, mem_count, head_dim)
+// DIRECT: out (m, n_heads, head_dim); else partials (m, n_heads, n_splits, 2 + head_dim).
+@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
+
+var<private> q_row: array<f32, HD_MAX>;
+var<private> acc: array<f32, HD_MAX>;
+var<private> run_max: f32;
+var<private> run_sum: f32;
+
+// Folds score s into the running softmax; returns the weight of its value row.
+fn add_score(s: f32) -> f32 {
+  if (s > run_max) {
+    let c = exp(run_max - s);
+    run_sum *= c;
+    for (var d = 0u; d < params.head_dim; d++) { acc[d] *= c; }
+    run_max = s;
+  }
+  let p = exp(s - run_max);
+  run_sum += p;
+  return p;
+}
+
+fn attend_memory(kvh: u32, lo: u32, hi: u32) {
+  for (var j = lo; j < hi; j++) {
+    let base = (kvh * params.mem_count + j) * params.head_dim;
+    var dot = 0.0;
+    for (var d = 0u; d < params.head_dim; d++) { dot += q_row[d] * mem_k[base + d]; }
+    let p = add_score(dot * params.scale);
+    for (var d = 0u; d < params.head_dim; d++) { acc[d] += p * mem_v[base + d]; }
+  }
+}
+
+fn attend_context(kvh: u32, lo: u32, hi: u32) {
+  for (var j = lo; j < hi; j++) {
+    let base = (j * params.kv_heads + kvh) * params.head_dim;
+    var dot = 0.0;
+    for (var d = 0u; d < params.head_dim; d++) { dot += q_row[d] * k_cache[base + d]; }
+    let p = add_score(dot * params.scale);
+    for (var d = 0u; d < params.head_dim; d++) { acc[d] += p * v_cache[base + d]; }
+  }
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let t = linear_workgroup(wg, num_wg) * WG_SIZE + lid;
+  if (t >= params.m * params.n_heads * params.n_splits) { return; }
+  let head = t % params.n_heads;           // heads fastest: neighbours share kv rows
+  let split = (t / params.n_heads) % params.n_splits;
+  let row = t / (params.n_heads * params.n_splits);
+  let kvh = head / params.group;
+  let hd = params.head_dim;
+
+  let q_base = params.q_offset + (row * params.n_heads + head) * hd;
+  for (var d = 0u; d < hd; d++) { q_row[d] = q[q_base + d]; acc[d] = 0.0; }
+  run_max = NEG_BIG;
+  run_sum = 0.0;
+
+  // Joint key index: [0, mem_count) memory slots, then context keys 0 ..= start_pos + row.
+  let total = params.mem_count + params.start_pos + row + 1u;
+  let lo = min(split * params.chunk, total);
+  let hi = min(lo + params.chunk, total);
+  attend_memory(kvh, min(lo, params.mem_count), min(hi, params.mem_count));
+  attend_context(kvh, max(lo, params.mem_count) - params.mem_count, max(hi, params.mem_count) - params.mem_count);
+
+//#ifdef DIRECT
+  let o_base = params.out_offset + (row * params.n_heads + head) * hd;
+  for (var d = 0u; d < hd; d++) { dst[o_base + d] = acc[d] / run_sum; }
+//#else
+  let p_base = ((row * params.n_heads + head) * params.n_splits + split) * (hd + 2u);
+  dst[p_base] = run_max;
+  dst[p_base + 1u] = run_sum;
+  for (var d = 0u; d < hd; d++) { dst[p_base + 2u + d] = acc[d]; }
+//#endif
+}

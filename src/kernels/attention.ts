@@ -1,0 +1,150 @@
+/**
+ * Causal GQA attention over the KV cache, with optional explicit-memory slots in one joint softmax.
+ *
+ * Both decode (m = 1, long context) and prefill (m up to a few hundred) use one barrier-free kernel:
+ * a thread per (query row, head, key split) streams its keys with an online softmax. When m·nHeads
+ * alone gives enough threads, one split per row writes the output directly (one dispatch); otherwise
+ * the keys are split and attention_merge combines the partials by log-sum-exp (flash decoding).
+ */
+import source from '../../shaders/kernels/attention.wgsl?raw';
+import mergeSource from '../../shaders/kernels/attention_merge.wgsl?raw';
+import { defineParams } from '../gpu/params';
+import { gridFor, type KernelRunner } from '../gpu/runner';
+import { InvalidOptionsError, ShapeMismatchError } from '../util/errors';
+
+export const attentionKernel = {
+  source,
+  params: defineParams([
+    ['m', 'u32'], ['start_pos', 'u32'], ['n_heads', 'u32'], ['kv_heads', 'u32'], ['head_dim', 'u32'],
+    ['group', 'u32'], ['mem_count', 'u32'], ['n_splits', 'u32'], ['chunk', 'u32'], ['q_offset', 'u32'],
+    ['out_offset', 'u32'], ['scale', 'f32'],
+  ] as const),
+};
+
+export const attentionMergeKernel = {
+  source: mergeSource,
+  params: defineParams([['rows_heads', 'u32'], ['head_dim', 'u32'], ['n_splits', 'u32'], ['out_offset', 'u32']] as const),
+};
+
+export interface AttentionArgs {
+  q: GPUBuffer;          // (m, nHeads, headDim) f32 at qOffset, RoPE'd; must not be `out`
+  qOffset?: number;      // elements
+  out: GPUBuffer;        // (m, nHeads, headDim) f32 at outOffset
+  outOffset?: number;    // elements
+  kCache: GPUBuffer;     // (ctx, kvHeads, headDim) f32, RoPE'd; rows 0 .. startPos+m-1 are read
+  vCache: GPUBuffer;     // (ctx, kvHeads, headDim) f32
+  m: number;             // query rows; row i sits at position startPos + i
+  startPos: number;
+  nHeads: number;
+  kvHeads: number;       // divides nHeads; head h reads kv head floor(h / (nHeads / kvHeads))
+  headDim: number;       // 1 ..= 256
+  scale: number;         // score scale, usually 1 / sqrt(headDim)
+  /** Memory slots seen by every row without a mask: k, v (kvHeads, count, headDim) f32, RoPE'd keys. */
+  memory?: { k: GPUBuffer; v: GPUBuffer; count: number };
+  /** Upper bound on key splits per (row, head); 1 forces the single-pass path. Default: automatic. */
+  maxSplits?: number;
+}
+
+/** Threads (row, head, split) the split path aims for; splits never hold fewer than minChunk keys. */
+const targetThreads = 2048;
+const minChunk = 32;
+const splitCap = 64;
+const wgSize = 64;
+const maxHeadDim = 256;
+
+export interface AttentionPlan { nSplits: number; chunk: number; totalKeys: number }
+
+/** How the joint key list [memory, context 0 .. startPos+m-1] is split for these shapes. */
+export function planAttention(m: number, nHeads: number, totalKeys: number, maxSplits = splitCap): AttentionPlan {
+  const wanted = Math.ceil(targetThreads / (m * nHeads));
+  const limit = Math.max(1, Math.min(wanted, Math.ceil(totalKeys / minChunk), splitCap, maxSplits));
+  const chunk = Math.ceil(totalKeys / limit);
+  return { nSplits: Math.ceil(totalKeys / chunk), chunk, totalKeys };
+}
+
+export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
+  validate(args);
+  const { m, nHeads, headDim } = args;
+  const memCount = args.memory?.count ?? 0;
+  const plan = planAttention(m, nHeads, memCount + args.startPos + m, args.maxSplits);
+  const direct = plan.nSplits === 1;
+  const hdVariant = headDim <= 64 ? 64 : headDim <= 128 ? 128 : 256;
+  const outOffset = args.outOffset ?? 0;
+  const rowsHeads = m * nHeads;
+  const dummy = memCount > 0 ? null : dummyBuffer(run.device);
+  const dst = direct ? args.out : scratchBuffer(run.device, rowsHeads * plan.nSplits * (headDim + 2));
+  run.dispatch({
+    key: `attention.${direct ? 'direct' : 'split'}.hd${hdVariant}.wg${wgSize}`, source,
+    defines: [...(direct ? ['DIRECT'] : []), `HD${hdVariant}`], constants: { WG_SIZE: wgSize },
+    params: attentionKernel.params.pack({
+      m, start_pos: args.startPos, n_heads: nHeads, kv_heads: args.kvHeads, head_dim: headDim,
+      group: nHeads / args.kvHeads, mem_count: memCount, n_splits: plan.nSplits, chunk: plan.chunk,
+      q_offset: args.qOffset ?? 0, out_offset: direct ? outOffset : 0, scale: args.scale,
+    }),
+    buffers: [args.q, args.kCache, args.vCache, args.memory?.k ?? dummy!, args.memory?.v ?? dummy!, dst],
+    workgroups: gridFor(Math.ceil((rowsHeads * plan.nSplits) / wgSize), run.maxWorkgroupsPerDimension),
+  });
+  if (direct) return;
+  run.dispatch({
+    key: `attention_merge.f32.wg${wgSize}`, source: mergeSource, constants: { WG_SIZE: wgSize },
+    params: attentionMergeKernel.params.pack({ rows_heads: rowsHeads, head_dim: headDim, n_splits: plan.nSplits, out_offset: outOffset }),
+    buffers: [dst, args.out],
+    workgroups: gridFor(Math.ceil((rowsHeads * headDim) / wgSize), run.maxWorkgroupsPerDimension),
+  });
+}
+
+function validate(a: AttentionArgs): void {
+  const bad = (what: string, details: Record<string, unknown>): never => {
+    throw new InvalidOptionsError(`attention: ${what}`, { op: 'attention', ...details });
+  };
+  for (const [name, v] of [['m', a.m], ['nHeads', a.nHeads], ['kvHeads', a.kvHeads], ['headDim', a.headDim]] as const) {
+    if (!Number.isInteger(v) || v < 1) bad(`${name} must be a positive integer, got ${v}`, { [name]: v });
+  }
+  if (!Number.isInteger(a.startPos) || a.startPos < 0) bad(`startPos must be a non-negative integer, got ${a.startPos}`, { startPos: a.startPos });
+  if (a.nHeads % a.kvHeads !== 0) bad(`nHeads ${a.nHeads} is not a multiple of kvHeads ${a.kvHeads}`, { nHeads: a.nHeads, kvHeads: a.kvHeads });
+  if (a.headDim > maxHeadDim) bad(`headDim ${a.headDim} exceeds ${maxHeadDim}`, { headDim: a.headDim });
+  if (!Number.isFinite(a.scale)) bad(`scale must be finite, got ${a.scale}`, { scale: a.scale });
+  if (a.q === a.out) bad('q and out must be different buffers', {});
+  const row = a.kvHeads * a.headDim;
+  const need = (tensor: string, buf: GPUBuffer, elems: number): void => {
+    if (buf.size < elems * 4) {
+      throw new ShapeMismatchError(`attention: ${tensor} holds ${buf.size} bytes, needs ${elems * 4}`,
+        { op: 'attention', tensor, expectedBytes: elems * 4, actualBytes: buf.size });
+    }
+  };
+  need('q', a.q, (a.qOffset ?? 0) + a.m * a.nHeads * a.headDim);
+  need('out', a.out, (a.outOffset ?? 0) + a.m * a.nHeads * a.headDim);
+  need('kCache', a.kCache, (a.startPos + a.m) * row);
+  need('vCache', a.vCache, (a.startPos + a.m) * row);
+  if (a.memory) {
+    const c = a.memory.count;
+    if (!Number.isInteger(c) || c < 0) bad(`memory.count must be a non-negative integer, got ${c}`, { memCount: c });
+    need('memory.k', a.memory.k, c * row);
+    need('memory.v', a.memory.v, c * row);
+  }
+}
+
+const dummies = new WeakMap<GPUDevice, GPUBuffer>();
+const scratches = new WeakMap<GPUDevice, GPUBuffer>();
+
+/** A tiny buffer bound in place of absent memory slots (memCount 0 then takes the same code path). */
+function dummyBuffer(device: GPUDevice): GPUBuffer {
+  let b = dummies.get(device);
+  if (!b) dummies.set(device, (b = device.createBuffer({ label: 'attention.no_memory', size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST })));
+  return b;
+}
+
+/**
+ * Split-K partials, one buffer per device. The plan keeps it under ~2·targetThreads·(headDim+2)
+ * floats, so it is allocated once at the first split call and only regrown if maxSplits asks for more.
+ * A replaced buffer is not destroyed: dispatches recorded earlier in this step may still use it.
+ */
+function scratchBuffer(device: GPUDevice, elems: number): GPUBuffer {
+  let b = scratches.get(device);
+  const bytes = Math.max(elems, 2 * targetThreads * (maxHeadDim + 2)) * 4;
+  if (!b || b.size < elems * 4) {
+    b = device.createBuffer({ label: 'attention.partials', size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    scratches.set(device, b);
+  }
+  return b;
+}
