@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { browserCommands } from './test/helpers/commands';
@@ -29,7 +30,10 @@ function browserProject(name: string, include: string[], testTimeout: number) {
   };
 }
 
+const projectRoot = fileURLToPath(new URL('.', import.meta.url));
+
 export default defineConfig({
+  publicDir: `${projectRoot}public`,
   server: { fs: { strict: false } },
   worker: { format: 'es' },
   test: {

@@ -1,0 +1,203 @@
+/**
+ * One inference session: a loaded model on a GPU device, its KV cache, tokenizer and sampler.
+ * It runs in the Web Worker (src/worker); nothing here touches the DOM. A step is one command
+ * encoder with the whole forward pass and a one-row logits readback.
+ */
+import { requestGpu, type GpuContext } from '../gpu/device';
+import { KernelRunner } from '../gpu/runner';
+import { LlamaModel, type LayerMemory } from '../model/llama';
+import type { ModelSource } from '../model/source';
+import type { Tokenizer } from '../tokenizer/tokenizer';
+import {
+  ContextOverflowError, DeviceLostError, EngineStateError, GenerationAbortedError, GPUExecutionError, Memory3Error,
+} from '../util/errors';
+import { runGeneration } from './generate';
+import { loadDescriptors, loadWeights } from './load';
+import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from './types';
+import type { GpuWeightSink } from '../model/weights';
+
+export class Engine {
+  private stateValue: EngineState = 'ready';
+  private gpuError: GPUError | null = null;
+  private lostMessage: string | null = null;
+  private readonly staging: GPUBuffer;       // (vocab) f32, MAP_READ: the one-row readback
+  private readonly row: Float32Array;        // (vocab): logits handed to the sampler
+  /** Per-layer memory slots for explicit memory (null: none). */
+  memory: (LayerMemory | null)[] | null = null;
+
+  private constructor(
+    private readonly gpu: GpuContext, readonly model: LlamaModel, readonly tokenizer: Tokenizer,
+    private readonly run: KernelRunner, private readonly sink: GpuWeightSink,
+    readonly info: ModelInfo, private readonly onState: (s: EngineState, detail?: string) => void,
+  ) {
+    const v = model.cfg.vocabSize;
+    this.staging = gpu.device.createBuffer({ label: 'logits.readback', size: v * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.row = new Float32Array(v);
+  }
+
+  static async load(
+    source: ModelSource, opts: LoadOptions = {}, onProgress: (p: LoadProgress) => void = () => {},
+    onState: (s: EngineState, detail?: string) => void = () => {}, signal?: AbortSignal,
+  ): Promise<Engine> {
+    onProgress({ phase: 'config', loaded: 0, total: 1, message: `Reading model descriptors from ${source.description}` });
+    const { config, tokenizer } = await loadDescriptors(source);
+    let engine: Engine | null = null;
+    const gpu = await requestGpu({
+      onLost: (info) => engine?.deviceLost(info.message || info.reason),
+      onUncapturedError: (e) => { if (engine) engine.gpuError ??= e; },
+    });
+    const contextLength = Math.min(opts.contextLength ?? 2048, config.maxPositionEmbeddings);
+    const { weights, dtype, sink } = await loadWeights(gpu.device, source, config, opts, onProgress, signal);
+    const chunk = Math.max(1, Math.min(opts.prefillChunk ?? 128, contextLength));
+    const model = new LlamaModel(gpu.device, config, weights, contextLength, chunk);
+    const run = new KernelRunner(gpu.device);
+    const info: ModelInfo = {
+      family: config.family, architecture: config.architecture, numLayers: config.numLayers,
+      hiddenSize: config.hiddenSize, numHeads: config.numHeads, numKvHeads: config.numKvHeads, headDim: config.headDim,
+      vocabSize: config.vocabSize, contextLength, weightDtype: dtype,
+      gpuBytes: { weights: weights.bytes, kvCache: model.kv.bytes, activations: model.activationBytes },
+      adapter: { ...gpu.adapterInfo, shaderF16: gpu.features.f16 },
+      hasChatTemplate: tokenizer.chatTemplate != null,
+    };
+    engine = new Engine(gpu, model, tokenizer, run, sink, info, onState);
+    onProgress({ phase: 'compile', loaded: 0, total: 1, message: 'Compiling GPU kernels' });
+    await engine.warmUp();
+    onProgress({ phase: 'compile', loaded: 1, total: 1, message: 'Compiling GPU kernels' });
+    onProgress({ phase: 'ready', loaded: 1, total: 1, message: 'Ready' });
+    return engine;
+  }
+
+  get state(): EngineState { return this.stateValue; }
+  get contextLength(): number { return this.model.kv.contextLength; }
+  get cachedTokens(): readonly number[] { return this.model.kv.tokens; }
+
+  /**
+   * Logits after feeding `ids` (the KV of any prefix already cached is reused; the rest is
+   * prefilled in chunks). Returns the last position's logits; the array is reused by the next call.
+   */
+  async evaluate(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+    return this.exclusive(() => this.feed(ids, signal));
+  }
+
+  /** Generates from a request; `onDelta` receives text as it becomes final. */
+  async generate(req: GenerateRequest, onDelta: (d: GenerationDelta) => void = () => {}, signal?: AbortSignal): Promise<GenerationResult> {
+    return this.exclusive(() => runGeneration(this, req, onDelta, signal));
+  }
+
+  /** Forgets the cached context (the next call prefills from scratch). */
+  resetContext(): void { this.model.kv.truncate(0); }
+
+  /** Feeds ids after the longest cached prefix and returns the last row's logits. */
+  async feed(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+    if (ids.length === 0) throw new EngineStateError('evaluate() needs at least one token');
+    if (ids.length > this.contextLength) {
+      throw new ContextOverflowError(`${ids.length} tokens do not fit the ${this.contextLength}-token context ` +
+        '(raise contextLength at load, up to the model\'s max_position_embeddings, or shorten the input)',
+        { tokens: ids.length, contextLength: this.contextLength });
+    }
+    const kv = this.model.kv;
+    const keep = Math.min(kv.commonPrefix(ids), ids.length - 1);
+    kv.truncate(keep);
+    let pos = keep;
+    while (pos < ids.length) {
+      if (signal?.aborted) throw new GenerationAbortedError('generation aborted');
+      const m = Math.min(this.model.maxChunk, ids.length - pos);
+      const chunk = ids.slice(pos, pos + m);
+      await this.step(chunk, pos, pos + m === ids.length);
+      for (const t of chunk) kv.tokens.push(t);
+      pos += m;
+    }
+    return this.row;
+  }
+
+  /** Runs one forward step of `ids` at `startPos`; reads the last row's logits back when asked. */
+  private async step(ids: readonly number[], startPos: number, readLogits: boolean): Promise<void> {
+    this.checkUsable();
+    this.model.writeTokens(ids);
+    this.run.begin('forward');
+    try {
+      this.model.record(this.run, ids.length, startPos, { memory: this.memory ?? undefined });
+      if (readLogits) this.run.copy(this.model.logits, 0, this.staging, 0, this.row.byteLength);
+    } catch (err) {
+      this.run.abandon();
+      throw err;
+    }
+    this.run.submit();
+    if (readLogits) {
+      try {
+        await this.staging.mapAsync(GPUMapMode.READ);
+      } catch (err) {
+        this.checkUsable();
+        throw new GPUExecutionError(`reading logits back failed: ${(err as Error).message}`);
+      }
+      this.row.set(new Float32Array(this.staging.getMappedRange()));
+      this.staging.unmap();
+    }
+    this.checkUsable();
+  }
+
+  private async warmUp(): Promise<void> {
+    const bos = this.tokenizer.bosTokenId ?? 0;
+    this.gpu.device.pushErrorScope('validation');
+    await this.step([bos, bos], 0, true);
+    await this.step([bos], 2, true);
+    const err = await this.gpu.device.popErrorScope();
+    this.model.kv.truncate(0);
+    if (err) throw new GPUExecutionError(`GPU validation failed while compiling kernels: ${err.message}`);
+  }
+
+  private checkUsable(): void {
+    if (this.lostMessage !== null) throw new DeviceLostError(`the GPU device was lost (${this.lostMessage}); reload the engine`);
+    if (this.stateValue === 'disposed') throw new EngineStateError('the engine was disposed');
+    if (this.gpuError) {
+      const e = this.gpuError;
+      this.gpuError = null;
+      throw new GPUExecutionError(`GPU error: ${e.message}`, { kind: e.constructor.name });
+    }
+  }
+
+  private busy = false;
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.checkUsable();
+    if (this.busy) throw new EngineStateError('the engine is busy with another request; await it or abort it first');
+    this.busy = true;
+    this.setState('busy');
+    try {
+      return await fn();
+    } catch (err) {
+      if (this.lostMessage !== null && !(err instanceof DeviceLostError)) {
+        throw new DeviceLostError(`the GPU device was lost (${this.lostMessage}); reload the engine`);
+      }
+      if (!(err instanceof Memory3Error) && (err as Error)?.name === 'AbortError') throw new GenerationAbortedError('generation aborted');
+      throw err;
+    } finally {
+      this.busy = false;
+      if (this.stateValue === 'busy') this.setState('ready');
+    }
+  }
+
+  private setState(s: EngineState, detail?: string): void {
+    if (this.stateValue === s) return;
+    this.stateValue = s;
+    this.onState(s, detail);
+  }
+
+  private deviceLost(message: string): void {
+    if (this.stateValue === 'disposed') return;
+    this.lostMessage = message || 'unknown reason';
+    this.setState('lost', this.lostMessage);
+  }
+
+  /** Test hook: destroys the device as a driver reset would. */
+  simulateDeviceLoss(): void { this.gpu.device.destroy(); }
+
+  dispose(): void {
+    if (this.stateValue === 'disposed') return;
+    this.setState('disposed');
+    this.model.destroy();
+    this.sink.destroy();
+    this.run.destroy();
+    this.staging.destroy();
+    this.gpu.device.destroy();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The generation loop: tokenize the request, prefill what the cache does not hold, then sample,
+ * detokenize, check stop conditions and feed each new token back, one command encoder per step.
+ */
+import { Sampler } from '../sampling/sampler';
+import { StopMatcher } from '../sampling/stop';
+import { applyChatTemplate } from '../tokenizer/chat-template';
+import { StreamingDecoder } from '../tokenizer/streaming-decoder';
+import { ContextOverflowError, GenerationAbortedError, InvalidOptionsError } from '../util/errors';
+import type { Engine } from './engine';
+import type { FinishReason, GenerateRequest, GenerationDelta, GenerationResult } from './types';
+
+/** The prompt token ids of a request: raw tokens, a chat through the template, or text. */
+export function promptTokens(engine: Engine, req: GenerateRequest): number[] {
+  const given = [req.prompt !== undefined, req.messages !== undefined, req.tokens !== undefined].filter(Boolean).length;
+  if (given !== 1) throw new InvalidOptionsError('a request needs exactly one of prompt, messages or tokens');
+  const tok = engine.tokenizer;
+  if (req.tokens) {
+    for (const t of req.tokens) {
+      if (!Number.isInteger(t) || t < 0 || t >= engine.info.vocabSize) {
+        throw new InvalidOptionsError(`token id ${t} is outside the vocabulary [0, ${engine.info.vocabSize})`);
+      }
+    }
+    return [...req.tokens];
+  }
+  if (req.messages) {
+    const text = applyChatTemplate(tok.chatTemplate as never, req.messages, {
+      addGenerationPrompt: true, bosToken: tok.bosToken, eosToken: tok.eosToken,
+    });
+    return tok.encode(text, { addSpecialTokens: false });
+  }
+  if (typeof req.prompt !== 'string') throw new InvalidOptionsError('prompt must be a string');
+  return tok.encode(req.prompt, { addSpecialTokens: true });
+}
+
+export async function runGeneration(
+  engine: Engine, req: GenerateRequest, onDelta: (d: GenerationDelta) => void, signal?: AbortSignal,
+): Promise<GenerationResult> {
+  const maxTokens = req.maxTokens ?? 256;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new InvalidOptionsError(`maxTokens must be an integer ≥ 1, got ${maxTokens}`);
+  const sampler = new Sampler(req, engine.info.vocabSize);
+  const stop = new StopMatcher(req.stop ?? []);
+  const ids = promptTokens(engine, req);
+  if (ids.length >= engine.contextLength) {
+    throw new ContextOverflowError(`the prompt has ${ids.length} tokens; the context holds ${engine.contextLength} ` +
+      '(the prompt must leave room for at least one generated token)', { tokens: ids.length, contextLength: engine.contextLength });
+  }
+  const eos = new Set(engine.tokenizer.eosTokenIds);
+  const decoder = new StreamingDecoder(engine.tokenizer, { contextIds: ids });
+  const t0 = performance.now();
+  const cached = Math.min(engine.model.kv.commonPrefix(ids), ids.length - 1);
+  let logits = await engine.feed(ids, signal);
+  const tPrefill = performance.now();
+  const history = [...ids], out: number[] = [];
+  let text = '', finish: FinishReason = 'length', tFirst = 0;
+  const emit = (piece: string, tokens: number[]) => { if (piece || tokens.length) { text += piece; onDelta({ text: piece, tokens }); } };
+  for (;;) {
+    const token = sampler.sample(logits, history);
+    if (out.length === 0) tFirst = performance.now();
+    if (eos.has(token) && !req.ignoreEos) { finish = 'stop'; break; }
+    out.push(token);
+    history.push(token);
+    const r = stop.push(decoder.push(token));
+    emit(r.emit, [token]);
+    if (r.stopped) { finish = 'stop'; break; }
+    if (out.length >= maxTokens || history.length >= engine.contextLength) break;
+    if (signal?.aborted) throw new GenerationAbortedError('generation aborted', { completionTokens: out.length });
+    logits = await engine.feed(history, signal);
+  }
+  if (!stop.stopped) emit(stop.push(decoder.flush()).emit + stop.flush(), []);
+  const tEnd = performance.now();
+  const prefilled = ids.length - cached;
+  const decodeSteps = Math.max(0, out.length - 1);
+  return {
+    text, tokens: out, finishReason: finish,
+    usage: {
+      promptTokens: ids.length, cachedPromptTokens: cached, completionTokens: out.length, totalTokens: ids.length + out.length,
+      timeToFirstTokenMs: (tFirst || tEnd) - t0,
+      prefillTokensPerSecond: prefilled / Math.max(1e-3, (tPrefill - t0) / 1000),
+      decodeTokensPerSecond: decodeSteps > 0 ? decodeSteps / Math.max(1e-3, (tEnd - tFirst) / 1000) : 0,
+    },
+  };
+}

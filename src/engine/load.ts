@@ -1,0 +1,69 @@
+/**
+ * Loading a checkpoint from a ModelSource: descriptors (config, tokenizer, templates), then the
+ * weights streamed file by file into GPU buffers, with progress and named errors at every step.
+ */
+import { parseModelConfig, type ModelConfig } from '../model/config';
+import { streamTensors } from '../model/convert';
+import { listWeightFiles, readSafetensorsHeader } from '../model/safetensors';
+import type { ModelSource } from '../model/source';
+import { validateTensors } from '../model/tensor-plan';
+import { assembleWeights, GpuWeightSink, type ModelWeights } from '../model/weights';
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { ModelConfigError, ModelFetchError } from '../util/errors';
+import type { LoadOptions, LoadProgress } from './types';
+
+export interface Descriptors {
+  config: ModelConfig;
+  tokenizer: Tokenizer;
+}
+
+async function readJson(source: ModelSource, path: string, optional: boolean): Promise<unknown> {
+  if (optional && !(await source.exists(path))) return null;
+  const text = await source.readText(path);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ModelConfigError(`${path} from ${source.description} is not valid JSON: ${(err as Error).message}`, { file: path });
+  }
+}
+
+export async function loadDescriptors(source: ModelSource): Promise<Descriptors> {
+  if (!(await source.exists('config.json'))) {
+    throw new ModelFetchError(`config.json not found in ${source.description}: a model folder needs config.json, ` +
+      'tokenizer.json and model.safetensors (or model.safetensors.index.json with its shards)', { file: 'config.json' });
+  }
+  const config = parseModelConfig(await readJson(source, 'config.json', false));
+  const tokenizerJson = await readJson(source, 'tokenizer.json', false);
+  const tokenizerConfig = await readJson(source, 'tokenizer_config.json', true);
+  const generationConfig = await readJson(source, 'generation_config.json', true) as { eos_token_id?: number | number[] } | null;
+  const eos = [...config.eosTokenIds, ...([generationConfig?.eos_token_id ?? []].flat())];
+  const tokenizer = Tokenizer.fromJSON(tokenizerJson, tokenizerConfig, { eosTokenId: eos });
+  return { config, tokenizer };
+}
+
+export interface LoadedWeights { weights: ModelWeights; dtype: 'f32' | 'f16'; sink: GpuWeightSink }
+
+/** Streams every weight file once into GPU buffers. On failure, frees what was allocated. */
+export async function loadWeights(
+  device: GPUDevice, source: ModelSource, config: ModelConfig, opts: LoadOptions,
+  onProgress: (p: LoadProgress) => void, signal?: AbortSignal,
+): Promise<LoadedWeights> {
+  const files = await listWeightFiles(source);
+  const headers = [];
+  for (const f of files) headers.push(await readSafetensorsHeader(source, f));
+  const plan = validateTensors(config, headers);
+  const allF32 = [...plan.values()].every((t) => t.dtype === 'F32');
+  const dtype = opts.weightDtype === 'f32' || opts.weightDtype === 'f16' ? opts.weightDtype : (allF32 ? 'f32' : 'f16');
+  const sink = new GpuWeightSink(device);
+  try {
+    await streamTensors(source, headers, plan, sink, {
+      targetDtype: dtype, signal,
+      onProgress: (p) => onProgress({ phase: 'weights', loaded: p.loadedBytes, total: p.totalBytes, file: p.file,
+        message: `Uploading weights: ${p.file}` }),
+    });
+    return { weights: assembleWeights(config, sink), dtype, sink };
+  } catch (err) {
+    sink.destroy();
+    throw err;
+  }
+}

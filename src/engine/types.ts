@@ -1,0 +1,84 @@
+/** Options, progress and results shared by the engine, the worker protocol and the public API. */
+import type { SamplingOptions } from '../sampling/options';
+import type { ChatMessage } from '../tokenizer/chat-template';
+
+export type { ChatMessage, SamplingOptions };
+
+export interface LoadOptions {
+  /** Positions the KV cache holds (prompt + output). Default min(2048, max_position_embeddings). */
+  contextLength?: number;
+  /** Weight storage on the GPU: 'auto' keeps F32 checkpoints in f32 and stores F16/BF16 ones as packed f16. */
+  weightDtype?: 'auto' | 'f32' | 'f16';
+  /** Largest number of prompt tokens run through the model in one step (default 128). */
+  prefillChunk?: number;
+}
+
+export type LoadPhase = 'config' | 'weights' | 'compile' | 'ready';
+
+export interface LoadProgress {
+  phase: LoadPhase;
+  /** Bytes (weights) or pipelines (compile) done so far, and the total. */
+  loaded: number;
+  total: number;
+  /** The file being read, while phase is 'weights'. */
+  file?: string;
+  message: string;
+}
+
+export interface ModelInfo {
+  family: string;
+  architecture: string;
+  numLayers: number;
+  hiddenSize: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  contextLength: number;
+  weightDtype: 'f32' | 'f16';
+  /** Bytes held on the GPU: weights, KV cache, activations. */
+  gpuBytes: { weights: number; kvCache: number; activations: number };
+  adapter: { vendor: string; architecture: string; description: string; shaderF16: boolean };
+  hasChatTemplate: boolean;
+}
+
+export interface GenerateRequest extends SamplingOptions {
+  /** Plain text prompt (BOS added per the tokenizer); or `messages` through the chat template; or raw `tokens`. */
+  prompt?: string;
+  messages?: ChatMessage[];
+  tokens?: number[];
+  /** Most tokens to generate (default 256). Generation also stops at the end of the context. */
+  maxTokens?: number;
+  /** Stop strings: generation ends before the first occurrence, which is not returned. */
+  stop?: string[];
+  /** Keep generating past end-of-sequence tokens. */
+  ignoreEos?: boolean;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface GenerationUsage {
+  promptTokens: number;
+  /** Prompt tokens whose KV came from the cache of an earlier call (not prefilled again). */
+  cachedPromptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  /** Milliseconds from the call to the first generated token. */
+  timeToFirstTokenMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+}
+
+export interface GenerationDelta {
+  text: string;
+  tokens: number[];
+}
+
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  finishReason: FinishReason;
+  usage: GenerationUsage;
+}
+
+export type EngineState = 'loading' | 'ready' | 'busy' | 'lost' | 'disposed';

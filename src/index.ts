@@ -1,0 +1,2 @@
+/** memory3-web: the npm entry. Re-exports the public API only. */
+export * from './api/index';

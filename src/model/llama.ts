@@ -1,0 +1,98 @@
+/**
+ * The Llama-family forward pass (llama, qwen2, mistral): records one step's dispatches into the
+ * runner's single command encoder. Activations are allocated at load for the largest chunk; the
+ * KV cache for the whole context. The engine decides chunking, sampling and readback.
+ */
+import type { KernelRunner } from '../gpu/runner';
+import { encodeAttention } from '../kernels/attention';
+import { encodeEmbedding } from '../kernels/embedding';
+import { encodeMatmul } from '../kernels/matmul';
+import { encodeRmsNorm } from '../kernels/rms_norm';
+import { encodeRope, ropeInvFreqBuffer } from '../kernels/rope';
+import { encodeSiluMul } from '../kernels/silu_mul';
+import { ropeInvFreq, type ModelConfig } from './config';
+import { KvCache } from './kv-cache';
+import type { ModelWeights } from './weights';
+
+/** Memory slots for one layer, as the attention kernel reads them (explicit memory). */
+export interface LayerMemory { k: GPUBuffer; v: GPUBuffer; count: number }
+
+const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+export class LlamaModel {
+  readonly kv: KvCache;
+  readonly logits: GPUBuffer;       // (maxChunk, vocab) f32: logits of the rows asked for
+  private readonly tokens: GPUBuffer;   // (maxChunk) u32 input ids
+  private readonly x: GPUBuffer;        // (maxChunk, hidden) residual stream
+  private readonly xn: GPUBuffer;       // (maxChunk, hidden) normed
+  private readonly q: GPUBuffer;        // (maxChunk, heads*headDim)
+  private readonly attn: GPUBuffer;     // (maxChunk, heads*headDim)
+  private readonly gate: GPUBuffer;     // (maxChunk, intermediate)
+  private readonly up: GPUBuffer;       // (maxChunk, intermediate)
+  private readonly invFreq: GPUBuffer;  // (headDim/2) f32
+  readonly activationBytes: number;
+
+  constructor(
+    readonly device: GPUDevice, readonly cfg: ModelConfig, readonly weights: ModelWeights,
+    contextLength: number, readonly maxChunk: number,
+  ) {
+    const c = cfg, n = maxChunk;
+    const buf = (label: string, elems: number) => device.createBuffer({ label, size: Math.max(16, elems * 4), usage: storage });
+    this.kv = new KvCache(device, cfg, contextLength);
+    this.tokens = buf('act.tokens', n);
+    this.x = buf('act.x', n * c.hiddenSize);
+    this.xn = buf('act.xn', n * c.hiddenSize);
+    this.q = buf('act.q', n * c.numHeads * c.headDim);
+    this.attn = buf('act.attn', n * c.numHeads * c.headDim);
+    this.gate = buf('act.gate', n * c.intermediateSize);
+    this.up = buf('act.up', n * c.intermediateSize);
+    this.logits = buf('act.logits', n * c.vocabSize);
+    this.invFreq = ropeInvFreqBuffer(device, ropeInvFreq(cfg));
+    this.activationBytes = 4 * n * (1 + 2 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.intermediateSize + c.vocabSize);
+  }
+
+  /** Uploads the ids of the next chunk; call before recording the step that uses them. */
+  writeTokens(ids: ArrayLike<number>): void {
+    this.device.queue.writeBuffer(this.tokens, 0, Uint32Array.from(ids));
+  }
+
+  /**
+   * Records the forward pass of `m` tokens (already written with writeTokens) at positions
+   * startPos..startPos+m-1. Logits are computed for the last row only (logits row 0), or for
+   * every row when `allLogits` (logits row i = input row i).
+   */
+  record(run: KernelRunner, m: number, startPos: number, opts: { allLogits?: boolean; memory?: (LayerMemory | null)[] } = {}): void {
+    const c = this.cfg, w = this.weights, H = c.hiddenSize;
+    const kvRow = this.kv.rowElems;
+    encodeEmbedding(run, { table: w.embed, tokens: this.tokens, count: m, out: this.x });
+    for (let l = 0; l < c.numLayers; l++) {
+      const lw = w.layers[l], cache = this.kv.layers[l], kvOffset = startPos * kvRow;
+      encodeRmsNorm(run, { x: this.x, weight: lw.attnNorm, y: this.xn, rows: m, cols: H, eps: c.rmsNormEps });
+      encodeMatmul(run, { x: this.xn, w: lw.q, bias: lw.qBias ?? undefined, y: this.q, m });
+      encodeMatmul(run, { x: this.xn, w: lw.k, bias: lw.kBias ?? undefined, y: cache.k, yOffset: kvOffset, m });
+      encodeMatmul(run, { x: this.xn, w: lw.v, bias: lw.vBias ?? undefined, y: cache.v, yOffset: kvOffset, m });
+      encodeRope(run, { x: this.q, rows: m, heads: c.numHeads, headDim: c.headDim, startPos, invFreq: this.invFreq, style: 'half' });
+      encodeRope(run, { x: cache.k, offset: kvOffset, rows: m, heads: c.numKvHeads, headDim: c.headDim, startPos, invFreq: this.invFreq, style: 'half' });
+      const mem = opts.memory?.[l] ?? undefined;
+      encodeAttention(run, {
+        q: this.q, out: this.attn, kCache: cache.k, vCache: cache.v, m, startPos,
+        nHeads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim),
+        memory: mem && mem.count > 0 ? mem : undefined,
+      });
+      encodeMatmul(run, { x: this.attn, w: lw.o, y: this.x, m, accumulate: true });
+      encodeRmsNorm(run, { x: this.x, weight: lw.mlpNorm, y: this.xn, rows: m, cols: H, eps: c.rmsNormEps });
+      encodeMatmul(run, { x: this.xn, w: lw.gate, y: this.gate, m });
+      encodeMatmul(run, { x: this.xn, w: lw.up, y: this.up, m });
+      encodeSiluMul(run, { gate: this.gate, up: this.up, out: this.gate, n: m * c.intermediateSize });
+      encodeMatmul(run, { x: this.gate, w: lw.down, y: this.x, m, accumulate: true });
+    }
+    const rows = opts.allLogits ? m : 1, first = m - rows;
+    encodeRmsNorm(run, { x: this.x, xOffset: first * H, weight: w.finalNorm, y: this.xn, rows, cols: H, eps: c.rmsNormEps });
+    encodeMatmul(run, { x: this.xn, w: w.lmHead, y: this.logits, m: rows });
+  }
+
+  destroy(): void {
+    this.kv.destroy();
+    for (const b of [this.tokens, this.x, this.xn, this.q, this.attn, this.gate, this.up, this.logits, this.invFreq]) b.destroy();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Model weights on the GPU, filled by streaming the safetensors files straight into GPU buffers
+ * (no whole-model ArrayBuffer). Matrices become GpuMatrix (split in row parts when larger than
+ * maxStorageBufferBindingSize); norms and biases are plain f32 buffers.
+ */
+import { createGpuMatrix, writeMatrixRows, type GpuMatrix } from '../kernels/matrix';
+import type { ModelConfig } from './config';
+import type { TensorSink } from './convert';
+
+export interface LayerWeights {
+  attnNorm: GPUBuffer;  // (hidden) f32
+  q: GpuMatrix;         // (heads*headDim, hidden)
+  k: GpuMatrix;         // (kvHeads*headDim, hidden)
+  v: GpuMatrix;         // (kvHeads*headDim, hidden)
+  o: GpuMatrix;         // (hidden, heads*headDim)
+  qBias: GPUBuffer | null;  // (heads*headDim) f32, qwen2 only
+  kBias: GPUBuffer | null;  // (kvHeads*headDim) f32
+  vBias: GPUBuffer | null;  // (kvHeads*headDim) f32
+  mlpNorm: GPUBuffer;   // (hidden) f32
+  gate: GpuMatrix;      // (intermediate, hidden)
+  up: GpuMatrix;        // (intermediate, hidden)
+  down: GpuMatrix;      // (hidden, intermediate)
+}
+
+export interface ModelWeights {
+  embed: GpuMatrix;     // (vocab, hidden)
+  layers: LayerWeights[];
+  finalNorm: GPUBuffer; // (hidden) f32
+  lmHead: GpuMatrix;    // (vocab, hidden); the embedding itself when tied
+  bytes: number;        // GPU bytes held by the weights
+}
+
+type Stored = { kind: 'matrix'; m: GpuMatrix } | { kind: 'vector'; b: GPUBuffer };
+
+/** A TensorSink that allocates each tensor's GPU storage when it begins and writes chunks as they come. */
+export class GpuWeightSink implements TensorSink {
+  readonly stored = new Map<string, Stored>();
+  bytes = 0;
+  constructor(private readonly device: GPUDevice) {}
+
+  begin(name: string, shape: number[], dtype: 'f32' | 'f16'): void {
+    if (shape.length === 2) {
+      const m = createGpuMatrix(this.device, { rows: shape[0], cols: shape[1], dtype, label: name });
+      this.stored.set(name, { kind: 'matrix', m });
+      this.bytes += shape[0] * shape[1] * (dtype === 'f16' ? 2 : 4);
+    } else {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const b = this.device.createBuffer({
+        label: name, size: Math.max(16, Math.ceil((n * 4) / 4) * 4),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+      });
+      this.stored.set(name, { kind: 'vector', b });
+      this.bytes += n * 4;
+    }
+  }
+
+  write(name: string, byteOffset: number, bytes: Uint8Array): void {
+    const s = this.stored.get(name)!;
+    if (s.kind === 'matrix') writeMatrixRows(this.device, s.m, byteOffset, bytes);
+    else this.device.queue.writeBuffer(s.b, byteOffset, bytes as Uint8Array<ArrayBuffer>);
+  }
+
+  end(): void {}
+
+  matrix(name: string): GpuMatrix {
+    const s = this.stored.get(name);
+    if (s?.kind !== 'matrix') throw new Error(`weight ${name} was not loaded as a matrix`);
+    return s.m;
+  }
+
+  vector(name: string): GPUBuffer {
+    const s = this.stored.get(name);
+    if (s?.kind !== 'vector') throw new Error(`weight ${name} was not loaded as a vector`);
+    return s.b;
+  }
+
+  destroy(): void {
+    for (const s of this.stored.values()) {
+      if (s.kind === 'vector') s.b.destroy();
+      else for (const p of s.m.parts) p.buffer.destroy();
+    }
+    this.stored.clear();
+  }
+}
+
+/** Assembles the loaded tensors into the layer structure the forward pass walks. */
+export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink): ModelWeights {
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    layers.push({
+      attnNorm: sink.vector(`${p}input_layernorm.weight`),
+      q: sink.matrix(`${p}self_attn.q_proj.weight`),
+      k: sink.matrix(`${p}self_attn.k_proj.weight`),
+      v: sink.matrix(`${p}self_attn.v_proj.weight`),
+      o: sink.matrix(`${p}self_attn.o_proj.weight`),
+      qBias: cfg.attentionBias ? sink.vector(`${p}self_attn.q_proj.bias`) : null,
+      kBias: cfg.attentionBias ? sink.vector(`${p}self_attn.k_proj.bias`) : null,
+      vBias: cfg.attentionBias ? sink.vector(`${p}self_attn.v_proj.bias`) : null,
+      mlpNorm: sink.vector(`${p}post_attention_layernorm.weight`),
+      gate: sink.matrix(`${p}mlp.gate_proj.weight`),
+      up: sink.matrix(`${p}mlp.up_proj.weight`),
+      down: sink.matrix(`${p}mlp.down_proj.weight`),
+    });
+  }
+  const embed = sink.matrix('model.embed_tokens.weight');
+  return {
+    embed, layers,
+    finalNorm: sink.vector('model.norm.weight'),
+    lmHead: cfg.tieWordEmbeddings ? embed : sink.matrix('lm_head.weight'),
+    bytes: sink.bytes,
+  };
+}

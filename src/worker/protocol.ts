@@ -1,0 +1,60 @@
+/**
+ * The whole wire format between the page and the engine worker: the API the worker exposes with
+ * comlink, the model specification that crosses the boundary, and the error transfer handler that
+ * rebuilds the engine's named error classes (with their details) on the other side.
+ */
+import { transferHandlers } from 'comlink';
+import type {
+  EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo,
+} from '../engine/types';
+import { errorClasses, type ErrorName } from '../util/errors';
+
+/** Where the model comes from: a folder URL (Hugging Face `resolve/main/` layout or a static path) or picked files. */
+export type ModelSpec = string | { url: string } | { files: File[] };
+
+export interface WorkerLoadRequest extends LoadOptions { model: ModelSpec }
+
+/** What the worker exposes. Callbacks arrive as comlink proxies. */
+export interface WorkerApi {
+  load(req: WorkerLoadRequest, onProgress: (p: LoadProgress) => void, onState: (s: EngineState, detail?: string) => void): Promise<ModelInfo>;
+  generate(id: number, req: GenerateRequest, onDelta: (d: GenerationDelta) => void): Promise<GenerationResult>;
+  abort(id: number): void;
+  evaluate(id: number, tokens: number[]): Promise<Float32Array>;
+  tokenize(text: string, addSpecialTokens: boolean): Promise<number[]>;
+  detokenize(tokens: number[]): Promise<string>;
+  applyChatTemplate(messages: { role: string; content: string }[]): Promise<string>;
+  resetContext(): Promise<void>;
+  cachedTokenCount(): Promise<number>;
+  simulateDeviceLoss(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+interface SerializedError { name: string; message: string; stack?: string; details?: Record<string, unknown> }
+
+/** Replaces comlink's 'throw' handler so named engine errors keep their class, details and stack. */
+export function installErrorTransfer(): void {
+  const base = transferHandlers.get('throw');
+  if (!base || (base as { memory3?: boolean }).memory3) return;
+  const handler = {
+    memory3: true,
+    canHandle: base.canHandle,
+    serialize({ value }: { value: unknown }): [unknown, Transferable[]] {
+      if (value instanceof Error) {
+        const e: SerializedError = { name: value.name, message: value.message, stack: value.stack };
+        const details = (value as { details?: Record<string, unknown> }).details;
+        if (details) e.details = details;
+        return [{ isError: true, value: e }, []];
+      }
+      return [{ isError: false, value }, []];
+    },
+    deserialize(s: { isError: boolean; value: unknown }): never {
+      if (!s.isError) throw s.value;
+      const e = s.value as SerializedError;
+      const Cls = (errorClasses as Record<string, typeof errorClasses[ErrorName]>)[e.name];
+      const err: Error = Cls ? new Cls(e.message, e.details) : Object.assign(new Error(e.message), { name: e.name });
+      if (e.stack) err.stack = e.stack;
+      throw err;
+    },
+  };
+  transferHandlers.set('throw', handler as unknown as typeof base);
+}

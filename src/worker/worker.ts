@@ -1,0 +1,58 @@
+/// <reference lib="webworker" />
+/**
+ * The engine's dedicated Web Worker: owns the GPU device and the Engine, exposed with comlink.
+ * One request runs at a time; aborts arrive by request id (AbortSignals cannot cross threads).
+ */
+import { expose } from 'comlink';
+import { Engine } from '../engine/engine';
+import { fileSource, urlSource, type ModelSource } from '../model/source';
+import { applyChatTemplate } from '../tokenizer/chat-template';
+import { EngineStateError, InvalidOptionsError } from '../util/errors';
+import { installErrorTransfer, type ModelSpec, type WorkerApi } from './protocol';
+
+installErrorTransfer();
+
+let engine: Engine | null = null;
+const controllers = new Map<number, AbortController>();
+
+function sourceOf(spec: ModelSpec): ModelSource {
+  if (typeof spec === 'string') return urlSource(new URL(spec, self.location.href).href);
+  if (spec && typeof spec === 'object' && 'url' in spec) return urlSource(new URL(spec.url, self.location.href).href);
+  if (spec && typeof spec === 'object' && 'files' in spec && spec.files.length > 0) return fileSource(spec.files);
+  throw new InvalidOptionsError('model must be a folder URL, { url }, or { files } with at least one File');
+}
+
+function current(): Engine {
+  if (!engine) throw new EngineStateError('no model is loaded: call load() first');
+  return engine;
+}
+
+async function withAbort<T>(id: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctl = new AbortController();
+  controllers.set(id, ctl);
+  try { return await fn(ctl.signal); } finally { controllers.delete(id); }
+}
+
+const api: WorkerApi = {
+  async load(req, onProgress, onState) {
+    if (engine) { engine.dispose(); engine = null; }
+    const { model, ...opts } = req;
+    engine = await Engine.load(sourceOf(model), opts, (p) => void onProgress(p), (s, d) => void onState(s, d));
+    return engine.info;
+  },
+  generate: (id, req, onDelta) => withAbort(id, (signal) => current().generate(req, (d) => void onDelta(d), signal)),
+  abort(id) { controllers.get(id)?.abort(); },
+  evaluate: (id, tokens) => withAbort(id, async (signal) => Float32Array.from(await current().evaluate(tokens, signal))),
+  async tokenize(text, addSpecialTokens) { return current().tokenizer.encode(text, { addSpecialTokens }); },
+  async detokenize(tokens) { return current().tokenizer.decode(tokens, { skipSpecialTokens: false }); },
+  async applyChatTemplate(messages) {
+    const t = current().tokenizer;
+    return applyChatTemplate(t.chatTemplate as never, messages as never, { addGenerationPrompt: true, bosToken: t.bosToken, eosToken: t.eosToken });
+  },
+  async resetContext() { current().resetContext(); },
+  async cachedTokenCount() { return current().cachedTokens.length; },
+  async simulateDeviceLoss() { current().simulateDeviceLoss(); },
+  async dispose() { engine?.dispose(); engine = null; },
+};
+
+expose(api);
