@@ -1,0 +1,91 @@
+// GEMV for small m (decode): y[i, j] (+)= Σ_k x[i, k]·w[j, k] + bias[j], for one row part of w.
+// A workgroup computes ROWS consecutive output rows. Its WG_SIZE invocations stride over k four
+// elements at a time, so neighbouring invocations read neighbouring 16-byte chunks of each weight
+// row and every weight byte is read once; a shared-memory tree reduction sums the partials.
+//#include "grid.wgsl"
+//#include "matmul_weights.wgsl"
+
+struct Params {
+  m: u32,            // rows of x and y
+  n: u32,            // rows of this weight part (output columns it produces)
+  k: u32,            // inner dimension (columns of x and of w)
+  x_offset: u32,     // element offset of x[0, 0]
+  y_offset: u32,     // element offset of y[0, part's first column]
+  y_stride: u32,     // elements between rows of y
+  bias_offset: u32,  // element offset of bias for the part's first row
+  accumulate: u32,   // 1: y += result, 0: y = result
+}
+
+override WG_SIZE: u32 = 64u;  // a power of two
+const ROWS: u32 = 4u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+//#ifdef F16
+//#ifdef W_VEC4
+@group(0) @binding(2) var<storage, read> w: array<vec2<u32>>;
+//#else
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+//#endif
+//#else
+//#ifdef W_VEC4
+@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
+//#else
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+//#endif
+//#endif
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+//#ifdef BIAS
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+//#endif
+
+var<workgroup> partial: array<f32, WG_SIZE * ROWS>;  // [row][invocation]
+
+fn row_partials(xb: u32, row0: u32, lid: u32) -> array<f32, ROWS> {
+  let k = params.k;
+  let k4 = k & ~3u;
+  var acc = array<f32, ROWS>();
+  for (var c = lid * 4u; c < k4; c += WG_SIZE * 4u) {
+    let xv = vec4<f32>(x[xb + c], x[xb + c + 1u], x[xb + c + 2u], x[xb + c + 3u]);
+    for (var r = 0u; r < ROWS; r++) {
+      let row = min(row0 + r, params.n - 1u);  // rows past n compute a duplicate, never written
+      acc[r] += dot(xv, load_w4(row * k + c));
+    }
+  }
+  for (var c = k4 + lid; c < k; c += WG_SIZE) {
+    for (var r = 0u; r < ROWS; r++) {
+      let row = min(row0 + r, params.n - 1u);
+      acc[r] += x[xb + c] * load_w1(row * k + c);
+    }
+  }
+  return acc;
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row0 = linear_workgroup(wg, num_wg) * ROWS;
+  if (row0 >= params.n) { return; }
+  for (var i = 0u; i < params.m; i++) {
+    let acc = row_partials(params.x_offset + i * params.k, row0, lid);
+    for (var r = 0u; r < ROWS; r++) { partial[r * WG_SIZE + lid] = acc[r]; }
+    for (var s = WG_SIZE / 2u; s > 0u; s >>= 1u) {
+      workgroupBarrier();
+      if (lid < s) {
+        for (var r = 0u; r < ROWS; r++) { partial[r * WG_SIZE + lid] += partial[r * WG_SIZE + lid + s]; }
+      }
+    }
+    workgroupBarrier();
+    let row = row0 + lid;
+    if (lid < ROWS && row < params.n) {
+      var v = partial[lid * WG_SIZE];
+      //#ifdef BIAS
+      v += bias[params.bias_offset + row];
+      //#endif
+      let yi = params.y_offset + i * params.y_stride + row;
+      if (params.accumulate != 0u) { v += y[yi]; }
+      y[yi] = v;
+    }
+    workgroupBarrier();
+  }
+}

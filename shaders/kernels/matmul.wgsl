@@ -1,0 +1,91 @@
+// Tiled matmul for prefill: y[i, j] (+)= Σ_k x[i, k]·w[j, k] + bias[j], for one row part of w.
+// Barrier-free (SwiftShader runs workgroup barriers slowly): each invocation computes a 4x4 register
+// tile, 4 rows of x by 4 rows of w, reading four k elements of each per step. Neighbouring
+// invocations take neighbouring column tiles of the same x rows, so x stays in cache.
+//#include "grid.wgsl"
+//#include "matmul_weights.wgsl"
+
+struct Params {
+  m: u32,            // rows of x and y
+  n: u32,            // rows of this weight part (output columns it produces)
+  k: u32,            // inner dimension (columns of x and of w)
+  x_offset: u32,     // element offset of x[0, 0]
+  y_offset: u32,     // element offset of y[0, part's first column]
+  y_stride: u32,     // elements between rows of y
+  bias_offset: u32,  // element offset of bias for the part's first row
+  accumulate: u32,   // 1: y += result, 0: y = result
+}
+
+override WG_SIZE: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+//#ifdef F16
+//#ifdef W_VEC4
+@group(0) @binding(2) var<storage, read> w: array<vec2<u32>>;
+//#else
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+//#endif
+//#else
+//#ifdef W_VEC4
+@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
+//#else
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+//#endif
+//#endif
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+//#ifdef BIAS
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+//#endif
+
+fn load_x4(e: u32) -> vec4<f32> { return vec4<f32>(x[e], x[e + 1u], x[e + 2u], x[e + 3u]); }
+
+fn store(i: u32, j: u32, acc: f32) {
+  var v = acc;
+  //#ifdef BIAS
+  v += bias[params.bias_offset + j];
+  //#endif
+  let yi = params.y_offset + i * params.y_stride + j;
+  if (params.accumulate != 0u) { v += y[yi]; }
+  y[yi] = v;
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let tiles_n = (params.n + 3u) / 4u;
+  let tile = linear_workgroup(wg, num_wg) * WG_SIZE + lid;
+  let i0 = (tile / tiles_n) * 4u;
+  let j0 = (tile % tiles_n) * 4u;
+  if (i0 >= params.m) { return; }
+  let k = params.k;
+  let k4 = k & ~3u;
+  // Rows past m or n read a clamped duplicate and are never stored.
+  var xb: array<u32, 4>;
+  var wb: array<u32, 4>;
+  for (var r = 0u; r < 4u; r++) {
+    xb[r] = params.x_offset + min(i0 + r, params.m - 1u) * k;
+    wb[r] = min(j0 + r, params.n - 1u) * k;
+  }
+  var acc: array<vec4<f32>, 4>;  // acc[r][c]: x row i0 + r, w row j0 + c
+  for (var c = 0u; c < k4; c += 4u) {
+    let w0 = load_w4(wb[0] + c);
+    let w1 = load_w4(wb[1] + c);
+    let w2 = load_w4(wb[2] + c);
+    let w3 = load_w4(wb[3] + c);
+    for (var r = 0u; r < 4u; r++) {
+      let xv = load_x4(xb[r] + c);
+      acc[r] += vec4<f32>(dot(xv, w0), dot(xv, w1), dot(xv, w2), dot(xv, w3));
+    }
+  }
+  for (var c = k4; c < k; c++) {
+    let wv = vec4<f32>(load_w1(wb[0] + c), load_w1(wb[1] + c), load_w1(wb[2] + c), load_w1(wb[3] + c));
+    for (var r = 0u; r < 4u; r++) { acc[r] += x[xb[r] + c] * wv; }
+  }
+  for (var r = 0u; r < 4u; r++) {
+    if (i0 + r >= params.m) { break; }
+    for (var c = 0u; c < 4u; c++) {
+      if (j0 + c < params.n) { store(i0 + r, j0 + c, acc[r][c]); }
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// Reads of a (rows, k) weight part `w`, declared by the including kernel as:
+//   F16 + W_VEC4: array<vec2<u32>>   F16: array<u32>   W_VEC4: array<vec4<f32>>   else: array<f32>
+// Packed f16 holds two values per u32, low half first. Indices are ELEMENT indices into the part.
+// load_w4(e) needs e % 4 == 0 with W_VEC4 and e % 2 == 0 with F16; load_w1 takes any index.
+//#ifdef F16
+//#ifdef W_VEC4
+fn load_w4(e: u32) -> vec4<f32> {
+  let p = w[e >> 2u];
+  return vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y));
+}
+//#else
+fn load_w4(e: u32) -> vec4<f32> {
+  let i = e >> 1u;
+  return vec4<f32>(unpack2x16float(w[i]), unpack2x16float(w[i + 1u]));
+}
+//#endif
+fn load_w1(e: u32) -> f32 {
+  //#ifdef W_VEC4
+  let p = w[e >> 2u];
+  let h = select(p.x, p.y, (e & 2u) != 0u);
+  //#else
+  let h = w[e >> 1u];
+  //#endif
+  return unpack2x16float(h)[e & 1u];
+}
+//#else
+//#ifdef W_VEC4
+fn load_w4(e: u32) -> vec4<f32> { return w[e >> 2u]; }
+fn load_w1(e: u32) -> f32 { return w[e >> 2u][e & 3u]; }
+//#else
+fn load_w4(e: u32) -> vec4<f32> { return vec4<f32>(w[e], w[e + 1u], w[e + 2u], w[e + 3u]); }
+fn load_w1(e: u32) -> f32 { return w[e]; }
+//#endif
+//#endif

@@ -1,0 +1,98 @@
+/**
+ * Matmul against a weight matrix: Y[i, j] (+)= Σ_k X[i, k]·W[j, k] + bias[j], W (n, k) row-major as
+ * in Hugging Face, f32 or packed f16. One dispatch per row part of W. Small m (decode) takes the
+ * GEMV kernel, which streams each weight byte once; larger m (prefill) the barrier-free tiled kernel.
+ */
+import gemvSource from '../../shaders/kernels/gemv.wgsl?raw';
+import matmulSource from '../../shaders/kernels/matmul.wgsl?raw';
+import { defineParams } from '../gpu/params';
+import { gridFor, type KernelRunner } from '../gpu/runner';
+import { ShapeMismatchError } from '../util/errors';
+import type { GpuMatrix, GpuMatrixPart } from './matrix';
+
+const params = defineParams([
+  ['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ['x_offset', 'u32'], ['y_offset', 'u32'],
+  ['y_stride', 'u32'], ['bias_offset', 'u32'], ['accumulate', 'u32'],
+] as const);
+
+export const gemvKernel = { source: gemvSource, params };
+export const matmulKernel = { source: matmulSource, params };
+
+/** Largest m that takes the GEMV path by default. */
+export const gemvMaxM = 4;
+const gemvWgSize = 64;
+const gemvRows = 4;       // ROWS in gemv.wgsl
+const tiledWgSize = 64;
+const tile = 4;           // 4x4 register tile in matmul.wgsl
+
+export type MatmulPath = 'gemv' | 'tiled';
+
+export interface MatmulArgs {
+  x: GPUBuffer;          // (m, k) f32 activations, row-major
+  xOffset?: number;      // element offset of x[0, 0]
+  w: GpuMatrix;          // (n, k) weights, f32 or packed f16
+  bias?: GPUBuffer;      // (n) f32
+  y: GPUBuffer;          // (m, yStride) f32 output
+  yOffset?: number;      // element offset of y[0, 0]
+  yStride?: number;      // elements between output rows (default n)
+  m: number;
+  accumulate?: boolean;  // y += x·wᵀ (+bias) instead of y = x·wᵀ (+bias): fuses the residual add
+  path?: MatmulPath;     // force a kernel (tests, benchmarks); default by m
+}
+
+function fail(what: string, expected: unknown, actual: unknown, tensor: string): never {
+  throw new ShapeMismatchError(`matmul: ${what} (expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)})`,
+    { op: 'matmul', tensor, expected, actual });
+}
+
+function validate(a: MatmulArgs, n: number, k: number, xOffset: number, yOffset: number, yStride: number): void {
+  const label = a.w.parts[0]?.buffer.label ?? 'w';
+  if (!Number.isInteger(a.m) || a.m < 1) fail('m must be a positive integer', '>= 1', a.m, label);
+  if (a.w.dtype === 'f16' && k % 2 !== 0) fail('packed f16 weights need an even k', 'even', k, label);
+  if (!Number.isInteger(yStride) || yStride < n) fail('yStride must be at least n', `>= ${n}`, yStride, label);
+  if (!Number.isInteger(xOffset) || xOffset < 0 || !Number.isInteger(yOffset) || yOffset < 0) {
+    fail('offsets must be non-negative integers', '>= 0', { xOffset, yOffset }, label);
+  }
+  const xNeed = (xOffset + a.m * k) * 4;
+  if (a.x.size < xNeed) fail(`x (${a.x.label}) is too small for (m=${a.m}, k=${k})`, xNeed, a.x.size, a.x.label);
+  const yNeed = (yOffset + (a.m - 1) * yStride + n) * 4;
+  if (a.y.size < yNeed) fail(`y (${a.y.label}) is too small for (m=${a.m}, n=${n})`, yNeed, a.y.size, a.y.label);
+  if (a.bias && a.bias.size < n * 4) fail(`bias (${a.bias.label}) is too small`, n * 4, a.bias.size, a.bias.label);
+}
+
+function variantKey(op: string, a: MatmulArgs, vec4: boolean, wg: number): { key: string; defines: string[] } {
+  const defines: string[] = [];
+  if (a.w.dtype === 'f16') defines.push('F16');
+  if (vec4) defines.push('W_VEC4');
+  if (a.bias) defines.push('BIAS');
+  const key = `${op}.${a.w.dtype}w${vec4 ? '.vec4' : ''}${a.bias ? '.bias' : ''}.wg${wg}`;
+  return { key, defines };
+}
+
+export function encodeMatmul(run: KernelRunner, args: MatmulArgs): void {
+  const { w, m } = args;
+  const n = w.rows, k = w.cols;
+  const xOffset = args.xOffset ?? 0, yOffset = args.yOffset ?? 0, yStride = args.yStride ?? n;
+  validate(args, n, k, xOffset, yOffset, yStride);
+  const path = args.path ?? (m <= gemvMaxM ? 'gemv' : 'tiled');
+  const vec4 = k % 4 === 0;  // every weight row starts on a 16-byte (f32) / 8-byte (f16) boundary
+  const wg = path === 'gemv' ? gemvWgSize : tiledWgSize;
+  const { key, defines } = variantKey(path === 'gemv' ? 'gemv' : 'matmul', args, vec4, wg);
+  const source = path === 'gemv' ? gemvSource : matmulSource;
+  for (const part of w.parts) {
+    run.dispatch({
+      key, source, defines, constants: { WG_SIZE: wg },
+      params: params.pack({
+        m, n: part.rows, k, x_offset: xOffset, y_offset: yOffset + part.rowStart, y_stride: yStride,
+        bias_offset: part.rowStart, accumulate: args.accumulate ? 1 : 0,
+      }),
+      buffers: args.bias ? [args.x, part.buffer, args.y, args.bias] : [args.x, part.buffer, args.y],
+      workgroups: gridFor(workgroupCount(path, m, part), run.maxWorkgroupsPerDimension),
+    });
+  }
+}
+
+function workgroupCount(path: MatmulPath, m: number, part: GpuMatrixPart): number {
+  if (path === 'gemv') return Math.ceil(part.rows / gemvRows);
+  return Math.ceil((Math.ceil(m / tile) * Math.ceil(part.rows / tile)) / tiledWgSize);
+}
