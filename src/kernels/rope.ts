@@ -1,0 +1,77 @@
+/**
+ * Rotary position embedding in place on (rows, heads, headDim) vectors, row r at absolute position
+ * startPos + r. 'half' = Hugging Face rotate_half, 'interleaved' = GGUF LLAMA_ROPE_TYPE_NORM.
+ * Angles are f32(pos) * invFreq[i]; cos/sin come from shaders/lib/trig.wgsl (exact range reduction
+ * and polynomials, ~1e-7 absolute) rather than the GPU builtins (only 2^-11 promised).
+ */
+import source from '../../shaders/kernels/rope.wgsl?raw';
+import { defineParams } from '../gpu/params';
+import { gridFor, type KernelRunner } from '../gpu/runner';
+import { ShapeMismatchError } from '../util/errors';
+
+export const ropeKernel = {
+  source,
+  params: defineParams([
+    ['rows', 'u32'], ['heads', 'u32'], ['head_dim', 'u32'], ['row_stride', 'u32'], ['offset', 'u32'], ['start_pos', 'u32'],
+  ] as const),
+};
+
+const wgSize = 256;
+
+export type RopeStyle = 'half' | 'interleaved';
+
+export interface RopeArgs {
+  x: GPUBuffer;         // (rows, rowStride) f32 at offset, rotated in place
+  offset?: number;      // elements, to row 0 head 0
+  rows: number;
+  heads: number;
+  headDim: number;      // even
+  rowStride?: number;   // elements between rows; default heads * headDim
+  startPos: number;     // absolute position of row 0
+  invFreq: GPUBuffer;   // (headDim/2) f32, see ropeInvFreqBuffer
+  style: RopeStyle;
+}
+
+/** Uploads per-pair inverse frequencies (headDim/2 f32) to a storage buffer, once at load. */
+export function ropeInvFreqBuffer(device: GPUDevice, invFreq: Float32Array): GPUBuffer {
+  const buf = device.createBuffer({
+    label: 'rope.inv_freq', size: Math.max(16, Math.ceil(invFreq.byteLength / 16) * 16),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  });
+  device.queue.writeBuffer(buf, 0, invFreq);
+  return buf;
+}
+
+export function encodeRope(run: KernelRunner, args: RopeArgs): void {
+  const offset = args.offset ?? 0;
+  const rowStride = args.rowStride ?? args.heads * args.headDim;
+  validate(args, offset, rowStride);
+  const pairs = args.rows * args.heads * (args.headDim / 2);
+  run.dispatch({
+    key: `rope.${args.style}.f32.wg${wgSize}`, source, constants: { WG_SIZE: wgSize },
+    defines: args.style === 'interleaved' ? ['INTERLEAVED'] : [],
+    params: ropeKernel.params.pack({
+      rows: args.rows, heads: args.heads, head_dim: args.headDim, row_stride: rowStride, offset, start_pos: args.startPos,
+    }),
+    buffers: [args.x, args.invFreq],
+    workgroups: gridFor(Math.ceil(pairs / wgSize), run.maxWorkgroupsPerDimension),
+  });
+}
+
+function validate(a: RopeArgs, offset: number, rowStride: number): void {
+  const fail = (what: string, expected: unknown, actual: unknown): never => {
+    throw new ShapeMismatchError(`rope: ${what}: expected ${expected}, got ${actual}`, { op: 'rope', tensor: what, expected, actual });
+  };
+  const posInt = (v: number) => Number.isInteger(v) && v >= 1;
+  if (!posInt(a.rows)) fail('rows', 'an integer >= 1', a.rows);
+  if (!posInt(a.heads)) fail('heads', 'an integer >= 1', a.heads);
+  if (!posInt(a.headDim) || a.headDim % 2 !== 0) fail('headDim', 'an even integer >= 2', a.headDim);
+  if (!Number.isInteger(a.startPos) || a.startPos < 0 || a.startPos + a.rows > 2 ** 24) {
+    fail('startPos', 'an integer with startPos + rows <= 2^24 (exact in f32)', a.startPos);
+  }
+  if (a.style !== 'half' && a.style !== 'interleaved') fail('style', "'half' or 'interleaved'", a.style);
+  if (!Number.isInteger(rowStride) || rowStride < a.heads * a.headDim) fail('rowStride', `>= heads*headDim = ${a.heads * a.headDim}`, rowStride);
+  const end = offset + (a.rows - 1) * rowStride + a.heads * a.headDim;
+  if (a.x.size < end * 4) fail('x bytes', `>= ${end * 4}`, a.x.size);
+  if (a.invFreq.size < (a.headDim / 2) * 4) fail('invFreq bytes', `>= ${(a.headDim / 2) * 4}`, a.invFreq.size);
+}
