@@ -156,8 +156,9 @@ export function urlSource(baseUrl: string, opts: { fetch?: typeof fetch } = {}):
 }
 
 /** Find `path` among picked files: exact relative path, relative-path suffix, or bare name; shallowest wins. */
+const rel = (f: File) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
+
 function findFile(files: readonly File[], path: string): File | undefined {
-  const rel = (f: File) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
   const matches = files.filter((f) => {
     const r = rel(f);
     return r === path || r.endsWith(`/${path}`) || (!path.includes('/') && f.name === path);
@@ -172,14 +173,14 @@ export function fileSource(files: File[] | FileList): ModelSource {
   const get = (path: string): File => {
     const f = findFile(list, path);
     if (!f) {
-      const names = list.slice(0, 20).map((x) => x.name).join(', ');
+      const names = list.slice(0, 20).map(rel).join(', ') + (list.length > 20 ? ', …' : '');
       throw new ModelFetchError(`File "${path}" is not among the ${list.length} picked files (${names})`, { path });
     }
     return f;
   };
   return {
     description: `local files (${list.length})`,
-    readText: (path) => get(path).text(),
+    readText: async (path) => get(path).text(),
     exists: async (path) => findFile(list, path) !== undefined,
     size: async (path) => get(path).size,
     async stream(path, start = 0, end) {
