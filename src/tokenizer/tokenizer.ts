@@ -1,0 +1,149 @@
+/**
+ * Wrapper over `@huggingface/tokenizers` (tokenizer.json in pure JS): encode, decode, special-token
+ * lookups and the end-of-sequence ids the engine stops on. Every failure is a TokenizerError.
+ */
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { TokenizerError } from '../util/errors';
+
+export interface EncodeOptions {
+  /** Let tokenizer.json's post_processor add BOS/EOS. False for text that already holds them (chat templates). */
+  addSpecialTokens?: boolean;
+}
+
+export interface DecodeOptions {
+  /** Drop tokens marked `special` in tokenizer.json's added_tokens. */
+  skipSpecialTokens?: boolean;
+}
+
+export interface TokenizerLoadOptions {
+  /** config.json / generation_config.json `eos_token_id` (one id or a list); merged into `eosTokenIds`. */
+  eosTokenId?: number | readonly number[] | null;
+}
+
+/** tokenizer_config.json writes special tokens as a string or as an AddedToken object. */
+function tokenContent(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
+    return (value as { content: string }).content;
+  }
+  return null;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
+}
+
+export class Tokenizer {
+  /** Largest token id + 1 (base vocab and added tokens). */
+  readonly vocabSize: number;
+  /** BOS string from tokenizer_config.json, or null. */
+  readonly bosToken: string | null;
+  readonly bosTokenId: number | null;
+  /** EOS string from tokenizer_config.json, or null. */
+  readonly eosToken: string | null;
+  /** Ids that end generation: tokenizer_config's eos_token plus the model config's eos_token_id. */
+  readonly eosTokenIds: readonly number[];
+  /** tokenizer_config.json `chat_template` as found (string, list of {name, template}, or null). */
+  readonly chatTemplate: unknown;
+  private readonly specialIds: Set<number>;
+
+  private constructor(
+    private readonly inner: HfTokenizer,
+    config: Record<string, unknown>,
+    options: TokenizerLoadOptions,
+  ) {
+    let maxId = -1;
+    for (const id of inner.get_vocab(true).values()) maxId = Math.max(maxId, id);
+    this.vocabSize = maxId + 1;
+    this.specialIds = new Set();
+    for (const [id, token] of inner.get_added_tokens_decoder()) if (token.special) this.specialIds.add(id);
+    this.bosToken = tokenContent(config.bos_token);
+    this.bosTokenId = this.bosToken === null ? null : (inner.token_to_id(this.bosToken) ?? null);
+    this.eosToken = tokenContent(config.eos_token);
+    this.eosTokenIds = collectEosIds(this.eosToken === null ? undefined : inner.token_to_id(this.eosToken), options);
+    this.chatTemplate = config.chat_template ?? null;
+  }
+
+  /** Build from parsed tokenizer.json and tokenizer_config.json (null when the model has none). */
+  static fromJSON(tokenizerJson: unknown, tokenizerConfigJson: unknown | null, options: TokenizerLoadOptions = {}): Tokenizer {
+    if (!isPlainObject(tokenizerJson)) throw new TokenizerError('tokenizer.json: expected a JSON object');
+    if (tokenizerConfigJson !== null && !isPlainObject(tokenizerConfigJson)) {
+      throw new TokenizerError('tokenizer_config.json: expected a JSON object or null');
+    }
+    const config = (tokenizerConfigJson ?? {}) as Record<string, unknown>;
+    let inner: HfTokenizer;
+    try {
+      inner = new HfTokenizer(tokenizerJson, config);
+    } catch (err) {
+      throw new TokenizerError(`tokenizer.json could not be loaded: ${(err as Error).message}`, {
+        modelType: (tokenizerJson.model as { type?: unknown } | undefined)?.type ?? null,
+      });
+    }
+    return new Tokenizer(inner, config, options);
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    if (typeof text !== 'string') throw new TokenizerError(`encode: expected a string, got ${typeof text}`);
+    let ids: number[];
+    try {
+      ids = this.inner.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+    } catch (err) {
+      throw new TokenizerError(`encode failed: ${(err as Error).message}`, { textLength: text.length });
+    }
+    const bad = ids.findIndex((id) => id === undefined || id === null);
+    if (bad >= 0) {
+      throw new TokenizerError('encode produced a token with no id (tokenizer.json has no unk_token)', { position: bad });
+    }
+    return ids;
+  }
+
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    if (ids.length === 0) return '';
+    const list = Array.from(ids);
+    for (let i = 0; i < list.length; i++) this.checkId(list[i], `decode: ids[${i}]`);
+    try {
+      return this.inner.decode(list, { skip_special_tokens: options.skipSpecialTokens ?? false });
+    } catch (err) {
+      throw new TokenizerError(`decode failed: ${(err as Error).message}`, { count: list.length });
+    }
+  }
+
+  /** Id of an exact token string (added tokens included), or null when absent. */
+  tokenToId(token: string): number | null {
+    return this.inner.token_to_id(token) ?? null;
+  }
+
+  /** Token string of an id (byte-level tokens come back in their GPT-2 unicode form), or null. */
+  idToToken(id: number): string | null {
+    return this.inner.id_to_token(id) ?? null;
+  }
+
+  /** True for ids marked `special` in tokenizer.json's added_tokens. */
+  isSpecial(id: number): boolean {
+    return this.specialIds.has(id);
+  }
+
+  /** True when generating `id` should end the sequence. */
+  isEos(id: number): boolean {
+    return this.eosTokenIds.includes(id);
+  }
+
+  private checkId(id: number, what: string): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize || this.inner.id_to_token(id) === undefined) {
+      throw new TokenizerError(`${what}: token id ${id} is not in the vocabulary (size ${this.vocabSize})`, { id });
+    }
+  }
+}
+
+function collectEosIds(configEos: number | undefined, options: TokenizerLoadOptions): number[] {
+  const ids: number[] = [];
+  const add = (id: number) => {
+    if (!Number.isInteger(id) || id < 0) throw new TokenizerError(`eos_token_id ${id} is not a valid token id`);
+    if (!ids.includes(id)) ids.push(id);
+  };
+  if (configEos !== undefined) add(configEos);
+  const extra = options.eosTokenId;
+  if (typeof extra === 'number') add(extra);
+  else if (Array.isArray(extra)) for (const id of extra) add(id);
+  return ids;
+}
