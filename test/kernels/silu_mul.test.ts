@@ -1,0 +1,48 @@
+import { describe, expect, test } from 'vitest';
+import { encodeSiluMul } from '../../src/kernels/silu_mul';
+import { expectClose, tol } from '../helpers/expect-close';
+import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
+import { siluMulRef } from '../reference/silu_mul';
+
+describe('silu_mul kernel', () => {
+  for (const n of [1, 7, 64, 100, 255, 257, 576, 4099]) {
+    test(`n=${n}`, async () => {
+      const run = await testRunner();
+      const gate = randomF32(n, n, 8), up = randomF32(n, n + 1, 2);
+      const gg = uploadF32(run.device, gate), gu = uploadF32(run.device, up), go = poisonF32(run.device, n);
+      await runStep(run, (r) => encodeSiluMul(r, { gate: gg, up: gu, out: go, n }));
+      expectClose(await readF32(run.device, go, n), siluMulRef(gate, up), tol.f32Elementwise);
+    });
+  }
+
+  test('debug case and large |x|: finite, silu(±100) = 100 / -0', async () => {
+    const run = await testRunner();
+    const gate = [0, 1, -1, 20, -20, 88, -88, 100, -100, 1e30, -1e30], up = gate.map(() => 1);
+    const n = gate.length;
+    const gg = uploadF32(run.device, gate), gu = uploadF32(run.device, up), go = poisonF32(run.device, n);
+    await runStep(run, (r) => encodeSiluMul(r, { gate: gg, up: gu, out: go, n }));
+    const out = await readF32(run.device, go, n);
+    for (const v of out) expect(Number.isFinite(v)).toBe(true);
+    expect(out[0]).toBe(0);
+    expect(out[7]).toBe(100);
+    expect(Math.abs(out[8])).toBeLessThan(1e-30);
+    expectClose(out, siluMulRef(Float32Array.from(gate), up), tol.f32Elementwise);
+  });
+
+  test('gate and up in one buffer (fused gate_up row), offsets, rest of out untouched', async () => {
+    const run = await testRunner();
+    const f = 100, both = randomF32(3 + 2 * f, 11, 6);
+    const gb = uploadF32(run.device, both), go = poisonF32(run.device, 5 + f + 4);
+    await runStep(run, (r) => encodeSiluMul(r, { gate: gb, gateOffset: 3, up: gb, upOffset: 3 + f, out: go, outOffset: 5, n: f }));
+    const out = await readF32(run.device, go, 5 + f + 4);
+    expectClose(out.subarray(5, 5 + f), siluMulRef(both.subarray(3, 3 + f), both.subarray(3 + f)), tol.f32Elementwise);
+    expect(Number.isNaN(out[4]) && Number.isNaN(out[5 + f])).toBe(true);
+  });
+
+  test('rejects out aliasing gate and short buffers', async () => {
+    const run = await testRunner();
+    const g = uploadF32(run.device, new Float32Array(8)), o = uploadF32(run.device, new Float32Array(8));
+    expect(() => encodeSiluMul(run, { gate: g, up: g, out: g, n: 8 })).toThrow(/out/);
+    expect(() => encodeSiluMul(run, { gate: g, up: g, out: o, n: 9 })).toThrow(/gate bytes/);
+  });
+});
