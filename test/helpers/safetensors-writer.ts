@@ -3,6 +3,7 @@
  * written as given (so tests can produce I8, F64, … files), and `dataOffsets` can be overridden to
  * produce inconsistent headers on purpose.
  */
+import { f32BitsToF16Bits } from '../../src/util/f16';
 
 export interface TensorSpec {
   name: string;
@@ -53,4 +54,31 @@ export function seededFloats(n: number, seed: number, scale = 1): Float32Array {
     out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
   }
   return out;
+}
+
+/** Encode f32 values as safetensors element bytes of `dtype` (F16 rounds to nearest even, BF16 truncates). */
+export function encodeAs(values: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
+  if (dtype === 'F32') return bytesOf(values);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = dtype === 'F16' ? f32BitsToF16Bits(bits[i]) : bits[i] >>> 16;
+  return bytesOf(out);
+}
+
+/**
+ * Tensor specs for every tensor `shapes` names (e.g. expectedTensors(cfg)), seeded values, dtypes cycling
+ * through `dtypes` so one file mixes F32, F16 and BF16.
+ */
+export function checkpointTensors(
+  shapes: ReadonlyMap<string, readonly number[]>, seed: number, dtypes: ('F32' | 'F16' | 'BF16')[] = ['F32', 'F16', 'BF16'],
+): TensorSpec[] {
+  let i = 0;
+  const specs: TensorSpec[] = [];
+  for (const [name, shape] of shapes) {
+    const n = shape.reduce((a, d) => a * d, 1);
+    const dtype = dtypes[i % dtypes.length];
+    specs.push({ name, dtype, shape: [...shape], data: encodeAs(seededFloats(n, seed + i, 0.5), dtype) });
+    i++;
+  }
+  return specs;
 }
