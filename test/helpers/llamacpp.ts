@@ -4,7 +4,7 @@
  * computed in float64 from llama.cpp's raw logits. F32 KV cache, flash attention off, one thread.
  */
 import { resolve } from 'node:path';
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
 
 export interface TokenProb {
   token: number;
@@ -107,20 +107,19 @@ export async function llamaCppForced(options: LlamaCppForcedOptions): Promise<Ll
     const sequence = context.getSequence();
     const fed = [...promptTokens];
     const result: LlamaCppStep[] = [];
-    const want = { generateNext: { logits: true, probabilities: true } } as const;
-    let input: Parameters<typeof sequence.controlledEvaluate>[0] = [
-      ...promptTokens.slice(0, -1), [promptTokens[promptTokens.length - 1], want],
-    ] as never;
+    const last = (token: number): ControlledEvaluateInputItem => [token as Token, { generateNext: { logits: true, probabilities: true } }];
+    let input: ControlledEvaluateInputItem[] = [...(promptTokens.slice(0, -1) as Token[]), last(promptTokens[promptTokens.length - 1])];
     for (let step = 0; step < steps; step++) {
       const outputs = await sequence.controlledEvaluate(input);
-      const last = outputs[outputs.length - 1];
-      const logits = vocabArray(last?.next.logits, nVocab, 'logits');
-      const summary = { ...summarizeLogits(logits, topK), ...checkProbabilities(logits, vocabArray(last?.next.probabilities, nVocab, 'probabilities')) };
+      const next = outputs[outputs.length - 1]?.next;
+      const logits = vocabArray(next?.logits, nVocab, 'logits');
+      const probs = vocabArray(next?.probabilities, nVocab, 'probabilities');
+      const summary = { ...summarizeLogits(logits, topK), ...checkProbabilities(logits, probs) };
       result.push(summary);
       if (step === steps - 1) break;
-      const next = forceTokens ? forceTokens[step] : summary.token;
-      fed.push(next);
-      input = [[next, want]] as never;
+      const token = forceTokens ? forceTokens[step] : summary.token;
+      fed.push(token);
+      input = [last(token)];
     }
     return { steps: result, fed, vocabSize: nVocab };
   } finally {
