@@ -14,10 +14,8 @@
  */
 import { Memory3Error, InvalidOptionsError, ShapeMismatchError } from '../util/errors';
 import { Prng } from '../util/prng';
+import { NucleusScratch, nucleusOverVocab } from './nucleus';
 import { type ResolvedSamplingOptions, type SamplingOptions, validateSamplingOptions } from './options';
-
-/** Logit gaps (in temperature-scaled units) tried before sorting the whole vocabulary for top-p. */
-const topPWindows = [8, 16, 32, Infinity];
 
 export class Sampler {
   readonly options: Readonly<ResolvedSamplingOptions>;
@@ -27,6 +25,8 @@ export class Sampler {
   private readonly work: Float32Array; // (vocab) penalized, temperature-scaled logits
   private readonly order: Int32Array; // (vocab) candidate ids; the first `count` are live
   private readonly heap: Int32Array; // (topK) min-heap of the best ids seen so far
+  private readonly weights: Float64Array; // (vocab) exp(logit − max) of order[i], for the draw
+  private readonly nucleus = new NucleusScratch();
   private count = 0;
   private maxLogit = 0; // largest scaled logit among candidates (softmax shift)
 
@@ -39,6 +39,7 @@ export class Sampler {
     this.prng = new Prng(this.seed);
     this.work = new Float32Array(vocabSize);
     this.order = new Int32Array(vocabSize);
+    this.weights = new Float64Array(vocabSize);
     const k = this.options.topK;
     this.heap = new Int32Array(k > 0 && k < vocabSize ? k : 0);
   }
@@ -51,9 +52,8 @@ export class Sampler {
     const target = this.prng.nextFloat() * total;
     let acc = 0;
     for (let i = 0; i < this.count; i++) {
-      const id = this.order[i];
-      acc += Math.exp(this.work[id] - this.maxLogit);
-      if (target < acc) return id;
+      acc += this.weights[i];
+      if (target < acc) return this.order[i];
     }
     return this.order[this.count - 1]; // rounding left `target` past the last weight
   }
@@ -73,10 +73,7 @@ export class Sampler {
       return probs;
     }
     const total = this.prepare();
-    for (let i = 0; i < this.count; i++) {
-      const id = this.order[i];
-      probs[id] = Math.exp(this.work[id] - this.maxLogit) / total;
-    }
+    for (let i = 0; i < this.count; i++) probs[this.order[i]] = this.weights[i] / total;
     return probs;
   }
 
@@ -122,7 +119,7 @@ export class Sampler {
       if (topP < 1) this.cutTopP(this.mass(), minLogit);
       else this.cutBelow(minLogit);
     } else if (topP < 1) {
-      this.topPOverVocab(minLogit);
+      this.count = nucleusOverVocab(this.work, this.order, this.nucleus, topP, minLogit);
     } else {
       this.count = this.gather(minLogit > -Infinity ? minLogit : -Number.MAX_VALUE);
     }
@@ -149,10 +146,14 @@ export class Sampler {
     return 0;
   }
 
-  /** Sum of exp(logit − max) over the live candidates, in float64. */
+  /** Fills weights[i] = exp(logit − max) of the live candidates; returns their sum (float64). */
   private mass(): number {
     let total = 0;
-    for (let i = 0; i < this.count; i++) total += Math.exp(this.work[this.order[i]] - this.maxLogit);
+    for (let i = 0; i < this.count; i++) {
+      const w = Math.exp(this.work[this.order[i]] - this.maxLogit);
+      this.weights[i] = w;
+      total += w;
+    }
     return total;
   }
 
@@ -189,24 +190,6 @@ export class Sampler {
     let kept = 0;
     while (kept < this.count && this.work[this.order[kept]] >= minLogit) kept++;
     this.count = Math.max(kept, 1);
-  }
-
-  /**
-   * Top-p without top-k: sorting the whole vocabulary per token is slow, so gather only logits
-   * within a gap of the maximum; if that set already holds mass ≥ p (or min-p cuts there anyway),
-   * the nucleus lies inside it. Otherwise widen the gap.
-   */
-  private topPOverVocab(minLogit: number): void {
-    const work = this.work;
-    let total = 0;
-    for (let i = 0; i < work.length; i++) total += Math.exp(work[i] - this.maxLogit);
-    for (const gap of topPWindows) {
-      const lower = Math.max(minLogit, this.maxLogit - gap);
-      this.count = this.gather(lower > -Infinity ? lower : -Number.MAX_VALUE);
-      if (lower === minLogit || gap === Infinity || this.mass() >= this.options.topP * total) break;
-    }
-    this.sortCandidates();
-    this.cutTopP(total, minLogit);
   }
 
   /** The topK best ids (ties: lower id) into order[0..n), via a size-k min-heap; returns n. */

@@ -215,7 +215,7 @@ describe('Sampler matches a full-sort reference over a larger vocabulary', () =>
     minP: [0, 0.05][(c >> 2) % 2],
     repetitionPenalty: [1, 1.3][(c >> 3) % 2],
     repetitionWindow: 16,
-    // Flat rows (scale 0.5) force top-p to widen its candidate window past the first gap.
+    // Flat rows (scale 0.5) put the top-p boundary among many near-equal logits.
     scale: [0.5, 4][c % 2],
   }));
   it.each(cases)('case %#: %o', ({ scale, ...opts }) => {
@@ -234,7 +234,7 @@ describe('Sampler matches a full-sort reference over a larger vocabulary', () =>
 });
 
 describe('Sampler top-p over the whole vocabulary', () => {
-  it('widens its candidate window when the tokens near the maximum hold less than p', () => {
+  it('keeps exactly the full-sort nucleus when it spans many logit bins', () => {
     // One token 9 above a flat sea of 999: it holds ~87% of the mass, so top-p 0.95 needs the sea.
     const rng = new Prng(77);
     const vocab = 1000;
