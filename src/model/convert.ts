@@ -27,7 +27,7 @@ export interface LoadProgress {
 
 export interface StreamTensorsOptions {
   targetDtype: TargetDtype; // matrices and embeddings; norms and biases are always f32
-  chunkBytes?: number; // source bytes converted per sink write, default 8 MiB
+  chunkBytes?: number; // source bytes staged per sink write (at least one element's worth), default 8 MiB
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }

@@ -117,7 +117,7 @@ describe('urlSource', () => {
 
 describe('fileSource', () => {
   function picked(name: string, data: Uint8Array, relativePath = ''): File {
-    const f = new File([data], name);
+    const f = new File([data as Uint8Array<ArrayBuffer>], name);
     Object.defineProperty(f, 'webkitRelativePath', { value: relativePath });
     return f;
   }
