@@ -19,7 +19,15 @@ struct Params {
 override WG_SIZE: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
+//#ifdef X_VEC4
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+fn load_x4(e: u32) -> vec4<f32> { return x[e >> 2u]; }
+fn load_x1(e: u32) -> f32 { return x[e >> 2u][e & 3u]; }
+//#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+fn load_x4(e: u32) -> vec4<f32> { return vec4<f32>(x[e], x[e + 1u], x[e + 2u], x[e + 3u]); }
+fn load_x1(e: u32) -> f32 { return x[e]; }
+//#endif
 //#ifdef F16
 //#ifdef W_VEC4
 @group(0) @binding(2) var<storage, read> w: array<vec2<u32>>;
@@ -37,8 +45,6 @@ override WG_SIZE: u32 = 64u;
 //#ifdef BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 //#endif
-
-fn load_x4(e: u32) -> vec4<f32> { return vec4<f32>(x[e], x[e + 1u], x[e + 2u], x[e + 3u]); }
 
 fn store(i: u32, j: u32, acc: f32) {
   var v = acc;
@@ -80,7 +86,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   }
   for (var c = k4; c < k; c++) {
     let wv = vec4<f32>(load_w1(wb[0] + c), load_w1(wb[1] + c), load_w1(wb[2] + c), load_w1(wb[3] + c));
-    for (var r = 0u; r < 4u; r++) { acc[r] += x[xb[r] + c] * wv; }
+    for (var r = 0u; r < 4u; r++) { acc[r] += load_x1(xb[r] + c) * wv; }
   }
   for (var r = 0u; r < 4u; r++) {
     if (i0 + r >= params.m) { break; }

@@ -4,11 +4,12 @@
  * GEMV kernel, which streams each weight byte once; larger m (prefill) the barrier-free tiled kernel.
  */
 import gemvSource from '../../shaders/kernels/gemv.wgsl?raw';
+import gemvRowsSource from '../../shaders/kernels/gemv_rows.wgsl?raw';
 import matmulSource from '../../shaders/kernels/matmul.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
 import { ShapeMismatchError } from '../util/errors';
-import type { GpuMatrix, GpuMatrixPart } from './matrix';
+import type { GpuMatrix } from './matrix';
 
 const params = defineParams([
   ['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ['x_offset', 'u32'], ['y_offset', 'u32'],
@@ -16,16 +17,16 @@ const params = defineParams([
 ] as const);
 
 export const gemvKernel = { source: gemvSource, params };
+export const gemvRowsKernel = { source: gemvRowsSource, params };
 export const matmulKernel = { source: matmulSource, params };
 
 /** Largest m that takes the GEMV path by default. */
 export const gemvMaxM = 4;
-const gemvWgSize = 64;
 const gemvRows = 4;       // ROWS in gemv.wgsl
 const tiledWgSize = 64;
 const tile = 4;           // 4x4 register tile in matmul.wgsl
 
-export type MatmulPath = 'gemv' | 'tiled';
+export type MatmulPath = 'gemv' | 'gemv_rows' | 'tiled';
 
 export interface MatmulArgs {
   x: GPUBuffer;          // (m, k) f32 activations, row-major
@@ -60,39 +61,54 @@ function validate(a: MatmulArgs, n: number, k: number, xOffset: number, yOffset:
   if (a.bias && a.bias.size < n * 4) fail(`bias (${a.bias.label}) is too small`, n * 4, a.bias.size, a.bias.label);
 }
 
-function variantKey(op: string, a: MatmulArgs, vec4: boolean, wg: number): { key: string; defines: string[] } {
+function variantKey(op: string, a: MatmulArgs, vec4: boolean, xVec4: boolean, wg: number): { key: string; defines: string[] } {
   const defines: string[] = [];
   if (a.w.dtype === 'f16') defines.push('F16');
   if (vec4) defines.push('W_VEC4');
+  if (xVec4) defines.push('X_VEC4');
   if (a.bias) defines.push('BIAS');
-  const key = `${op}.${a.w.dtype}w${vec4 ? '.vec4' : ''}${a.bias ? '.bias' : ''}.wg${wg}`;
+  const key = `${op}.${a.w.dtype}w${vec4 ? '.vec4' : ''}${xVec4 ? '.xvec4' : ''}${a.bias ? '.bias' : ''}.wg${wg}`;
   return { key, defines };
 }
+
+const paths: Record<MatmulPath, { op: string; source: string; wgSize: number; workgroups(m: number, rows: number): number }> = {
+  gemv: { op: 'gemv', source: gemvSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / gemvRows) },
+  gemv_rows: { op: 'gemv_rows', source: gemvRowsSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / 64) },
+  tiled: { op: 'matmul', source: matmulSource, wgSize: tiledWgSize,
+    workgroups: (m, rows) => Math.ceil((Math.ceil(m / tile) * Math.ceil(rows / tile)) / tiledWgSize) },
+};
 
 export function encodeMatmul(run: KernelRunner, args: MatmulArgs): void {
   const { w, m } = args;
   const n = w.rows, k = w.cols;
   const xOffset = args.xOffset ?? 0, yOffset = args.yOffset ?? 0, yStride = args.yStride ?? n;
   validate(args, n, k, xOffset, yOffset, yStride);
-  const path = args.path ?? (m <= gemvMaxM ? 'gemv' : 'tiled');
+  const kernel = paths[args.path ?? defaultPath(run.device, m)];
   const vec4 = k % 4 === 0;  // every weight row starts on a 16-byte (f32) / 8-byte (f16) boundary
-  const wg = path === 'gemv' ? gemvWgSize : tiledWgSize;
-  const { key, defines } = variantKey(path === 'gemv' ? 'gemv' : 'matmul', args, vec4, wg);
-  const source = path === 'gemv' ? gemvSource : matmulSource;
+  const xVec4 = vec4 && xOffset % 4 === 0 && kernel.op === 'matmul';  // x rows on 16-byte boundaries too
+  const { key, defines } = variantKey(kernel.op, args, vec4, xVec4, kernel.wgSize);
   for (const part of w.parts) {
     run.dispatch({
-      key, source, defines, constants: { WG_SIZE: wg },
+      key, source: kernel.source, defines, constants: { WG_SIZE: kernel.wgSize },
       params: params.pack({
         m, n: part.rows, k, x_offset: xOffset, y_offset: yOffset + part.rowStart, y_stride: yStride,
         bias_offset: part.rowStart, accumulate: args.accumulate ? 1 : 0,
       }),
       buffers: args.bias ? [args.x, part.buffer, args.y, args.bias] : [args.x, part.buffer, args.y],
-      workgroups: gridFor(workgroupCount(path, m, part), run.maxWorkgroupsPerDimension),
+      workgroups: gridFor(kernel.workgroups(m, part.rows), run.maxWorkgroupsPerDimension),
     });
   }
 }
 
-function workgroupCount(path: MatmulPath, m: number, part: GpuMatrixPart): number {
-  if (path === 'gemv') return Math.ceil(part.rows / gemvRows);
-  return Math.ceil((Math.ceil(m / tile) * Math.ceil(part.rows / tile)) / tiledWgSize);
+/** CPU adapters (SwiftShader) run barriers slowly: they get the barrier-free one-row-per-invocation GEMV. */
+export function isCpuAdapter(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (!info) return false;
+  return (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`);
+}
+
+function defaultPath(device: GPUDevice, m: number): MatmulPath {
+  if (m > gemvMaxM) return 'tiled';
+  return isCpuAdapter(device) ? 'gemv_rows' : 'gemv';
 }

@@ -63,7 +63,7 @@ export function createGpuMatrix(device: GPUDevice, opts: CreateGpuMatrixOptions)
   return { rows, cols, dtype, parts };
 }
 
-function asBytes(data: ArrayBufferView | ArrayBuffer): Uint8Array {
+function asBytes(data: ArrayBufferView<ArrayBuffer> | ArrayBuffer): Uint8Array<ArrayBuffer> {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -72,7 +72,7 @@ function asBytes(data: ArrayBufferView | ArrayBuffer): Uint8Array {
  * matrix, splitting the range over the parts it touches. Offsets and lengths must be multiples of 4
  * bytes (queue.writeBuffer's rule); they need not fall on row boundaries.
  */
-export function writeMatrixRows(device: GPUDevice, m: GpuMatrix, byteOffset: number, bytes: ArrayBufferView | ArrayBuffer): void {
+export function writeMatrixRows(device: GPUDevice, m: GpuMatrix, byteOffset: number, bytes: ArrayBufferView<ArrayBuffer> | ArrayBuffer): void {
   const src = asBytes(bytes);
   const rowBytes = matrixRowBytes(m);
   const total = m.rows * rowBytes;

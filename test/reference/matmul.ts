@@ -19,8 +19,8 @@ export function matmulRef(x: ArrayLike<number>, w: ArrayLike<number>, m: number,
  * The bytes a weight loader would write for `values` in `dtype` (f16: round to nearest even), and
  * the values those bytes hold (what the GPU multiplies by).
  */
-export function weightBytes(values: Float32Array, dtype: 'f32' | 'f16'): { bytes: Uint8Array; stored: Float32Array } {
-  if (dtype === 'f32') return { bytes: new Uint8Array(values.slice().buffer), stored: values };
+export function weightBytes(values: Float32Array, dtype: 'f32' | 'f16'): { bytes: Uint8Array<ArrayBuffer>; stored: Float32Array } {
+  if (dtype === 'f32') return { bytes: new Uint8Array(values.slice().buffer as ArrayBuffer), stored: values };
   const bits = f32ToF16Array(values);
-  return { bytes: new Uint8Array(bits.buffer), stored: f16ToF32Array(bits) };
+  return { bytes: new Uint8Array(bits.buffer as ArrayBuffer), stored: f16ToF32Array(bits) };
 }
