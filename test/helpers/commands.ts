@@ -1,4 +1,6 @@
 /** Vitest browser commands: code that runs in Node on behalf of a browser test. */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { BrowserCommand } from 'vitest/node';
 import type { LlamaCppForcedOptions, LlamaCppForcedResult } from './llamacpp';
 
@@ -8,11 +10,39 @@ const llamaCppForced: BrowserCommand<[options: LlamaCppForcedOptions]> = async (
   return run(options);
 };
 
-export const browserCommands = { llamaCppForced };
+export interface ReferenceLogitsOptions {
+  dir: string;          // repo-relative model folder
+  tokens: number[];
+  lastRows?: number;    // return the logits of the last N positions (default 1)
+}
+
+/** Float64 CPU reference forward (test/reference/llama.ts) on the same safetensors files. */
+const referenceLogits: BrowserCommand<[options: ReferenceLogitsOptions]> = async (_ctx, o) => {
+  const { loadReferenceModel, referenceLogits: run } = await import('../reference/llama');
+  const model = loadReferenceModel(resolve(process.cwd(), o.dir));
+  const rows = run(model, o.tokens);
+  return rows.slice(rows.length - (o.lastRows ?? 1)).map((r) => Array.from(r));
+};
+
+/** Writes a JSON result file (repo-relative path) that a summary script prints after the run. */
+const writeJson: BrowserCommand<[path: string, value: unknown]> = async (_ctx, path, value) => {
+  const full = resolve(process.cwd(), path);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(full, JSON.stringify(value, null, 2));
+};
+
+/** Reads a repo-relative file as bytes (base64), for tests that build corrupted copies of fixtures. */
+const readFileBase64: BrowserCommand<[path: string]> = async (_ctx, path) =>
+  readFileSync(resolve(process.cwd(), path)).toString('base64');
+
+export const browserCommands = { llamaCppForced, referenceLogits, writeJson, readFileBase64 };
 
 declare module 'vitest/browser' {
   interface BrowserCommands {
     /** See test/helpers/llamacpp.ts; `gguf` is repo-relative. */
     llamaCppForced: (options: LlamaCppForcedOptions) => Promise<LlamaCppForcedResult>;
+    referenceLogits: (options: ReferenceLogitsOptions) => Promise<number[][]>;
+    writeJson: (path: string, value: unknown) => Promise<void>;
+    readFileBase64: (path: string) => Promise<string>;
   }
 }

@@ -1,0 +1,49 @@
+/**
+ * The whole engine against the float64 CPU reference (test/reference/llama.ts) on the same
+ * safetensors: prefill in several chunks and single-token decode steps, every family, f32 exactly
+ * (logits NMSE ≤ 1e-6, same argmax) and the f16/bf16 weight paths within their rounding.
+ */
+import { describe, expect, test } from 'vitest';
+import { commands } from 'vitest/browser';
+import { createEngine } from '../../src/index';
+import { argmax, fixtureUrl, nmse } from '../helpers/engine';
+import { seeded } from '../helpers/gpu';
+
+const cases: { model: string; ref: string; nmse: number; maxRel: number }[] = [
+  { model: 'llama', ref: 'llama', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'llama3', ref: 'llama3', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'qwen2', ref: 'qwen2', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'mistral', ref: 'mistral', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'memory3', ref: 'memory3', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'llama-sharded', ref: 'llama', nmse: 1e-6, maxRel: 1e-3 },
+  // f16 weights against the f32 originals: the rounding of the weights dominates.
+  { model: 'llama-f16', ref: 'llama', nmse: 1e-4, maxRel: 1e-2 },
+  { model: 'llama-bf16', ref: 'llama', nmse: 1e-2, maxRel: 8e-2 },
+];
+
+describe('engine logits vs float64 reference', () => {
+  for (const c of cases) {
+    test(c.model, async () => {
+      const engine = await createEngine({ model: fixtureUrl(c.model), prefillChunk: 7 });
+      try {
+        const rand = seeded(99);
+        const tokens = Array.from({ length: 23 }, () => Math.floor(rand() * (engine.info.vocabSize - 8)));
+        // 23 prompt tokens = chunks of 7, 7, 7, 2; then 3 decode steps of one token each.
+        for (const n of [23, 24, 25, 26]) {
+          const ids = [...tokens, 5, 17, 42].slice(0, n);
+          const ours = await engine.evaluate(ids);
+          const [ref] = await commands.referenceLogits({ dir: `test/fixtures/models/${c.ref}`, tokens: ids });
+          const scale = Math.max(...ref.map(Math.abs));
+          let worst = 0;
+          for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(ours[i] - ref[i]) / scale);
+          expect(nmse(ours, ref), `NMSE at ${n} tokens`).toBeLessThanOrEqual(c.nmse);
+          expect(worst, `max |Δ| / max|logit| at ${n} tokens`).toBeLessThanOrEqual(c.maxRel);
+          expect(argmax(ours)).toBe(argmax(ref));
+        }
+        expect(engine.info.weightDtype).toBe(c.model.includes('16') ? 'f16' : 'f32');
+      } finally {
+        await engine.dispose();
+      }
+    });
+  }
+});
