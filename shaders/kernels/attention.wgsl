@@ -3,7 +3,8 @@
 // softmax (running max and sum, rescaling its accumulator) over the joint key list
 // [memory slots of its kv head (no mask), context keys 0 ..= start_pos + row].
 //   DIRECT: one split per (row, head); writes the normalized output row to dst = out.
-//   else:   writes (max, sum, acc[head_dim]) partials to dst = scratch for attention_merge.wgsl.
+//   else:   writes (max, sum, _, _, acc[head_dim]) partials to dst = scratch for attention_merge.wgsl.
+//   VEC4:   head_dim, q_offset and (DIRECT) out_offset are multiples of 4; buffers are read as vec4.
 // Query row r sits at absolute position start_pos + r; query head h reads kv head h / group.
 //#include "grid.wgsl"
 //#include "attention_common.wgsl"
@@ -26,16 +27,28 @@ struct Params {
 override WG_SIZE: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q: array<f32>;        // (m, n_heads, head_dim) at q_offset
-@group(0) @binding(2) var<storage, read> k_cache: array<f32>;  // (ctx, kv_heads, head_dim), RoPE'd
-@group(0) @binding(3) var<storage, read> v_cache: array<f32>;  // (ctx, kv_heads, head_dim)
-@group(0) @binding(4) var<storage, read> mem_k: array<f32>;    // (kv_heads, mem_count, head_dim), RoPE'd
-@group(0) @binding(5) var<storage, read> mem_v: array<f32>;    // (kv_heads, mem_count, head_dim)
-// DIRECT: out (m, n_heads, head_dim); else partials (m, n_heads, n_splits, 2 + head_dim).
-@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
+//#ifdef VEC4
+alias vec_t = vec4<f32>;
+const LANES: u32 = 4u;
+fn vdot(a: vec_t, b: vec_t) -> f32 { return dot(a, b); }
+//#else
+alias vec_t = f32;
+const LANES: u32 = 1u;
+fn vdot(a: vec_t, b: vec_t) -> f32 { return a * b; }
+//#endif
 
-var<private> q_row: array<f32, HD_MAX>;
-var<private> acc: array<f32, HD_MAX>;
+@group(0) @binding(1) var<storage, read> q: array<vec_t>;        // (m, n_heads, head_dim) at q_offset
+@group(0) @binding(2) var<storage, read> k_cache: array<vec_t>;  // (ctx, kv_heads, head_dim), RoPE'd
+@group(0) @binding(3) var<storage, read> v_cache: array<vec_t>;  // (ctx, kv_heads, head_dim)
+@group(0) @binding(4) var<storage, read> mem_k: array<vec_t>;    // (kv_heads, mem_count, head_dim), RoPE'd
+@group(0) @binding(5) var<storage, read> mem_v: array<vec_t>;    // (kv_heads, mem_count, head_dim)
+// DIRECT: out (m, n_heads, head_dim); else partials (m, n_heads, n_splits, 4 + head_dim).
+@group(0) @binding(6) var<storage, read_write> dst: array<vec_t>;
+
+// Below, indices and lengths count vec_t units: hd_v = head_dim / LANES.
+var<private> hd_v: u32;
+var<private> q_row: array<vec_t, HD_MAX / LANES>;
+var<private> acc: array<vec_t, HD_MAX / LANES>;
 var<private> run_max: f32;
 var<private> run_sum: f32;
 
@@ -44,7 +57,7 @@ fn add_score(s: f32) -> f32 {
   if (s > run_max) {
     let c = exp(run_max - s);
     run_sum *= c;
-    for (var d = 0u; d < params.head_dim; d++) { acc[d] *= c; }
+    for (var d = 0u; d < hd_v; d++) { acc[d] *= c; }
     run_max = s;
   }
   let p = exp(s - run_max);
@@ -54,21 +67,21 @@ fn add_score(s: f32) -> f32 {
 
 fn attend_memory(kvh: u32, lo: u32, hi: u32) {
   for (var j = lo; j < hi; j++) {
-    let base = (kvh * params.mem_count + j) * params.head_dim;
-    var dot = 0.0;
-    for (var d = 0u; d < params.head_dim; d++) { dot += q_row[d] * mem_k[base + d]; }
-    let p = add_score(dot * params.scale);
-    for (var d = 0u; d < params.head_dim; d++) { acc[d] += p * mem_v[base + d]; }
+    let base = (kvh * params.mem_count + j) * hd_v;
+    var s = 0.0;
+    for (var d = 0u; d < hd_v; d++) { s += vdot(q_row[d], mem_k[base + d]); }
+    let p = add_score(s * params.scale);
+    for (var d = 0u; d < hd_v; d++) { acc[d] += p * mem_v[base + d]; }
   }
 }
 
 fn attend_context(kvh: u32, lo: u32, hi: u32) {
   for (var j = lo; j < hi; j++) {
-    let base = (j * params.kv_heads + kvh) * params.head_dim;
-    var dot = 0.0;
-    for (var d = 0u; d < params.head_dim; d++) { dot += q_row[d] * k_cache[base + d]; }
-    let p = add_score(dot * params.scale);
-    for (var d = 0u; d < params.head_dim; d++) { acc[d] += p * v_cache[base + d]; }
+    let base = (j * params.kv_heads + kvh) * hd_v;
+    var s = 0.0;
+    for (var d = 0u; d < hd_v; d++) { s += vdot(q_row[d], k_cache[base + d]); }
+    let p = add_score(s * params.scale);
+    for (var d = 0u; d < hd_v; d++) { acc[d] += p * v_cache[base + d]; }
   }
 }
 
@@ -81,10 +94,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   let split = (t / params.n_heads) % params.n_splits;
   let row = t / (params.n_heads * params.n_splits);
   let kvh = head / params.group;
-  let hd = params.head_dim;
+  hd_v = params.head_dim / LANES;
 
-  let q_base = params.q_offset + (row * params.n_heads + head) * hd;
-  for (var d = 0u; d < hd; d++) { q_row[d] = q[q_base + d]; acc[d] = 0.0; }
+  let q_base = params.q_offset / LANES + (row * params.n_heads + head) * hd_v;
+  for (var d = 0u; d < hd_v; d++) { q_row[d] = q[q_base + d]; acc[d] = vec_t(0.0); }
   run_max = NEG_BIG;
   run_sum = 0.0;
 
@@ -96,12 +109,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   attend_context(kvh, max(lo, params.mem_count) - params.mem_count, max(hi, params.mem_count) - params.mem_count);
 
 //#ifdef DIRECT
-  let o_base = params.out_offset + (row * params.n_heads + head) * hd;
-  for (var d = 0u; d < hd; d++) { dst[o_base + d] = acc[d] / run_sum; }
+  let o_base = params.out_offset / LANES + (row * params.n_heads + head) * hd_v;
+  for (var d = 0u; d < hd_v; d++) { dst[o_base + d] = acc[d] / run_sum; }
 //#else
-  let p_base = ((row * params.n_heads + head) * params.n_splits + split) * (hd + 2u);
+  let p_base = ((row * params.n_heads + head) * params.n_splits + split) * (hd_v + 4u / LANES);
+//#ifdef VEC4
+  dst[p_base] = vec4<f32>(run_max, run_sum, 0.0, 0.0);
+//#else
   dst[p_base] = run_max;
   dst[p_base + 1u] = run_sum;
-  for (var d = 0u; d < hd; d++) { dst[p_base + 2u + d] = acc[d]; }
+//#endif
+  for (var d = 0u; d < hd_v; d++) { dst[p_base + 4u / LANES + d] = acc[d]; }
 //#endif
 }

@@ -15,7 +15,7 @@ struct Params {
 override WG_SIZE: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> partials: array<f32>;  // (m, n_heads, n_splits, 2 + head_dim)
+@group(0) @binding(1) var<storage, read> partials: array<f32>;  // (m, n_heads, n_splits, 4 + head_dim)
 @group(0) @binding(2) var<storage, read_write> out: array<f32>; // (m, n_heads, head_dim)
 
 @compute @workgroup_size(WG_SIZE)
@@ -26,7 +26,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   if (t >= params.rows_heads * hd) { return; }
   let rh = t / hd;
   let d = t % hd;
-  let stride = hd + 2u;
+  let stride = hd + 4u;  // max, sum, 2 unused, acc
   let base = rh * params.n_splits * stride;
   var mx = NEG_BIG;
   for (var s = 0u; s < params.n_splits; s++) { mx = max(mx, partials[base + s * stride]); }
@@ -36,7 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
     let p = base + s * stride;
     let w = exp(partials[p] - mx);
     sum += partials[p + 1u] * w;
-    o += partials[p + 2u + d] * w;
+    o += partials[p + 4u + d] * w;
   }
   out[params.out_offset + t] = o / sum;
 }

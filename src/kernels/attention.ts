@@ -71,17 +71,19 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
   const hdVariant = headDim <= 64 ? 64 : headDim <= 128 ? 128 : 256;
   const outOffset = args.outOffset ?? 0;
   const rowsHeads = m * nHeads;
-  const dummy = memCount > 0 ? null : dummyBuffer(run.device);
-  const dst = direct ? args.out : scratchBuffer(run.device, rowsHeads * plan.nSplits * (headDim + 2));
+  const mem = memCount > 0 ? args.memory! : { k: dummyBuffer(run.device), v: dummyBuffer(run.device) };
+  const dst = direct ? args.out : scratchBuffer(run.device, rowsHeads * plan.nSplits * (headDim + 4));
+  // vec4 loads when every vector the kernel touches starts on a multiple of 4 elements.
+  const vec4 = headDim % 4 === 0 && (args.qOffset ?? 0) % 4 === 0 && (!direct || outOffset % 4 === 0);
   run.dispatch({
-    key: `attention.${direct ? 'direct' : 'split'}.hd${hdVariant}.wg${wgSize}`, source,
-    defines: [...(direct ? ['DIRECT'] : []), `HD${hdVariant}`], constants: { WG_SIZE: wgSize },
+    key: `attention.${direct ? 'direct' : 'split'}.${vec4 ? 'vec4' : 'f32'}.hd${hdVariant}.wg${wgSize}`, source,
+    defines: [...(direct ? ['DIRECT'] : []), ...(vec4 ? ['VEC4'] : []), `HD${hdVariant}`], constants: { WG_SIZE: wgSize },
     params: attentionKernel.params.pack({
       m, start_pos: args.startPos, n_heads: nHeads, kv_heads: args.kvHeads, head_dim: headDim,
       group: nHeads / args.kvHeads, mem_count: memCount, n_splits: plan.nSplits, chunk: plan.chunk,
       q_offset: args.qOffset ?? 0, out_offset: direct ? outOffset : 0, scale: args.scale,
     }),
-    buffers: [args.q, args.kCache, args.vCache, args.memory?.k ?? dummy!, args.memory?.v ?? dummy!, dst],
+    buffers: [args.q, args.kCache, args.vCache, mem.k, mem.v, dst],
     workgroups: gridFor(Math.ceil((rowsHeads * plan.nSplits) / wgSize), run.maxWorkgroupsPerDimension),
   });
   if (direct) return;
@@ -135,13 +137,14 @@ function dummyBuffer(device: GPUDevice): GPUBuffer {
 }
 
 /**
- * Split-K partials, one buffer per device. The plan keeps it under ~2·targetThreads·(headDim+2)
- * floats, so it is allocated once at the first split call and only regrown if maxSplits asks for more.
- * A replaced buffer is not destroyed: dispatches recorded earlier in this step may still use it.
+ * Split-K partials, one buffer per device, allocated at the first split call. Splits exist only when
+ * m·nHeads < targetThreads, so m·nHeads·nSplits < 2·targetThreads and the first allocation is the
+ * only one (the size check is a guard). A replaced buffer would not be destroyed: dispatches
+ * recorded earlier in the same step may still use it.
  */
 function scratchBuffer(device: GPUDevice, elems: number): GPUBuffer {
   let b = scratches.get(device);
-  const bytes = Math.max(elems, 2 * targetThreads * (maxHeadDim + 2)) * 4;
+  const bytes = Math.max(elems, 2 * targetThreads * (maxHeadDim + 4)) * 4;
   if (!b || b.size < elems * 4) {
     b = device.createBuffer({ label: 'attention.partials', size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     scratches.set(device, b);

@@ -75,11 +75,14 @@ const worst = { err: 0, nmse: 0 };
 
 describe('attention kernel', () => {
   const shapes = sweep();
+  // Each shape: split and single-pass with vec4 loads, then one of them with unaligned offsets (scalar loads).
   shapes.forEach((s, i) => {
-    for (const maxSplits of [undefined, 1]) {
-      const name = `m=${s.m} pos=${s.startPos} heads=${s.nHeads}/${s.kvHeads} hd=${s.headDim} mem=${s.memCount} ${maxSplits ? 'single-pass' : 'auto-split'}`;
+    const variants: CaseOpts[] = [{}, { maxSplits: 1 }, { maxSplits: i % 2 ? 1 : undefined, qOffset: 1, outOffset: 3 }];
+    for (const o of variants) {
+      const name = `m=${s.m} pos=${s.startPos} heads=${s.nHeads}/${s.kvHeads} hd=${s.headDim} mem=${s.memCount} ` +
+        `${o.maxSplits ? 'single-pass' : 'auto-split'}${o.qOffset ? ' scalar' : ''}`;
       test(name, async () => {
-        const { got, ref } = await runCase(s, 100 + i, { maxSplits });
+        const { got, ref } = await runCase(s, 100 + i, o);
         expectClose(got, ref, { ...tol.f32Reduction, label: name });
         worst.err = Math.max(worst.err, maxAbsErr(got, ref));
       });
@@ -92,8 +95,18 @@ describe('attention kernel', () => {
     expect(new Set(shapes.map((s) => s.headDim)).size).toBe(5);
     expect(new Set(shapes.map((s) => s.memCount)).size).toBe(4);
     expect(new Set(shapes.map((s) => s.nHeads)).size).toBe(4);
-    console.log(`attention sweep: max |error| ${worst.err.toExponential(2)} over ${shapes.length * 2} cases`);
+    console.log(`attention sweep: max |error| ${worst.err.toExponential(2)} over ${shapes.length * 3} cases`);
   });
+
+  for (const headDim of [6, 16, 30]) {
+    for (const maxSplits of [undefined, 1]) {
+      test(`head dim ${headDim} (scalar loads unless a multiple of 4), maxSplits=${maxSplits}`, async () => {
+        const s = { m: 3, startPos: 40, nHeads: 4, kvHeads: 1, headDim, memCount: 3 };
+        const { got, ref } = await runCase(s, headDim, { maxSplits });
+        expectClose(got, ref, tol.f32Reduction);
+      });
+    }
+  }
 
   test('fixed debug case: one dominant key returns its value row', async () => {
     const run = await testRunner();
