@@ -38,7 +38,7 @@ export function ropeInvFreqBuffer(device: GPUDevice, invFreq: Float32Array): GPU
     label: 'rope.inv_freq', size: Math.max(16, Math.ceil(invFreq.byteLength / 16) * 16),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
   });
-  device.queue.writeBuffer(buf, 0, invFreq);
+  device.queue.writeBuffer(buf, 0, Float32Array.from(invFreq));
   return buf;
 }
 

@@ -2,13 +2,18 @@ import { describe, expect, test } from 'vitest';
 import { encodeRmsNorm } from '../../src/kernels/rms_norm';
 import { expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testGpu, testRunner, uploadF32 } from '../helpers/gpu';
+import type { KernelRunner } from '../../src/gpu/runner';
 import { rmsNormRef } from '../reference/rms_norm';
+
+/** One runner per file, so each pipeline variant compiles once. */
+let sharedRunner: Promise<KernelRunner> | null = null;
+const runner = (): Promise<KernelRunner> => (sharedRunner ??= testRunner());
 
 const eps = 1e-5;
 const hasSubgroups = async () => (await testGpu()).features.subgroups;
 
 async function checkCase(rows: number, cols: number, subgroups: boolean, seed = rows * 7919 + cols): Promise<void> {
-  const run = await testRunner();
+  const run = await runner();
   const x = randomF32(rows * cols, seed, 3), w = randomF32(cols, seed + 1, 2);
   const gx = uploadF32(run.device, x), gw = uploadF32(run.device, w), gy = poisonF32(run.device, rows * cols);
   await runStep(run, (r) => encodeRmsNorm(r, { x: gx, weight: gw, y: gy, rows, cols, eps, subgroups }));
@@ -32,7 +37,7 @@ describe('rms_norm kernel', () => {
   });
 
   test('debug case: constant row gives weight / sqrt(1 + eps)', async () => {
-    const run = await testRunner();
+    const run = await runner();
     const cols = 5;
     const gx = uploadF32(run.device, new Float32Array(cols).fill(-1)), gw = uploadF32(run.device, [1, 2, 3, 4, 5]);
     const gy = poisonF32(run.device, cols);
@@ -41,7 +46,7 @@ describe('rms_norm kernel', () => {
   });
 
   test('in place with offsets leaves the rest untouched', async () => {
-    const run = await testRunner();
+    const run = await runner();
     const rows = 3, cols = 100, off = 13, total = off + rows * cols + 9;
     const buf = randomF32(total, 42), w = randomF32(cols, 43);
     const gb = uploadF32(run.device, buf), gw = uploadF32(run.device, w);
@@ -55,7 +60,7 @@ describe('rms_norm kernel', () => {
   });
 
   test('separate output with offsets', async () => {
-    const run = await testRunner();
+    const run = await runner();
     const rows = 2, cols = 64;
     const x = randomF32(5 + rows * cols, 9), w = randomF32(cols, 10);
     const gx = uploadF32(run.device, x), gw = uploadF32(run.device, w), gy = poisonF32(run.device, 3 + rows * cols);
@@ -65,7 +70,7 @@ describe('rms_norm kernel', () => {
   });
 
   test('rejects bad shapes with a named error', async () => {
-    const run = await testRunner();
+    const run = await runner();
     const gx = uploadF32(run.device, new Float32Array(8)), gw = uploadF32(run.device, new Float32Array(8));
     expect(() => encodeRmsNorm(run, { x: gx, weight: gw, y: gx, rows: 2, cols: 8, eps })).toThrow(/x bytes/);
     expect(() => encodeRmsNorm(run, { x: gx, weight: gw, y: gx, rows: 1, cols: 0, eps })).toThrow(/ShapeMismatch|cols/);

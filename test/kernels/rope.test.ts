@@ -2,12 +2,17 @@ import { describe, expect, test } from 'vitest';
 import { encodeRope, ropeInvFreqBuffer, type RopeStyle } from '../../src/kernels/rope';
 import { expectClose, tol } from '../helpers/expect-close';
 import { randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
+import type { KernelRunner } from '../../src/gpu/runner';
 import { ropeInvFreq, ropeRef, type RopeRefArgs } from '../reference/rope';
+
+/** One runner per file, so each pipeline variant compiles once. */
+let sharedRunner: Promise<KernelRunner> | null = null;
+const runner = (): Promise<KernelRunner> => (sharedRunner ??= testRunner());
 
 const styles: RopeStyle[] = ['half', 'interleaved'];
 
 async function runRope(x: Float32Array, a: RopeRefArgs): Promise<Float32Array> {
-  const run = await testRunner();
+  const run = await runner();
   const gx = uploadF32(run.device, x), gf = ropeInvFreqBuffer(run.device, a.invFreq);
   await runStep(run, (r) => encodeRope(r, { ...a, x: gx, invFreq: gf }));
   return readF32(run.device, gx, x.length);
@@ -73,7 +78,7 @@ describe('rope kernel', () => {
   });
 
   test('rejects odd headDim and short buffers', async () => {
-    const run = await testRunner();
+    const run = await runner();
     const gx = uploadF32(run.device, new Float32Array(16)), gf = ropeInvFreqBuffer(run.device, new Float32Array(4));
     const base = { x: gx, invFreq: gf, rows: 1, heads: 1, startPos: 0, style: 'half' as const };
     expect(() => encodeRope(run, { ...base, headDim: 7 })).toThrow(/headDim/);

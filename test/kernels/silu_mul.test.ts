@@ -2,12 +2,17 @@ import { describe, expect, test } from 'vitest';
 import { encodeSiluMul } from '../../src/kernels/silu_mul';
 import { expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
+import type { KernelRunner } from '../../src/gpu/runner';
 import { siluMulRef } from '../reference/silu_mul';
+
+/** One runner per file, so each pipeline variant compiles once. */
+let sharedRunner: Promise<KernelRunner> | null = null;
+const runner = (): Promise<KernelRunner> => (sharedRunner ??= testRunner());
 
 describe('silu_mul kernel', () => {
   for (const n of [1, 7, 64, 100, 255, 257, 576, 4099]) {
     test(`n=${n}`, async () => {
-      const run = await testRunner();
+      const run = await runner();
       const gate = randomF32(n, n, 8), up = randomF32(n, n + 1, 2);
       const gg = uploadF32(run.device, gate), gu = uploadF32(run.device, up), go = poisonF32(run.device, n);
       await runStep(run, (r) => encodeSiluMul(r, { gate: gg, up: gu, out: go, n }));
@@ -16,7 +21,7 @@ describe('silu_mul kernel', () => {
   }
 
   test('debug case and large |x|: finite, silu(±100) = 100 / -0', async () => {
-    const run = await testRunner();
+    const run = await runner();
     const gate = [0, 1, -1, 20, -20, 88, -88, 100, -100, 1e30, -1e30], up = gate.map(() => 1);
     const n = gate.length;
     const gg = uploadF32(run.device, gate), gu = uploadF32(run.device, up), go = poisonF32(run.device, n);
@@ -30,7 +35,7 @@ describe('silu_mul kernel', () => {
   });
 
   test('gate and up in one buffer (fused gate_up row), offsets, rest of out untouched', async () => {
-    const run = await testRunner();
+    const run = await runner();
     const f = 100, both = randomF32(3 + 2 * f, 11, 6);
     const gb = uploadF32(run.device, both), go = poisonF32(run.device, 5 + f + 4);
     await runStep(run, (r) => encodeSiluMul(r, { gate: gb, gateOffset: 3, up: gb, upOffset: 3 + f, out: go, outOffset: 5, n: f }));
@@ -40,7 +45,7 @@ describe('silu_mul kernel', () => {
   });
 
   test('rejects out aliasing gate and short buffers', async () => {
-    const run = await testRunner();
+    const run = await runner();
     const g = uploadF32(run.device, new Float32Array(8)), o = uploadF32(run.device, new Float32Array(8));
     expect(() => encodeSiluMul(run, { gate: g, up: g, out: g, n: 8 })).toThrow(/out/);
     expect(() => encodeSiluMul(run, { gate: g, up: g, out: o, n: 9 })).toThrow(/gate bytes/);
