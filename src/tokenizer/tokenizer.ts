@@ -70,7 +70,10 @@ export class Tokenizer {
     if (tokenizerConfigJson !== null && !isPlainObject(tokenizerConfigJson)) {
       throw new TokenizerError('tokenizer_config.json: expected a JSON object or null');
     }
-    const config = (tokenizerConfigJson ?? {}) as Record<string, unknown>;
+    const given = (tokenizerConfigJson ?? {}) as Record<string, unknown>;
+    // transformers ≥ 4.45 defaults clean_up_tokenization_spaces to false ("a ." stays "a ."); the JS
+    // library defaults to true, so say it explicitly. A tokenizer_config that sets it wins.
+    const config = { ...given, clean_up_tokenization_spaces: given.clean_up_tokenization_spaces ?? false };
     let inner: HfTokenizer;
     try {
       inner = new HfTokenizer(tokenizerJson, config);

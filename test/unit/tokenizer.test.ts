@@ -79,6 +79,14 @@ describe('Tokenizer', () => {
     expect(tok.decode(ids, { skipSpecialTokens: true })).toBe('\nHi');
   });
 
+  it('keeps spaces before punctuation unless tokenizer_config asks for clean-up', () => {
+    const text = "a . b , it 's";
+    const bare = Tokenizer.fromJSON(makeTinyTokenizerJson(), null);
+    expect(bare.decode(bare.encode(text, { addSpecialTokens: false }))).toBe(text);
+    const cleaning = Tokenizer.fromJSON(makeTinyTokenizerJson(), { clean_up_tokenization_spaces: true });
+    expect(cleaning.decode(cleaning.encode(text, { addSpecialTokens: false }))).toBe("a. b, it's");
+  });
+
   it('decodes an empty list to an empty string and rejects unknown ids', () => {
     expect(tok.decode([])).toBe('');
     expect(() => tok.decode([1, tok.vocabSize])).toThrow(TokenizerError);
