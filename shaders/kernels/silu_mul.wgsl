@@ -12,9 +12,33 @@ struct Params {
 override WG_SIZE: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> gate: array<f32>;      // (n) f32
-@group(0) @binding(2) var<storage, read> up: array<f32>;        // (n) f32
-@group(0) @binding(3) var<storage, read_write> out: array<f32>; // (n) f32
+// out may be gate (OUT_IS_GATE; with UP_IS_GATE too, all three are one buffer) or up (OUT_IS_UP):
+// each element is read and written by the same invocation, so that is safe in place.
+//#ifdef OUT_IS_GATE
+@group(0) @binding(1) var<storage, read_write> gate: array<f32>;  // (n) f32
+//#else
+@group(0) @binding(1) var<storage, read> gate: array<f32>;        // (n) f32
+//#endif
+//#ifdef UP_IS_GATE
+fn load_up(i: u32) -> f32 { return gate[i]; }
+//#else
+//#ifdef OUT_IS_UP
+@group(0) @binding(2) var<storage, read_write> up: array<f32>;    // (n) f32
+//#else
+@group(0) @binding(2) var<storage, read> up: array<f32>;          // (n) f32
+//#endif
+fn load_up(i: u32) -> f32 { return up[i]; }
+//#endif
+//#ifdef OUT_IS_GATE
+fn store_out(i: u32, v: f32) { gate[i] = v; }
+//#else
+//#ifdef OUT_IS_UP
+fn store_out(i: u32, v: f32) { up[i] = v; }
+//#else
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;   // (n) f32
+fn store_out(i: u32, v: f32) { out[i] = v; }
+//#endif
+//#endif
 
 fn silu(x: f32) -> f32 {
   let e = exp(-abs(x));
@@ -27,5 +51,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_workgroup(wg, num_wg) * WG_SIZE + lid;
   if (i >= params.n) { return; }
-  out[params.out_offset + i] = silu(gate[params.gate_offset + i]) * up[params.up_offset + i];
+  store_out(params.out_offset + i, silu(gate[params.gate_offset + i]) * load_up(params.up_offset + i));
 }

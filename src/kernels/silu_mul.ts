@@ -1,4 +1,7 @@
-/** SwiGLU activation: out = silu(gate) * up over n elements (gate and up may share a buffer). */
+/**
+ * SwiGLU activation: out = silu(gate) * up over n elements. Any of the three may share a buffer
+ * (in place: out === gate or out === up) as long as the written range equals or misses the others.
+ */
 import source from '../../shaders/kernels/silu_mul.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
@@ -14,7 +17,7 @@ const wgSize = 256;
 export interface SiluMulArgs {
   gate: GPUBuffer;      // (n) f32 at gateOffset
   up: GPUBuffer;        // (n) f32 at upOffset; may be the gate buffer
-  out: GPUBuffer;       // (n) f32 at outOffset; a different buffer from gate and up
+  out: GPUBuffer;       // (n) f32 at outOffset; may be gate or up (in place)
   n: number;
   gateOffset?: number;  // elements
   upOffset?: number;    // elements
@@ -24,10 +27,14 @@ export interface SiluMulArgs {
 export function encodeSiluMul(run: KernelRunner, args: SiluMulArgs): void {
   const gateOffset = args.gateOffset ?? 0, upOffset = args.upOffset ?? 0, outOffset = args.outOffset ?? 0;
   validate(args, gateOffset, upOffset, outOffset);
+  const { gate, up, out } = args;
+  const variant = out === gate ? (up === gate ? 'inplace_all' : 'inplace_gate') : out === up ? 'inplace_up' : 'f32';
+  const defines = { f32: [], inplace_gate: ['OUT_IS_GATE'], inplace_up: ['OUT_IS_UP'], inplace_all: ['OUT_IS_GATE', 'UP_IS_GATE'] }[variant];
+  const buffers = { f32: [gate, up, out], inplace_gate: [gate, up], inplace_up: [gate, up], inplace_all: [gate] }[variant];
   run.dispatch({
-    key: `silu_mul.f32.wg${wgSize}`, source, constants: { WG_SIZE: wgSize },
+    key: `silu_mul.${variant}.wg${wgSize}`, source, defines, constants: { WG_SIZE: wgSize },
     params: siluMulKernel.params.pack({ n: args.n, gate_offset: gateOffset, up_offset: upOffset, out_offset: outOffset }),
-    buffers: [args.gate, args.up, args.out],
+    buffers,
     workgroups: gridFor(Math.ceil(args.n / wgSize), run.maxWorkgroupsPerDimension),
   });
 }
@@ -40,5 +47,8 @@ function validate(a: SiluMulArgs, gateOffset: number, upOffset: number, outOffse
   if (a.gate.size < (gateOffset + a.n) * 4) fail('gate bytes', `>= ${(gateOffset + a.n) * 4}`, a.gate.size);
   if (a.up.size < (upOffset + a.n) * 4) fail('up bytes', `>= ${(upOffset + a.n) * 4}`, a.up.size);
   if (a.out.size < (outOffset + a.n) * 4) fail('out bytes', `>= ${(outOffset + a.n) * 4}`, a.out.size);
-  if (a.out === a.gate || a.out === a.up) fail('out', 'a buffer other than gate and up (WebGPU forbids writable aliasing)', 'the same buffer');
+  const overlaps = (offset: number) => offset !== outOffset && Math.abs(offset - outOffset) < a.n;
+  if ((a.out === a.gate && overlaps(gateOffset)) || (a.out === a.up && overlaps(upOffset))) {
+    fail('out range', 'equal to or disjoint from the gate/up range it shares a buffer with', `outOffset ${outOffset}`);
+  }
 }

@@ -44,10 +44,28 @@ describe('silu_mul kernel', () => {
     expect(Number.isNaN(out[4]) && Number.isNaN(out[5 + f])).toBe(true);
   });
 
-  test('rejects out aliasing gate and short buffers', async () => {
+  test('in place: out === gate, out === up, and one buffer holding gate, up and out', async () => {
     const run = await runner();
-    const g = uploadF32(run.device, new Float32Array(8)), o = uploadF32(run.device, new Float32Array(8));
-    expect(() => encodeSiluMul(run, { gate: g, up: g, out: g, n: 8 })).toThrow(/out/);
-    expect(() => encodeSiluMul(run, { gate: g, up: g, out: o, n: 9 })).toThrow(/gate bytes/);
+    const n = 300, gate = randomF32(n, 21, 6), up = randomF32(n, 22, 2), ref = siluMulRef(gate, up);
+    const gg = uploadF32(run.device, gate), gu = uploadF32(run.device, up);
+    await runStep(run, (r) => encodeSiluMul(r, { gate: gg, up: gu, out: gg, n }));
+    expectClose(await readF32(run.device, gg, n), ref, tol.f32Elementwise);
+    const gg2 = uploadF32(run.device, gate);
+    await runStep(run, (r) => encodeSiluMul(r, { gate: gg2, up: gu, out: gu, n }));
+    expectClose(await readF32(run.device, gu, n), ref, tol.f32Elementwise);
+    const both = new Float32Array(2 * n);
+    both.set(gate); both.set(up, n);
+    const gb = uploadF32(run.device, both);
+    await runStep(run, (r) => encodeSiluMul(r, { gate: gb, up: gb, upOffset: n, out: gb, n }));
+    const out = await readF32(run.device, gb, 2 * n);
+    expectClose(out.subarray(0, n), ref, tol.f32Elementwise);
+    expect(out.subarray(n)).toEqual(up);
+  });
+
+  test('rejects overlapping in-place ranges and short buffers', async () => {
+    const run = await runner();
+    const g = uploadF32(run.device, new Float32Array(16)), o = uploadF32(run.device, new Float32Array(8));
+    expect(() => encodeSiluMul(run, { gate: g, up: o, out: g, outOffset: 1, n: 8 })).toThrow(/out range/);
+    expect(() => encodeSiluMul(run, { gate: o, up: o, out: g, n: 9 })).toThrow(/gate bytes/);
   });
 });
