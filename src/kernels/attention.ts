@@ -103,6 +103,7 @@ function validate(a: AttentionArgs): void {
     if (!Number.isInteger(v) || v < 1) bad(`${name} must be a positive integer, got ${v}`, { [name]: v });
   }
   if (!Number.isInteger(a.startPos) || a.startPos < 0) bad(`startPos must be a non-negative integer, got ${a.startPos}`, { startPos: a.startPos });
+  if (a.maxSplits !== undefined && !(Number.isInteger(a.maxSplits) && a.maxSplits >= 1)) bad(`maxSplits must be a positive integer, got ${a.maxSplits}`, { maxSplits: a.maxSplits });
   if (a.nHeads % a.kvHeads !== 0) bad(`nHeads ${a.nHeads} is not a multiple of kvHeads ${a.kvHeads}`, { nHeads: a.nHeads, kvHeads: a.kvHeads });
   if (a.headDim > maxHeadDim) bad(`headDim ${a.headDim} exceeds ${maxHeadDim}`, { headDim: a.headDim });
   if (!Number.isFinite(a.scale)) bad(`scale must be finite, got ${a.scale}`, { scale: a.scale });

@@ -161,6 +161,7 @@ describe('attention kernel', () => {
     expect(() => encodeAttention(run, { ...base, kvHeads: 3 })).toThrow(InvalidOptionsError);
     expect(() => encodeAttention(run, { ...base, headDim: 300 })).toThrow(InvalidOptionsError);
     expect(() => encodeAttention(run, { ...base, out: buf })).toThrow(InvalidOptionsError);
+    expect(() => encodeAttention(run, { ...base, maxSplits: 0 })).toThrow(InvalidOptionsError);
     expect(() => encodeAttention(run, { ...base, startPos: 10 })).toThrow(ShapeMismatchError);
     expect(() => encodeAttention(run, { ...base, memory: { k: buf, v: buf, count: 9 } })).toThrow(ShapeMismatchError);
   });
