@@ -36,6 +36,8 @@ export default defineConfig({
   publicDir: `${projectRoot}public`,
   server: { fs: { strict: false } },
   worker: { format: 'es' },
+  // Pre-bundled up front so Vite never reloads a running browser test to optimize them.
+  optimizeDeps: { include: ['comlink', 'idb', '@huggingface/jinja', '@huggingface/tokenizers'] },
   test: {
     projects: [
       { extends: true, test: { name: 'unit', environment: 'node', include: ['test/unit/**/*.test.ts'] } },

@@ -54,7 +54,10 @@ export async function runGeneration(
   const history = [...ids], out: number[] = [];
   let text = '', finish: FinishReason = 'length', tFirst = 0;
   const emit = (piece: string, tokens: number[]) => { if (piece || tokens.length) { text += piece; onDelta({ text: piece, tokens }); } };
+  // Checkpoints often pad vocab_size past the tokenizer's ids: those rows are never sampled.
+  const usable = Math.min(engine.tokenizer.vocabSize, engine.info.vocabSize);
   for (;;) {
+    if (usable < logits.length) logits.fill(-Infinity, usable);
     const token = sampler.sample(logits, history);
     if (out.length === 0) tFirst = performance.now();
     if (eos.has(token) && !req.ignoreEos) { finish = 'stop'; break; }

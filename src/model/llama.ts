@@ -79,7 +79,7 @@ export class LlamaModel {
         nHeads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim),
         memory: mem && mem.count > 0 ? mem : undefined,
       });
-      encodeMatmul(run, { x: this.attn, w: lw.o, y: this.x, m, accumulate: true });
+      encodeMatmul(run, { x: this.attn, w: lw.o, bias: lw.oBias ?? undefined, y: this.x, m, accumulate: true });
       encodeRmsNorm(run, { x: this.x, weight: lw.mlpNorm, y: this.xn, rows: m, cols: H, eps: c.rmsNormEps });
       encodeMatmul(run, { x: this.xn, w: lw.gate, y: this.gate, m });
       encodeMatmul(run, { x: this.xn, w: lw.up, y: this.up, m });

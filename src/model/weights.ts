@@ -16,6 +16,7 @@ export interface LayerWeights {
   qBias: GPUBuffer | null;  // (heads*headDim) f32, qwen2 only
   kBias: GPUBuffer | null;  // (kvHeads*headDim) f32
   vBias: GPUBuffer | null;  // (kvHeads*headDim) f32
+  oBias: GPUBuffer | null;  // (hidden) f32, Llama with attention_bias only
   mlpNorm: GPUBuffer;   // (hidden) f32
   gate: GpuMatrix;      // (intermediate, hidden)
   up: GpuMatrix;        // (intermediate, hidden)
@@ -56,7 +57,7 @@ export class GpuWeightSink implements TensorSink {
 
   write(name: string, byteOffset: number, bytes: Uint8Array): void {
     const s = this.stored.get(name)!;
-    if (s.kind === 'matrix') writeMatrixRows(this.device, s.m, byteOffset, bytes);
+    if (s.kind === 'matrix') writeMatrixRows(this.device, s.m, byteOffset, bytes as Uint8Array<ArrayBuffer>);
     else this.device.queue.writeBuffer(s.b, byteOffset, bytes as Uint8Array<ArrayBuffer>);
   }
 
@@ -97,6 +98,7 @@ export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink): ModelWei
       qBias: cfg.attentionBias ? sink.vector(`${p}self_attn.q_proj.bias`) : null,
       kBias: cfg.attentionBias ? sink.vector(`${p}self_attn.k_proj.bias`) : null,
       vBias: cfg.attentionBias ? sink.vector(`${p}self_attn.v_proj.bias`) : null,
+      oBias: cfg.attentionOutputBias ? sink.vector(`${p}self_attn.o_proj.bias`) : null,
       mlpNorm: sink.vector(`${p}post_attention_layernorm.weight`),
       gate: sink.matrix(`${p}mlp.gate_proj.weight`),
       up: sink.matrix(`${p}mlp.up_proj.weight`),

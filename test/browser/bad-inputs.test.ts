@@ -50,7 +50,7 @@ describe('bad inputs', () => {
 
   test('wrong dtype', async () => {
     const files = await fixtureFiles('llama', base);
-    files[3] = new File([writeSafetensors([{ name: 'model.embed_tokens.weight', dtype: 'I8', shape: [4], data: new Uint8Array(4) }])], 'model.safetensors');
+    files[3] = new File([writeSafetensors([{ name: 'model.embed_tokens.weight', dtype: 'I8', shape: [4], data: new Uint8Array(4) }]) as Uint8Array<ArrayBuffer>], 'model.safetensors');
     const err = await createEngine({ model: files }).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedDtypeError);
     expect(err.message).toMatch(/I8/);
