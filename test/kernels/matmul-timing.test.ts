@@ -22,9 +22,12 @@ async function timeMatmul(m: number, n: number, k: number, dtype: 'f32' | 'f16',
   const gx = uploadF32(run.device, x), y = poisonF32(run.device, m * n);
   const step = () => runStep(run, (r) => { for (let i = 0; i < reps; i++) encodeMatmul(r, { x: gx, w, y, m, path }); });
   await step();  // compile and warm up
-  const t0 = performance.now();
-  await step();
-  const ms = (performance.now() - t0) / reps;
+  let ms = Infinity;
+  for (let trial = 0; trial < 3; trial++) {  // best of 3: other processes share the CPU
+    const t0 = performance.now();
+    await step();
+    ms = Math.min(ms, (performance.now() - t0) / reps);
+  }
   expectClose(await readF32(run.device, y, m * n), matmulRef(x, stored, m, n, k), tol.f32Reduction);
   const gbs = (bytes.byteLength / 1e6) / ms;
   console.log(`matmul ${path} ${dtype}w m=${m} n=${n} k=${k}: ${ms.toFixed(3)} ms/dispatch` +
@@ -32,10 +35,13 @@ async function timeMatmul(m: number, n: number, k: number, dtype: 'f32' | 'f16',
 }
 
 describe('matmul timing (SwiftShader, informational)', () => {
-  test('adapter', () => { console.log('adapterInfo', JSON.stringify((run.device as any).adapterInfo), 'cpu:', isCpuAdapter(run.device)); });
+  test('adapter', () => { console.log(`CPU adapter (gemv_rows by default): ${isCpuAdapter(run.device)}`); });
   for (const dtype of ['f32', 'f16'] as const) {
     for (const path of ['gemv', 'gemv_rows', 'tiled'] as const) {
       test(`${dtype} ${path} 1x576x576`, () => timeMatmul(1, 576, 576, dtype, path, 20));
+    }
+    for (const path of ['gemv_rows', 'tiled'] as const) {
+      test(`${dtype} ${path} 4x576x576`, () => timeMatmul(4, 576, 576, dtype, path, 10));
     }
     test(`${dtype} tiled 128x576x576`, () => timeMatmul(128, 576, 576, dtype, 'tiled', 3));
   }
