@@ -1,7 +1,9 @@
 /**
  * Matmul against a weight matrix: Y[i, j] (+)= Σ_k X[i, k]·W[j, k] + bias[j], W (n, k) row-major as
- * in Hugging Face, f32 or packed f16. One dispatch per row part of W. Small m (decode) takes the
- * GEMV kernel, which streams each weight byte once; larger m (prefill) the barrier-free tiled kernel.
+ * in Hugging Face, f32 or packed f16. One dispatch per row part of W. Small m (decode) takes a
+ * GEMV that streams each weight byte once (cooperative workgroups on GPUs, one row per invocation on
+ * CPU adapters, where barriers are slow); larger m (prefill) the barrier-free tiled kernel.
+ * x and y must be different buffers (WebGPU forbids a read-only and a writable binding of one buffer).
  */
 import gemvSource from '../../shaders/kernels/gemv.wgsl?raw';
 import gemvRowsSource from '../../shaders/kernels/gemv_rows.wgsl?raw';
@@ -38,7 +40,7 @@ export interface MatmulArgs {
   yStride?: number;      // elements between output rows (default n)
   m: number;
   accumulate?: boolean;  // y += x·wᵀ (+bias) instead of y = x·wᵀ (+bias): fuses the residual add
-  path?: MatmulPath;     // force a kernel (tests, benchmarks); default by m
+  path?: MatmulPath;     // force a kernel (tests, benchmarks); default by m and adapter
 }
 
 function fail(what: string, expected: unknown, actual: unknown, tensor: string): never {
