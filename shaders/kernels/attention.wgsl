@@ -22,6 +22,7 @@ struct Params {
   q_offset: u32,    // element offset of q (m, n_heads, head_dim)
   out_offset: u32,  // element offset of out (m, n_heads, head_dim); DIRECT only
   scale: f32,       // score scale, usually 1 / sqrt(head_dim)
+  mem_heads_mask: u32, // bit h set: kv head h reads the memory slots (explicit memory's memory heads)
 }
 
 override WG_SIZE: u32 = 64u;
@@ -105,7 +106,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   let total = params.mem_count + params.start_pos + row + 1u;
   let lo = min(split * params.chunk, total);
   let hi = min(lo + params.chunk, total);
-  attend_memory(kvh, min(lo, params.mem_count), min(hi, params.mem_count));
+  if (((params.mem_heads_mask >> kvh) & 1u) != 0u) {
+    attend_memory(kvh, min(lo, params.mem_count), min(hi, params.mem_count));
+  }
   attend_context(kvh, max(lo, params.mem_count) - params.mem_count, max(hi, params.mem_count) - params.mem_count);
 
 //#ifdef DIRECT

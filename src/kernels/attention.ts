@@ -17,7 +17,7 @@ export const attentionKernel = {
   params: defineParams([
     ['m', 'u32'], ['start_pos', 'u32'], ['n_heads', 'u32'], ['kv_heads', 'u32'], ['head_dim', 'u32'],
     ['group', 'u32'], ['mem_count', 'u32'], ['n_splits', 'u32'], ['chunk', 'u32'], ['q_offset', 'u32'],
-    ['out_offset', 'u32'], ['scale', 'f32'],
+    ['out_offset', 'u32'], ['scale', 'f32'], ['mem_heads_mask', 'u32'],
   ] as const),
 };
 
@@ -40,7 +40,8 @@ export interface AttentionArgs {
   headDim: number;       // 1 ..= 256
   scale: number;         // score scale, usually 1 / sqrt(headDim)
   /** Memory slots seen by every row without a mask: k, v (kvHeads, count, headDim) f32, RoPE'd keys. */
-  memory?: { k: GPUBuffer; v: GPUBuffer; count: number };
+  /** Memory slots; `headMask` bit h set = kv head h reads them (default: every head; up to 32 kv heads). */
+  memory?: { k: GPUBuffer; v: GPUBuffer; count: number; headMask?: number };
   /** Upper bound on key splits per (row, head); 1 forces the single-pass path. Default: automatic. */
   maxSplits?: number;
 }
@@ -82,6 +83,7 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
       m, start_pos: args.startPos, n_heads: nHeads, kv_heads: args.kvHeads, head_dim: headDim,
       group: nHeads / args.kvHeads, mem_count: memCount, n_splits: plan.nSplits, chunk: plan.chunk,
       q_offset: args.qOffset ?? 0, out_offset: direct ? outOffset : 0, scale: args.scale,
+      mem_heads_mask: (args.memory?.headMask ?? 0xffffffff) >>> 0,
     }),
     buffers: [args.q, args.kCache, args.vCache, mem.k, mem.v, dst],
     workgroups: gridFor(Math.ceil((rowsHeads * plan.nSplits) / wgSize), run.maxWorkgroupsPerDimension),

@@ -15,13 +15,35 @@ import { KvCache } from './kv-cache';
 import type { ModelWeights } from './weights';
 
 /** Memory slots for one layer, as the attention kernel reads them (explicit memory). */
-export interface LayerMemory { k: GPUBuffer; v: GPUBuffer; count: number }
+export interface LayerMemory {
+  k: GPUBuffer;  // (kvHeads, count, headDim) f32, RoPE applied
+  v: GPUBuffer;  // (kvHeads, count, headDim) f32
+  count: number;
+  headMask?: number;  // bit h: kv head h reads the slots (default all)
+}
+
+export interface RecordOptions {
+  /** Memory slots per layer (null or absent: none). */
+  memory?: (LayerMemory | null)[];
+  /** The cache to read and extend (default: the model's own); the memory writer brings its own. */
+  kv?: KvCache;
+  /** RoPE position of cache row i is i + positionOffset (explicit memory's parallel layout shifts the context). */
+  positionOffset?: number;
+  /** Run only layers [0, layers) and skip the final norm and logits (the memory writer). */
+  layers?: number;
+  /**
+   * Called after layer `layer`'s projections, before RoPE: q holds (m, heads, headDim) and
+   * kv.k[layer] holds (m, kvHeads, headDim) at element offset kOffset, both not yet rotated.
+   * Lets the memory writer record its selection kernel on the un-rotated vectors.
+   */
+  onProjected?: (layer: number, q: GPUBuffer, kOffset: number) => void;
+}
 
 const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 export class LlamaModel {
   readonly kv: KvCache;
-  readonly logits: GPUBuffer;       // (maxChunk, vocab) f32: logits of the rows asked for
+  readonly logits: GPUBuffer;       // (vocab) f32: logits of the step's last row
   private readonly tokens: GPUBuffer;   // (maxChunk) u32 input ids
   private readonly x: GPUBuffer;        // (maxChunk, hidden) residual stream
   private readonly xn: GPUBuffer;       // (maxChunk, hidden) normed
@@ -46,9 +68,9 @@ export class LlamaModel {
     this.attn = buf('act.attn', n * c.numHeads * c.headDim);
     this.gate = buf('act.gate', n * c.intermediateSize);
     this.up = buf('act.up', n * c.intermediateSize);
-    this.logits = buf('act.logits', n * c.vocabSize);
+    this.logits = buf('act.logits', c.vocabSize);
     this.invFreq = ropeInvFreqBuffer(device, ropeInvFreq(cfg));
-    this.activationBytes = 4 * n * (1 + 2 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.intermediateSize + c.vocabSize);
+    this.activationBytes = 4 * n * (1 + 2 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.intermediateSize) + 4 * c.vocabSize;
   }
 
   /** Uploads the ids of the next chunk; call before recording the step that uses them. */
@@ -57,23 +79,24 @@ export class LlamaModel {
   }
 
   /**
-   * Records the forward pass of `m` tokens (already written with writeTokens) at positions
-   * startPos..startPos+m-1. Logits are computed for the last row only (logits row 0), or for
-   * every row when `allLogits` (logits row i = input row i).
+   * Records the forward pass of `m` tokens (already written with writeTokens) into cache rows
+   * startPos..startPos+m-1, and the logits of the last row into `logits`.
    */
-  record(run: KernelRunner, m: number, startPos: number, opts: { allLogits?: boolean; memory?: (LayerMemory | null)[] } = {}): void {
+  record(run: KernelRunner, m: number, startPos: number, opts: RecordOptions = {}): void {
     const c = this.cfg, w = this.weights, H = c.hiddenSize;
-    const kvRow = this.kv.rowElems;
+    const kv = opts.kv ?? this.kv, kvRow = kv.rowElems, pos = startPos + (opts.positionOffset ?? 0);
+    const layers = opts.layers ?? c.numLayers;
     encodeEmbedding(run, { table: w.embed, tokens: this.tokens, count: m, out: this.x });
-    for (let l = 0; l < c.numLayers; l++) {
-      const lw = w.layers[l], cache = this.kv.layers[l], kvOffset = startPos * kvRow;
+    for (let l = 0; l < layers; l++) {
+      const lw = w.layers[l], cache = kv.layers[l], kvOffset = startPos * kvRow;
       encodeRmsNorm(run, { x: this.x, weight: lw.attnNorm, y: this.xn, rows: m, cols: H, eps: c.rmsNormEps });
       encodeMatmul(run, { x: this.xn, w: lw.q, bias: lw.qBias ?? undefined, y: this.q, m });
       encodeMatmul(run, { x: this.xn, w: lw.k, bias: lw.kBias ?? undefined, y: cache.k, yOffset: kvOffset, m });
       encodeMatmul(run, { x: this.xn, w: lw.v, bias: lw.vBias ?? undefined, y: cache.v, yOffset: kvOffset, m });
-      encodeRope(run, { x: this.q, rows: m, heads: c.numHeads, headDim: c.headDim, startPos, invFreq: this.invFreq, style: 'half' });
-      encodeRope(run, { x: cache.k, offset: kvOffset, rows: m, heads: c.numKvHeads, headDim: c.headDim, startPos, invFreq: this.invFreq, style: 'half' });
-      const mem = opts.memory?.[l] ?? undefined;
+      opts.onProjected?.(l, this.q, kvOffset);
+      encodeRope(run, { x: this.q, rows: m, heads: c.numHeads, headDim: c.headDim, startPos: pos, invFreq: this.invFreq, style: 'half' });
+      encodeRope(run, { x: cache.k, offset: kvOffset, rows: m, heads: c.numKvHeads, headDim: c.headDim, startPos: pos, invFreq: this.invFreq, style: 'half' });
+      const mem = opts.memory?.[l];
       encodeAttention(run, {
         q: this.q, out: this.attn, kCache: cache.k, vCache: cache.v, m, startPos,
         nHeads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim),
@@ -86,10 +109,13 @@ export class LlamaModel {
       encodeSiluMul(run, { gate: this.gate, up: this.up, out: this.gate, n: m * c.intermediateSize });
       encodeMatmul(run, { x: this.gate, w: lw.down, y: this.x, m, accumulate: true });
     }
-    const rows = opts.allLogits ? m : 1, first = m - rows;
-    encodeRmsNorm(run, { x: this.x, xOffset: first * H, weight: w.finalNorm, y: this.xn, rows, cols: H, eps: c.rmsNormEps });
-    encodeMatmul(run, { x: this.xn, w: w.lmHead, y: this.logits, m: rows });
+    if (layers < c.numLayers) return;
+    encodeRmsNorm(run, { x: this.x, xOffset: (m - 1) * H, weight: w.finalNorm, y: this.xn, rows: 1, cols: H, eps: c.rmsNormEps });
+    encodeMatmul(run, { x: this.xn, w: w.lmHead, y: this.logits, m: 1 });
   }
+
+  /** A second cache of the same geometry (the memory writer's scratch context). */
+  createCache(contextLength: number): KvCache { return new KvCache(this.device, this.cfg, contextLength); }
 
   destroy(): void {
     this.kv.destroy();

@@ -153,6 +153,28 @@ describe('attention kernel', () => {
     }
   });
 
+  test('memory head mask: masked kv heads ignore the memory slots', async () => {
+    const run = await testRunner();
+    const s = { m: 3, startPos: 5, nHeads: 8, kvHeads: 4, headDim: 16, memCount: 6 };
+    for (const maxSplits of [1, 8]) {
+      const x = makeInputs(s, 77);
+      const n = s.m * s.nHeads * s.headDim, headMask = 0b0101;
+      const out = poisonF32(run.device, n);
+      await runStep(run, (r) => encodeAttention(r, {
+        q: uploadF32(run.device, x.q), out, kCache: uploadF32(run.device, x.kCache), vCache: uploadF32(run.device, x.vCache),
+        m: s.m, startPos: s.startPos, nHeads: s.nHeads, kvHeads: s.kvHeads, headDim: s.headDim, scale: 0.25, maxSplits,
+        memory: { k: uploadF32(run.device, x.memK), v: uploadF32(run.device, x.memV), count: s.memCount, headMask },
+      }));
+      const ref = attentionRef({ ...s, q: x.q, kCache: x.kCache, vCache: x.vCache, scale: 0.25, memory: { k: x.memK, v: x.memV, count: s.memCount, headMask } });
+      const noMem = attentionRef({ ...s, q: x.q, kCache: x.kCache, vCache: x.vCache, scale: 0.25 });
+      const got = await readF32(run.device, out, n);
+      expectClose(got, ref, tol.f32Reduction);
+      // Heads of kv head 1 (query heads 2, 3) equal attention without memory.
+      expectClose(got.subarray(2 * s.headDim, 4 * s.headDim), noMem.subarray(2 * s.headDim, 4 * s.headDim), tol.f32Reduction);
+      expect(compareClose(got.subarray(0, 2 * s.headDim), noMem.subarray(0, 2 * s.headDim), tol.f32Reduction)).not.toBeNull();
+    }
+  });
+
   test('rejects bad shapes with named errors', async () => {
     const run = await testRunner();
     const buf = uploadF32(run.device, new Float32Array(64));

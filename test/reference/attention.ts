@@ -15,7 +15,7 @@ export interface AttentionRefArgs {
   kvHeads: number;
   headDim: number;
   scale: number;
-  memory?: { k: ArrayLike<number>; v: ArrayLike<number>; count: number };  // (kvHeads, count, headDim)
+  memory?: { k: ArrayLike<number>; v: ArrayLike<number>; count: number; headMask?: number };  // (kvHeads, count, headDim); headMask bit g: kv head g reads memory
 }
 
 /** Returns out (m, nHeads, headDim). */
@@ -30,7 +30,8 @@ export function attentionRef(a: AttentionRefArgs): Float64Array {
       const qBase = (a.qOffset ?? 0) + (i * nHeads + h) * hd;
       // Key/value rows as (array, element offset), memory first.
       const rows: [ArrayLike<number>, ArrayLike<number>, number][] = [];
-      for (let j = 0; j < memCount; j++) rows.push([a.memory!.k, a.memory!.v, (g * memCount + j) * hd]);
+      const reads = ((a.memory?.headMask ?? 0xffffffff) >>> g) & 1;
+      for (let j = 0; j < (reads ? memCount : 0); j++) rows.push([a.memory!.k, a.memory!.v, (g * memCount + j) * hd]);
       for (let p = 0; p <= a.startPos + i; p++) rows.push([a.kCache, a.vCache, (p * kvHeads + g) * hd]);
       const scores = rows.map(([k, , base]) => {
         let dot = 0;

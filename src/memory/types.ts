@@ -1,0 +1,72 @@
+/**
+ * Shared shapes of explicit memory (Memory³): references, sparse memory records, codecs.
+ * See shared/docs/explicit-memory.md. Tensor shapes are written (memLayers, memHeads, k, headDim)
+ * where memLayers/memHeads index the policy's memoryLayers/memoryHeads lists, in that order.
+ */
+
+export type CodecName = 'f32' | 'f16' | 'int8' | 'int4' | 'pq';
+
+/** How keys and values are compressed (KIVI-style: they may differ). */
+export interface CodecSpec {
+  keys: CodecName;
+  values: CodecName;
+  /** Product quantizer shape (when keys or values use 'pq'): subvectors per vector, 256 centroids each. */
+  pqSubvectors?: number;
+}
+
+export type PositionScheme = 'parallel' | 'contiguous';
+
+/** Every knob of the memory policy; defaults are the paper's (see defaultPolicy in policy.ts). */
+export interface MemoryPolicy {
+  /** Layers whose attention reads memories (default: the first half). */
+  memoryLayers: number[];
+  /** KV heads that carry memories in those layers (default: all). */
+  memoryHeads: number[];
+  /** Tokens kept per (layer, KV head) of each reference (8). */
+  tokensPerHead: number;
+  /** Largest reference, in tokens (128). */
+  referenceLength: number;
+  /** References retrieved per interval (5). */
+  memoriesPerRetrieval: number;
+  /** Tokens between retrievals (64). */
+  retrievalInterval: number;
+  /** Text put before every reference when encoding it, and before the context at inference. */
+  referencePrefix: string;
+  /** 'parallel': all memories share positions [b, b+referenceLength) and the context starts at
+   *  b+referenceLength (the paper). 'contiguous': memories are re-rotated to consecutive positions
+   *  after the prefix and the context follows them (TurboRAG/CacheBlend, for models not trained with memory). */
+  positionScheme: PositionScheme;
+  codec: CodecSpec;
+  /** Skip references whose token overlap with the query text is above this (paper: 2/3); null = off. */
+  dedupThreshold: number | null;
+}
+
+/** A knowledge chunk: ≤ referenceLength tokens cut on token boundaries from a source document. */
+export interface Reference {
+  id: number;
+  /** The caller's document id. */
+  source: string;
+  text: string;
+  /** Character offsets of `text` in the source document. */
+  start: number;
+  end: number;
+  tokenCount: number;
+}
+
+/** One reference's sparse memory, decoded to f32. */
+export interface MemoryRecordData {
+  keys: Float32Array;    // (memLayers, memHeads, tokensPerHead, headDim), RoPE applied at their positions
+  values: Float32Array;  // (memLayers, memHeads, tokensPerHead, headDim)
+  /** Position (within [prefix + reference]) of each kept token, for re-rotation: (memLayers, memHeads, tokensPerHead). */
+  positions: Uint16Array;
+}
+
+/** The geometry every record of a bank shares. */
+export interface MemoryShape {
+  memLayers: number;
+  memHeads: number;
+  tokensPerHead: number;
+  headDim: number;
+}
+
+export const vectorsPerRecord = (s: MemoryShape) => s.memLayers * s.memHeads * s.tokensPerHead;
