@@ -48,6 +48,8 @@ export class DeviceLostError extends Memory3Error { override readonly code = 'DE
 export class GPUExecutionError extends Memory3Error { override readonly code = 'GPU_ERROR'; }
 /** The engine was used after dispose() or before a model was loaded. */
 export class EngineStateError extends Memory3Error { override readonly code = 'ENGINE_STATE'; }
+/** A memory codec got bad input: unknown codec, wrong payload length, NaN, missing or mismatched PQ codebook. */
+export class MemoryCodecError extends Memory3Error { override readonly code = 'MEMORY_CODEC'; }
 
 /** Every class above by name: the worker protocol rebuilds thrown errors from this table. */
 export const errorClasses = {
@@ -55,6 +57,7 @@ export const errorClasses = {
   UnsupportedDtypeError, TruncatedFileError, ModelFetchError, TokenizerError, ContextOverflowError,
   GenerationAbortedError, InvalidOptionsError, WebGPUUnavailableError, AdapterLimitError,
   DeviceLostError, GPUExecutionError, EngineStateError,
+  MemoryCodecError,
 } as const;
 
 export type ErrorName = keyof typeof errorClasses;
