@@ -51,6 +51,19 @@ export class EngineStateError extends Memory3Error { override readonly code = 'E
 /** A memory codec got bad input: unknown codec, wrong payload length, NaN, missing or mismatched PQ codebook. */
 export class MemoryCodecError extends Memory3Error { override readonly code = 'MEMORY_CODEC'; }
 
+/** A bank of that name already exists (pass `overwrite` to replace it). */
+export class BankExistsError extends Memory3Error { override readonly code = 'BANK_EXISTS'; }
+/** No memory bank of that name is stored, or it was deleted while open. */
+export class BankNotFoundError extends Memory3Error { override readonly code = 'BANK_NOT_FOUND'; }
+/** A bank was written by another model or memory policy than the one opening it. */
+export class BankMismatchError extends Memory3Error { override readonly code = 'BANK_MISMATCH'; }
+/** A bank file or stored bank is malformed: bad magic/version, checksum mismatch, inconsistent counts. */
+export class BankFormatError extends Memory3Error { override readonly code = 'BANK_FORMAT'; }
+/** The browser refused to store more data (IndexedDB QuotaExceededError); the write was rolled back. */
+export class StorageQuotaError extends Memory3Error { override readonly code = 'STORAGE_QUOTA'; }
+/** A bank's connection was closed (deleted or upgraded by another tab, or close() was called). */
+export class BankClosedError extends Memory3Error { override readonly code = 'BANK_CLOSED'; }
+
 /** Every class above by name: the worker protocol rebuilds thrown errors from this table. */
 export const errorClasses = {
   Memory3Error, UnsupportedModelError, ModelConfigError, MissingTensorError, ShapeMismatchError,
@@ -58,6 +71,7 @@ export const errorClasses = {
   GenerationAbortedError, InvalidOptionsError, WebGPUUnavailableError, AdapterLimitError,
   DeviceLostError, GPUExecutionError, EngineStateError,
   MemoryCodecError,
+  BankExistsError, BankNotFoundError, BankMismatchError, BankFormatError, StorageQuotaError, BankClosedError,
 } as const;
 
 export type ErrorName = keyof typeof errorClasses;
