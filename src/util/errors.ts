@@ -63,6 +63,8 @@ export class BankFormatError extends Memory3Error { override readonly code = 'BA
 export class StorageQuotaError extends Memory3Error { override readonly code = 'STORAGE_QUOTA'; }
 /** A bank's connection was closed (deleted or upgraded by another tab, or close() was called). */
 export class BankClosedError extends Memory3Error { override readonly code = 'BANK_CLOSED'; }
+/** A retriever or vector index got bad input or state: dimension mismatch, bad index bytes, unusable embedding model. */
+export class RetrievalError extends Memory3Error { override readonly code = 'RETRIEVAL'; }
 
 /** Every class above by name: the worker protocol rebuilds thrown errors from this table. */
 export const errorClasses = {
@@ -72,6 +74,7 @@ export const errorClasses = {
   DeviceLostError, GPUExecutionError, EngineStateError,
   MemoryCodecError,
   BankExistsError, BankNotFoundError, BankMismatchError, BankFormatError, StorageQuotaError, BankClosedError,
+  RetrievalError,
 } as const;
 
 export type ErrorName = keyof typeof errorClasses;
