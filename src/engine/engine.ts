@@ -22,8 +22,6 @@ export class Engine {
   private lostMessage: string | null = null;
   private readonly staging: GPUBuffer;       // (vocab) f32, MAP_READ: the one-row readback
   private readonly row: Float32Array;        // (vocab): logits handed to the sampler
-  /** Per-layer memory slots for explicit memory (null: none). */
-  memory: (LayerMemory | null)[] | null = null;
 
   private constructor(
     private readonly gpu: GpuContext, readonly model: LlamaModel, readonly tokenizer: Tokenizer,
@@ -68,6 +66,9 @@ export class Engine {
   }
 
   get state(): EngineState { return this.stateValue; }
+  /** The device and runner, for the memory writer, which records on them between requests. */
+  get gpuDevice(): GPUDevice { return this.gpu.device; }
+  get runner(): KernelRunner { return this.run; }
   get contextLength(): number { return this.model.kv.contextLength; }
   get cachedTokens(): readonly number[] { return this.model.kv.tokens; }
 
@@ -87,36 +88,57 @@ export class Engine {
   /** Forgets the cached context (the next call prefills from scratch). */
   resetContext(): void { this.model.kv.truncate(0); }
 
+  /**
+   * What the cached rows were computed with ('plain', or a memory bank + policy): rows computed
+   * under other memories are not reused.
+   */
+  cacheTag = 'plain';
+
   /** Feeds ids after the longest cached prefix and returns the last row's logits. */
   async feed(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
     if (ids.length === 0) throw new EngineStateError('evaluate() needs at least one token');
-    if (ids.length > this.contextLength) {
-      throw new ContextOverflowError(`${ids.length} tokens do not fit the ${this.contextLength}-token context ` +
-        '(raise contextLength at load, up to the model\'s max_position_embeddings, or shorten the input)',
-        { tokens: ids.length, contextLength: this.contextLength });
-    }
+    this.checkFits(ids.length);
     const kv = this.model.kv;
+    if (this.cacheTag !== 'plain') { kv.truncate(0); this.cacheTag = 'plain'; }
     const keep = Math.min(kv.commonPrefix(ids), ids.length - 1);
     kv.truncate(keep);
-    let pos = keep;
-    while (pos < ids.length) {
-      if (signal?.aborted) throw new GenerationAbortedError('generation aborted');
+    return this.append(ids.slice(keep), { signal });
+  }
+
+  /**
+   * Feeds `ids` after the rows already cached, in steps of at most maxChunk tokens, with the given
+   * memory slots and RoPE position offset; returns the last row's logits.
+   */
+  async append(ids: readonly number[], opts: { signal?: AbortSignal; memory?: (LayerMemory | null)[]; positionOffset?: number } = {}): Promise<Float32Array> {
+    const kv = this.model.kv;
+    this.checkFits(kv.length + ids.length);
+    for (let pos = 0; pos < ids.length;) {
+      if (opts.signal?.aborted) throw new GenerationAbortedError('generation aborted');
       const m = Math.min(this.model.maxChunk, ids.length - pos);
       const chunk = ids.slice(pos, pos + m);
-      await this.step(chunk, pos, pos + m === ids.length);
+      await this.step(chunk, kv.length, pos + m === ids.length, opts);
       for (const t of chunk) kv.tokens.push(t);
       pos += m;
     }
     return this.row;
   }
 
+  private checkFits(n: number): void {
+    if (n > this.contextLength) {
+      throw new ContextOverflowError(`${n} tokens do not fit the ${this.contextLength}-token context ` +
+        '(raise contextLength at load, up to the model\'s max_position_embeddings, or shorten the input)',
+        { tokens: n, contextLength: this.contextLength });
+    }
+  }
+
   /** Runs one forward step of `ids` at `startPos`; reads the last row's logits back when asked. */
-  private async step(ids: readonly number[], startPos: number, readLogits: boolean): Promise<void> {
+  private async step(ids: readonly number[], startPos: number, readLogits: boolean,
+    opts: { memory?: (LayerMemory | null)[]; positionOffset?: number } = {}): Promise<void> {
     this.checkUsable();
     this.model.writeTokens(ids);
     this.run.begin('forward');
     try {
-      this.model.record(this.run, ids.length, startPos, { memory: this.memory ?? undefined });
+      this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset });
       if (readLogits) this.run.copy(this.model.logits, 0, this.staging, 0, this.row.byteLength);
     } catch (err) {
       this.run.abandon();
@@ -157,7 +179,8 @@ export class Engine {
   }
 
   private busy = false;
-  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` as the engine's one request at a time (state 'busy', errors mapped to named ones). */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     this.checkUsable();
     if (this.busy) throw new EngineStateError('the engine is busy with another request; await it or abort it first');
     this.busy = true;

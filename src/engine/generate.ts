@@ -8,6 +8,7 @@ import { applyChatTemplate } from '../tokenizer/chat-template';
 import { StreamingDecoder } from '../tokenizer/streaming-decoder';
 import { ContextOverflowError, GenerationAbortedError, InvalidOptionsError } from '../util/errors';
 import type { Engine } from './engine';
+import { PlainFeeder, type Feeder } from './feeder';
 import type { FinishReason, GenerateRequest, GenerationDelta, GenerationResult } from './types';
 
 /** The prompt token ids of a request: raw tokens, a chat through the template, or text. */
@@ -35,21 +36,23 @@ export function promptTokens(engine: Engine, req: GenerateRequest): number[] {
 
 export async function runGeneration(
   engine: Engine, req: GenerateRequest, onDelta: (d: GenerationDelta) => void, signal?: AbortSignal,
+  feeder: Feeder = new PlainFeeder(engine), extraPromptTokens = 0,
 ): Promise<GenerationResult> {
   const maxTokens = req.maxTokens ?? 256;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new InvalidOptionsError(`maxTokens must be an integer ≥ 1, got ${maxTokens}`);
   const sampler = new Sampler(req, engine.info.vocabSize);
   const stop = new StopMatcher(req.stop ?? []);
   const ids = promptTokens(engine, req);
-  if (ids.length >= engine.contextLength) {
+  if (ids.length + extraPromptTokens >= engine.contextLength) {
     throw new ContextOverflowError(`the prompt has ${ids.length} tokens; the context holds ${engine.contextLength} ` +
       '(the prompt must leave room for at least one generated token)', { tokens: ids.length, contextLength: engine.contextLength });
   }
   const eos = new Set(engine.tokenizer.eosTokenIds);
   const decoder = new StreamingDecoder(engine.tokenizer, { contextIds: ids });
   const t0 = performance.now();
-  const cached = Math.min(engine.model.kv.commonPrefix(ids), ids.length - 1);
-  let logits = await engine.feed(ids, signal);
+  const first = await feeder.prompt(ids, signal);
+  const cached = first.cached;
+  let logits = first.logits;
   const tPrefill = performance.now();
   const history = [...ids], out: number[] = [];
   let text = '', finish: FinishReason = 'length', tFirst = 0;
@@ -66,13 +69,13 @@ export async function runGeneration(
     const r = stop.push(decoder.push(token));
     emit(r.emit, [token]);
     if (r.stopped) { finish = 'stop'; break; }
-    if (out.length >= maxTokens || history.length >= engine.contextLength) break;
+    if (out.length >= maxTokens || engine.model.kv.length + 1 >= engine.contextLength) break;
     if (signal?.aborted) throw new GenerationAbortedError('generation aborted', { completionTokens: out.length });
-    logits = await engine.feed(history, signal);
+    logits = await feeder.next(token, out.length - 1, signal);
   }
   if (!stop.stopped) emit(stop.push(decoder.flush()).emit + stop.flush(), []);
   const tEnd = performance.now();
-  const prefilled = ids.length - cached;
+  const prefilled = ids.length + extraPromptTokens - cached;
   const decodeSteps = Math.max(0, out.length - 1);
   return {
     text, tokens: out, finishReason: finish,
