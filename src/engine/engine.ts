@@ -5,13 +5,18 @@
  */
 import { requestGpu, type GpuContext } from '../gpu/device';
 import { KernelRunner } from '../gpu/runner';
+import { ropeInvFreq } from '../model/config';
 import { LlamaModel, type LayerMemory } from '../model/llama';
+import type { MemoryProvider, RetrievalEvent } from '../memory/provider';
+import { MemorySlots } from '../memory/slots';
+import type { MemoryPolicy } from '../memory/types';
 import type { ModelSource } from '../model/source';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import {
   ContextOverflowError, DeviceLostError, EngineStateError, GenerationAbortedError, GPUExecutionError, Memory3Error,
 } from '../util/errors';
 import { runGeneration } from './generate';
+import { MemoryFeeder } from './memory-feeder';
 import { loadDescriptors, loadWeights } from './load';
 import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from './types';
 import type { GpuWeightSink } from '../model/weights';
@@ -71,6 +76,8 @@ export class Engine {
   get runner(): KernelRunner { return this.run; }
   get contextLength(): number { return this.model.kv.contextLength; }
   get cachedTokens(): readonly number[] { return this.model.kv.tokens; }
+  /** The logits of the last fed token (valid until the next step). */
+  get lastLogits(): Float32Array { return this.row; }
 
   /**
    * Logits after feeding `ids` (the KV of any prefix already cached is reused; the rest is
@@ -83,6 +90,33 @@ export class Engine {
   /** Generates from a request; `onDelta` receives text as it becomes final. */
   async generate(req: GenerateRequest, onDelta: (d: GenerationDelta) => void = () => {}, signal?: AbortSignal): Promise<GenerationResult> {
     return this.exclusive(() => runGeneration(this, req, onDelta, signal));
+  }
+
+  /**
+   * Generates with explicit memory from `provider`: `prefixIds` (the reference prefix in tokens)
+   * go before the prompt; `onRetrieval` hears of every chunk's memories.
+   */
+  async generateWith(
+    req: GenerateRequest, provider: MemoryProvider, prefixIds: readonly number[],
+    onDelta: (d: GenerationDelta) => void = () => {}, onRetrieval: (e: RetrievalEvent) => void = () => {}, signal?: AbortSignal,
+  ): Promise<GenerationResult & { retrievals: RetrievalEvent[] }> {
+    return this.exclusive(async () => {
+      const feeder = new MemoryFeeder(this, provider, this.slotsFor(provider.policy), prefixIds, onRetrieval);
+      const result = await runGeneration(this, req, onDelta, signal, feeder, prefixIds.length);
+      return { ...result, retrievals: feeder.events };
+    });
+  }
+
+  private slots: { key: string; slots: MemorySlots } | null = null;
+  /** Memory slot buffers for a policy, allocated once and kept while the policy's shape is the same. */
+  private slotsFor(policy: MemoryPolicy): MemorySlots {
+    const key = JSON.stringify([policy.memoryLayers, policy.memoryHeads, policy.memoriesPerRetrieval, policy.tokensPerHead,
+      policy.positionScheme, policy.referenceLength]);
+    if (this.slots?.key !== key) {
+      this.slots?.slots.destroy();
+      this.slots = { key, slots: new MemorySlots(this.gpu.device, this.model.cfg, policy, ropeInvFreq(this.model.cfg)) };
+    }
+    return this.slots.slots;
   }
 
   /** Forgets the cached context (the next call prefills from scratch). */
@@ -218,6 +252,7 @@ export class Engine {
     if (this.stateValue === 'disposed') return;
     this.setState('disposed');
     this.model.destroy();
+    this.slots?.slots.destroy();
     this.sink.destroy();
     this.run.destroy();
     this.staging.destroy();

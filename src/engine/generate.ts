@@ -22,6 +22,7 @@ export function promptTokens(engine: Engine, req: GenerateRequest): number[] {
         throw new InvalidOptionsError(`token id ${t} is outside the vocabulary [0, ${engine.info.vocabSize})`);
       }
     }
+    if (req.tokens.length === 0) throw new InvalidOptionsError('tokens is empty');
     return [...req.tokens];
   }
   if (req.messages) {
@@ -31,7 +32,9 @@ export function promptTokens(engine: Engine, req: GenerateRequest): number[] {
     return tok.encode(text, { addSpecialTokens: false });
   }
   if (typeof req.prompt !== 'string') throw new InvalidOptionsError('prompt must be a string');
-  return tok.encode(req.prompt, { addSpecialTokens: true });
+  const ids = tok.encode(req.prompt, { addSpecialTokens: true });
+  if (ids.length === 0) throw new InvalidOptionsError('the prompt is empty (it encodes to no tokens)');
+  return ids;
 }
 
 export async function runGeneration(
@@ -80,7 +83,8 @@ export async function runGeneration(
   return {
     text, tokens: out, finishReason: finish,
     usage: {
-      promptTokens: ids.length, cachedPromptTokens: cached, completionTokens: out.length, totalTokens: ids.length + out.length,
+      promptTokens: ids.length + extraPromptTokens, cachedPromptTokens: cached, completionTokens: out.length,
+      totalTokens: ids.length + extraPromptTokens + out.length,
       timeToFirstTokenMs: (tFirst || tEnd) - t0,
       prefillTokensPerSecond: prefilled / Math.max(1e-3, (tPrefill - t0) / 1000),
       decodeTokensPerSecond: decodeSteps > 0 ? decodeSteps / Math.max(1e-3, (tEnd - tFirst) / 1000) : 0,

@@ -24,6 +24,31 @@ const referenceLogits: BrowserCommand<[options: ReferenceLogitsOptions]> = async
   return rows.slice(rows.length - (o.lastRows ?? 1)).map((r) => Array.from(r));
 };
 
+export interface MemoryReferenceOptions {
+  dir: string;
+  tokens: number[];
+  positions: number[];
+  /** Memory sets: per model layer (absent = none) the slots as the engine lays them out. */
+  memories: Record<number, { keys: number[]; values: number[]; count: number; headMask: number }>[];
+  /** For each token, the index into `memories` it attends to (null: none). */
+  memoryOf: (number | null)[];
+  lastRows?: number;
+}
+
+/** Float64 reference with explicit memory (test/reference/llama-memory.ts). */
+const referenceLogitsWithMemory: BrowserCommand<[options: MemoryReferenceOptions]> = async (_ctx, o) => {
+  const { loadReferenceModel } = await import('../reference/llama');
+  const { referenceLogitsWithMemory: run } = await import('../reference/llama-memory');
+  const model = loadReferenceModel(resolve(process.cwd(), o.dir));
+  const sets = o.memories.map((set) => Object.fromEntries(Object.entries(set).map(([l, mem]) =>
+    [l, { keys: Float64Array.from(mem.keys), values: Float64Array.from(mem.values), count: mem.count, headMask: mem.headMask }])));
+  const rows = run(model, o.tokens, o.positions, (t, layer) => {
+    const i = o.memoryOf[t];
+    return i === null || i === undefined ? null : sets[i][layer] ?? null;
+  });
+  return rows.slice(rows.length - (o.lastRows ?? 1)).map((r) => Array.from(r));
+};
+
 /** Writes a JSON result file (repo-relative path) that a summary script prints after the run. */
 const writeJson: BrowserCommand<[path: string, value: unknown]> = async (_ctx, path, value) => {
   const full = resolve(process.cwd(), path);
@@ -35,13 +60,14 @@ const writeJson: BrowserCommand<[path: string, value: unknown]> = async (_ctx, p
 const readFileBase64: BrowserCommand<[path: string]> = async (_ctx, path) =>
   readFileSync(resolve(process.cwd(), path)).toString('base64');
 
-export const browserCommands = { llamaCppForced, referenceLogits, writeJson, readFileBase64 };
+export const browserCommands = { llamaCppForced, referenceLogits, referenceLogitsWithMemory, writeJson, readFileBase64 };
 
 declare module 'vitest/browser' {
   interface BrowserCommands {
     /** See test/helpers/llamacpp.ts; `gguf` is repo-relative. */
     llamaCppForced: (options: LlamaCppForcedOptions) => Promise<LlamaCppForcedResult>;
     referenceLogits: (options: ReferenceLogitsOptions) => Promise<number[][]>;
+    referenceLogitsWithMemory: (options: MemoryReferenceOptions) => Promise<number[][]>;
     writeJson: (path: string, value: unknown) => Promise<void>;
     readFileBase64: (path: string) => Promise<string>;
   }
