@@ -11,10 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tokenizerJson, trainTokenizer } from '../fixtures/tokenizer';
-import { embedderOnnx, makeEmbedderWeights, type EmbedderWeights } from './model';
+import { embedderHidden, embedderOnnx, makeEmbedderWeights, type EmbedderWeights } from './model';
 
 export const embedderFixtureDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/embedder');
-export const embedderHidden = 32;
 
 /** The fixture tokenizer.json for the embedder (object form). */
 export function embedderTokenizerJson(): Record<string, unknown> {

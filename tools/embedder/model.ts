@@ -13,9 +13,12 @@
  * token_type_ids (type row 0 is added as a constant instead) and also outputs sentence_embedding.
  */
 import { Prng } from '../fixtures/prng';
-import { onnxFloat, onnxInt64, writeOnnxModel, type NodeSpec, type TensorInit } from './onnx-proto';
+import { onnxFloat, onnxInt64, writeOnnxModel, type NodeSpec, type TensorInit, type ValueSpec } from './onnx-proto';
 
 export type EmbedderVariant = 'bge' | 'pooled';
+
+/** Hidden size of the committed fixture. */
+export const embedderHidden = 32;
 
 export interface EmbedderWeights {
   vocab: number;
@@ -85,11 +88,11 @@ function nodes(variant: EmbedderVariant): NodeSpec[] {
 
 /** The ONNX model bytes of a variant. */
 export function embedderOnnx(wt: EmbedderWeights, variant: EmbedderVariant): Uint8Array {
-  const ids = (name: string) => ({ name, elemType: onnxInt64, dims: ['batch', 'sequence'] }) as const;
+  const ids = (name: string): ValueSpec => ({ name, elemType: onnxInt64, dims: ['batch', 'sequence'] });
   const inputs = [ids('input_ids'), ids('attention_mask')];
   if (variant === 'bge') inputs.push(ids('token_type_ids'));
-  const outputs = [{ name: 'last_hidden_state', elemType: onnxFloat, dims: ['batch', 'sequence', wt.hidden] } as const];
-  const pooled = { name: 'sentence_embedding', elemType: onnxFloat, dims: ['batch', wt.hidden] } as const;
+  const outputs: ValueSpec[] = [{ name: 'last_hidden_state', elemType: onnxFloat, dims: ['batch', 'sequence', wt.hidden] }];
+  const pooled: ValueSpec = { name: 'sentence_embedding', elemType: onnxFloat, dims: ['batch', wt.hidden] };
   return writeOnnxModel({
     name: `tiny_embedder_${variant}`,
     nodes: nodes(variant),
