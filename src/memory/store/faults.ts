@@ -1,0 +1,28 @@
+/**
+ * Storage failures: IndexedDB's QuotaExceededError becomes StorageQuotaError, and a test hook lets a
+ * test make a put fail the way Chromium does when the origin's quota is full (a DOMException named
+ * QuotaExceededError raised inside the transaction, which the store then aborts).
+ */
+import { Memory3Error, StorageQuotaError } from '../../util/errors';
+
+export interface StoreFaultHooks {
+  /** Called before every put the bank store issues; throwing from it fails that put's transaction. */
+  beforePut: ((storeName: string) => void) | null;
+}
+
+/** Set only by tests (see test/helpers/memory-store.ts); null in production. */
+export const storeFaultHooks: StoreFaultHooks = { beforePut: null };
+
+export function isQuotaError(e: unknown): boolean {
+  const name = (e as { name?: unknown } | null)?.name;
+  return name === 'QuotaExceededError' || (name === 'UnknownError' && /quota|space/i.test(String((e as Error).message)));
+}
+
+/** Storage errors → named errors; named errors pass through unchanged. */
+export function mapStorageError(e: unknown, what: string): Error {
+  if (e instanceof Memory3Error) return e;
+  if (isQuotaError(e)) {
+    return new StorageQuotaError(`${what}: the browser's storage quota is exhausted; the write was rolled back (${String((e as Error).message)})`, { op: what });
+  }
+  return e instanceof Error ? e : new Error(`${what}: ${String(e)}`);
+}
