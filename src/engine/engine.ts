@@ -9,11 +9,13 @@ import { ropeInvFreq } from '../model/config';
 import { LlamaModel, type LayerMemory } from '../model/llama';
 import type { MemoryProvider, RetrievalEvent } from '../memory/provider';
 import { MemorySlots } from '../memory/slots';
+import { MemoryManager } from '../memory/manager';
 import type { MemoryPolicy } from '../memory/types';
 import type { ModelSource } from '../model/source';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import {
-  ContextOverflowError, DeviceLostError, EngineStateError, GenerationAbortedError, GPUExecutionError, Memory3Error,
+  ContextOverflowError, DeviceLostError, EngineStateError, GenerationAbortedError, GPUExecutionError, InvalidOptionsError,
+  Memory3Error,
 } from '../util/errors';
 import { runGeneration } from './generate';
 import { MemoryFeeder } from './memory-feeder';
@@ -22,6 +24,8 @@ import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, L
 import type { GpuWeightSink } from '../model/weights';
 
 export class Engine {
+  /** Explicit memory banks for this model (create, add documents, open for generation). */
+  readonly memory: MemoryManager;
   private stateValue: EngineState = 'ready';
   private gpuError: GPUError | null = null;
   private lostMessage: string | null = null;
@@ -32,7 +36,10 @@ export class Engine {
     private readonly gpu: GpuContext, readonly model: LlamaModel, readonly tokenizer: Tokenizer,
     private readonly run: KernelRunner, private readonly sink: GpuWeightSink,
     readonly info: ModelInfo, private readonly onState: (s: EngineState, detail?: string) => void,
+    /** SHA-256 of the weights' names, shapes and first bytes: banks are tied to it. */
+    readonly modelFingerprint: string,
   ) {
+    this.memory = new MemoryManager(this);
     const v = model.cfg.vocabSize;
     this.staging = gpu.device.createBuffer({ label: 'logits.readback', size: v * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.row = new Float32Array(v);
@@ -50,7 +57,7 @@ export class Engine {
       onUncapturedError: (e) => { if (engine) engine.gpuError ??= e; },
     });
     const contextLength = Math.min(opts.contextLength ?? 2048, config.maxPositionEmbeddings);
-    const { weights, dtype, sink } = await loadWeights(gpu.device, source, config, opts, onProgress, signal);
+    const { weights, dtype, sink, fingerprint } = await loadWeights(gpu.device, source, config, opts, onProgress, signal);
     const chunk = Math.max(1, Math.min(opts.prefillChunk ?? 128, contextLength));
     const model = new LlamaModel(gpu.device, config, weights, contextLength, chunk);
     const run = new KernelRunner(gpu.device);
@@ -62,7 +69,7 @@ export class Engine {
       adapter: { ...gpu.adapterInfo, shaderF16: gpu.features.f16 },
       hasChatTemplate: tokenizer.chatTemplate != null,
     };
-    engine = new Engine(gpu, model, tokenizer, run, sink, info, onState);
+    engine = new Engine(gpu, model, tokenizer, run, sink, info, onState, fingerprint);
     onProgress({ phase: 'compile', loaded: 0, total: 1, message: 'Compiling GPU kernels' });
     await engine.warmUp();
     onProgress({ phase: 'compile', loaded: 1, total: 1, message: 'Compiling GPU kernels' });
@@ -87,9 +94,19 @@ export class Engine {
     return this.exclusive(() => this.feed(ids, signal));
   }
 
-  /** Generates from a request; `onDelta` receives text as it becomes final. */
-  async generate(req: GenerateRequest, onDelta: (d: GenerationDelta) => void = () => {}, signal?: AbortSignal): Promise<GenerationResult> {
-    return this.exclusive(() => runGeneration(this, req, onDelta, signal));
+  /** Generates from a request; `onDelta` receives text as it becomes final, `onRetrieval` each chunk's memories. */
+  async generate(
+    req: GenerateRequest, onDelta: (d: GenerationDelta) => void = () => {}, signal?: AbortSignal,
+    onRetrieval: (e: RetrievalEvent) => void = () => {},
+  ): Promise<GenerationResult> {
+    if (!req.memory) return this.exclusive(() => runGeneration(this, req, onDelta, signal));
+    if (typeof req.memory.bank !== 'string') throw new InvalidOptionsError('memory.bank must be the name of a bank');
+    const { provider, prefixIds } = await this.memory.provider(req.memory.bank, req.memory.policy ?? {});
+    try {
+      return await this.generateWith(req, provider, prefixIds, onDelta, onRetrieval, signal);
+    } finally {
+      provider.close();
+    }
   }
 
   /**
@@ -114,6 +131,7 @@ export class Engine {
       policy.positionScheme, policy.referenceLength]);
     if (this.slots?.key !== key) {
       this.slots?.slots.destroy();
+    this.memory.destroy();
       this.slots = { key, slots: new MemorySlots(this.gpu.device, this.model.cfg, policy, ropeInvFreq(this.model.cfg)) };
     }
     return this.slots.slots;
@@ -253,6 +271,7 @@ export class Engine {
     this.setState('disposed');
     this.model.destroy();
     this.slots?.slots.destroy();
+    this.memory.destroy();
     this.sink.destroy();
     this.run.destroy();
     this.staging.destroy();

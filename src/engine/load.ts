@@ -15,6 +15,8 @@ import type { LoadOptions, LoadProgress } from './types';
 export interface Descriptors {
   config: ModelConfig;
   tokenizer: Tokenizer;
+  /** config.json as read, for the model fingerprint. */
+  configText: string;
 }
 
 async function readJson(source: ModelSource, path: string, optional: boolean): Promise<unknown> {
@@ -32,16 +34,21 @@ export async function loadDescriptors(source: ModelSource): Promise<Descriptors>
     throw new ModelFetchError(`config.json not found in ${source.description}: a model folder needs config.json, ` +
       'tokenizer.json and model.safetensors (or model.safetensors.index.json with its shards)', { file: 'config.json' });
   }
-  const config = parseModelConfig(await readJson(source, 'config.json', false));
+  const configText = await source.readText('config.json');
+  let configJson: unknown;
+  try { configJson = JSON.parse(configText); } catch (err) {
+    throw new ModelConfigError(`config.json from ${source.description} is not valid JSON: ${(err as Error).message}`, { file: 'config.json' });
+  }
+  const config = parseModelConfig(configJson);
   const tokenizerJson = await readJson(source, 'tokenizer.json', false);
   const tokenizerConfig = await readJson(source, 'tokenizer_config.json', true);
   const generationConfig = await readJson(source, 'generation_config.json', true) as { eos_token_id?: number | number[] } | null;
   const eos = [...config.eosTokenIds, ...([generationConfig?.eos_token_id ?? []].flat())];
   const tokenizer = Tokenizer.fromJSON(tokenizerJson, tokenizerConfig, { eosTokenId: eos });
-  return { config, tokenizer };
+  return { config, tokenizer, configText };
 }
 
-export interface LoadedWeights { weights: ModelWeights; dtype: 'f32' | 'f16'; sink: GpuWeightSink }
+export interface LoadedWeights { weights: ModelWeights; dtype: 'f32' | 'f16'; sink: GpuWeightSink; fingerprint: string }
 
 /** Streams every weight file once into GPU buffers. On failure, frees what was allocated. */
 export async function loadWeights(
@@ -61,9 +68,26 @@ export async function loadWeights(
       onProgress: (p) => onProgress({ phase: 'weights', loaded: p.loadedBytes, total: p.totalBytes, file: p.file,
         message: `Uploading weights: ${p.file}` }),
     });
-    return { weights: assembleWeights(config, sink), dtype, sink };
+    return { weights: assembleWeights(config, sink), dtype, sink, fingerprint: await fingerprintOf(headers, sink) };
   } catch (err) {
     sink.destroy();
     throw err;
   }
+}
+
+/**
+ * The model fingerprint a memory bank is tied to: SHA-256 over every tensor's name, dtype, shape and
+ * first bytes (the config is covered by the shapes, and different weights differ in those bytes).
+ */
+async function fingerprintOf(headers: { tensors: { name: string; dtype: string; shape: number[] }[] }[], sink: GpuWeightSink): Promise<string> {
+  const names = [...sink.samples.keys()].sort();
+  const meta = new Map(headers.flatMap((h) => h.tensors.map((t) => [t.name, `${t.dtype}[${t.shape.join(',')}]`] as const)));
+  const parts: Uint8Array[] = [];
+  const enc = new TextEncoder();
+  for (const n of names) { parts.push(enc.encode(`${n}:${meta.get(n)}:`)); parts.push(sink.samples.get(n)!); }
+  const all = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) { all.set(p, at); at += p.byteLength; }
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
+  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -1,8 +1,10 @@
 /** Options, progress and results shared by the engine, the worker protocol and the public API. */
 import type { SamplingOptions } from '../sampling/options';
 import type { ChatMessage } from '../tokenizer/chat-template';
+import type { RetrievalEvent } from '../memory/provider';
+import type { MemoryPolicy } from '../memory/types';
 
-export type { ChatMessage, SamplingOptions };
+export type { ChatMessage, MemoryPolicy, RetrievalEvent, SamplingOptions };
 
 export interface LoadOptions {
   /** Positions the KV cache holds (prompt + output). Default min(2048, max_position_embeddings). */
@@ -53,6 +55,8 @@ export interface GenerateRequest extends SamplingOptions {
   stop?: string[];
   /** Keep generating past end-of-sequence tokens. */
   ignoreEos?: boolean;
+  /** Explicit memory: read the bank's memories while generating. Only inference knobs of the policy may be overridden. */
+  memory?: { bank: string; policy?: Partial<Pick<MemoryPolicy, 'memoriesPerRetrieval' | 'retrievalInterval' | 'positionScheme' | 'dedupThreshold'>> };
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -79,6 +83,8 @@ export interface GenerationResult {
   tokens: number[];
   finishReason: FinishReason;
   usage: GenerationUsage;
+  /** With explicit memory: what each chunk retrieved (the memory inspector's data). */
+  retrievals?: RetrievalEvent[];
 }
 
 export type EngineState = 'loading' | 'ready' | 'busy' | 'lost' | 'disposed';

@@ -36,6 +36,8 @@ type Stored = { kind: 'matrix'; m: GpuMatrix } | { kind: 'vector'; b: GPUBuffer 
 /** A TensorSink that allocates each tensor's GPU storage when it begins and writes chunks as they come. */
 export class GpuWeightSink implements TensorSink {
   readonly stored = new Map<string, Stored>();
+  /** The first bytes of every tensor, for the model fingerprint (a bank is tied to these weights). */
+  readonly samples = new Map<string, Uint8Array>();
   bytes = 0;
   constructor(private readonly device: GPUDevice) {}
 
@@ -56,6 +58,7 @@ export class GpuWeightSink implements TensorSink {
   }
 
   write(name: string, byteOffset: number, bytes: Uint8Array): void {
+    if (byteOffset === 0) this.samples.set(name, bytes.slice(0, 64));
     const s = this.stored.get(name)!;
     if (s.kind === 'matrix') writeMatrixRows(this.device, s.m, byteOffset, bytes as Uint8Array<ArrayBuffer>);
     else this.device.queue.writeBuffer(s.b, byteOffset, bytes as Uint8Array<ArrayBuffer>);

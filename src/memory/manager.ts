@@ -1,0 +1,221 @@
+/**
+ * Explicit memory's bank operations for one loaded model: create a bank, encode documents into it
+ * (batched on the GPU, resumable, cancellable, with progress), and open a bank as the
+ * MemoryProvider generation reads from. Lives in the engine's worker beside the Engine.
+ */
+import type { KernelRunner } from '../gpu/runner';
+import type { ModelConfig } from '../model/config';
+import type { LlamaModel } from '../model/llama';
+import type { Tokenizer } from '../tokenizer/tokenizer';
+import { InvalidOptionsError } from '../util/errors';
+import { BankProvider } from './bank-provider';
+import { packCodebooks, unpackCodebooks } from './bank-codec';
+import { encodeRecord, trainRecordCodec, type RecordCodec } from './codec';
+import { policyFingerprint, policyFromConfig, resolvePolicy } from './policy';
+import { prefixTokens, splitIntoReferences, type TokenizedReference } from './references';
+import { LexicalRetriever } from './retrieval';
+import { BankStore } from './store/bank-store';
+import { bankStats, type BankStats } from './store/banks';
+import type { MemoryPolicy, MemoryShape } from './types';
+import { MemoryWriter } from './writer';
+
+/** What the manager needs from the engine (memory sits below engine and cannot import it). */
+export interface MemoryHost {
+  readonly model: LlamaModel;
+  readonly runner: KernelRunner;
+  readonly tokenizer: Tokenizer;
+  readonly modelFingerprint: string;
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export interface CreateBankOptions {
+  /** Overrides of the model's memory policy (config.json `memory3`, else the paper's defaults). */
+  policy?: Partial<MemoryPolicy>;
+  overwrite?: boolean;
+}
+
+export interface MemoryDocument { source: string; text: string }
+
+export interface AddDocumentsProgress {
+  phase: 'split' | 'encode' | 'done';
+  documents: number;
+  documentsDone: number;
+  references: number;
+  referencesDone: number;
+  /** References skipped because an earlier, interrupted run already stored them. */
+  referencesResumed: number;
+}
+
+export interface AddDocumentsResult { references: number; resumed: number; documents: number; ms: number; referencesPerSecond: number }
+
+/** Records encoded per GPU batch (one submit and one readback each) and per IndexedDB transaction. */
+const batchSize = 8;
+/** Vectors sampled to train PQ codebooks when a bank's codec uses 'pq'. */
+const pqTrainingRecords = 64;
+
+async function hashText(text: string): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(d).slice(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class MemoryManager {
+  private writer: { key: string; writer: MemoryWriter } | null = null;
+
+  constructor(private readonly host: MemoryHost) {}
+
+  private get cfg(): ModelConfig { return this.host.model.cfg; }
+
+  /** The policy for a bank: paper defaults ← the model's config.json `memory3` block ← overrides. */
+  policy(overrides: Partial<MemoryPolicy> = {}): MemoryPolicy {
+    return resolvePolicy(this.cfg, policyFromConfig(this.cfg.memory3), overrides);
+  }
+
+  shape(p: MemoryPolicy): MemoryShape {
+    return { memLayers: p.memoryLayers.length, memHeads: p.memoryHeads.length, tokensPerHead: p.tokensPerHead, headDim: this.cfg.headDim };
+  }
+
+  async createBank(name: string, opts: CreateBankOptions = {}): Promise<BankStats> {
+    const policy = this.policy(opts.policy);
+    const lexical = new LexicalRetriever();
+    const store = await BankStore.create(name, {
+      modelFingerprint: this.host.modelFingerprint, policy, codec: policy.codec, shape: this.shape(policy),
+      retrieverState: { kind: 'lexical', index: lexical.serialize() },
+    }, { overwrite: opts.overwrite });
+    store.close();
+    return bankStats(name);
+  }
+
+  /** Opens a bank written by this model, or fails with BankMismatchError / BankNotFoundError. */
+  async open(name: string): Promise<BankStore> {
+    return BankStore.open(name, { modelFingerprint: this.host.modelFingerprint });
+  }
+
+  private writerFor(policy: MemoryPolicy): MemoryWriter {
+    const key = policyFingerprint(policy);
+    if (this.writer?.key !== key) {
+      this.writer?.writer.destroy();
+      this.writer = { key, writer: new MemoryWriter(this.host.model, this.host.runner, this.host.tokenizer, policy) };
+    }
+    return this.writer.writer;
+  }
+
+  /**
+   * Cuts documents into references, encodes them on the GPU and stores them, one transaction per
+   * batch. A document already complete (same text hash) is skipped; one stopped half-way continues
+   * after its stored references, so an interrupted run resumes without duplicates.
+   */
+  async addDocuments(bank: string, docs: MemoryDocument[], onProgress: (p: AddDocumentsProgress) => void = () => {}, signal?: AbortSignal): Promise<AddDocumentsResult> {
+    if (!Array.isArray(docs)) throw new InvalidOptionsError('addDocuments takes an array of { source, text }');
+    const t0 = performance.now();
+    const store = await this.open(bank);
+    try {
+      const policy = store.meta.policy, tok = this.host.tokenizer;
+      let codec = unpackCodebooks(store.meta.codec, store.meta.shape, store.meta.codebooks);
+      const lexical = LexicalRetriever.deserialize((store.meta.retrieverState as { index: Uint8Array }).index);
+      const progress: AddDocumentsProgress = { phase: 'split', documents: docs.length, documentsDone: 0, references: 0, referencesDone: 0, referencesResumed: 0 };
+      const work: { doc: MemoryDocument; hash: string; refs: TokenizedReference[] }[] = [];
+      for (const doc of docs) {
+        if (typeof doc?.source !== 'string' || typeof doc?.text !== 'string') throw new InvalidOptionsError('each document needs string `source` and `text`');
+        const hash = await hashText(doc.text);
+        const status = await store.documentStatus(doc.source);
+        if (status && status.hash === hash) await this.indexMissing(store, lexical, status.referenceIds);
+        if (status?.status === 'done' && status.hash === hash) {
+          progress.documentsDone++;
+          progress.referencesResumed += status.referenceIds.length;
+          continue;
+        }
+        let refs = splitIntoReferences(tok, doc.source, doc.text, policy, 0);
+        if (status && status.hash === hash) {          // resume after the references already stored
+          progress.referencesResumed += status.referenceIds.length;
+          refs = refs.slice(status.referenceIds.length);
+        } else if (status) {
+          await store.deleteDocument(doc.source);     // the text changed: start the document over
+        }
+        work.push({ doc, hash, refs });
+        progress.references += refs.length;
+      }
+      progress.phase = 'encode';
+      onProgress({ ...progress });
+      const writer = this.writerFor(policy);
+      let batches = 0;
+      try {
+      for (const w of work) {
+        for (let i = 0; i < w.refs.length; i += batchSize) {
+          signal?.throwIfAborted();
+          const batch = w.refs.slice(i, i + batchSize);
+          const data = await this.host.exclusive(() => writer.encode(batch.map((r) => r.tokens), signal));
+          if (needsTraining(codec)) {
+            codec = await this.trainCodec(store, codec, data);
+          }
+          const done = i + batchSize >= w.refs.length;
+          const ids = await store.putBatch(batch.map((r, j) => ({
+            reference: { source: r.source, text: r.text, start: r.start, end: r.end, tokenCount: r.tokenCount },
+            record: { payload: encodeRecord(codec, data[j]), positions: data[j].positions },
+          })), { source: w.doc.source, status: done ? 'done' : 'partial', hash: w.hash });
+          await lexical.add(batch.map((r, j) => ({ id: ids[j], text: r.text })));
+          if (++batches % 16 === 0) await this.saveIndex(store, lexical);
+          progress.referencesDone += batch.length;
+          onProgress({ ...progress });
+        }
+        if (w.refs.length === 0) await store.putBatch([], { source: w.doc.source, status: 'done', hash: w.hash });
+        progress.documentsDone++;
+      }
+      } finally {
+        // Whatever was stored is searchable, also after an abort or an error.
+        if (!store.closed) await this.saveIndex(store, lexical);
+      }
+      progress.phase = 'done';
+      onProgress({ ...progress });
+      const ms = performance.now() - t0;
+      return { references: progress.referencesDone, resumed: progress.referencesResumed, documents: docs.length, ms, referencesPerSecond: progress.referencesDone / Math.max(1e-3, ms / 1000) };
+    } finally {
+      store.close();
+    }
+  }
+
+  /** Trains PQ codebooks on the first records of a bank and stores them with the bank. */
+  private async trainCodec(store: BankStore, codec: RecordCodec, data: { keys: Float32Array; values: Float32Array }[]): Promise<RecordCodec> {
+    const take = data.slice(0, pqTrainingRecords);
+    const cat = (part: 'keys' | 'values') => {
+      const out = new Float32Array(take.reduce((n, d) => n + d[part].length, 0));
+      let at = 0;
+      for (const d of take) { out.set(d[part], at); at += d[part].length; }
+      return out;
+    };
+    const trained = trainRecordCodec(codec.spec, codec.shape, { keys: cat('keys'), values: cat('values') }, { seed: 1 });
+    await store.updateMeta({ codebooks: packCodebooks(trained) });
+    return trained;
+  }
+
+  /** Indexes stored references the lexical index lacks (after a run that stopped before saving it). */
+  private async indexMissing(store: BankStore, lexical: LexicalRetriever, ids: number[]): Promise<void> {
+    const missing = ids.filter((id) => !lexical.has(id));
+    if (missing.length === 0) return;
+    const refs = await store.getReferences(missing);
+    await lexical.add([...refs.values()].map((r) => ({ id: r.id, text: r.text })));
+  }
+
+  private async saveIndex(store: BankStore, lexical: LexicalRetriever): Promise<void> {
+    await store.updateMeta({ retrieverState: { kind: 'lexical', index: lexical.serialize() } });
+  }
+
+  /** A provider for generation from `bank`; inference-time overrides only (the stored shape is fixed). */
+  async provider(bank: string, overrides: Partial<MemoryPolicy> = {}): Promise<{ provider: BankProvider; prefixIds: number[] }> {
+    const fixed: (keyof MemoryPolicy)[] = ['memoryLayers', 'memoryHeads', 'tokensPerHead', 'referenceLength', 'referencePrefix', 'codec'];
+    for (const k of fixed) {
+      if (k in overrides) throw new InvalidOptionsError(`memory policy: ${k} is fixed by the bank "${bank}" (it was encoded with it); only memoriesPerRetrieval, retrievalInterval, positionScheme and dedupThreshold can change at generation`, { option: k });
+    }
+    const store = await this.open(bank);
+    const policy = resolvePolicy(this.cfg, store.meta.policy, overrides);
+    const codec = unpackCodebooks(store.meta.codec, store.meta.shape, store.meta.codebooks);
+    const lexical = LexicalRetriever.deserialize((store.meta.retrieverState as { index: Uint8Array }).index);
+    const provider = new BankProvider(store, policy, codec, lexical, this.host.tokenizer);
+    return { provider, prefixIds: prefixTokens(this.host.tokenizer, policy) };
+  }
+
+  destroy(): void { this.writer?.writer.destroy(); this.writer = null; }
+}
+
+function needsTraining(c: RecordCodec): boolean {
+  return (c.spec.keys === 'pq' && !c.keyBooks) || (c.spec.values === 'pq' && !c.valueBooks);
+}
