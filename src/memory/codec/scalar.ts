@@ -3,7 +3,7 @@
  * with one scale per vector. Byte layouts (little-endian, every vector self-contained, no alignment
  * assumed so blocks may start at any byte offset):
  *   f32  : dim × f32                                   4·dim bytes (host-endian copy; WebGPU hosts are LE)
- *   f16  : dim × f16 bits                              2·dim bytes, round to nearest even
+ *   f16  : dim × f16 bits                              2·dim bytes, round to nearest even (|x| ≥ 65520 throws)
  *   int8 : scale f16 | dim × i8, q ∈ [−127, 127]       2 + dim bytes
  *   int4 : scale f16 | ⌈dim/2⌉ bytes of nibbles        2 + ⌈dim/2⌉ bytes; element 2i in the low nibble,
  *          2i+1 in the high one, nibble = q + 8 with q ∈ [−7, 7]; an odd dim pads the last high nibble with 8.
@@ -69,7 +69,12 @@ export function encodeScalar(codec: ScalarCodec, src: Float32Array, dim: number,
     dst.set(new Uint8Array(src.buffer, src.byteOffset, n * 4), at);
   } else if (codec === 'f16') {
     const bits = f32ToF16Array(src.subarray(0, n));
-    for (let i = 0; i < n; i++) { dst[at + 2 * i] = bits[i] & 0xff; dst[at + 2 * i + 1] = bits[i] >>> 8; }
+    for (let i = 0; i < n; i++) {
+      if ((bits[i] & 0x7c00) === 0x7c00) {
+        throw new MemoryCodecError(`f16 encode: element ${i} = ${src[i]} is outside the f16 range (|x| < 65520)`, { element: i, value: src[i] });
+      }
+      dst[at + 2 * i] = bits[i] & 0xff; dst[at + 2 * i + 1] = bits[i] >>> 8;
+    }
   } else {
     const levels = qMax[codec];
     const bpv = scalarBytesPerVector(codec, dim);
