@@ -6,10 +6,13 @@
  * declares it. Output: `last_hidden_state` (batch, seq, hidden) pooled by CLS (row 0, what BGE uses)
  * or masked mean; or `sentence_embedding` (batch, hidden) as is. Rows are L2-normalized.
  *
- * onnxruntime-web is imported lazily (`onnxruntime-web/wasm`, the wasm-only build). Its .wasm file is
- * found by the package itself (`new URL(..., import.meta.url)`, which Vite serves and bundles and Node
- * reads from node_modules); pass `ort.wasmPaths` to host it elsewhere (a CDN prefix or
- * `{ wasm: url }`). Single-threaded by default (numThreads 1) so no cross-origin isolation is needed.
+ * onnxruntime-web is imported lazily (`onnxruntime-web/wasm`, the wasm-only build). Where its .wasm
+ * comes from: `ort.wasmPaths` when given (a URL prefix or `{ wasm: url }`, e.g. a self-hosted copy);
+ * else in Node the package finds it in node_modules itself; else in the browser it is imported as a
+ * Vite asset (`onnxruntime-web/ort-wasm-simd-threaded.wasm?url`: served by the dev server, emitted by
+ * `vite build`), because Vite's dependency pre-bundling breaks the package's own import.meta.url
+ * lookup. A bundler other than Vite must pass `ort.wasmPaths`. Single-threaded by default
+ * (numThreads 1), so no SharedArrayBuffer / cross-origin isolation is needed.
  *
  * The tokenizer is passed in (the engine builds it with src/tokenizer from the embedder's own
  * tokenizer.json): memory/ does not import tokenizer/ (layering).
@@ -52,10 +55,19 @@ export interface OnnxEmbedderOptions {
 
 type Ort = typeof import('onnxruntime-web');
 
+const inNode = !!(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+
 async function loadOrt(env: OrtEnvOptions = {}): Promise<Ort> {
   const ort = (await import('onnxruntime-web/wasm')) as unknown as Ort;
   ort.env.wasm.numThreads = env.numThreads ?? 1;
-  if (env.wasmPaths !== undefined) ort.env.wasm.wasmPaths = env.wasmPaths as never;
+  if (env.wasmPaths !== undefined) {
+    ort.env.wasm.wasmPaths = env.wasmPaths as never;
+  } else if (!inNode && ort.env.wasm.wasmPaths === undefined) {
+    // Vite's dependency pre-bundling moves the package's JS, so its own `new URL(wasm, import.meta.url)`
+    // points at a file that is not there; ask Vite for the binary's URL instead (dev server and build).
+    const { default: wasm } = await import('onnxruntime-web/ort-wasm-simd-threaded.wasm?url');
+    ort.env.wasm.wasmPaths = { wasm };
+  }
   return ort;
 }
 
