@@ -1,0 +1,118 @@
+/**
+ * The memory writer on real fixtures against the float64 reference (test/reference/memory.ts):
+ * identical token choices and post-RoPE K/V within f32 tolerance (llama: GQA 2, head dim 16;
+ * memory3: GQA 5, head dim 80); batches equal single encodes; the engine's context cache is
+ * untouched; abort between batches; bad references rejected; throughput printed.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { MemoryPolicy } from '../../src/memory/types';
+import type { WrittenMemory } from '../../src/memory/writer';
+import { EngineStateError, GenerationAbortedError, InvalidOptionsError } from '../../src/util/errors';
+import { expectClose } from '../helpers/expect-close';
+import { seeded } from '../helpers/gpu';
+import { disposeFixture, fetchReferenceModel, loadWriterFixture, readBytes, type WriterFixture } from '../helpers/memory-writer';
+import { referenceMemoryRecord } from '../reference/memory';
+
+/** Ids below the fixtures' special tokens (322..327). */
+function randomRefs(seed: number, lengths: number[]): number[][] {
+  const r = seeded(seed);
+  return lengths.map((n) => Array.from({ length: n }, () => Math.floor(r() * 322)));
+}
+
+const kvTol = { atol: 1e-4, rtol: 1e-3, nmse: 1e-7 };
+
+const fixtures: { name: string; overrides: Partial<MemoryPolicy>; lengths: number[]; timed: number }[] = [
+  { name: 'llama', overrides: { memoryLayers: [0, 1] }, lengths: [1, 5, 8, 9, 37, 128], timed: 12 },
+  { name: 'memory3', overrides: { memoryLayers: [0, 1], memoryHeads: [0, 3, 7] }, lengths: [3, 8, 50, 128], timed: 6 },
+];
+
+for (const fx of fixtures) {
+  describe(`memory writer on ${fx.name}`, () => {
+    let f: WriterFixture;
+    beforeAll(async () => { f = await loadWriterFixture(fx.name, fx.overrides, { batchSize: 3 }); });
+    afterAll(() => disposeFixture(f));
+
+    test('token choices and K/V equal the float64 reference', async () => {
+      const refs = randomRefs(fx.lengths.length, fx.lengths);
+      const got = await f.writer.encode(refs);
+      const model = await fetchReferenceModel(fx.name);
+      const p = f.policy, s = f.writer.shape;
+      expect(s).toEqual({ memLayers: p.memoryLayers.length, memHeads: p.memoryHeads.length, tokensPerHead: 8, headDim: model.headDim });
+      refs.forEach((ids, r) => {
+        const want = referenceMemoryRecord(model, [...f.writer.prefix], ids, p.memoryLayers, p.memoryHeads, p.tokensPerHead);
+        expect(Array.from(got[r].positions), `reference ${r} (${ids.length} tokens): positions`).toEqual(want.positions);
+        expectClose(got[r].keys, want.keys, { ...kvTol, label: `reference ${r} keys` });
+        expectClose(got[r].values, want.values, { ...kvTol, label: `reference ${r} values` });
+        expect(got[r].tokenCount).toBe(ids.length);
+      });
+      // Different heads keep different tokens (the selection is per head, not one global choice).
+      const long = got[refs.length - 1], k = p.tokensPerHead;
+      const sets = new Set(Array.from({ length: s.memLayers * s.memHeads }, (_, v) => Array.from(long.positions.subarray(v * k, (v + 1) * k)).sort().join()));
+      expect(sets.size).toBeGreaterThan(1);
+    });
+
+    test('a batch equals single encodes', async () => {
+      const refs = randomRefs(77, [12, 1, 128, 40, 7, 8, 99]);
+      const batched = await f.writer.encode(refs);
+      for (let i = 0; i < refs.length; i++) {
+        const [single] = await f.writer.encode([refs[i]]);
+        expect(batched[i]).toEqual(single);
+      }
+    });
+
+    test('the engine context cache is untouched', async () => {
+      const ids = randomRefs(5, [20])[0];
+      await f.engine.evaluate(ids);
+      const kv = f.engine.model.kv, bytes = ids.length * kv.rowElems * 4;
+      const snapshot = async () => Promise.all(kv.layers.flatMap((l) => [readBytes(f.run.device, l.k, bytes), readBytes(f.run.device, l.v, bytes)]));
+      const before = await snapshot();
+      await f.writer.encode(randomRefs(6, [128, 30, 4]));
+      expect(await snapshot()).toEqual(before);
+      expect([...f.engine.cachedTokens]).toEqual(ids);
+    });
+
+    test(`throughput (${fx.name})`, async () => {
+      const refs = randomRefs(9, Array(fx.timed).fill(f.policy.referenceLength));
+      await f.writer.encode(refs.slice(0, 1));  // pipelines compiled
+      const t0 = performance.now();
+      const out = await f.writer.encode(refs);
+      const secs = (performance.now() - t0) / 1000;
+      expect(out).toHaveLength(refs.length);
+      console.log(`memory writer ${fx.name}: ${(refs.length / secs).toFixed(1)} references/s ` +
+        `(${refs.length} × ${f.policy.referenceLength} tokens, batch ${f.writer.batchSize}, SwiftShader)`);
+    });
+  });
+}
+
+describe('memory writer control', () => {
+  let f: WriterFixture;
+  beforeAll(async () => { f = await loadWriterFixture('llama', {}, { batchSize: 2 }); });
+  afterAll(() => disposeFixture(f));
+
+  test('abort between batches, then the writer still works', async () => {
+    const refs = randomRefs(3, [10, 20, 30, 40, 50]);
+    const ctl = new AbortController(), progress: number[][] = [];
+    const run = f.writer.encode(refs, ctl.signal, (done, total) => { progress.push([done, total]); ctl.abort(); });
+    await expect(run).rejects.toBeInstanceOf(GenerationAbortedError);
+    expect(progress).toEqual([[2, 5]]);
+    await expect(f.writer.encode(refs, ctl.signal)).rejects.toBeInstanceOf(GenerationAbortedError);
+    const all: WrittenMemory[] = await f.writer.encode(refs);
+    expect(all).toHaveLength(5);
+    expect(await f.writer.encode(refs.slice(2, 3))).toEqual([all[2]]);
+  });
+
+  test('bad references are rejected before any GPU work', async () => {
+    const L = f.policy.referenceLength;
+    await expect(f.writer.encode([[]])).rejects.toBeInstanceOf(InvalidOptionsError);
+    await expect(f.writer.encode([Array(L + 1).fill(1)])).rejects.toBeInstanceOf(InvalidOptionsError);
+    await expect(f.writer.encode([[1, 2], [3, 328]])).rejects.toThrow(/reference 1 token 1/);
+    await expect(f.writer.encode([[1.5]])).rejects.toBeInstanceOf(InvalidOptionsError);
+  });
+
+  test('two encodes at once are refused, the first completes', async () => {
+    const refs = randomRefs(4, [16, 16]);
+    const first = f.writer.encode(refs);
+    await expect(f.writer.encode(refs)).rejects.toBeInstanceOf(EngineStateError);
+    expect(await first).toHaveLength(2);
+  });
+});
