@@ -106,7 +106,7 @@ export async function openBankDb(dbName: string, hooks: OpenHooks = {}): Promise
   try {
     db = await openDB<BankDB>(dbName, DB_VERSION, {
       upgrade(d, oldVersion, _newVersion, tx) {
-        if (oldVersion === 0 && !hooks.create) { tx.abort(); return; }
+        if (oldVersion === 0 && !hooks.create) { tx.done.catch(() => {}); tx.abort(); return; }
         created = oldVersion === 0;
         const metaStore = d.createObjectStore('meta');
         d.createObjectStore('references', { keyPath: 'id' }).createIndex('source', 'source');
