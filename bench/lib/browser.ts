@@ -1,0 +1,49 @@
+/**
+ * Chromium (Debian's, with the SwiftShader WebGPU flags of vite.config.ts) driven by playwright: opens
+ * bench/page.html on the bench server and runs a named page scenario (bench/page.ts). Lines the page
+ * logs with the `bench:` prefix are forwarded as progress.
+ */
+import { chromium, type Browser, type Page } from 'playwright';
+import { chromiumArgs, chromiumPath } from '../../vite.config';
+
+export const pageLogPrefix = 'bench:';
+
+export interface BenchPage {
+  browserVersion: string;
+  /** Runs `scenario` in the page with JSON-serializable options; resolves to its JSON result. */
+  run<R>(scenario: string, options: unknown): Promise<R>;
+}
+
+async function openPage(browser: Browser, serverUrl: string, log: (line: string) => void): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('console', (msg) => {
+    const text = msg.text();
+    if (text.startsWith(pageLogPrefix)) log(text.slice(pageLogPrefix.length).trim());
+    else if (msg.type() === 'error' && !text.startsWith('Failed to load resource')) log(`page error: ${text}`);
+  });
+  // Chrome's console line for an HTTP error has no URL; this one does (the engine probes optional files).
+  page.on('response', (res) => {
+    if (res.status() >= 400) log(`page: HTTP ${res.status()} for ${new URL(res.url()).pathname}`);
+  });
+  page.on('pageerror', (err) => log(`page exception: ${err.message}`));
+  await page.goto(`${serverUrl}/bench/page.html`);
+  await page.waitForFunction(() => (window as unknown as { memory3Bench?: unknown }).memory3Bench !== undefined, null, { timeout: 120_000 });
+  return page;
+}
+
+/** Launches Chromium, opens the bench page, calls `fn`, and always closes the browser. */
+export async function withBenchPage<T>(serverUrl: string, log: (line: string) => void, fn: (page: BenchPage) => Promise<T>): Promise<T> {
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+  try {
+    const page = await openPage(browser, serverUrl, log);
+    return await fn({
+      browserVersion: browser.version(),
+      run: <R>(scenario: string, options: unknown) => page.evaluate(
+        ([name, opts]) => (window as unknown as { memory3Bench: { run(n: string, o: unknown): Promise<unknown> } }).memory3Bench.run(name, opts),
+        [scenario, options] as const,
+      ) as Promise<R>,
+    });
+  } finally {
+    await browser.close();
+  }
+}

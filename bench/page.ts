@@ -1,0 +1,26 @@
+/**
+ * The bench page: exposes `window.memory3Bench.run(scenario, options)` for the playwright driver
+ * (bench/lib/browser.ts). Scenarios import the library only through src/index.ts. Progress goes to
+ * the console with the `bench:` prefix (forwarded to the terminal) and to the page.
+ */
+import { speedScenario } from './scenarios/speed-page';
+
+export type BenchLog = (line: string) => void;
+type Scenario = (options: never, log: BenchLog) => Promise<unknown>;
+
+const scenarios: Record<string, Scenario> = {
+  speed: speedScenario,
+};
+
+const log: BenchLog = (line) => {
+  console.log(`bench: ${line}`);
+  document.getElementById('log')?.append(`${line}\n`);
+};
+
+async function run(name: string, options: unknown): Promise<unknown> {
+  const scenario = scenarios[name];
+  if (!scenario) throw new Error(`bench page: no scenario "${name}" (has: ${Object.keys(scenarios).join(', ')})`);
+  return scenario(options as never, log);
+}
+
+(window as unknown as { memory3Bench: unknown }).memory3Bench = { run };
