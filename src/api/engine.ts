@@ -7,6 +7,9 @@ import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
 import { installErrorTransfer, type ModelSpec, type WorkerApi } from '../worker/protocol';
 import { EngineStateError, GenerationAbortedError } from '../util/errors';
+import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/manager';
+import type { RetrievalEvent } from '../memory/provider';
+import type { BankStats, BankSummary } from '../memory/store/banks';
 import { toGenerateRequest, toUsage, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './openai';
 import { DeltaStream } from './stream';
 
@@ -20,6 +23,17 @@ export interface CreateEngineOptions extends LoadOptions {
   worker?: Worker;
 }
 
+/** Explicit memory banks of this engine's model (IndexedDB, in the engine's worker). */
+export interface MemoryApi {
+  /** Creates an empty bank; `policy` overrides the model's memory policy (paper defaults otherwise). */
+  createBank(name: string, opts?: CreateBankOptions): Promise<BankStats>;
+  /** Encodes documents into the bank on the GPU; resumable (re-adding skips what is stored), cancellable. */
+  addDocuments(bank: string, docs: MemoryDocument[], opts?: { onProgress?: (p: AddDocumentsProgress) => void; signal?: AbortSignal }): Promise<AddDocumentsResult>;
+  list(): Promise<BankSummary[]>;
+  delete(name: string): Promise<void>;
+  stats(name: string): Promise<BankStats>;
+}
+
 export interface GenerationStream extends AsyncIterable<GenerationDelta> {
   /** Resolves with the whole text, tokens, finish reason and usage once generation ends. */
   readonly result: Promise<GenerationResult>;
@@ -28,7 +42,10 @@ export interface GenerationStream extends AsyncIterable<GenerationDelta> {
 export interface Memory3Engine {
   readonly info: ModelInfo;
   readonly state: EngineState;
-  generate(req: GenerateRequest & { signal?: AbortSignal }): GenerationStream;
+  /** Explicit memory: banks of pre-encoded knowledge the model reads while generating (`generate({ memory: { bank } })`). */
+  readonly memory: MemoryApi;
+  /** `onRetrieval` hears, for each 64-token chunk, which references were retrieved (the memory inspector). */
+  generate(req: GenerateRequest & { signal?: AbortSignal; onRetrieval?: (e: RetrievalEvent) => void }): GenerationStream;
   chat: {
     completions: {
       create(req: ChatCompletionRequest & { stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
@@ -76,6 +93,21 @@ let nextId = 1;
 
 class EngineHandle implements Memory3Engine {
   readonly chat: Memory3Engine['chat'];
+  readonly memory: MemoryApi = {
+    createBank: (name, opts = {}) => { this.assertOpen(); return this.remote.createBank(name, opts); },
+    addDocuments: async (bank, docs, opts = {}) => {
+      this.assertOpen();
+      const id = nextId++;
+      const abort = () => void this.remote.abort(id);
+      opts.signal?.addEventListener('abort', abort, { once: true });
+      try {
+        return await this.remote.addDocuments(id, bank, docs, proxy((p: AddDocumentsProgress) => opts.onProgress?.(p)));
+      } finally { opts.signal?.removeEventListener('abort', abort); }
+    },
+    list: () => this.remote.listBanks(),
+    delete: (name) => this.remote.deleteBank(name),
+    stats: (name) => this.remote.bankStats(name),
+  };
 
   constructor(
     private readonly remote: Remote<WorkerApi>, private readonly worker: Worker, readonly info: ModelInfo,
@@ -86,9 +118,9 @@ class EngineHandle implements Memory3Engine {
 
   get state(): EngineState { return this.getState(); }
 
-  generate(req: GenerateRequest & { signal?: AbortSignal }): GenerationStream {
+  generate(req: GenerateRequest & { signal?: AbortSignal; onRetrieval?: (e: RetrievalEvent) => void }): GenerationStream {
     this.assertOpen();
-    const { signal, ...request } = req;
+    const { signal, onRetrieval, ...request } = req;
     const id = nextId++;
     const stream = new DeltaStream<GenerationDelta>();
     const abort = () => void this.remote.abort(id);
@@ -101,7 +133,8 @@ class EngineHandle implements Memory3Engine {
     }
     signal?.addEventListener('abort', abort, { once: true });
     stream.onCancel = abort;
-    const result = this.remote.generate(id, request, proxy((d: GenerationDelta) => stream.push(d)))
+    const result = this.remote.generate(id, request, proxy((d: GenerationDelta) => stream.push(d)),
+      onRetrieval ? proxy((e: RetrievalEvent) => onRetrieval(e)) : undefined)
       .then((r) => { stream.end(); return r; }, (e) => { stream.end(e); throw e; })
       .finally(() => signal?.removeEventListener('abort', abort));
     result.catch(() => {});

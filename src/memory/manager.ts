@@ -7,7 +7,7 @@ import type { KernelRunner } from '../gpu/runner';
 import type { ModelConfig } from '../model/config';
 import type { LlamaModel } from '../model/llama';
 import type { Tokenizer } from '../tokenizer/tokenizer';
-import { InvalidOptionsError } from '../util/errors';
+import { EncodingAbortedError, InvalidOptionsError } from '../util/errors';
 import { BankProvider } from './bank-provider';
 import { packCodebooks, unpackCodebooks } from './bank-codec';
 import { encodeRecord, trainRecordCodec, type RecordCodec } from './codec';
@@ -109,6 +109,19 @@ export class MemoryManager {
     const t0 = performance.now();
     const store = await this.open(bank);
     try {
+      return await this.encodeInto(store, docs, onProgress, signal, t0);
+    } catch (err) {
+      if (signal?.aborted) {
+        throw new EncodingAbortedError(`encoding into bank "${bank}" was cancelled; stored references are kept and adding the same documents again resumes`, { bank });
+      }
+      throw err;
+    } finally {
+      store.close();
+    }
+  }
+
+  private async encodeInto(store: BankStore, docs: MemoryDocument[], onProgress: (p: AddDocumentsProgress) => void, signal: AbortSignal | undefined, t0: number): Promise<AddDocumentsResult> {
+    {
       const policy = store.meta.policy, tok = this.host.tokenizer;
       let codec = unpackCodebooks(store.meta.codec, store.meta.shape, store.meta.codebooks);
       const lexical = LexicalRetriever.deserialize((store.meta.retrieverState as { index: Uint8Array }).index);
@@ -168,8 +181,6 @@ export class MemoryManager {
       onProgress({ ...progress });
       const ms = performance.now() - t0;
       return { references: progress.referencesDone, resumed: progress.referencesResumed, documents: docs.length, ms, referencesPerSecond: progress.referencesDone / Math.max(1e-3, ms / 1000) };
-    } finally {
-      store.close();
     }
   }
 

@@ -35,7 +35,9 @@ export class TokenizerError extends Memory3Error { override readonly code = 'TOK
 /** The prompt plus requested output would exceed the KV cache allocated for the context. */
 export class ContextOverflowError extends Memory3Error { override readonly code = 'CONTEXT_OVERFLOW'; }
 /** Generation was cancelled through an AbortSignal. The engine stays usable. */
-export class GenerationAbortedError extends Memory3Error { override readonly code = 'ABORTED'; }
+export class GenerationAbortedError extends Memory3Error { override readonly code: string = 'ABORTED'; }
+/** Encoding documents into a memory bank was cancelled; what was stored stays, and re-adding resumes. */
+export class EncodingAbortedError extends GenerationAbortedError { override readonly code = 'ENCODING_ABORTED'; }
 /** Options passed to the API are out of range or contradictory. */
 export class InvalidOptionsError extends Memory3Error { override readonly code = 'INVALID_OPTIONS'; }
 /** The browser exposes no WebGPU, or no adapter could be obtained. */
@@ -70,7 +72,7 @@ export class RetrievalError extends Memory3Error { override readonly code = 'RET
 export const errorClasses = {
   Memory3Error, UnsupportedModelError, ModelConfigError, MissingTensorError, ShapeMismatchError,
   UnsupportedDtypeError, TruncatedFileError, ModelFetchError, TokenizerError, ContextOverflowError,
-  GenerationAbortedError, InvalidOptionsError, WebGPUUnavailableError, AdapterLimitError,
+  GenerationAbortedError, EncodingAbortedError, InvalidOptionsError, WebGPUUnavailableError, AdapterLimitError,
   DeviceLostError, GPUExecutionError, EngineStateError,
   MemoryCodecError,
   BankExistsError, BankNotFoundError, BankMismatchError, BankFormatError, StorageQuotaError, BankClosedError,

@@ -7,6 +7,9 @@ import { transferHandlers } from 'comlink';
 import type {
   EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo,
 } from '../engine/types';
+import type { RetrievalEvent } from '../memory/provider';
+import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/manager';
+import type { BankStats, BankSummary } from '../memory/store/banks';
 import { errorClasses, type ErrorName } from '../util/errors';
 
 /** Where the model comes from: a folder URL (Hugging Face `resolve/main/` layout or a static path) or picked files. */
@@ -17,7 +20,13 @@ export interface WorkerLoadRequest extends LoadOptions { model: ModelSpec }
 /** What the worker exposes. Callbacks arrive as comlink proxies. */
 export interface WorkerApi {
   load(req: WorkerLoadRequest, onProgress: (p: LoadProgress) => void, onState: (s: EngineState, detail?: string) => void): Promise<ModelInfo>;
-  generate(id: number, req: GenerateRequest, onDelta: (d: GenerationDelta) => void): Promise<GenerationResult>;
+  generate(id: number, req: GenerateRequest, onDelta: (d: GenerationDelta) => void, onRetrieval?: (e: RetrievalEvent) => void): Promise<GenerationResult>;
+  createBank(name: string, opts: CreateBankOptions): Promise<BankStats>;
+  addDocuments(id: number, bank: string, docs: MemoryDocument[], onProgress: (p: AddDocumentsProgress) => void): Promise<AddDocumentsResult>;
+  listBanks(): Promise<BankSummary[]>;
+  deleteBank(name: string): Promise<void>;
+  bankStats(name: string): Promise<BankStats>;
+
   abort(id: number): void;
   evaluate(id: number, tokens: number[]): Promise<Float32Array>;
   tokenize(text: string, addSpecialTokens: boolean): Promise<number[]>;

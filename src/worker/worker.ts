@@ -6,6 +6,7 @@
 import { expose } from 'comlink';
 import { Engine } from '../engine/engine';
 import { fileSource, urlSource, type ModelSource } from '../model/source';
+import { bankStats, deleteBank, listBanks } from '../memory/store/banks';
 import { applyChatTemplate } from '../tokenizer/chat-template';
 import { EngineStateError, InvalidOptionsError } from '../util/errors';
 import { installErrorTransfer, type ModelSpec, type WorkerApi } from './protocol';
@@ -40,7 +41,13 @@ const api: WorkerApi = {
     engine = await Engine.load(sourceOf(model), opts, (p) => void onProgress(p), (s, d) => void onState(s, d));
     return engine.info;
   },
-  generate: (id, req, onDelta) => withAbort(id, (signal) => current().generate(req, (d) => void onDelta(d), signal)),
+  generate: (id, req, onDelta, onRetrieval) => withAbort(id, (signal) =>
+    current().generate(req, (d) => void onDelta(d), signal, onRetrieval ? (e) => void onRetrieval(e) : undefined)),
+  createBank: (name, opts) => current().memory.createBank(name, opts),
+  addDocuments: (id, bank, docs, onProgress) => withAbort(id, (signal) => current().memory.addDocuments(bank, docs, (p) => void onProgress(p), signal)),
+  listBanks: () => listBanks(),
+  deleteBank: (name) => deleteBank(name),
+  bankStats: (name) => bankStats(name),
   abort(id) { controllers.get(id)?.abort(); },
   evaluate: (id, tokens) => withAbort(id, async (signal) => Float32Array.from(await current().evaluate(tokens, signal))),
   async tokenize(text, addSpecialTokens) { return current().tokenizer.encode(text, { addSpecialTokens }); },
