@@ -58,7 +58,7 @@ export function encodeMemoryScores(run: KernelRunner, a: MemoryScoresArgs): void
       q_offset: a.qOffset ?? 0, k_offset: a.kOffset ?? 0, out_offset: a.outOffset ?? 0, scale: 1 / Math.sqrt(a.headDim),
     }),
     buffers: [a.q, a.k, a.headList, a.scores],
-    workgroups: grid(run, a.memHeads * a.n),
+    workgroups: grid(run, a.memHeads * Math.ceil(a.n / 4)),
   });
 }
 
