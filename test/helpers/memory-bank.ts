@@ -5,8 +5,8 @@
  * a random position in [0, 128), and Gaussian noise. Seeded: same arguments → same bank.
  */
 import { Prng } from '../../src/util/prng';
-import type { MemoryShape, RecordTensors } from '../../src/memory/codec';
-import { vectorsPerRecord } from '../../src/memory/types';
+import type { RecordTensors } from '../../src/memory/codec';
+import { vectorsPerRecord, type MemoryShape } from '../../src/memory/types';
 
 export class Gauss {
   private spare: number | null = null;

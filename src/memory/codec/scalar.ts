@@ -100,10 +100,12 @@ export function encodeScalar(codec: ScalarCodec, src: Float32Array, dim: number,
 /** Decodes `count` vectors from `src` (starting at byte `at`) into `out[0 .. count·dim)`. No allocation per vector. */
 export function decodeScalar(codec: ScalarCodec, src: Uint8Array, at: number, dim: number, count: number, out: Float32Array): void {
   const n = count * dim;
-  const table = f16Lut();
   if (codec === 'f32') {
     new Uint8Array(out.buffer, out.byteOffset, n * 4).set(src.subarray(at, at + n * 4));
-  } else if (codec === 'f16') {
+    return;
+  }
+  const table = f16Lut();
+  if (codec === 'f16') {
     for (let i = 0, o = at; i < n; i++, o += 2) out[i] = table[src[o] | (src[o + 1] << 8)];
   } else if (codec === 'int8') {
     const bpv = scaleBytes + dim;
