@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { policyFingerprint } from '../../src/memory/policy';
 import {
-  BankStore, bankStats, createBank, deleteBank, listBanks, openBank, recordChecksum,
+  BankStore, bankStats, crc32, createBank, deleteBank, listBanks, openBank, recordChecksum,
 } from '../../src/memory/store/index';
 import { dbNameOf } from '../../src/memory/store/schema';
 import {
@@ -34,6 +34,14 @@ async function expectConsistent(name: string) {
 }
 
 describe('memory bank store', () => {
+  test('CRC-32 matches the standard check value, incrementally too', () => {
+    const bytes = new TextEncoder().encode('123456789');
+    expect(crc32(bytes)).toBe(0xcbf43926);
+    expect(crc32(bytes.subarray(4), crc32(bytes.subarray(0, 4)))).toBe(0xcbf43926);
+    const positions = Uint16Array.of(1, 0x0302);
+    expect(recordChecksum(bytes, positions)).toBe(crc32(Uint8Array.of(...bytes, 1, 0, 2, 3)));
+  });
+
   test('a record round-trips byte-identical; references and vectors too', async () => {
     const store = await newBank('roundtrip');
     const items = makeItems(1, 5, 'doc-a');

@@ -51,7 +51,7 @@ export function simulateQuota(afterPuts = 0): () => void {
 }
 
 /** Reads a stream to one array. */
-export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {
   const parts: Uint8Array[] = [];
   const reader = stream.getReader();
   for (;;) {
