@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { browserCommands } from './test/helpers/commands';
@@ -32,12 +34,73 @@ function browserProject(name: string, include: string[], testTimeout: number) {
 
 const projectRoot = fileURLToPath(new URL('.', import.meta.url));
 
+/**
+ * Library build (`npm run build`): ESM in dist/, dependencies external. Each Web Worker that src/
+ * starts with `new Worker(new URL('./x.ts', import.meta.url), ...)` (the engine worker, from
+ * src/api/engine.ts) becomes its own entry chunk dist/x.js in this same build (dependencies external
+ * there too, shared code in dist/chunks/), and the call site keeps the literal form
+ * `new Worker(new URL('./x.js', import.meta.url), ...)` that a consumer's bundler recognizes and
+ * bundles. Vite's own lib-mode worker handling would instead inline every dependency into the worker
+ * and emit a root-absolute, `@vite-ignore`d URL that a consumer's build skips.
+ */
+const libraryDependencies = ['comlink', 'idb', '@huggingface/jinja', '@huggingface/tokenizers', 'onnxruntime-web', 'minisearch'];
+const workerUrlPattern = /(\bnew\s+(?:Shared)?Worker\s*\(\s*)new\s+URL\(\s*(['"])(\.{1,2}\/[^'"]+\.ts)\2\s*,\s*import\.meta\.url\s*\)/g;
+const workerPlaceholder = /__MEMORY3_WORKER_URL_(\d+)__/g;
+
+function workerEntryChunks(): Plugin {
+  const refs: string[] = [];
+  const names = new Map<string, string>(); // worker source path → dist file name
+  return {
+    name: 'memory3:worker-entry-chunks',
+    transform: {
+      order: 'pre',
+      handler(code, id) {
+        if (id.includes('/node_modules/') || !code.includes('import.meta.url')) return null;
+        const out = code.replace(workerUrlPattern, (_m, head: string, _q: string, rel: string) => {
+          const file = posix.join(posix.dirname(id), rel);
+          const fileName = `${posix.basename(rel, '.ts')}.js`;
+          if ([...names].some(([f, n]) => n === fileName && f !== file)) this.error(`two workers named ${fileName}`);
+          if (!names.has(file)) {
+            names.set(file, fileName);
+            refs.push(this.emitFile({ type: 'chunk', id: file, fileName }));
+          }
+          return `${head}__MEMORY3_WORKER_URL_${[...names.keys()].indexOf(file)}__`;
+        });
+        return out === code ? null : { code: out, map: null };
+      },
+    },
+    renderChunk(code, chunk) {
+      if (!code.includes('__MEMORY3_WORKER_URL_')) return null;
+      return {
+        code: code.replace(workerPlaceholder, (_m, i: string) => {
+          const target = posix.relative(posix.dirname(chunk.fileName), this.getFileName(refs[Number(i)]));
+          return `new URL(${JSON.stringify(target.startsWith('.') ? target : `./${target}`)}, import.meta.url)`;
+        }),
+        map: null,
+      };
+    },
+  };
+}
+
 export default defineConfig({
   publicDir: `${projectRoot}public`,
   server: { fs: { strict: false } },
   worker: { format: 'es' },
   // Pre-bundled up front so Vite never reloads a running browser test to optimize them.
   optimizeDeps: { include: ['comlink', 'idb', '@huggingface/jinja', '@huggingface/tokenizers'] },
+  build: {
+    lib: { entry: `${projectRoot}src/index.ts`, formats: ['es'], fileName: 'index' },
+    outDir: 'dist',
+    target: 'es2022',
+    minify: false,
+    sourcemap: true,
+    copyPublicDir: false,
+    rollupOptions: {
+      external: (id) => libraryDependencies.some((d) => id === d || id.startsWith(`${d}/`)),
+      plugins: [workerEntryChunks()],
+      output: { chunkFileNames: 'chunks/[name]-[hash].js' },
+    },
+  },
   test: {
     projects: [
       { extends: true, test: { name: 'unit', environment: 'node', include: ['test/unit/**/*.test.ts'] } },
