@@ -53,7 +53,7 @@ export function checkRecordCodec(op: string, c: RecordCodec): void {
   }
 }
 
-/** Keys + values payload bytes per reference (positions not counted). */
+/** Keys + values payload bytes per reference (positions not counted); needs no codebooks, only spec and shape. */
 export function recordBytes(c: RecordCodec): number {
   return vectorsPerRecord(c.shape) * (partBpv(c, 'keys') + partBpv(c, 'values'));
 }
