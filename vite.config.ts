@@ -87,7 +87,7 @@ export default defineConfig({
   server: { fs: { strict: false } },
   worker: { format: 'es' },
   // Pre-bundled up front so Vite never reloads a running browser test to optimize them.
-  optimizeDeps: { include: ['comlink', 'idb', '@huggingface/jinja', '@huggingface/tokenizers'] },
+  optimizeDeps: { include: ['comlink', 'idb', '@huggingface/jinja', '@huggingface/tokenizers', 'minisearch', 'onnxruntime-web'] },
   build: {
     lib: { entry: `${projectRoot}src/index.ts`, formats: ['es'], fileName: 'index' },
     outDir: 'dist',

@@ -8,7 +8,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer';
 import { decodeRecord, type RecordCodec } from './codec';
 import type { MemoryProvider, Retrieval } from './provider';
 import { toRetrievedReference } from './provider';
-import { MemoryCache, overlapRatio, type Retriever } from './retrieval';
+import { MemoryCache, overlapRatio, type SearchHit } from './retrieval';
 import type { BankStore } from './store/bank-store';
 import type { MemoryPolicy, MemoryRecordData } from './types';
 
@@ -21,7 +21,7 @@ export class BankProvider implements MemoryProvider {
 
   constructor(
     readonly store: BankStore, readonly policy: MemoryPolicy, private readonly codec: RecordCodec,
-    private readonly retriever: Retriever, private readonly tokenizer: Tokenizer,
+    private readonly retriever: { search(query: string, k: number): Promise<SearchHit[]> }, private readonly tokenizer: Tokenizer,
   ) {
     this.tag = `bank:${store.meta.name}:${store.meta.createdAt}:${JSON.stringify([policy.positionScheme, policy.memoriesPerRetrieval, policy.retrievalInterval])}`;
   }

@@ -6,14 +6,14 @@
 import type { KernelRunner } from '../gpu/runner';
 import type { ModelConfig } from '../model/config';
 import type { LlamaModel } from '../model/llama';
-import type { Tokenizer } from '../tokenizer/tokenizer';
 import { EncodingAbortedError, InvalidOptionsError } from '../util/errors';
 import { BankProvider } from './bank-provider';
 import { packCodebooks, unpackCodebooks } from './bank-codec';
 import { encodeRecord, trainRecordCodec, type RecordCodec } from './codec';
 import { policyFingerprint, policyFromConfig, resolvePolicy } from './policy';
 import { prefixTokens, splitIntoReferences, type TokenizedReference } from './references';
-import { LexicalRetriever } from './retrieval';
+import { BankRetriever, type RetrieverSpec } from './bank-retriever';
+import { Tokenizer } from '../tokenizer/tokenizer';
 import { BankStore } from './store/bank-store';
 import { bankStats, type BankStats } from './store/banks';
 import type { MemoryPolicy, MemoryShape } from './types';
@@ -31,8 +31,12 @@ export interface MemoryHost {
 export interface CreateBankOptions {
   /** Overrides of the model's memory policy (config.json `memory3`, else the paper's defaults). */
   policy?: Partial<MemoryPolicy>;
+  /** How the bank is searched: 'lexical' (default, BM25), or 'embedding' / 'hybrid' with an ONNX sentence-embedding model folder (model.onnx + tokenizer.json). */
+  retriever?: RetrieverSpec;
   overwrite?: boolean;
 }
+
+const makeTokenizer = (json: unknown) => Tokenizer.fromJSON(json, null);
 
 export interface MemoryDocument { source: string; text: string }
 
@@ -76,10 +80,9 @@ export class MemoryManager {
 
   async createBank(name: string, opts: CreateBankOptions = {}): Promise<BankStats> {
     const policy = this.policy(opts.policy);
-    const lexical = new LexicalRetriever();
+    const retrieverState = await BankRetriever.initialState(opts.retriever, makeTokenizer);
     const store = await BankStore.create(name, {
-      modelFingerprint: this.host.modelFingerprint, policy, codec: policy.codec, shape: this.shape(policy),
-      retrieverState: { kind: 'lexical', index: lexical.serialize() },
+      modelFingerprint: this.host.modelFingerprint, policy, codec: policy.codec, shape: this.shape(policy), retrieverState,
     }, { overwrite: opts.overwrite });
     store.close();
     return bankStats(name);
@@ -124,14 +127,14 @@ export class MemoryManager {
     {
       const policy = store.meta.policy, tok = this.host.tokenizer;
       let codec = unpackCodebooks(store.meta.codec, store.meta.shape, store.meta.codebooks);
-      const lexical = LexicalRetriever.deserialize((store.meta.retrieverState as { index: Uint8Array }).index);
+      const retriever = await BankRetriever.open(store, makeTokenizer);
       const progress: AddDocumentsProgress = { phase: 'split', documents: docs.length, documentsDone: 0, references: 0, referencesDone: 0, referencesResumed: 0 };
       const work: { doc: MemoryDocument; hash: string; refs: TokenizedReference[] }[] = [];
       for (const doc of docs) {
         if (typeof doc?.source !== 'string' || typeof doc?.text !== 'string') throw new InvalidOptionsError('each document needs string `source` and `text`');
         const hash = await hashText(doc.text);
         const status = await store.documentStatus(doc.source);
-        if (status && status.hash === hash) await this.indexMissing(store, lexical, status.referenceIds);
+        if (status && status.hash === hash) await this.indexMissing(store, retriever, status.referenceIds);
         if (status?.status === 'done' && status.hash === hash) {
           progress.documentsDone++;
           progress.referencesResumed += status.referenceIds.length;
@@ -161,12 +164,14 @@ export class MemoryManager {
             codec = await this.trainCodec(store, codec, data);
           }
           const done = i + batchSize >= w.refs.length;
+          const texts = batch.map((r) => r.text), vectors = await retriever.embed(texts);
           const ids = await store.putBatch(batch.map((r, j) => ({
             reference: { source: r.source, text: r.text, start: r.start, end: r.end, tokenCount: r.tokenCount },
             record: { payload: encodeRecord(codec, data[j]), positions: data[j].positions },
+            ...(vectors ? { vector: vectors[j] } : {}),
           })), { source: w.doc.source, status: done ? 'done' : 'partial', hash: w.hash });
-          await lexical.add(batch.map((r, j) => ({ id: ids[j], text: r.text })));
-          if (++batches % 16 === 0) await this.saveIndex(store, lexical);
+          await retriever.add(ids, texts, vectors);
+          if (++batches % 16 === 0) await this.saveIndex(store, retriever);
           progress.referencesDone += batch.length;
           onProgress({ ...progress });
         }
@@ -175,7 +180,7 @@ export class MemoryManager {
       }
       } finally {
         // Whatever was stored is searchable, also after an abort or an error.
-        if (!store.closed) await this.saveIndex(store, lexical);
+        if (!store.closed) await this.saveIndex(store, retriever);
       }
       progress.phase = 'done';
       onProgress({ ...progress });
@@ -199,15 +204,15 @@ export class MemoryManager {
   }
 
   /** Indexes stored references the lexical index lacks (after a run that stopped before saving it). */
-  private async indexMissing(store: BankStore, lexical: LexicalRetriever, ids: number[]): Promise<void> {
-    const missing = ids.filter((id) => !lexical.has(id));
+  private async indexMissing(store: BankStore, retriever: BankRetriever, ids: number[]): Promise<void> {
+    const missing = ids.filter((id) => !retriever.has(id));
     if (missing.length === 0) return;
-    const refs = await store.getReferences(missing);
-    await lexical.add([...refs.values()].map((r) => ({ id: r.id, text: r.text })));
+    const refs = [...(await store.getReferences(missing)).values()];
+    await retriever.add(refs.map((r) => r.id), refs.map((r) => r.text), null);
   }
 
-  private async saveIndex(store: BankStore, lexical: LexicalRetriever): Promise<void> {
-    await store.updateMeta({ retrieverState: { kind: 'lexical', index: lexical.serialize() } });
+  private async saveIndex(store: BankStore, retriever: BankRetriever): Promise<void> {
+    await store.updateMeta({ retrieverState: retriever.state() });
   }
 
   /** A provider for generation from `bank`; inference-time overrides only (the stored shape is fixed). */
@@ -219,8 +224,8 @@ export class MemoryManager {
     const store = await this.open(bank);
     const policy = resolvePolicy(this.cfg, store.meta.policy, overrides);
     const codec = unpackCodebooks(store.meta.codec, store.meta.shape, store.meta.codebooks);
-    const lexical = LexicalRetriever.deserialize((store.meta.retrieverState as { index: Uint8Array }).index);
-    const provider = new BankProvider(store, policy, codec, lexical, this.host.tokenizer);
+    const retriever = await BankRetriever.open(store, makeTokenizer);
+    const provider = new BankProvider(store, policy, codec, retriever, this.host.tokenizer);
     return { provider, prefixIds: prefixTokens(this.host.tokenizer, policy) };
   }
 

@@ -70,6 +70,25 @@ describe('explicit memory end to end', () => {
     await expect(engine.generate({ prompt: 'x', maxTokens: 2, memory: { bank, policy: { tokensPerHead: 2 } as never } })).rejects.toBeInstanceOf(InvalidOptionsError);
   });
 
+  for (const kind of ['embedding', 'hybrid'] as const) {
+    test(`a ${kind} bank stores embeddings and retrieves with them`, async () => {
+      const name = `${bank}-${kind}`;
+      try {
+        await engine.memory.createBank(name, { policy, retriever: { kind, model: `${location.origin}/test/fixtures/embedder/` } });
+        await engine.memory.addDocuments(name, docs);
+        const stats = await bankStats(name);
+        expect(stats.counts.vectors).toBe(stats.counts.records);
+        expect(stats.vectorDim).toBeGreaterThan(0);
+        const { provider } = await engine.memory.provider(name);
+        try {
+          const r = await provider.retrieve('Iron rusts: iron oxide.');
+          expect(r.memories.length).toBe(policy.memoriesPerRetrieval);
+          expect(r.memories.map((m) => m.reference.source)).toContain('iron.txt');
+        } finally { provider.close(); }
+      } finally { await deleteBank(name); }
+    });
+  }
+
   test('aborting a generation with memory leaves the engine usable', async () => {
     const ctl = new AbortController();
     let n = 0;
