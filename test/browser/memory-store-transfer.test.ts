@@ -137,6 +137,24 @@ describe('bank export / import', () => {
     await noPartialBank(name);
   });
 
+  test('overwrite that would not fit twice → StorageQuotaError before the old bank is deleted', async () => {
+    const name = track(uniqueBankName('no-room'));
+    const store = await createBank(name, testMeta());
+    await store.putBatch(makeItems(8, 3, 'keep'));
+    store.close();
+    const before = await rawContents(name);
+    const storage = navigator.storage as StorageManager & { estimate: StorageManager['estimate'] };
+    storage.estimate = async () => ({ usage: 1000, quota: 1001 });
+    try {
+      await expect(importBank(new Blob([file]), { name, overwrite: true })).rejects.toBeInstanceOf(StorageQuotaError);
+    } finally {
+      delete (storage as Partial<StorageManager>).estimate;
+    }
+    expect(typeof navigator.storage.estimate).toBe('function');
+    expect(await rawContents(name)).toEqual(before);
+    expect(await databaseExists(tmpDbNameOf(name))).toBe(false);
+  });
+
   test('a writer waits for a running export, so the file is one consistent snapshot', async () => {
     const name = track(uniqueBankName('export-lock'));
     const store = await createBank(name, testMeta());

@@ -55,11 +55,11 @@ export class BankStore {
 
   private constructor(readonly name: string) {}
 
-  /** Opens the database `dbName` (default: the bank's) and checks it against expectations. */
-  static async open(name: string, expect: OpenExpectations = {}, dbName = dbNameOf(name)): Promise<BankStore> {
+  /** Opens a bank and checks it against expectations (BankMismatchError names both fingerprints). */
+  static async open(name: string, expect: OpenExpectations = {}): Promise<BankStore> {
     checkBankName(name);
     const store = new BankStore(name);
-    store.db = (await openBankDb(dbName, { onClosed: (r) => { store.closedReason = r; } })).db;
+    store.db = (await openBankDb(dbNameOf(name), { onClosed: (r) => { store.closedReason = r; } })).db;
     try {
       const tx = store.db.transaction('meta', 'readonly');
       store.cached = await readMeta(tx as never);

@@ -5,7 +5,7 @@
  * it is complete is the old bank deleted and the temporary copied in. Any failure removes what
  * was partially written; an existing bank is never touched without overwrite.
  */
-import { BankExistsError, BankFormatError } from '../../util/errors';
+import { BankExistsError, BankFormatError, StorageQuotaError } from '../../util/errors';
 import { BankStore, dropDb } from './bank-store';
 import { readDocBatch, readRowBatch } from './batches';
 import { ByteReader, FORMAT_VERSION, Frame, MAGIC, parseJson, readFrame, restoreBlobs, type FrameIn } from './container';
@@ -104,6 +104,19 @@ export async function finalize(db: BankDb, written: BankMetaCore, fileMeta: Bank
   await runWrite(db, ['meta'], `${WHAT}: finishing "${written.name}"`, async (tx) => { putValue(tx.objectStore('meta'), ready, 'bank'); });
 }
 
+/**
+ * The overwrite copy needs about the bank's size again; refuse before the old bank is deleted when
+ * the origin's estimate says it will not fit (the copy is the one step that cannot keep the old bank).
+ */
+async function ensureRoomForCopy(meta: BankMeta): Promise<void> {
+  const est = await globalThis.navigator?.storage?.estimate?.().catch(() => undefined);
+  if (!est?.quota || est.usage === undefined) return;
+  const need = Math.ceil(meta.bytes * 1.25);
+  if (est.quota - est.usage < need) {
+    throw new StorageQuotaError(`${WHAT}: replacing "${meta.name}" needs about ${need} more bytes, the origin has ${est.quota - est.usage} left; the existing bank was kept`, { need, free: est.quota - est.usage });
+  }
+}
+
 async function importLocked(r: ByteReader, fileMeta: BankMeta, blobs: number, name: string, opts: ImportOptions): Promise<void> {
   const exists = (await databaseNames(BANK_PREFIX)).includes(name);
   if (exists && !opts.overwrite) throw new BankExistsError(`${WHAT}: memory bank "${name}" already exists (pass { overwrite: true } to replace it)`, { bank: name });
@@ -116,6 +129,7 @@ async function importLocked(r: ByteReader, fileMeta: BankMeta, blobs: number, na
     const written = await parseBody(r, db, meta, blobs, opts.onProgress);
     await finalize(db, written, { ...fileMeta, name });
     if (exists) {
+      await ensureRoomForCopy(fileMeta);
       copying = true;
       await dropDb(dbNameOf(name));
       await copyBank(db, dbNameOf(name), { ...fileMeta, name });
