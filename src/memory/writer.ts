@@ -49,6 +49,9 @@ export class MemoryWriter {
   private readonly values: GPUBuffer;       // (batch, memLayers, memHeads, k, headDim) f32
   private readonly staging: GPUBuffer;      // MAP_READ: keys | values | positions of one batch
   private readonly layers: number;          // forward through layers [0, layers)
+  /** Only when referenceLength > the model's chunk: un-rotated q (memLayers, referenceLength, heads, headDim)
+   *  and k (memLayers, referenceLength, kvHeads, headDim) of a reference run in chunks. */
+  private readonly capture: { q: GPUBuffer; k: GPUBuffer } | null;
   private prefixReady = false;
   private busy = false;
   private destroyed = false;
@@ -78,6 +81,11 @@ export class MemoryWriter {
     this.positions = buf('memory_writer.positions', 4 * vectors * this.batchSize);
     this.keys = buf('memory_writer.keys', recordBytes * this.batchSize);
     this.values = buf('memory_writer.values', recordBytes * this.batchSize);
+    const rows = this.shape.memLayers * p.referenceLength;
+    this.capture = p.referenceLength <= model.maxChunk ? null : {
+      q: buf('memory_writer.capture.q', 4 * rows * c.numHeads * c.headDim),
+      k: buf('memory_writer.capture.k', 4 * rows * c.numKvHeads * c.headDim),
+    };
     this.staging = buf('memory_writer.readback', (2 * recordBytes + 4 * vectors) * this.batchSize,
       GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
   }
@@ -110,6 +118,8 @@ export class MemoryWriter {
     this.destroyed = true;
     this.kv.destroy();
     for (const b of [this.headList, this.scores, this.positions, this.keys, this.values, this.staging]) b.destroy();
+    this.capture?.q.destroy();
+    this.capture?.k.destroy();
   }
 
   private async encodeBatch(batch: readonly (readonly number[])[]): Promise<WrittenMemory[]> {
@@ -118,7 +128,7 @@ export class MemoryWriter {
     this.device.pushErrorScope('validation');
     try {
       if (!this.prefixReady) this.recordPrefix();
-      batch.forEach((ids, b) => this.step(`memory.reference.${b}`, () => this.recordReference(ids, b)));
+      batch.forEach((ids, b) => this.recordReference(ids, b));
       this.step('memory.readback', () => {
         this.run.copy(this.keys, 0, this.staging, 0, kBytes);
         this.run.copy(this.values, 0, this.staging, kBytes, kBytes);
@@ -170,28 +180,75 @@ export class MemoryWriter {
     this.prefixReady = true;
   }
 
-  /** Forward of one reference with selection in each memory layer, then the K/V gather into slot b. */
+  /**
+   * Forward of one reference with the selection of each memory layer, then the K/V gather into
+   * record slot b. A reference longer than the model's chunk runs in chunks (one submit each, as
+   * the ids buffer holds one chunk), its un-rotated q and k copied aside, and is scored at the end.
+   */
   private recordReference(ids: readonly number[], b: number): void {
-    const c = this.model.cfg, s = this.shape, P = this.prefix.length, n = ids.length, k = s.tokensPerHead;
-    const layerSlot = (li: number) => (b * s.memLayers + li) * s.memHeads * k;  // first (head, slot) of layer li
-    this.model.writeTokens(ids);
-    this.model.record(this.run, n, P, {
-      kv: this.kv, layers: this.layers,
-      onProjected: (layer, q, kOffset) => {
-        const li = this.policy.memoryLayers.indexOf(layer);
-        if (li < 0) return;
-        encodeMemoryScores(this.run, {
-          q, k: this.kv.layers[layer].k, kOffset, headList: this.headList, scores: this.scores, n, prefixLen: 0,
-          heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, memHeads: s.memHeads,
+    const P = this.prefix.length, n = ids.length, chunk = this.model.maxChunk;
+    if (n <= chunk) {
+      this.model.writeTokens(ids);
+      this.step(`memory.reference.${b}`, () => {
+        this.model.record(this.run, n, P, {
+          kv: this.kv, layers: this.layers,
+          onProjected: (layer, q, kOffset) => {
+            const li = this.policy.memoryLayers.indexOf(layer);
+            if (li >= 0) this.recordSelection(li, b, n, q, 0, this.kv.layers[layer].k, kOffset);
+          },
         });
-        encodeMemoryTopk(this.run, { scores: this.scores, positions: this.positions, n, k, memHeads: s.memHeads, posBase: P, outOffset: layerSlot(li) });
-      },
+        this.recordGather(b);
+      });
+      return;
+    }
+    const cap = this.capture!, c = this.model.cfg, L = this.policy.referenceLength;
+    const qRow = c.numHeads * c.headDim, kRow = c.numKvHeads * c.headDim;
+    for (let r0 = 0; r0 < n; r0 += chunk) {
+      const m = Math.min(chunk, n - r0), last = r0 + m === n;
+      this.model.writeTokens(ids.slice(r0, r0 + m));
+      this.step(`memory.reference.${b}.${r0}`, () => {
+        this.model.record(this.run, m, P + r0, {
+          kv: this.kv, layers: this.layers,
+          onProjected: (layer, q, kOffset) => {
+            const li = this.policy.memoryLayers.indexOf(layer);
+            if (li < 0) return;
+            this.run.copy(q, 0, cap.q, 4 * (li * L + r0) * qRow, 4 * m * qRow);
+            this.run.copy(this.kv.layers[layer].k, 4 * kOffset, cap.k, 4 * (li * L + r0) * kRow, 4 * m * kRow);
+          },
+        });
+        if (!last) return;
+        this.policy.memoryLayers.forEach((_, li) => this.recordSelection(li, b, n, cap.q, li * L * qRow, cap.k, li * L * kRow));
+        this.recordGather(b);
+      });
+    }
+  }
+
+  /** Scores and top-k of memory layer `li` for record slot b, on un-rotated q/k rows of the reference. */
+  private recordSelection(li: number, b: number, n: number, q: GPUBuffer, qOffset: number, k: GPUBuffer, kOffset: number): void {
+    const c = this.model.cfg, s = this.shape;
+    encodeMemoryScores(this.run, {
+      q, qOffset, k, kOffset, headList: this.headList, scores: this.scores, n, prefixLen: 0,
+      heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, memHeads: s.memHeads,
     });
+    encodeMemoryTopk(this.run, {
+      scores: this.scores, positions: this.positions, n, k: s.tokensPerHead, memHeads: s.memHeads,
+      posBase: this.prefix.length, outOffset: this.layerSlot(b, li),
+    });
+  }
+
+  /** The kept tokens' post-RoPE keys and values of every memory layer into record slot b. */
+  private recordGather(b: number): void {
+    const c = this.model.cfg, s = this.shape, P = this.prefix.length;
     this.policy.memoryLayers.forEach((layer, li) => encodeMemoryGather(this.run, {
       positions: this.positions, headList: this.headList, kCache: this.kv.layers[layer].k, vCache: this.kv.layers[layer].v,
-      keys: this.keys, values: this.values, memHeads: s.memHeads, k, headDim: c.headDim, kvHeads: c.numKvHeads,
-      posBase: P, rowBase: P, posOffset: layerSlot(li), outOffset: layerSlot(li) * c.headDim,
+      keys: this.keys, values: this.values, memHeads: s.memHeads, k: s.tokensPerHead, headDim: c.headDim, kvHeads: c.numKvHeads,
+      posBase: P, rowBase: P, posOffset: this.layerSlot(b, li), outOffset: this.layerSlot(b, li) * c.headDim,
     }));
+  }
+
+  /** Index of the first (head, slot) of memory layer li in record b: (batch, memLayers, memHeads, k). */
+  private layerSlot(b: number, li: number): number {
+    return (b * this.shape.memLayers + li) * this.shape.memHeads * this.shape.tokensPerHead;
   }
 
   private validatePolicy(): void {
@@ -202,10 +259,6 @@ export class MemoryWriter {
     }
     if (p.memoryHeads.length === 0 || p.memoryHeads.some((h) => !Number.isInteger(h) || h < 0 || h >= c.numKvHeads)) {
       bad(`memoryHeads ${JSON.stringify(p.memoryHeads)} must be non-empty indices < ${c.numKvHeads}`, 'memoryHeads');
-    }
-    if (p.referenceLength > this.model.maxChunk) {
-      bad(`referenceLength ${p.referenceLength} exceeds the model's chunk of ${this.model.maxChunk} rows ` +
-        '(load the engine with prefillChunk ≥ referenceLength)', 'referenceLength');
     }
     if (this.prefix.length + p.referenceLength > 0xffff) bad('prefix + referenceLength must stay below 65536 positions', 'referenceLength');
   }

@@ -21,6 +21,25 @@ function randomRefs(seed: number, lengths: number[]): number[][] {
 
 const kvTol = { atol: 1e-4, rtol: 1e-3, nmse: 1e-7 };
 
+async function checkAgainstReference(f: WriterFixture, name: string, refs: number[][]): Promise<WrittenMemory[]> {
+  const got = await f.writer.encode(refs);
+  const model = await fetchReferenceModel(name);
+  const p = f.policy, s = f.writer.shape;
+  expect(s).toEqual({ memLayers: p.memoryLayers.length, memHeads: p.memoryHeads.length, tokensPerHead: p.tokensPerHead, headDim: model.headDim });
+  refs.forEach((ids, r) => {
+    const want = referenceMemoryRecord(model, [...f.writer.prefix], ids, p.memoryLayers, p.memoryHeads, p.tokensPerHead);
+    expect(Array.from(got[r].positions), `reference ${r} (${ids.length} tokens): positions`).toEqual(want.positions);
+    expectClose(got[r].keys, want.keys, { ...kvTol, label: `reference ${r} keys` });
+    expectClose(got[r].values, want.values, { ...kvTol, label: `reference ${r} values` });
+    expect(got[r].tokenCount).toBe(ids.length);
+  });
+  // Different heads keep different tokens (the selection is per head, not one global choice).
+  const long = got[refs.length - 1], k = p.tokensPerHead;
+  const sets = new Set(Array.from({ length: s.memLayers * s.memHeads }, (_, v) => Array.from(long.positions.subarray(v * k, (v + 1) * k)).sort().join()));
+  expect(sets.size).toBeGreaterThan(1);
+  return got;
+}
+
 const fixtures: { name: string; overrides: Partial<MemoryPolicy>; lengths: number[]; timed: number }[] = [
   { name: 'llama', overrides: { memoryLayers: [0, 1] }, lengths: [1, 5, 8, 9, 37, 128], timed: 12 },
   { name: 'memory3', overrides: { memoryLayers: [0, 1], memoryHeads: [0, 3, 7] }, lengths: [3, 8, 50, 128], timed: 6 },
@@ -33,22 +52,7 @@ for (const fx of fixtures) {
     afterAll(() => disposeFixture(f));
 
     test('token choices and K/V equal the float64 reference', async () => {
-      const refs = randomRefs(fx.lengths.length, fx.lengths);
-      const got = await f.writer.encode(refs);
-      const model = await fetchReferenceModel(fx.name);
-      const p = f.policy, s = f.writer.shape;
-      expect(s).toEqual({ memLayers: p.memoryLayers.length, memHeads: p.memoryHeads.length, tokensPerHead: 8, headDim: model.headDim });
-      refs.forEach((ids, r) => {
-        const want = referenceMemoryRecord(model, [...f.writer.prefix], ids, p.memoryLayers, p.memoryHeads, p.tokensPerHead);
-        expect(Array.from(got[r].positions), `reference ${r} (${ids.length} tokens): positions`).toEqual(want.positions);
-        expectClose(got[r].keys, want.keys, { ...kvTol, label: `reference ${r} keys` });
-        expectClose(got[r].values, want.values, { ...kvTol, label: `reference ${r} values` });
-        expect(got[r].tokenCount).toBe(ids.length);
-      });
-      // Different heads keep different tokens (the selection is per head, not one global choice).
-      const long = got[refs.length - 1], k = p.tokensPerHead;
-      const sets = new Set(Array.from({ length: s.memLayers * s.memHeads }, (_, v) => Array.from(long.positions.subarray(v * k, (v + 1) * k)).sort().join()));
-      expect(sets.size).toBeGreaterThan(1);
+      await checkAgainstReference(f, fx.name, randomRefs(fx.lengths.length, fx.lengths));
     });
 
     test('a batch equals single encodes', async () => {
@@ -78,11 +82,30 @@ for (const fx of fixtures) {
       const out = await f.writer.encode(refs);
       const secs = (performance.now() - t0) / 1000;
       expect(out).toHaveLength(refs.length);
-      console.log(`memory writer ${fx.name}: ${(refs.length / secs).toFixed(1)} references/s ` +
-        `(${refs.length} × ${f.policy.referenceLength} tokens, batch ${f.writer.batchSize}, SwiftShader)`);
+      // The same run's plain prefill of as many tokens (all layers and logits) as a yardstick.
+      f.engine.resetContext();
+      const t1 = performance.now();
+      await f.engine.evaluate(refs[0]);
+      const prefill = (performance.now() - t1) / 1000;
+      f.engine.resetContext();
+      console.log(`memory writer ${fx.name}: ${(refs.length / secs).toFixed(2)} references/s ` +
+        `(${refs.length} × ${f.policy.referenceLength} tokens, batch ${f.writer.batchSize}, SwiftShader); ` +
+        `per reference ${(secs / refs.length).toFixed(2)} s vs one ${f.policy.referenceLength}-token prefill ${prefill.toFixed(2)} s`);
     });
   });
 }
+
+describe('memory writer with a model chunk shorter than the reference', () => {
+  test('chunked forward (chunk 6, prefix in 2 chunks) equals the float64 reference', async () => {
+    const f = await loadWriterFixture('llama', { memoryLayers: [0, 1], tokensPerHead: 5 }, { batchSize: 2 }, { prefillChunk: 6 });
+    try {
+      expect(f.engine.model.maxChunk).toBe(6);
+      await checkAgainstReference(f, 'llama', randomRefs(31, [5, 6, 7, 13, 128]));
+    } finally {
+      disposeFixture(f);
+    }
+  });
+});
 
 describe('memory writer control', () => {
   let f: WriterFixture;

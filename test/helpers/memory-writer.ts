@@ -3,6 +3,7 @@
  * policy, and the fixture's f32 safetensors decoded to float64 for test/reference/memory.ts.
  */
 import { Engine } from '../../src/engine/engine';
+import type { LoadOptions } from '../../src/engine/types';
 import { KernelRunner } from '../../src/gpu/runner';
 import { policyFromConfig, resolvePolicy } from '../../src/memory/policy';
 import type { MemoryPolicy } from '../../src/memory/types';
@@ -16,8 +17,9 @@ export const fixtureUrl = (name: string) => `/test/fixtures/models/${name}/`;
 export interface WriterFixture { engine: Engine; run: KernelRunner; policy: MemoryPolicy; writer: MemoryWriter }
 
 /** Loads fixture `name` and a writer with the fixture's policy (config.json memory3 block) plus overrides. */
-export async function loadWriterFixture(name: string, overrides: Partial<MemoryPolicy> = {}, opts: MemoryWriterOptions = {}): Promise<WriterFixture> {
-  const engine = await Engine.load(urlSource(fixtureUrl(name)));
+export async function loadWriterFixture(name: string, overrides: Partial<MemoryPolicy> = {}, opts: MemoryWriterOptions = {},
+  load: LoadOptions = {}): Promise<WriterFixture> {
+  const engine = await Engine.load(urlSource(fixtureUrl(name)), load);
   const cfg = engine.model.cfg;
   const policy = resolvePolicy({ numLayers: cfg.numLayers, numKvHeads: cfg.numKvHeads }, policyFromConfig(cfg.memory3), overrides);
   const run = new KernelRunner(engine.model.device);
