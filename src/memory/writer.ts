@@ -11,6 +11,10 @@
  * Each reference is its own submit (the model reads its ids from one shared ids buffer written by
  * queue.writeBuffer, so two references cannot share a command buffer); queue order keeps them
  * apart and the batch ends with one copy into one staging buffer and one mapAsync.
+ *
+ * The writer shares the model's ids and activation buffers (not its KV cache) with the engine. That
+ * is safe to interleave with engine steps: every step writes its ids, records and submits without
+ * awaiting in between, and no activation outlives its step.
  */
 import type { KernelRunner } from '../gpu/runner';
 import { encodeMemoryGather, encodeMemoryScores, encodeMemoryTopk } from '../kernels/memory_select';
