@@ -3,7 +3,7 @@
  * returns a handle with streaming generate(), an OpenAI-shaped chat.completions.create(), and
  * dispose(). Named errors thrown in the worker arrive here as the same classes.
  */
-import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
+import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
 import { installErrorTransfer, type ModelSpec, type WorkerApi } from '../worker/protocol';
 import { EngineStateError, GenerationAbortedError } from '../util/errors';
@@ -32,6 +32,10 @@ export interface MemoryApi {
   list(): Promise<BankSummary[]>;
   delete(name: string): Promise<void>;
   stats(name: string): Promise<BankStats>;
+  /** The whole bank as one file, streamed (versioned header, CRC-32 per frame). Save it with e.g. `new Response(stream).blob()`. */
+  export(name: string): Promise<ReadableStream<Uint8Array>>;
+  /** Imports an exported bank; a truncated or corrupted file is refused (TruncatedFileError / BankFormatError) and leaves nothing behind. */
+  import(data: Blob | ReadableStream<Uint8Array>, opts?: { name?: string; overwrite?: boolean }): Promise<BankStats>;
 }
 
 export interface GenerationStream extends AsyncIterable<GenerationDelta> {
@@ -107,6 +111,8 @@ class EngineHandle implements Memory3Engine {
     list: () => this.remote.listBanks(),
     delete: (name) => this.remote.deleteBank(name),
     stats: (name) => this.remote.bankStats(name),
+    export: (name) => this.remote.exportBank(name),
+    import: (data, opts = {}) => this.remote.importBank(data instanceof Blob ? data : transfer(data, [data as unknown as Transferable]), opts),
   };
 
   constructor(

@@ -26,6 +26,9 @@ export interface WorkerApi {
   listBanks(): Promise<BankSummary[]>;
   deleteBank(name: string): Promise<void>;
   bankStats(name: string): Promise<BankStats>;
+  /** The bank as one streamed file (transferred to the caller). */
+  exportBank(name: string): Promise<ReadableStream<Uint8Array>>;
+  importBank(data: Blob | ReadableStream<Uint8Array>, opts: { name?: string; overwrite?: boolean }): Promise<BankStats>;
 
   abort(id: number): void;
   evaluate(id: number, tokens: number[]): Promise<Float32Array>;

@@ -3,10 +3,10 @@
  * The engine's dedicated Web Worker: owns the GPU device and the Engine, exposed with comlink.
  * One request runs at a time; aborts arrive by request id (AbortSignals cannot cross threads).
  */
-import { expose } from 'comlink';
+import { expose, transfer } from 'comlink';
 import { Engine } from '../engine/engine';
 import { fileSource, urlSource, type ModelSource } from '../model/source';
-import { bankStats, deleteBank, listBanks } from '../memory/store/banks';
+import { bankStats, deleteBank, exportBank, importBank, listBanks } from '../memory/store';
 import { applyChatTemplate } from '../tokenizer/chat-template';
 import { EngineStateError, InvalidOptionsError } from '../util/errors';
 import { installErrorTransfer, type ModelSpec, type WorkerApi } from './protocol';
@@ -28,6 +28,19 @@ function current(): Engine {
   return engine;
 }
 
+/**
+ * Calls a page callback (a comlink proxy) without waiting, but keeps the last call's promise so
+ * the request can wait for every callback to land before it resolves: callbacks travel on their
+ * own MessagePort, and the page must not see the result before the last delta or progress event.
+ */
+function relay<A>(cb: (a: A) => unknown): { send: (a: A) => void; drain: () => Promise<void> } {
+  let last: Promise<unknown> = Promise.resolve();
+  return {
+    send: (a) => { last = Promise.resolve(cb(a)).catch(() => {}); },
+    drain: async () => { await last; },
+  };
+}
+
 async function withAbort<T>(id: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctl = new AbortController();
   controllers.set(id, ctl);
@@ -38,16 +51,42 @@ const api: WorkerApi = {
   async load(req, onProgress, onState) {
     if (engine) { engine.dispose(); engine = null; }
     const { model, ...opts } = req;
-    engine = await Engine.load(sourceOf(model), opts, (p) => void onProgress(p), (s, d) => void onState(s, d));
+    const progress = relay(onProgress);
+    engine = await Engine.load(sourceOf(model), opts, progress.send, (s, d) => void onState(s, d));
+    await progress.drain();
     return engine.info;
   },
-  generate: (id, req, onDelta, onRetrieval) => withAbort(id, (signal) =>
-    current().generate(req, (d) => void onDelta(d), signal, onRetrieval ? (e) => void onRetrieval(e) : undefined)),
+  generate: (id, req, onDelta, onRetrieval) => withAbort(id, async (signal) => {
+    const deltas = relay(onDelta), retrievals = relay(onRetrieval ?? (() => {}));
+    try {
+      return await current().generate(req, deltas.send, signal, onRetrieval ? retrievals.send : undefined);
+    } finally {
+      await deltas.drain();
+      await retrievals.drain();
+    }
+  }),
   createBank: (name, opts) => current().memory.createBank(name, opts),
-  addDocuments: (id, bank, docs, onProgress) => withAbort(id, (signal) => current().memory.addDocuments(bank, docs, (p) => void onProgress(p), signal)),
+  addDocuments: (id, bank, docs, onProgress) => withAbort(id, async (signal) => {
+    const progress = relay(onProgress);
+    try {
+      return await current().memory.addDocuments(bank, docs, progress.send, signal);
+    } finally {
+      await progress.drain();
+    }
+  }),
   listBanks: () => listBanks(),
   deleteBank: (name) => deleteBank(name),
   bankStats: (name) => bankStats(name),
+  async exportBank(name) {
+    const stream = exportBank(name);
+    return transfer(stream, [stream as unknown as Transferable]);
+  },
+  async importBank(data, opts) {
+    const store = await importBank(data, opts);
+    const name = store.name;
+    store.close();
+    return bankStats(name);
+  },
   abort(id) { controllers.get(id)?.abort(); },
   evaluate: (id, tokens) => withAbort(id, async (signal) => Float32Array.from(await current().evaluate(tokens, signal))),
   async tokenize(text, addSpecialTokens) { return current().tokenizer.encode(text, { addSpecialTokens }); },

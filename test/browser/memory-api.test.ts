@@ -31,6 +31,20 @@ test('create, encode with progress, list, stats, generate with retrieval events,
   expect(events[0].references[0].source).toBe('iron.txt');
   expect(events[0].references[0].text).toContain('Iron');
 
+  // Export → import under another name → the same retrieval results and the same output.
+  const file = await new Response(await engine.memory.export(bank)).blob();
+  expect(file.size).toBeGreaterThan(100);
+  const copy = `${bank}-copy`;
+  const imported = await engine.memory.import(file, { name: copy });
+  expect(imported.counts).toEqual((await engine.memory.stats(bank)).counts);
+  const again = await engine.generate({ prompt: 'Iron rusts: iron oxide.', maxTokens: 8, temperature: 0, ignoreEos: true, memory: { bank: copy } }).result;
+  const strip = (rs: RetrievalEvent[]) => rs.map((e) => ({ ...e, ms: 0 }));
+  expect(strip(again.retrievals!)).toEqual(strip(r.retrievals!));
+  expect(again.tokens).toEqual(r.tokens);
+  await expect(engine.memory.import(file.slice(0, file.size - 7), { name: `${bank}-cut` })).rejects.toMatchObject({ name: 'TruncatedFileError' });
+  expect((await engine.memory.list()).map((b) => b.name)).not.toContain(`${bank}-cut`);
+  await engine.memory.delete(copy);
+
   const ctl = new AbortController();
   const aborting = engine.memory.addDocuments(bank, [{ source: 'long.txt', text: 'Sea water. '.repeat(200) }], { signal: ctl.signal, onProgress: (p) => { if (p.referencesDone > 0) ctl.abort(); } });
   await expect(aborting).rejects.toBeInstanceOf(GenerationAbortedError);
