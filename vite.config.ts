@@ -42,6 +42,9 @@ const projectRoot = fileURLToPath(new URL('.', import.meta.url));
  * `new Worker(new URL('./x.js', import.meta.url), ...)` that a consumer's bundler recognizes and
  * bundles. Vite's own lib-mode worker handling would instead inline every dependency into the worker
  * and emit a root-absolute, `@vite-ignore`d URL that a consumer's build skips.
+ * A consumer's Vite bundles workers as 'iife' by default, which cannot code-split: so in the code a
+ * worker runs, `import('dependency')` becomes a static namespace import (loaded with the worker, used
+ * as before), and a dynamic import of our own modules fails this build.
  */
 const libraryDependencies = ['comlink', 'idb', '@huggingface/jinja', '@huggingface/tokenizers', 'onnxruntime-web', 'minisearch'];
 const workerUrlPattern = /(\bnew\s+(?:Shared)?Worker\s*\(\s*)new\s+URL\(\s*(['"])(\.{1,2}\/[^'"]+\.ts)\2\s*,\s*import\.meta\.url\s*\)/g;
@@ -79,7 +82,31 @@ function workerEntryChunks(): Plugin {
         map: null,
       };
     },
+    generateBundle(_options, bundle) {
+      const seen = new Set<string>();
+      const queue = refs.map((r) => this.getFileName(r));
+      for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+        const chunk = bundle[file];
+        if (seen.has(file) || chunk?.type !== 'chunk') continue;
+        seen.add(file);
+        queue.push(...chunk.imports);
+        const internal = chunk.dynamicImports.filter((d) => d in bundle);
+        if (internal.length) this.error(`${file} (run in a worker) dynamically imports ${internal.join(', ')}: consumers' iife worker builds cannot code-split`);
+        chunk.code = staticDynamicImports(chunk.code);
+      }
+    },
   };
+}
+
+/** `import('dep')` → `Promise.resolve(ns)` with `import * as ns from 'dep'` prepended on line 1 (source maps keep their lines). */
+function staticDynamicImports(code: string): string {
+  const heads: string[] = [];
+  const body = code.replace(/\bimport\(\s*(["'])([^"']+)\1\s*\)/g, (m, _q: string, spec: string) => {
+    if (!libraryDependencies.some((d) => spec === d || spec.startsWith(`${d}/`))) return m;
+    heads.push(`import * as __memory3_dep_${heads.length} from ${JSON.stringify(spec)};`);
+    return `Promise.resolve(__memory3_dep_${heads.length - 1})`;
+  });
+  return heads.join('') + body;
 }
 
 export default defineConfig({
