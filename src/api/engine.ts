@@ -6,7 +6,7 @@
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
 import { installErrorTransfer, type ModelSpec, type WorkerApi } from '../worker/protocol';
-import { EngineStateError, GenerationAbortedError } from '../util/errors';
+import { EngineStateError, GenerationAbortedError, WorkerStartError } from '../util/errors';
 import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/manager';
 import type { RetrievalEvent } from '../memory/provider';
 import type { BankStats, BankSummary } from '../memory/store/banks';
@@ -82,8 +82,16 @@ export async function createEngine(options: CreateEngineOptions): Promise<Memory
   let state: EngineState = 'loading';
   const setState = (s: EngineState, detail?: string) => { state = s; onStateChange?.(s, detail); };
   let info: ModelInfo;
+  // A worker whose script fails to load never answers: turn its error event into a named error.
+  let onError: (e: Event) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    onError = (e: Event) => reject(new WorkerStartError(`the engine worker failed to start: ${(e as ErrorEvent).message || 'its script could not be loaded'} ` +
+      '(with Vite 7 dev servers, add optimizeDeps: { exclude: [\'memory3-web\'] } to your Vite config)'));
+    worker.addEventListener('error', onError);
+  });
   try {
-    info = await remote.load({ ...load, model: normalizeModel(model) }, proxy((p: LoadProgress) => onProgress?.(p)), proxy(setState));
+    info = await Promise.race([remote.load({ ...load, model: normalizeModel(model) }, proxy((p: LoadProgress) => onProgress?.(p)), proxy(setState)), failed]);
+    worker.removeEventListener('error', onError);
   } catch (err) {
     remote[releaseProxy]();
     worker.terminate();

@@ -22,6 +22,8 @@ export interface Descriptors {
 async function readJson(source: ModelSource, path: string, optional: boolean): Promise<unknown> {
   if (optional && !(await source.exists(path))) return null;
   const text = await source.readText(path);
+  // Dev servers with an SPA fallback answer a missing optional file with index.html and status 200.
+  if (optional && /^\s*</.test(text)) return null;
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -48,6 +48,8 @@ export class AdapterLimitError extends Memory3Error { override readonly code = '
 export class DeviceLostError extends Memory3Error { override readonly code = 'DEVICE_LOST'; }
 /** A GPU validation or out-of-memory error surfaced from an error scope or uncapturederror. */
 export class GPUExecutionError extends Memory3Error { override readonly code = 'GPU_ERROR'; }
+/** The engine's Web Worker could not be started (its script failed to load or threw at start). */
+export class WorkerStartError extends Memory3Error { override readonly code = 'WORKER_START'; }
 /** The engine was used after dispose() or before a model was loaded. */
 export class EngineStateError extends Memory3Error { override readonly code = 'ENGINE_STATE'; }
 /** A memory codec got bad input: unknown codec, wrong payload length, NaN, missing or mismatched PQ codebook. */
@@ -73,7 +75,7 @@ export const errorClasses = {
   Memory3Error, UnsupportedModelError, ModelConfigError, MissingTensorError, ShapeMismatchError,
   UnsupportedDtypeError, TruncatedFileError, ModelFetchError, TokenizerError, ContextOverflowError,
   GenerationAbortedError, EncodingAbortedError, InvalidOptionsError, WebGPUUnavailableError, AdapterLimitError,
-  DeviceLostError, GPUExecutionError, EngineStateError,
+  DeviceLostError, GPUExecutionError, EngineStateError, WorkerStartError,
   MemoryCodecError,
   BankExistsError, BankNotFoundError, BankMismatchError, BankFormatError, StorageQuotaError, BankClosedError,
   RetrievalError,

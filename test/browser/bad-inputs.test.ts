@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   createEngine, MissingTensorError, ModelFetchError, ShapeMismatchError, TruncatedFileError, UnsupportedDtypeError,
-  UnsupportedModelError,
+  UnsupportedModelError, WorkerStartError,
 } from '../../src/index';
 import { writeSafetensors } from '../helpers/safetensors-writer';
 import { fixtureFiles } from '../helpers/engine';
@@ -59,6 +59,11 @@ describe('bad inputs', () => {
   test('a folder without config.json', async () => {
     const files = (await fixtureFiles('llama', base)).slice(1);
     await expect(createEngine({ model: files })).rejects.toBeInstanceOf(ModelFetchError);
+  });
+
+  test('a worker that cannot start is a WorkerStartError, not a hang', async () => {
+    const worker = new Worker('/no-such-engine-worker.js', { type: 'module' });
+    await expect(createEngine({ model: '/test/fixtures/models/llama/', worker })).rejects.toBeInstanceOf(WorkerStartError);
   });
 
   test('a URL that does not exist', async () => {
