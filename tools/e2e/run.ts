@@ -23,6 +23,19 @@ async function main(): Promise<number> {
   const tests = [...demoTests, ...chatTests].filter((t) => t.name.includes(filter));
   const needChat = tests.some((t) => t.name.startsWith('chat'));
 
+  let chatUrl = '';
+  let chatServer: Awaited<ReturnType<typeof preview>> | null = null;
+  const chatConfig = join(repoRoot, 'src/apps/chat/vite.config.ts');
+  if (needChat) {
+    log('building the chat PWA');
+    // Built before the dev server starts: Vite's dev server sets NODE_ENV=development, which a build would inherit.
+    process.env.NODE_ENV = 'production';
+    await build({ configFile: chatConfig, mode: 'production', logLevel: 'warn' });
+    delete process.env.NODE_ENV;
+    chatServer = await preview({ configFile: chatConfig, logLevel: 'warn', preview: { host: '127.0.0.1', port: 5274, strictPort: false } });
+    chatUrl = chatServer.resolvedUrls!.local[0];
+    log(`chat preview at ${chatUrl}`);
+  }
   const demo = await createServer({ configFile: join(repoRoot, 'vite.config.ts'), root: join(repoRoot, 'src/apps/demo'), logLevel: 'warn', server: { host: '127.0.0.1', port: 5273 },
     // Everything the engine worker imports, optimized up front: a dependency discovered mid-test makes Vite reload the page.
     optimizeDeps: { include: ['minisearch', 'onnxruntime-web', 'onnxruntime-web/wasm'] },
@@ -30,16 +43,6 @@ async function main(): Promise<number> {
   await demo.listen();
   const demoUrl = demo.resolvedUrls!.local[0];
   log(`demo dev server at ${demoUrl}`);
-  let chatUrl = '';
-  let chatServer: Awaited<ReturnType<typeof preview>> | null = null;
-  const chatConfig = join(repoRoot, 'src/apps/chat/vite.config.ts');
-  if (needChat) {
-    log('building the chat PWA');
-    await build({ configFile: chatConfig, logLevel: 'warn' });
-    chatServer = await preview({ configFile: chatConfig, logLevel: 'warn', preview: { host: '127.0.0.1', port: 5274, strictPort: false } });
-    chatUrl = chatServer.resolvedUrls!.local[0];
-    log(`chat preview at ${chatUrl}`);
-  }
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   const ctx: E2EContext = { browser, demoUrl, chatUrl, log };
   let passed = 0, failed = 0;
