@@ -50,6 +50,18 @@ async function modelLoadAndCache(ctx: E2EContext): Promise<void> {
   expectThat(/all from the browser cache/.test((await page.locator('#txt-download').textContent()) ?? ''), 'download bar says cached');
   expectThat(/Storage: .* used of/.test((await page.locator('#storage').textContent()) ?? ''), 'storage estimate shown');
   await screenshot(page, 'demo-2-cached-reload');
+
+  // An interrupted download: drop one stored part and the file's completion marker; only that part is fetched again.
+  await page.evaluate(async () => {
+    const cache = await caches.open('memory3-models-v1');
+    const file = new URL('models/default/model.safetensors', location.href).href;
+    await cache.delete(`${file}?memory3-part=2`);
+    await cache.delete(`${file}?memory3-complete`);
+  });
+  await page.reload();
+  await loadDefault(page);
+  const resumed = Number(await page.evaluate(() => document.body.dataset.downloaded));
+  expectThat(resumed === 131072, `a resumed download fetches only the missing 128 KiB part (fetched ${resumed} bytes)`);
   expectThat(errors.length === 0, `no page errors: ${errors.join('\n')}`);
   await context.close();
 }

@@ -31,7 +31,10 @@ function bankRow(b: BankSummary): HTMLTableRowElement {
 export async function refreshBanks(): Promise<void> {
   const engine = app.engine;
   const banks = engine ? await engine.memory.list() : [];
-  $('banks').querySelector('tbody')!.replaceChildren(...banks.map(bankRow));
+  const empty = document.createElement('tr');
+  empty.insertCell().textContent = engine ? 'No banks yet: name one above and add text.' : 'Load a model to see its banks.';
+  (empty.cells[0] as HTMLTableCellElement).colSpan = 5;
+  $('banks').querySelector('tbody')!.replaceChildren(...(banks.length ? banks.map(bankRow) : [empty]));
   const use = $<HTMLSelectElement>('use-bank'), keep = use.value;
   use.replaceChildren(new Option('none', ''), ...banks.filter((b) => b.state === 'ready').map((b) => new Option(b.name, b.name)));
   use.value = banks.some((b) => b.name === keep) ? keep : '';
