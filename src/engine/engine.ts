@@ -17,7 +17,7 @@ import {
   ContextOverflowError, DeviceLostError, EngineStateError, GenerationAbortedError, GPUExecutionError, InvalidOptionsError,
   Memory3Error,
 } from '../util/errors';
-import { runGeneration } from './generate';
+import { rememberTurn, runGeneration } from './generate';
 import { MemoryFeeder } from './memory-feeder';
 import { loadDescriptors, loadWeights } from './load';
 import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from './types';
@@ -138,7 +138,7 @@ export class Engine {
   }
 
   /** Forgets the cached context (the next call prefills from scratch). */
-  resetContext(): void { this.model.kv.truncate(0); }
+  resetContext(): void { this.model.kv.truncate(0); rememberTurn(this, null, [], []); }
 
   /**
    * What the cached rows were computed with ('plain', or a memory bank + policy): rows computed

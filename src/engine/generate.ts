@@ -11,6 +11,30 @@ import type { Engine } from './engine';
 import { PlainFeeder, type Feeder } from './feeder';
 import type { FinishReason, GenerateRequest, GenerationDelta, GenerationResult } from './types';
 
+/**
+ * The last chat turn as the model saw it: its rendered prompt plus the reply's text, and the ids
+ * the model actually processed for them (prompt ids + the tokens it generated). Re-tokenizing a
+ * reply rarely gives back the sampled ids, which would defeat KV reuse from the reply on; so a
+ * next prompt that extends this text reuses these ids and tokenizes only the new suffix.
+ */
+const lastTurn = new WeakMap<Engine, { text: string; ids: number[] }>();
+
+export function rememberTurn(engine: Engine, promptText: string | null, promptIds: number[], out: number[], replyText = ''): void {
+  if (promptText === null) { lastTurn.delete(engine); return; }
+  // Keep the reply's ids up to the first one the caller cannot see in its text (a special token, a cut stop string).
+  let k = out.findIndex((t) => engine.tokenizer.isSpecial(t));
+  if (k < 0) k = out.length;
+  while (k > 0 && !replyText.startsWith(engine.tokenizer.decode(out.slice(0, k), { skipSpecialTokens: true }))) k--;
+  lastTurn.set(engine, { text: promptText + engine.tokenizer.decode(out.slice(0, k), { skipSpecialTokens: true }), ids: [...promptIds, ...out.slice(0, k)] });
+}
+
+/** The rendered chat prompt for `messages` (null for other request kinds). */
+export function chatText(engine: Engine, req: GenerateRequest): string | null {
+  if (!req.messages) return null;
+  const tok = engine.tokenizer;
+  return applyChatTemplate(tok.chatTemplate as never, req.messages, { addGenerationPrompt: true, bosToken: tok.bosToken, eosToken: tok.eosToken });
+}
+
 /** The prompt token ids of a request: raw tokens, a chat through the template, or text. */
 export function promptTokens(engine: Engine, req: GenerateRequest): number[] {
   const given = [req.prompt !== undefined, req.messages !== undefined, req.tokens !== undefined].filter(Boolean).length;
@@ -26,9 +50,11 @@ export function promptTokens(engine: Engine, req: GenerateRequest): number[] {
     return [...req.tokens];
   }
   if (req.messages) {
-    const text = applyChatTemplate(tok.chatTemplate as never, req.messages, {
-      addGenerationPrompt: true, bosToken: tok.bosToken, eosToken: tok.eosToken,
-    });
+    const text = chatText(engine, req)!;
+    const last = lastTurn.get(engine);
+    if (last && text.startsWith(last.text) && text.length > last.text.length) {
+      return [...last.ids, ...tok.encode(text.slice(last.text.length), { addSpecialTokens: false })];
+    }
     return tok.encode(text, { addSpecialTokens: false });
   }
   if (typeof req.prompt !== 'string') throw new InvalidOptionsError('prompt must be a string');
@@ -50,6 +76,7 @@ export async function runGeneration(
     throw new ContextOverflowError(`the prompt has ${ids.length} tokens; the context holds ${engine.contextLength} ` +
       '(the prompt must leave room for at least one generated token)', { tokens: ids.length, contextLength: engine.contextLength });
   }
+  const promptText = chatText(engine, req);
   const eos = new Set(engine.tokenizer.eosTokenIds);
   const decoder = new StreamingDecoder(engine.tokenizer, { contextIds: ids });
   const t0 = performance.now();
@@ -77,6 +104,7 @@ export async function runGeneration(
     logits = await feeder.next(token, out.length - 1, signal);
   }
   if (!stop.stopped) emit(stop.push(decoder.flush()).emit + stop.flush(), []);
+  rememberTurn(engine, promptText, ids, out, text);
   const tEnd = performance.now();
   const prefilled = ids.length + extraPromptTokens - cached;
   const decodeSteps = Math.max(0, out.length - 1);
