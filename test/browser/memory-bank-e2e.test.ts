@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Engine } from '../../src/engine/engine';
 import { bankStats, deleteBank } from '../../src/memory/store/banks';
 import { urlSource } from '../../src/model/source';
+import { openDB } from 'idb';
+import { dbNameOf } from '../../src/memory/store/schema';
 import { BankMismatchError, GenerationAbortedError, InvalidOptionsError } from '../../src/util/errors';
 
 let engine: Engine;
@@ -57,7 +59,7 @@ describe('explicit memory end to end', () => {
     expect(first.references[0].source).toBe('iron.txt');
     expect(withMemory.retrievals!.some((e) => e.phase === 'decode' && e.reused)).toBe(true);
     // 30 tokens: decode chunk 0 reuses the prompt's memories, chunk 1 (from token 24) retrieves anew.
-    expect(withMemory.retrievals!.filter((e) => e.phase === 'decode' && !e.reused).map((e) => e.span)).toEqual([[24, 48]]);
+    expect(withMemory.retrievals!.filter((e) => e.phase === 'decode' && !e.reused).map((e) => e.span)).toEqual([[24, 30]]);
     const plain = await engine.generate({ tokens: prompt, maxTokens: 30, temperature: 0, ignoreEos: true });
     expect(plain.tokens).not.toEqual(withMemory.tokens);
   });
@@ -88,6 +90,28 @@ describe('explicit memory end to end', () => {
       } finally { await deleteBank(name); }
     });
   }
+
+  test('a corrupted record is reported and skipped; decoding goes on with the other memories', async () => {
+    const prompt = engine.tokenizer.encode('Iron rusts: iron oxide.', { addSpecialTokens: true });
+    const opts = { tokens: prompt, maxTokens: 4, temperature: 0, ignoreEos: true, memory: { bank, policy: { retrievalInterval: 24 } } };
+    const before = await engine.generate(opts);
+    const victim = before.retrievals![0].references[0].id;
+    const db = await openDB(dbNameOf(bank));
+    const row = await db.get('records', victim);
+    row.payload = row.payload.slice();
+    row.payload[0] ^= 0xff;                       // flip bits: the stored CRC-32 no longer matches
+    await db.put('records', row);
+    db.close();
+    const after = await engine.generate(opts);
+    const first = after.retrievals![0];
+    expect(first.corrupt).toContain(victim);
+    expect(first.references.map((r) => r.id)).not.toContain(victim);
+    // The other memories are still read (and the next candidate may take the freed place).
+    const others = before.retrievals![0].references.map((r) => r.id).filter((id) => id !== victim);
+    expect(others.length).toBeGreaterThan(0);
+    for (const id of others) expect(first.references.map((r) => r.id)).toContain(id);
+    expect(after.tokens.length).toBe(4);
+  });
 
   test('aborting a generation with memory leaves the engine usable', async () => {
     const ctl = new AbortController();
