@@ -21,7 +21,7 @@ export class BankProvider implements MemoryProvider {
 
   constructor(
     readonly store: BankStore, readonly policy: MemoryPolicy, private readonly codec: RecordCodec,
-    private readonly retriever: { search(query: string, k: number): Promise<SearchHit[]> }, private readonly tokenizer: Tokenizer,
+    private readonly retriever: { search(query: string, k: number): Promise<SearchHit[]>; close?(): void }, private readonly tokenizer: Tokenizer,
   ) {
     this.tag = `bank:${store.meta.name}:${store.meta.createdAt}:${JSON.stringify([policy.positionScheme, policy.memoriesPerRetrieval, policy.retrievalInterval])}`;
   }
@@ -58,5 +58,5 @@ export class BankProvider implements MemoryProvider {
     return { memories, corrupt };
   }
 
-  close(): void { this.store.close(); }
+  close(): void { this.retriever.close?.(); this.store.close(); }
 }

@@ -7,7 +7,7 @@
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { InvalidOptionsError, ModelFetchError } from '../util/errors';
 import {
-  CosineIndex, EmbeddingRetriever, HybridRetriever, LexicalRetriever, OnnxEmbedder, type Pooling, type Retriever, type SearchHit,
+  CosineIndex, createIndexWorker, fuseHits, LexicalRetriever, OnnxEmbedder, type IndexWorker, type Pooling, type SearchHit, type TextEmbedder,
 } from './retrieval';
 import type { BankStore } from './store/bank-store';
 
@@ -43,10 +43,50 @@ async function loadEmbedder(url: string, pooling: Pooling, makeTokenizer: Tokeni
   return e;
 }
 
+/** Above this many vectors the cosine index runs in its own worker, so a search never blocks decoding. */
+export const offThreadVectors = 20_000;
+
+/** The dense side: an embedder and a cosine index, in this thread or in an index worker. */
+class Dense {
+  private readonly ids = new Set<number>();
+  private constructor(readonly embedder: TextEmbedder, private readonly local: CosineIndex | null, private readonly worker: IndexWorker | null) {}
+
+  static async create(embedder: TextEmbedder, all: { ids: number[]; vectors: Float32Array[] }, offThreadAt: number): Promise<Dense> {
+    const dim = embedder.dim, packed = new Float32Array(all.ids.length * dim);
+    all.vectors.forEach((v, i) => packed.set(v, i * dim));
+    let d: Dense;
+    if (all.ids.length >= offThreadAt && typeof Worker !== 'undefined') {
+      const worker = createIndexWorker();
+      await worker.init({ dim });
+      if (all.ids.length) await worker.add(all.ids, packed);
+      d = new Dense(embedder, null, worker);
+    } else {
+      d = new Dense(embedder, CosineIndex.fromVectors(all.ids, packed, { dim }), null);
+    }
+    for (const id of all.ids) d.ids.add(id);
+    return d;
+  }
+
+  get offThread(): boolean { return this.worker !== null; }
+
+  async add(ids: number[], vectors: Float32Array[]): Promise<void> {
+    const packed = new Float32Array(ids.length * this.embedder.dim);
+    vectors.forEach((v, i) => packed.set(v, i * this.embedder.dim));
+    if (this.worker) await this.worker.add(ids, packed); else this.local!.add(ids, packed);
+    for (const id of ids) this.ids.add(id);
+  }
+
+  async search(query: string, k: number): Promise<SearchHit[]> {
+    const q = await this.embedder.embed([query]);
+    return this.worker ? this.worker.search(q, k) : this.local!.search(q, k);
+  }
+
+  close(): void { this.worker?.terminate(); }
+}
+
 export class BankRetriever {
   private constructor(
-    readonly spec: RetrieverSpec, private readonly lexical: LexicalRetriever,
-    private readonly dense: EmbeddingRetriever | null, private readonly searcher: Retriever,
+    readonly spec: RetrieverSpec, private readonly lexical: LexicalRetriever, private readonly dense: Dense | null,
   ) {}
 
   /** The initial meta state of a new bank (validated; the embedder is loaded once to check it works). */
@@ -60,18 +100,18 @@ export class BankRetriever {
     return { kind: spec.kind, index: lexical, embedder: { model: spec.model, pooling, weight: spec.weight ?? 0.5 } };
   }
 
-  static async open(store: BankStore, makeTokenizer: TokenizerFactory): Promise<BankRetriever> {
+  static async open(store: BankStore, makeTokenizer: TokenizerFactory, offThreadAt = offThreadVectors): Promise<BankRetriever> {
     const state = store.meta.retrieverState as StoredState;
     const lexical = LexicalRetriever.deserialize(state.index);
-    if (state.kind === 'lexical' || !state.embedder) return new BankRetriever({ kind: 'lexical' }, lexical, null, lexical);
+    if (state.kind === 'lexical' || !state.embedder) return new BankRetriever({ kind: 'lexical' }, lexical, null);
     const embedder = await loadEmbedder(state.embedder.model, state.embedder.pooling, makeTokenizer);
-    const all = await store.allVectors();
-    const index = await CosineIndex.fromBank({ allVectors: async () => all.ids.map((id, i) => ({ id, vector: all.vectors[i] })) }, { dim: embedder.dim });
-    const dense = new EmbeddingRetriever(embedder, {}, index);
+    const dense = await Dense.create(embedder, await store.allVectors(), offThreadAt);
     const spec: RetrieverSpec = { kind: state.kind, model: state.embedder.model, pooling: state.embedder.pooling, weight: state.embedder.weight };
-    const searcher = state.kind === 'embedding' ? dense : new HybridRetriever(lexical, dense, { weight: state.embedder.weight });
-    return new BankRetriever(spec, lexical, dense, searcher);
+    return new BankRetriever(spec, lexical, dense);
   }
+
+  /** True when the cosine index runs in its own worker (large banks). */
+  get offThread(): boolean { return this.dense?.offThread ?? false; }
 
   get kind(): string { return this.spec.kind; }
 
@@ -85,12 +125,20 @@ export class BankRetriever {
   /** Adds stored references (and their stored vectors) to the in-memory indexes. */
   async add(ids: number[], texts: string[], vectors: Float32Array[] | null): Promise<void> {
     await this.lexical.add(ids.map((id, i) => ({ id, text: texts[i] })));
-    if (this.dense && vectors) ids.forEach((id, i) => this.dense!.index.add([id], vectors[i]));
+    if (this.dense && vectors) await this.dense.add(ids, vectors);
   }
 
   has(id: number): boolean { return this.lexical.has(id); }
 
-  search(query: string, k: number): Promise<SearchHit[]> { return this.searcher.search(query, k); }
+  async search(query: string, k: number): Promise<SearchHit[]> {
+    if (!this.dense || this.spec.kind === 'lexical') return this.lexical.search(query, k);
+    if (this.spec.kind === 'embedding') return this.dense.search(query, k);
+    const n = Math.max(4 * k, 20);   // hybrid: reciprocal rank fusion of both rankings
+    const [dense, sparse] = await Promise.all([this.dense.search(query, n), this.lexical.search(query, n)]);
+    return fuseHits(dense, sparse, k, { weight: this.spec.weight ?? 0.5 });
+  }
+
+  close(): void { this.dense?.close(); }
 
   /** What the bank's meta keeps (the dense index is rebuilt from the vectors store). */
   state(): StoredState {

@@ -181,6 +181,7 @@ export class MemoryManager {
       } finally {
         // Whatever was stored is searchable, also after an abort or an error.
         if (!store.closed) await this.saveIndex(store, retriever);
+        retriever.close();
       }
       progress.phase = 'done';
       onProgress({ ...progress });

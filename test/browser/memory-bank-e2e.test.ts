@@ -8,6 +8,8 @@ import { Engine } from '../../src/engine/engine';
 import { bankStats, deleteBank } from '../../src/memory/store/banks';
 import { urlSource } from '../../src/model/source';
 import { openDB } from 'idb';
+import { BankRetriever } from '../../src/memory/bank-retriever';
+import { Tokenizer } from '../../src/tokenizer/tokenizer';
 import { dbNameOf } from '../../src/memory/store/schema';
 import { BankMismatchError, GenerationAbortedError, InvalidOptionsError } from '../../src/util/errors';
 
@@ -87,6 +89,15 @@ describe('explicit memory end to end', () => {
           expect(r.memories.length).toBe(policy.memoriesPerRetrieval);
           expect(r.memories.map((m) => m.reference.source)).toContain('iron.txt');
         } finally { provider.close(); }
+        // A large bank's cosine index runs in its own worker: same answers, off the decoding thread.
+        const store = await engine.memory.open(name);
+        const make = (json: unknown) => Tokenizer.fromJSON(json, null);
+        const here = await BankRetriever.open(store, make, Infinity), there = await BankRetriever.open(store, make, 1);
+        try {
+          expect(there.offThread).toBe(true);
+          expect(here.offThread).toBe(false);
+          for (const q of ['Iron rusts', 'whales in the sea', 'cats purr']) expect(await there.search(q, 3)).toEqual(await here.search(q, 3));
+        } finally { here.close(); there.close(); store.close(); }
       } finally { await deleteBank(name); }
     });
   }
