@@ -14,7 +14,11 @@ export interface BenchPage {
   run<R>(scenario: string, options: unknown): Promise<R>;
 }
 
-async function openPage(browser: Browser, serverUrl: string, log: (line: string) => void): Promise<Page> {
+interface PageState {
+  outdatedDeps: boolean; // Vite answered 504 for a pre-bundled dependency it re-optimized meanwhile
+}
+
+async function openPage(browser: Browser, serverUrl: string, log: (line: string) => void, state: PageState): Promise<Page> {
   const page = await browser.newPage();
   page.on('console', (msg) => {
     const text = msg.text();
@@ -23,7 +27,10 @@ async function openPage(browser: Browser, serverUrl: string, log: (line: string)
   });
   // Chrome's console line for an HTTP error has no URL; this one does (the engine probes optional files).
   page.on('response', (res) => {
-    if (res.status() >= 400) log(`page: HTTP ${res.status()} for ${new URL(res.url()).pathname}`);
+    if (res.status() < 400) return;
+    const path = new URL(res.url()).pathname;
+    if (res.status() === 504 && path.includes('/.vite/deps/')) state.outdatedDeps = true;
+    log(`page: HTTP ${res.status()} for ${path}`);
   });
   page.on('pageerror', (err) => log(`page exception: ${err.message}`));
   await page.goto(`${serverUrl}/bench/page.html`);
@@ -31,17 +38,36 @@ async function openPage(browser: Browser, serverUrl: string, log: (line: string)
   return page;
 }
 
-/** Launches Chromium, opens the bench page, calls `fn`, and always closes the browser. */
+function evaluateScenario<R>(page: Page, scenario: string, options: unknown): Promise<R> {
+  return page.evaluate(
+    ([name, opts]) => (window as unknown as { memory3Bench: { run(n: string, o: unknown): Promise<unknown> } }).memory3Bench.run(name, opts),
+    [scenario, options] as const,
+  ) as Promise<R>;
+}
+
+/**
+ * Launches Chromium, opens the bench page, calls `fn`, and always closes the browser. A scenario
+ * that fails after Vite re-optimized a dependency mid-load runs once more in a fresh page.
+ */
 export async function withBenchPage<T>(serverUrl: string, log: (line: string) => void, fn: (page: BenchPage) => Promise<T>): Promise<T> {
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
   try {
-    const page = await openPage(browser, serverUrl, log);
+    const state: PageState = { outdatedDeps: false };
+    let page = await openPage(browser, serverUrl, log, state);
     return await fn({
       browserVersion: browser.version(),
-      run: <R>(scenario: string, options: unknown) => page.evaluate(
-        ([name, opts]) => (window as unknown as { memory3Bench: { run(n: string, o: unknown): Promise<unknown> } }).memory3Bench.run(name, opts),
-        [scenario, options] as const,
-      ) as Promise<R>,
+      run: async <R>(scenario: string, options: unknown) => {
+        try {
+          return await evaluateScenario<R>(page, scenario, options);
+        } catch (err) {
+          if (!state.outdatedDeps) throw err;
+          log(`page: ${(err as Error).message.split('\n')[0]}; Vite re-optimized a dependency: retrying in a fresh page`);
+          await page.close();
+          state.outdatedDeps = false;
+          page = await openPage(browser, serverUrl, log, state);
+          return evaluateScenario<R>(page, scenario, options);
+        }
+      },
     });
   } finally {
     await browser.close();

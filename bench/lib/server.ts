@@ -76,9 +76,15 @@ export async function startBenchServer(filesDir: string): Promise<BenchServer> {
     logLevel: 'warn',
     clearScreen: false,
     plugins: [benchFilesPlugin(filesDir)],
-    server: { host: '127.0.0.1', port: 5199, strictPort: false, hmr: false, watch: null },
+    server: {
+      host: '127.0.0.1', port: 5199, strictPort: false, hmr: false, watch: null,
+      // Transform the page's and the worker's import graphs up front, so dependencies Vite has not
+      // pre-bundled yet are discovered before the browser asks for them (else: HTTP 504, outdated dep).
+      warmup: { clientFiles: ['./bench/page.ts', './src/worker/worker.ts'] },
+    },
   });
   await server.listen();
+  await server.waitForRequestsIdle();
   const url = server.resolvedUrls?.local[0]?.replace(/\/$/, '');
   if (!url) throw new Error('bench: the Vite dev server did not report a local URL');
   return { url, close: () => server.close() };
