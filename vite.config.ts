@@ -130,7 +130,8 @@ export default defineConfig({
   },
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', environment: 'node', include: ['test/unit/**/*.test.ts'] } },
+      // Generous timeouts: correctness tests, never speed tests; CI machines may be loaded.
+      { extends: true, test: { name: 'unit', environment: 'node', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
       browserProject('browser', ['test/kernels/**/*.test.ts', 'test/browser/**/*.test.ts'], 120_000),
       browserProject('oracle', ['test/oracle/**/*.test.ts'], 600_000),
     ],
