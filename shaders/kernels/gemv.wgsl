@@ -3,41 +3,13 @@
 // elements at a time, so neighbouring invocations read neighbouring 16-byte chunks of each weight
 // row and every weight byte is read once; a shared-memory tree reduction sums the partials.
 //#include "grid.wgsl"
+//#include "matmul_io.wgsl"
 //#include "matmul_weights.wgsl"
-
-struct Params {
-  m: u32,            // rows of x and y
-  n: u32,            // rows of this weight part (output columns it produces)
-  k: u32,            // inner dimension (columns of x and of w)
-  x_offset: u32,     // element offset of x[0, 0]
-  y_offset: u32,     // element offset of y[0, part's first column]
-  y_stride: u32,     // elements between rows of y
-  bias_offset: u32,  // element offset of bias for the part's first row
-  accumulate: u32,   // 1: y += result, 0: y = result
-}
 
 override WG_SIZE: u32 = 64u;  // a power of two
 const ROWS: u32 = 4u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-//#ifdef F16
-//#ifdef W_VEC4
-@group(0) @binding(2) var<storage, read> w: array<vec2<u32>>;
-//#else
-@group(0) @binding(2) var<storage, read> w: array<u32>;
-//#endif
-//#else
-//#ifdef W_VEC4
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
-//#else
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-//#endif
-//#endif
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-//#ifdef BIAS
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-//#endif
 
 var<workgroup> partial: array<f32, WG_SIZE * ROWS>;  // [row][invocation]
 

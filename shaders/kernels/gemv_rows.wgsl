@@ -2,40 +2,12 @@
 // y[i, j] (+)= Σ_k x[i, k]·w[j, k] + bias[j], one invocation per output row j of this weight part,
 // looping over the m rows of x (the weight row stays in cache between them).
 //#include "grid.wgsl"
+//#include "matmul_io.wgsl"
 //#include "matmul_weights.wgsl"
-
-struct Params {
-  m: u32,            // rows of x and y
-  n: u32,            // rows of this weight part (output columns it produces)
-  k: u32,            // inner dimension (columns of x and of w)
-  x_offset: u32,     // element offset of x[0, 0]
-  y_offset: u32,     // element offset of y[0, part's first column]
-  y_stride: u32,     // elements between rows of y
-  bias_offset: u32,  // element offset of bias for the part's first row
-  accumulate: u32,   // 1: y += result, 0: y = result
-}
 
 override WG_SIZE: u32 = 64u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-//#ifdef F16
-//#ifdef W_VEC4
-@group(0) @binding(2) var<storage, read> w: array<vec2<u32>>;
-//#else
-@group(0) @binding(2) var<storage, read> w: array<u32>;
-//#endif
-//#else
-//#ifdef W_VEC4
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
-//#else
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-//#endif
-//#endif
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-//#ifdef BIAS
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-//#endif
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: vec3<u32>,

@@ -3,23 +3,12 @@
 // tile, TM rows of x by 4 rows of w, reading four k elements of each per step. Neighbouring
 // invocations take neighbouring column tiles of the same x rows, so x stays in cache.
 //#include "grid.wgsl"
+//#include "matmul_io.wgsl"
 //#include "matmul_weights.wgsl"
-
-struct Params {
-  m: u32,            // rows of x and y
-  n: u32,            // rows of this weight part (output columns it produces)
-  k: u32,            // inner dimension (columns of x and of w)
-  x_offset: u32,     // element offset of x[0, 0]
-  y_offset: u32,     // element offset of y[0, part's first column]
-  y_stride: u32,     // elements between rows of y
-  bias_offset: u32,  // element offset of bias for the part's first row
-  accumulate: u32,   // 1: y += result, 0: y = result
-}
 
 override WG_SIZE: u32 = 64u;
 const TM: u32 = 8u;  // x rows per invocation (w rows: 4)
 
-@group(0) @binding(0) var<uniform> params: Params;
 //#ifdef X_VEC4
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 fn load_x4(e: u32) -> vec4<f32> { return x[e >> 2u]; }
@@ -28,23 +17,6 @@ fn load_x1(e: u32) -> f32 { return x[e >> 2u][e & 3u]; }
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 fn load_x4(e: u32) -> vec4<f32> { return vec4<f32>(x[e], x[e + 1u], x[e + 2u], x[e + 3u]); }
 fn load_x1(e: u32) -> f32 { return x[e]; }
-//#endif
-//#ifdef F16
-//#ifdef W_VEC4
-@group(0) @binding(2) var<storage, read> w: array<vec2<u32>>;
-//#else
-@group(0) @binding(2) var<storage, read> w: array<u32>;
-//#endif
-//#else
-//#ifdef W_VEC4
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
-//#else
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-//#endif
-//#endif
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-//#ifdef BIAS
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
 //#endif
 
 fn store(i: u32, j: u32, acc: f32) {

@@ -1,6 +1,7 @@
 /** Every kernel's TS Params declaration matches the `struct Params` in its .wgsl (style.md rule 4). */
 import { expect, test } from 'vitest';
 import { parseWgslParams, type ParamsLayout } from '../../src/gpu/params';
+import { preprocessWgsl } from '../../src/gpu/shader';
 
 const modules = import.meta.glob('../../src/kernels/*.ts', { eager: true }) as Record<string, Record<string, unknown>>;
 
@@ -17,7 +18,7 @@ test('kernel modules declare their Params', () => {
 
 for (const { file, name, decl } of decls) {
   test(`${file}: ${name} Params match WGSL`, () => {
-    const wgsl = parseWgslParams(decl.source);
+    const wgsl = parseWgslParams(preprocessWgsl(decl.source));  // a struct may come from a shaders/lib include
     expect(wgsl.length).toBeGreaterThan(0);
     expect(decl.params.fields.map(([n, t]) => [n, t])).toEqual(wgsl);
   });
