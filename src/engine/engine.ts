@@ -66,6 +66,7 @@ export class Engine {
       hiddenSize: config.hiddenSize, numHeads: config.numHeads, numKvHeads: config.numKvHeads, headDim: config.headDim,
       vocabSize: config.vocabSize, contextLength, weightDtype: dtype,
       gpuBytes: { weights: weights.bytes, kvCache: model.kv.bytes, activations: model.activationBytes },
+      weightBuffers: sink.bufferCount,
       adapter: { ...gpu.adapterInfo, shaderF16: gpu.features.f16 },
       hasChatTemplate: tokenizer.chatTemplate != null,
     };

@@ -63,7 +63,7 @@ export async function loadWeights(
   const plan = validateTensors(config, headers);
   const allF32 = [...plan.values()].every((t) => t.dtype === 'F32');
   const dtype = opts.weightDtype === 'f32' || opts.weightDtype === 'f16' ? opts.weightDtype : (allF32 ? 'f32' : 'f16');
-  const sink = new GpuWeightSink(device);
+  const sink = new GpuWeightSink(device, opts.maxBindingBytes);
   try {
     await streamTensors(source, headers, plan, sink, {
       targetDtype: dtype, signal,

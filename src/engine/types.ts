@@ -13,6 +13,11 @@ export interface LoadOptions {
   weightDtype?: 'auto' | 'f32' | 'f16';
   /** Largest number of prompt tokens run through the model in one step (default 128). */
   prefillChunk?: number;
+  /**
+   * Cap on the bytes of any one weight buffer (default: the device's maxStorageBufferBindingSize).
+   * Larger tensors are split in row parts; set it to emulate a device with small bindings.
+   */
+  maxBindingBytes?: number;
 }
 
 export type LoadPhase = 'config' | 'weights' | 'compile' | 'ready';
@@ -40,6 +45,8 @@ export interface ModelInfo {
   weightDtype: 'f32' | 'f16';
   /** Bytes held on the GPU: weights, KV cache, activations. */
   gpuBytes: { weights: number; kvCache: number; activations: number };
+  /** GPU buffers holding the weights (tensors above the binding limit are split across several). */
+  weightBuffers: number;
   adapter: { vendor: string; architecture: string; description: string; shaderF16: boolean };
   hasChatTemplate: boolean;
 }

@@ -39,11 +39,11 @@ export class GpuWeightSink implements TensorSink {
   /** The first bytes of every tensor, for the model fingerprint (a bank is tied to these weights). */
   readonly samples = new Map<string, Uint8Array>();
   bytes = 0;
-  constructor(private readonly device: GPUDevice) {}
+  constructor(private readonly device: GPUDevice, private readonly maxPartBytes?: number) {}
 
   begin(name: string, shape: number[], dtype: 'f32' | 'f16'): void {
     if (shape.length === 2) {
-      const m = createGpuMatrix(this.device, { rows: shape[0], cols: shape[1], dtype, label: name });
+      const m = createGpuMatrix(this.device, { rows: shape[0], cols: shape[1], dtype, label: name, maxPartBytes: this.maxPartBytes });
       this.stored.set(name, { kind: 'matrix', m });
       this.bytes += shape[0] * shape[1] * (dtype === 'f16' ? 2 : 4);
     } else {
@@ -65,6 +65,13 @@ export class GpuWeightSink implements TensorSink {
   }
 
   end(): void {}
+
+  /** Number of GPU buffers allocated for weights. */
+  get bufferCount(): number {
+    let n = 0;
+    for (const s of this.stored.values()) n += s.kind === 'vector' ? 1 : s.m.parts.length;
+    return n;
+  }
 
   matrix(name: string): GpuMatrix {
     const s = this.stored.get(name);

@@ -22,6 +22,20 @@ const cases: { model: string; ref: string; nmse: number; maxRel: number }[] = [
 ];
 
 describe('engine logits vs float64 reference', () => {
+  test('weights split across many buffers (tiny binding limit) give the same logits', async () => {
+    const ids = [322, 10, 20, 30, 40, 50, 60, 70];
+    const whole = await createEngine({ model: fixtureUrl('llama-f16') });
+    // 1 KiB parts: the (328, 64) f16 embedding becomes 41 parts, every projection several.
+    const split = await createEngine({ model: fixtureUrl('llama-f16'), maxBindingBytes: 1024 });
+    try {
+      expect(split.info.weightBuffers).toBeGreaterThan(whole.info.weightBuffers + 40);
+      expect(Array.from(await split.evaluate(ids))).toEqual(Array.from(await whole.evaluate(ids)));
+    } finally {
+      await whole.dispose();
+      await split.dispose();
+    }
+  });
+
   for (const c of cases) {
     test(c.model, async () => {
       const engine = await createEngine({ model: fixtureUrl(c.model), prefillChunk: 7 });
