@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""PyTorch reference outputs of the exported model (its f16 weights, f32 compute) for the
+engine's cross-implementation tests, written as JSON into test/fixtures/trained/:
+  logits.json         prompts (ids) and the last position's logits without memory
+  memory-logits.json  one prompt chunk with 5 fixed references: the reference prefix ids, the
+                      references' ids, the positions the selection kept per (ref, layer, kv head),
+                      and the prompt's last logits with those memories spliced (parallel positions)
+Usage: reference.py [CKPT]"""
+import json, os, sys
+
+import torch
+
+from data import tokenizer
+from export import ROOT, load, round_to_f16
+from memory import memory_batch, prefix_ids
+
+OUT = os.path.join(ROOT, 'test', 'fixtures', 'trained')
+PROMPTS = ['iron Symbol:', 'The dictionary defines a computer as', 'apple n. 1. The fleshy fruit of',
+           'A program is a sequence of instructions that']
+REFERENCES = [
+    'zinc Symbol: Zn Atomic number: 30 Atomic weight: 65.38 Blue-white metallic element.',
+    'copper Symbol: Cu Atomic number: 29 Atomic weight: 63.546 Red-brown transition element.',
+    'compiler A program that translates a high-level language into machine code.',
+    'apple n. The fleshy fruit of a rosaceous tree, usually round and red or yellow.',
+    'Bach, Johann Sebastian: German baroque organist and composer (1685-1750).',
+]
+MEMORY_PROMPT = 'zinc Symbol: Zn Atomic number:'
+
+
+def rows(x):
+    return [round(float(v), 5) for v in x]
+
+
+@torch.no_grad()
+def plain(model, bpe):
+    out = []
+    for p in PROMPTS:
+        ids = [0] + bpe.encode(p)
+        out.append({'text': p, 'ids': ids, 'logits': rows(model(torch.tensor([ids]))[0, -1])})
+    return out
+
+
+@torch.no_grad()
+def with_memory(model, bpe):
+    cfg, pre = model.cfg, prefix_ids(bpe)
+    refs = [bpe.encode(r) for r in REFERENCES]
+    ids = [0] + bpe.encode(MEMORY_PROMPT)
+    assert len(ids) <= cfg.retrieval_interval and all(8 <= len(r) <= cfg.reference_length for r in refs)
+    seq, positions, memory, kept = memory_batch(model, pre, [ids], [[refs]])
+    logits = model(seq, positions, memory)[0, -1]
+    control = model(seq, positions, None)[0, -1]
+    return {'prefix': pre, 'references': REFERENCES, 'referenceIds': refs, 'prompt': MEMORY_PROMPT, 'ids': ids,
+            'positions': kept[0][0].tolist(), 'logits': rows(logits), 'logitsWithoutMemory': rows(control),
+            'policy': {'memoryLayers': cfg.memory_layers, 'tokensPerHead': cfg.tokens_per_head,
+                       'referenceLength': cfg.reference_length, 'memoriesPerRetrieval': cfg.memories_per_retrieval}}
+
+
+def main():
+    ckpt = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '.cache', 'stage2', 'ckpt.pt')
+    model, _ = load(ckpt)
+    round_to_f16(model)
+    bpe = tokenizer()
+    os.makedirs(OUT, exist_ok=True)
+    json.dump({'prompts': plain(model, bpe)}, open(os.path.join(OUT, 'logits.json'), 'w'))
+    json.dump(with_memory(model, bpe), open(os.path.join(OUT, 'memory-logits.json'), 'w'))
+    print('wrote', OUT)
+
+
+if __name__ == '__main__':
+    main()
