@@ -41,8 +41,8 @@ function sh(cmd: string, args: string[], cwd: string): string {
 function packLibrary(dir: string): string {
   step('npm run build');
   sh('npm', ['run', 'build'], repo);
-  step('npm pack');
-  const [info] = JSON.parse(sh('npm', ['pack', '--json', '--pack-destination', dir], repo)) as { filename: string; files: { path: string }[] }[];
+  step('npm pack');  // built just above: --ignore-scripts skips prepack's second build (its output would break --json)
+  const [info] = JSON.parse(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], repo)) as { filename: string; files: { path: string }[] }[];
   const stray = info.files.map((f) => f.path).filter((p) => !p.startsWith('dist/') && p !== 'package.json' && p !== 'README.md');
   if (stray.length) throw new Error(`the tarball ships files outside dist/: ${stray.join(', ')}`);
   return join(dir, info.filename);
