@@ -10,7 +10,7 @@ import { contextPositionOffset, type MemorySlots } from '../memory/slots';
 import type { Engine } from './engine';
 import type { Feeder } from './feeder';
 
-interface Pending { promise: Promise<Retrieval>; query: string; started: number }
+interface Pending { promise: Promise<Retrieval>; query: string; started: number; finished?: number }
 
 export class MemoryFeeder implements Feeder {
   private readonly generated: number[] = [];
@@ -28,14 +28,17 @@ export class MemoryFeeder implements Feeder {
 
   private start(tokens: readonly number[], signal?: AbortSignal): Pending {
     const query = this.engine.tokenizer.decode(tokens, { skipSpecialTokens: true });
-    return { promise: this.provider.retrieve(query, signal), query, started: performance.now() };
+    const p: Pending = { promise: Promise.resolve(null as unknown as Retrieval), query, started: performance.now() };
+    // The retrieval's own duration (search, fetch, decode), not the GPU work it overlapped with.
+    p.promise = this.provider.retrieve(query, signal).then((r) => { p.finished = performance.now(); return r; });
+    return p;
   }
 
   private async apply(p: Pending, phase: RetrievalEvent['phase'], chunk: number, span: [number, number]): Promise<void> {
     const r = await p.promise;
     this.slots.write(r.memories.map((m) => m.data));
     this.lastReferences = r.memories.map((m) => m.reference);
-    this.emit({ phase, chunk, span, query: p.query, references: this.lastReferences, corrupt: r.corrupt, reused: false, ms: performance.now() - p.started });
+    this.emit({ phase, chunk, span, query: p.query, references: this.lastReferences, corrupt: r.corrupt, reused: false, ms: (p.finished ?? performance.now()) - p.started });
   }
 
   private emit(e: RetrievalEvent): void { this.events.push(e); this.onRetrieval(e); }

@@ -40,7 +40,7 @@ export interface RetrievalEvent {
   corrupt: number[];
   /** True when the chunk reuses the previous chunk's memories (the first decoded chunk). */
   reused: boolean;
-  /** Milliseconds the retrieval took (search, fetch, decode), overlapped with decoding where prefetched. */
+  /** Milliseconds the retrieval itself took (search, fetch, decode); prefetched ones overlap GPU work. */
   ms: number;
 }
 
