@@ -28,6 +28,9 @@ export interface MemoryPageOptions {
   firstElement: number;
   promptTokens: number;
   maxTokens: number;
+  /** Interleaved decode check: pairs of (no memory, memory) runs of `checkTokens` tokens after a 12-token prompt. */
+  checkPairs: number;
+  checkTokens: number;
   memoriesPerRetrieval: number;
   retrievalInterval: number;
   /** The near-duplicate filter at generation (null: off; see dedupOverlap in the result). */
@@ -39,7 +42,7 @@ export interface RunFigures {
   promptTokens: number;
   tokens: number[];
   /** Page clock: call → first token; median gap between tokens; (n − 1) / (last − first). */
-  wall: { firstTokenMs: number; totalMs: number; medianDecodeStepMs: number; decodeTokensPerSecond: number };
+  wall: { firstTokenMs: number; totalMs: number; medianDecodeStepMs: number; decodeTokensPerSecond: number; stepsMs: number[] };
   retrievals: RetrievalFigures[];
 }
 
@@ -70,6 +73,7 @@ export interface MemoryPageResult {
   /** overlapRatio (the paper's near-duplicate measure) of the first prompt chunk with each document: min, median, max. */
   dedupOverlap: { min: number; median: number; max: number; paperThreshold: number };
   runs: { none: RunFigures; memory: RunFigures; rag: RunFigures };
+  decodeCheck: { pair: number; noneMedianStepMs: number; memoryMedianStepMs: number; memories: number }[];
 }
 
 const bank = 'bench-memory';
@@ -128,6 +132,7 @@ async function timed(engine: Memory3Engine, tokens: number[], maxTokens: number,
     wall: {
       firstTokenMs: first - t0, totalMs, medianDecodeStepMs: medianGap(at),
       decodeTokensPerSecond: at.length > 1 ? (at.length - 1) / ((last - first) / 1000) : 0,
+      stepsMs: at.slice(1).map((t, i) => Math.round(t - at[i])),
     },
     retrievals: (r.retrievals ?? []).map((e) => ({
       phase: e.phase, chunk: e.chunk, span: e.span, reused: e.reused, ms: e.ms,
@@ -146,9 +151,11 @@ async function generations(engine: Memory3Engine, o: MemoryPageOptions, docText:
   const prompt = [bos, ...(await engine.tokenize(promptText(asked), { addSpecialTokens: false })).slice(0, o.promptTokens - 1)];
   const policy = { memoriesPerRetrieval: o.memoriesPerRetrieval, retrievalInterval: o.retrievalInterval, dedupThreshold: o.dedupThreshold };
   const memory: GenExtra = { memory: { bank, policy } };
-  log('generate: warm-ups (8 prompt + 2 generated tokens, without and with memory)');
-  await timed(engine, prompt.slice(0, 8), 2, {});
-  await timed(engine, prompt.slice(0, 8), 2, memory);
+  // Short prompt for warm-ups and the decode check: the start of a bank document, so that it retrieves memories.
+  const short = [bos, ...(await engine.tokenize(docText.values().next().value ?? '', { addSpecialTokens: false })).slice(0, 11)];
+  log(`generate: warm-ups (${short.length} prompt + 2 generated tokens, without and with memory)`);
+  await timed(engine, short, 2, {});
+  await timed(engine, short, 2, memory);
   log(`generate: no memory (${prompt.length} prompt + ${o.maxTokens} generated tokens)`);
   const none = await timed(engine, prompt, o.maxTokens, {});
   logRun(log, 'no memory', none);
@@ -161,7 +168,15 @@ async function generations(engine: Memory3Engine, o: MemoryPageOptions, docText:
   const rag = await timed(engine, [bos, ...ragText, ...prompt.slice(1)], o.maxTokens, {});
   logRun(log, 'RAG', rag);
   const ragReferences = await Promise.all(refs.map(async (r, i) => ({ id: r.id, source: r.source, tokens: (await engine.tokenize(texts[i], { addSpecialTokens: false })).length })));
-  return { runs: { none, memory: withMemory, rag }, ragReferences, dedupOverlap: await dedupOverlap(engine, prompt.slice(1, 1 + o.retrievalInterval), [...docText.values()]) };
+  const decodeCheck = [];
+  for (let pair = 0; pair < o.checkPairs; pair++) {
+    const a = await timed(engine, short, o.checkTokens, {});
+    const b = await timed(engine, short, o.checkTokens, memory);
+    const memories = b.retrievals.find((e) => e.phase === 'prompt')?.references.length ?? 0;
+    decodeCheck.push({ pair, noneMedianStepMs: a.wall.medianDecodeStepMs, memoryMedianStepMs: b.wall.medianDecodeStepMs, memories });
+    log(`decode check ${pair + 1}/${o.checkPairs}: median step ${a.wall.medianDecodeStepMs.toFixed(0)} ms without, ${b.wall.medianDecodeStepMs.toFixed(0)} ms with ${memories} memories`);
+  }
+  return { runs: { none, memory: withMemory, rag }, decodeCheck, ragReferences, dedupOverlap: await dedupOverlap(engine, prompt.slice(1, 1 + o.retrievalInterval), [...docText.values()]) };
 }
 
 async function dedupOverlap(engine: Memory3Engine, chunk: number[], texts: string[]): Promise<MemoryPageResult['dedupOverlap']> {
