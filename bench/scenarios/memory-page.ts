@@ -28,7 +28,7 @@ export interface MemoryPageOptions {
   firstElement: number;
   promptTokens: number;
   maxTokens: number;
-  /** Interleaved decode check: pairs of (no memory, memory) runs of `checkTokens` tokens after a 12-token prompt. */
+  /** Interleaved decode check: pairs of (no memory, memory) runs of `checkTokens` tokens after a short prompt that retrieves memories. */
   checkPairs: number;
   checkTokens: number;
   memoriesPerRetrieval: number;
@@ -77,6 +77,7 @@ export interface MemoryPageResult {
 }
 
 const bank = 'bench-memory';
+const shortPrompt = 'Which chemical element has this symbol and atomic number?';
 const bos = 322; // the bench tokenizer's <s>
 
 /** One document per element: its fact sentences, as many as fit in `budget` tokens (at least one). */
@@ -151,8 +152,8 @@ async function generations(engine: Memory3Engine, o: MemoryPageOptions, docText:
   const prompt = [bos, ...(await engine.tokenize(promptText(asked), { addSpecialTokens: false })).slice(0, o.promptTokens - 1)];
   const policy = { memoriesPerRetrieval: o.memoriesPerRetrieval, retrievalInterval: o.retrievalInterval, dedupThreshold: o.dedupThreshold };
   const memory: GenExtra = { memory: { bank, policy } };
-  // Short prompt for warm-ups and the decode check: the start of a bank document, so that it retrieves memories.
-  const short = [bos, ...(await engine.tokenize(docText.values().next().value ?? '', { addSpecialTokens: false })).slice(0, 11)];
+  // Short prompt for warm-ups and the decode check, in the words of every bank document, so that it retrieves a full set of memories.
+  const short = [bos, ...(await engine.tokenize(shortPrompt, { addSpecialTokens: false }))];
   log(`generate: warm-ups (${short.length} prompt + 2 generated tokens, without and with memory)`);
   await timed(engine, short, 2, {});
   await timed(engine, short, 2, memory);

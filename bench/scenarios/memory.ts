@@ -153,8 +153,8 @@ function scaledDownNotes(quick: boolean, w: Workload): string[] {
     'RAG = the references the memory run retrieved for its last prompt chunk, as plain text (joined by blank lines) between <s> and the prompt; no memory.',
     'Bytes per reference count the keys + values payload (recordBytes), not the stored positions or the checksum.',
     'The paper\'s VQ packs an 80-dim vector in 14 bytes; our pq needs the subvector count to divide head_dim, so 80 → 16 subvectors (16 bytes per vector).',
-    'Each generation is measured once after short warm-ups (12 prompt + 2 generated tokens, with and without memory); other processes may have shared the CPU (machine.loadAverage*). ' +
-      `comparison.interleavedDecodeCheck repeats the decode comparison ${p.checkPairs}× as (no memory, memory) pairs of ${p.checkTokens} tokens after a 12-token prompt (the start of a bank document, which retrieves 5 memories), to tell memory's cost from drift.`,
+    'Each generation is measured once after short warm-ups (a short prompt + 2 generated tokens, with and without memory); other processes may have shared the CPU (machine.loadAverage*). ' +
+      `comparison.interleavedDecodeCheck repeats the decode comparison ${p.checkPairs}× as (no memory, memory) pairs of ${p.checkTokens} tokens after a short prompt whose words every bank document contains (it retrieves memoriesPerRetrieval memories; see memories), to tell memory's cost from drift.`,
   ];
   if (quick) notes.unshift('--quick: a smoke run (32-token prompt, 4 generated tokens, 24-token references, 10k references only); its figures are not the benchmark.');
   return notes;
