@@ -84,6 +84,22 @@ def greedy(model, bpe, bank, mode, q_ids, n_new, pre):
     return out
 
 
+def curves():
+    """Loss at checkpoints from the training logs (stage 1: validation loss every 100 steps;
+    stage 2: mean training loss with memory per 25 steps)."""
+    out = {}
+    p1, p2 = os.path.join(CACHE, 'stage1', 'log.jsonl'), os.path.join(CACHE, 'stage2', 'log.jsonl')
+    if os.path.exists(p1):
+        out['stage1_val_loss'] = [{'step': r['step'], 'tokens': r['tokens'], 'min': r['min'], 'val': r['val']}
+                                  for r in map(json.loads, open(p1)) if 'val' in r]
+    if os.path.exists(p2):
+        rows = [json.loads(l) for l in open(p2)]
+        out['stage2_train_loss'] = [{'step': rows[min(i + 24, len(rows) - 1)]['step'],
+                                     'loss': round(sum(r['loss'] for r in rows[i:i + 25]) / len(rows[i:i + 25]), 4)}
+                                    for i in range(0, len(rows), 25)]
+    return out
+
+
 def questions(kdocs):
     qs = []
     for d in kdocs:
@@ -101,6 +117,7 @@ def main():
     ap.add_argument('--docs', type=int, default=48)
     ap.add_argument('--smoke', action='store_true')
     ap.add_argument('--out', default=RESULTS)
+    ap.add_argument('--compare', help='an earlier eval JSON (e.g. the stage-1 model) to embed for comparison')
     a = ap.parse_args()
     torch.set_num_threads(1)
     model, ck = load(a.ckpt)
@@ -127,6 +144,9 @@ def main():
         'none': lambda ids: nll_none(model, ids),
         'rag': lambda ids: nll_rag(model, bpe, bank, ids, 2 / 3, cfg.memories_per_retrieval, cfg.retrieval_interval),
         'memory': lambda ids: nll_memory(model, bpe, bank, ids, pre, 2 / 3),
+        # The text's own reference allowed (no near-copy rule): how well each mode reads what the bank holds.
+        'rag_nodedup': lambda ids: nll_rag(model, bpe, bank, ids, None, cfg.memories_per_retrieval, cfg.retrieval_interval),
+        'memory_nodedup': lambda ids: nll_memory(model, bpe, bank, ids, pre, None),
     }
     for name, f in modes.items():
         s = [f(ids) for ids in texts]
@@ -155,6 +175,11 @@ def main():
     res['qa_examples'] = examples
     line = (f"eval: knowledge ppl none {ppl['none']:.2f} rag {ppl['rag']:.2f} memory {ppl['memory']:.2f}; "
             f"qa none {qa['none']:.1f}% rag {qa['rag']:.1f}% memory {qa['memory']:.1f}%")
+    if a.compare and os.path.exists(a.compare):
+        prev = json.load(open(a.compare))
+        res['compare'] = {k: prev[k] for k in ['checkpoint', 'stage1_steps', 'stage2_steps', 'validation_ppl',
+                                               'knowledge_ppl', 'qa_exact_match_pct', 'summary']}
+    res['training'] = curves()
     res['summary'] = line
     if not a.smoke:
         os.makedirs(os.path.dirname(a.out), exist_ok=True)
