@@ -68,7 +68,9 @@ def nll_rag(model, bpe, bank, ids, dedup, n_refs, interval):
 @torch.no_grad()
 def greedy(model, bpe, bank, mode, q_ids, n_new, pre):
     cfg = model.cfg
-    refs = bank.get(q_ids, bpe.decode(q_ids), cfg.memories_per_retrieval) if mode != 'none' else []
+    # No near-copy rule for questions: the engine's overlapRatio divides by the shorter sequence, so
+    # a short question contained in its answer's reference would count as a near-copy of it.
+    refs = bank.get(q_ids, bpe.decode(q_ids), cfg.memories_per_retrieval, dedup=None) if mode != 'none' else []
     out = []
     for _ in range(n_new):
         ctx = q_ids + out

@@ -2,6 +2,7 @@
 """PyTorch reference outputs of the exported model (its f16 weights, f32 compute) for the
 engine's cross-implementation tests, written as JSON into test/fixtures/trained/:
   logits.json         prompts (ids) and the last position's logits without memory
+  bank-documents.json a few held-out element entries (the engine builds its own bank of them)
   memory-logits.json  one prompt chunk with 5 fixed references: the reference prefix ids, the
                       references' ids, the positions the selection kept per (ref, layer, kv head),
                       and the prompt's last logits with those memories spliced (parallel positions)
@@ -55,6 +56,13 @@ def with_memory(model, bpe):
                        'referenceLength': cfg.reference_length, 'memoriesPerRetrieval': cfg.memories_per_retrieval}}
 
 
+def bank_documents(n=12):
+    """The first n held-out element entries of the knowledge set, for the engine's own bank test."""
+    from evaluate import knowledge
+    docs = [d for d in knowledge() if d['source'] == 'elements' and ' Symbol: ' in d['text']][:n]
+    return [{'source': d['head'], 'text': d['text']} for d in docs]
+
+
 def main():
     ckpt = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '.cache', 'stage2', 'ckpt.pt')
     model, _ = load(ckpt)
@@ -63,6 +71,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     json.dump({'prompts': plain(model, bpe)}, open(os.path.join(OUT, 'logits.json'), 'w'))
     json.dump(with_memory(model, bpe), open(os.path.join(OUT, 'memory-logits.json'), 'w'))
+    json.dump(bank_documents(), open(os.path.join(OUT, 'bank-documents.json'), 'w'), indent=1)
     print('wrote', OUT)
 
 
