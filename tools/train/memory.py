@@ -57,7 +57,7 @@ class Retriever:
 
     def retrieve(self, q_ids, q_text, n=5, exclude_doc=None, dedup=2 / 3):
         score = Counter()
-        for w in words(q_text):
+        for w in sorted(words(q_text)):  # a fixed order: ties rank the same in every process
             idf = self.idf.get(w)
             if idf:
                 for i in self.index[w]:
