@@ -53,11 +53,12 @@ describe('MemoryCache', () => {
 });
 
 describe('near-duplicate filter', () => {
-  it('overlapRatio counts shared tokens as a multiset over the shorter side', () => {
+  it('overlapRatio counts shared tokens as a multiset over the reference', () => {
     expect(overlapRatio([1, 2, 3], [1, 2, 3])).toBe(1);
-    expect(overlapRatio([1, 1, 2], [1, 3, 4, 5, 6])).toBe(1 / 3);      // one shared 1, not two
-    expect(overlapRatio([1, 2], [9, 8, 7, 2, 1, 6])).toBe(1);          // short side fully inside
-    expect(overlapRatio(['a', 'b', 'c'], ['c', 'd', 'e', 'f'])).toBe(1 / 3);
+    expect(overlapRatio([1, 1, 2], [1, 3, 4, 5, 6])).toBe(1 / 5);      // one shared 1, not two
+    expect(overlapRatio([1, 2], [9, 8, 7, 2, 1, 6])).toBe(2 / 6);      // a short query inside the reference: kept
+    expect(overlapRatio([9, 8, 7, 2, 1, 6], [1, 2])).toBe(1);          // a reference copied from the query: dropped
+    expect(overlapRatio(['a', 'b', 'c'], ['c', 'd', 'e', 'f'])).toBe(1 / 4);
     expect(overlapRatio([], [1])).toBe(0);
   });
 

@@ -2,10 +2,12 @@
  * Near-duplicate filter: a chunk must never retrieve a near-copy of itself (the paper filters
  * references whose overlap with the query text is above 2/3).
  *
- * overlapRatio = |Q ∩ R| / min(|Q|, |R|), with Q and R the token multisets of the query and the
- * reference (each token counted as often as it occurs in both). Dividing by the smaller side catches
- * both a reference that contains the query chunk and a short reference contained in it. A reference
- * is dropped when its ratio is strictly above the threshold; null turns the filter off.
+ * overlapRatio = |Q ∩ R| / |R|, with Q and R the token multisets of the query and the reference
+ * (each token counted as often as it occurs in both): the share of the reference that the query
+ * text already holds. A reference copied from the chunk scores near 1 and is dropped; a reference
+ * that merely contains a short query (a question and the entry that answers it) scores low and is
+ * kept — dividing by the shorter side dropped exactly those answers. A reference is dropped when
+ * its ratio is strictly above the threshold; null turns the filter off.
  */
 import { RetrievalError } from '../../util/errors';
 import type { Retriever, SearchHit, SearchOptions } from './types';
@@ -13,7 +15,7 @@ import type { Retriever, SearchHit, SearchOptions } from './types';
 export type TokenSeq = ArrayLike<number | string>;
 
 export function overlapRatio(queryTokens: TokenSeq, refTokens: TokenSeq): number {
-  const denom = Math.min(queryTokens.length, refTokens.length);
+  const denom = refTokens.length;
   if (denom === 0) return 0;
   const counts = new Map<number | string, number>();
   for (let i = 0; i < queryTokens.length; i++) counts.set(queryTokens[i], (counts.get(queryTokens[i]) ?? 0) + 1);
