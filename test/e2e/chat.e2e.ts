@@ -29,7 +29,7 @@ async function waitOfflineReady(page: Page): Promise<void> {
   await page.waitForFunction(async () => {
     if (!navigator.serviceWorker.controller) return false;
     const cache = await caches.open('memory3-models-v1');
-    return !!(await cache.match(new URL('models/default/model.safetensors', location.href).href));
+    return !!(await cache.match(new URL('models/memory3-tiny/model.safetensors', location.href).href));
   }, null, { timeout: 30_000, polling: 250 });
 }
 

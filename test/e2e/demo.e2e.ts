@@ -54,7 +54,7 @@ async function modelLoadAndCache(ctx: E2EContext): Promise<void> {
   // An interrupted download: drop one stored part and the file's completion marker; only that part is fetched again.
   await page.evaluate(async () => {
     const cache = await caches.open('memory3-models-v1');
-    const file = new URL('models/default/model.safetensors', location.href).href;
+    const file = new URL('models/memory3-tiny/model.safetensors', location.href).href;
     await cache.delete(`${file}?memory3-part=2`);
     await cache.delete(`${file}?memory3-complete`);
   });

@@ -19,7 +19,7 @@ export function hideAlert(): void {
 
 function modelUrl(): string {
   const given = new URLSearchParams(location.search).get('model');
-  return new URL(given ?? 'models/default/', document.baseURI).href;
+  return new URL(given ?? 'models/memory3-tiny/', document.baseURI).href;
 }
 
 export async function startEngine(): Promise<void> {

@@ -58,7 +58,7 @@ registerRoute(isRuntimeFile, async ({ request }) => {
 }, 'HEAD');
 
 self.addEventListener('install', (e) => {
-  const base = new URL('models/default/', location.href).href;
+  const base = new URL('models/memory3-tiny/', location.href).href;
   e.waitUntil(Promise.all(defaultModelFiles.map((f) => cached(base + f).catch(() => undefined))));
 });
 

@@ -103,7 +103,7 @@ function wireDropZone(): void {
 }
 
 export function wireModelPanel(): void {
-  const defaultUrl = new URL('models/default/', document.baseURI).href;
+  const defaultUrl = new URL('models/memory3-tiny/', document.baseURI).href;
   $('load-default').addEventListener('click', () => void loadModel(defaultUrl));
   $('load-url').addEventListener('click', () => void loadModel($<HTMLInputElement>('model-url').value.trim()));
   $('model-files').addEventListener('change', (e) => void loadModel([...((e.target as HTMLInputElement).files ?? [])]));
