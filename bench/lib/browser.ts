@@ -18,7 +18,12 @@ interface PageState {
   outdatedDeps: boolean; // Vite answered 504 for a pre-bundled dependency it re-optimized meanwhile
 }
 
-async function openPage(browser: Browser, serverUrl: string, log: (line: string) => void, state: PageState): Promise<Page> {
+/** A bench page: its path on the bench server and the global object it defines once ready. */
+export interface PageSpec { path: string; global: string }
+
+const speedPage: PageSpec = { path: '/bench/page.html', global: 'memory3Bench' };
+
+async function openPage(browser: Browser, serverUrl: string, log: (line: string) => void, state: PageState, spec: PageSpec = speedPage): Promise<Page> {
   const page = await browser.newPage();
   page.on('console', (msg) => {
     const text = msg.text();
@@ -33,9 +38,32 @@ async function openPage(browser: Browser, serverUrl: string, log: (line: string)
     log(`page: HTTP ${res.status()} for ${path}`);
   });
   page.on('pageerror', (err) => log(`page exception: ${err.message}`));
-  await page.goto(`${serverUrl}/bench/page.html`);
-  await page.waitForFunction(() => (window as unknown as { memory3Bench?: unknown }).memory3Bench !== undefined, null, { timeout: 120_000 });
+  await page.goto(`${serverUrl}${spec.path}`);
+  await page.waitForFunction((name) => (window as unknown as Record<string, unknown>)[name] !== undefined, spec.global, { timeout: 120_000 });
   return page;
+}
+
+/**
+ * Launches Chromium, opens the page of `spec`, calls `evaluate` in it once (once more in a fresh
+ * page when Vite re-optimized a dependency mid-load), and always closes the browser.
+ */
+export async function runOnPage<R>(serverUrl: string, spec: PageSpec, log: (line: string) => void, evaluate: (page: Page) => Promise<R>): Promise<{ result: R; browserVersion: string }> {
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+  try {
+    const state: PageState = { outdatedDeps: false };
+    let page = await openPage(browser, serverUrl, log, state, spec);
+    try {
+      return { result: await evaluate(page), browserVersion: browser.version() };
+    } catch (err) {
+      if (!state.outdatedDeps) throw err;
+      log(`page: ${(err as Error).message.split('\n')[0]}; Vite re-optimized a dependency: retrying in a fresh page`);
+      await page.close();
+      page = await openPage(browser, serverUrl, log, { outdatedDeps: false }, spec);
+      return { result: await evaluate(page), browserVersion: browser.version() };
+    }
+  } finally {
+    await browser.close();
+  }
 }
 
 function evaluateScenario<R>(page: Page, scenario: string, options: unknown): Promise<R> {
