@@ -15,7 +15,7 @@ import { bosId, endId, eosId, weightScales, type HfConfig } from '../../tools/fi
 import { Prng } from '../../tools/fixtures/prng';
 import { tokenizerConfigJson, tokenizerJson, tokensById, trainTokenizer, type BpeTokenizer } from '../../tools/fixtures/tokenizer';
 import { generatorHash, repoRoot } from '../../tools/fixtures/writeFixtures';
-import { ggufHeader, ggufPaddedBytes, type GgufTensorInfo } from './gguf-stream';
+import { ggufHeader, ggufPaddedBytes, type GgufTensorInfo } from '../../tools/fixtures/gguf';
 
 /** SmolLM2-135M's config.json shape; token ids are the fixture tokenizer's (ids past it are unused). */
 export const smolLm2Config: HfConfig = {
@@ -169,8 +169,8 @@ export const cacheDir = join(repoRoot, 'bench/.cache');
 
 /** Hash of the fixture generator and this writer: a change in either rewrites the bench model. */
 export function benchModelHash(): string {
-  const own = ['model.ts', 'gguf-stream.ts'].map((f) => readFileSync(fileURLToPath(new URL(f, import.meta.url))));
-  return createHash('sha256').update(generatorHash()).update(own[0]).update(own[1]).digest('hex').slice(0, 16);
+  const own = readFileSync(fileURLToPath(new URL('model.ts', import.meta.url)));
+  return createHash('sha256').update(generatorHash()).update(own).digest('hex').slice(0, 16);
 }
 
 export interface BenchModel {
