@@ -40,4 +40,19 @@ describe.skipIf(!available)('trained memory3-tiny model vs PyTorch', () => {
       expect(argmax(ours)).toBe(argmax(p.logits));
     });
   }
+
+  test('a second chat turn re-renders the first reply as the model saw it, so its KV cache is reused', async () => {
+    engine.resetContext();
+    const turn1 = [{ role: 'user' as const, content: 'Hello there' }];
+    const r1 = await engine.generate({ messages: turn1, maxTokens: 8, temperature: 0, ignoreEos: true });
+    expect(r1.text.startsWith(' ')).toBe(true); // generated after "assistant:", as in training
+    const turn2 = [...turn1, { role: 'assistant' as const, content: r1.text }, { role: 'user' as const, content: 'And then?' }];
+    const r2 = await engine.generate({ messages: turn2, maxTokens: 4, temperature: 0, ignoreEos: true });
+    // Reused: the first prompt and the reply up to a special token the reply text does not show
+    // (the last sampled token was never fed, so it may be prefilled now).
+    let visible = r1.tokens.findIndex((t) => engine.tokenizer.isSpecial(t));
+    if (visible < 0) visible = r1.tokens.length;
+    expect(visible).toBeGreaterThan(1);
+    expect(r2.usage.cachedPromptTokens).toBeGreaterThanOrEqual(r1.usage.promptTokens + visible - 1);
+  });
 });

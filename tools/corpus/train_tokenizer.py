@@ -11,7 +11,9 @@ from collections import Counter, defaultdict
 
 PAT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+""")
 SPECIALS = ['<s>', '</s>']
-CHAT_TEMPLATE = ("{{ bos_token }}{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n"
+# Contents are trimmed: a reply is generated after "assistant:" and starts with a space, so the
+# re-rendered history then equals what the model saw and the engine reuses its KV cache.
+CHAT_TEMPLATE = ("{{ bos_token }}{% for message in messages %}{{ message['role'] }}: {{ message['content'] | trim }}\n"
                  "{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}")
 
 
