@@ -7,7 +7,7 @@ import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
 import { installErrorTransfer, type ModelSpec, type WorkerApi } from '../worker/protocol';
 import { EngineStateError, GenerationAbortedError, WorkerStartError } from '../util/errors';
-import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/manager';
+import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
 import type { RetrievalEvent } from '../memory/provider';
 import type { BankStats, BankSummary } from '../memory/store/banks';
 import { toGenerateRequest, toUsage, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './openai';

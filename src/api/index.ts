@@ -4,7 +4,7 @@ export type {
   ChatMessage, EngineState, FinishReason, GenerateRequest, GenerationDelta, GenerationResult, GenerationUsage,
   LoadOptions, LoadPhase, LoadProgress, MemoryPolicy, ModelInfo, RetrievalEvent, SamplingOptions,
 } from '../engine/types';
-export type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/manager';
+export type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
 export type { BankStats, BankSummary } from '../memory/store/banks';
 export type { ModelSpec } from '../worker/protocol';
 export * from '../util/errors';

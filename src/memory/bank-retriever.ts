@@ -11,9 +11,9 @@ import {
 } from './retrieval';
 import type { BankStore } from './store/bank-store';
 
-export type RetrieverSpec =
-  | { kind: 'lexical' }
-  | { kind: 'embedding' | 'hybrid'; /** Folder URL holding model.onnx and tokenizer.json. */ model: string; pooling?: Pooling; /** Hybrid: the embedding side's weight (0.5). */ weight?: number };
+import type { RetrieverSpec } from './api-types';
+
+export type { RetrieverSpec } from './api-types';
 
 interface StoredState { kind: RetrieverSpec['kind']; index: Uint8Array; embedder?: { model: string; pooling: Pooling; weight: number } }
 

@@ -18,6 +18,9 @@ import { BankStore } from './store/bank-store';
 import { bankStats, type BankStats } from './store/banks';
 import type { MemoryPolicy, MemoryShape } from './types';
 import { MemoryWriter } from './writer';
+import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from './api-types';
+
+export type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from './api-types';
 
 /** What the manager needs from the engine (memory sits below engine and cannot import it). */
 export interface MemoryHost {
@@ -28,29 +31,7 @@ export interface MemoryHost {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-export interface CreateBankOptions {
-  /** Overrides of the model's memory policy (config.json `memory3`, else the paper's defaults). */
-  policy?: Partial<MemoryPolicy>;
-  /** How the bank is searched: 'lexical' (default, BM25), or 'embedding' / 'hybrid' with an ONNX sentence-embedding model folder (model.onnx + tokenizer.json). */
-  retriever?: RetrieverSpec;
-  overwrite?: boolean;
-}
-
 const makeTokenizer = (json: unknown) => Tokenizer.fromJSON(json, null);
-
-export interface MemoryDocument { source: string; text: string }
-
-export interface AddDocumentsProgress {
-  phase: 'split' | 'encode' | 'done';
-  documents: number;
-  documentsDone: number;
-  references: number;
-  referencesDone: number;
-  /** References skipped because an earlier, interrupted run already stored them. */
-  referencesResumed: number;
-}
-
-export interface AddDocumentsResult { references: number; resumed: number; documents: number; ms: number; referencesPerSecond: number }
 
 /** Records encoded per GPU batch (one submit and one readback each) and per IndexedDB transaction. */
 const batchSize = 8;

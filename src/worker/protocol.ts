@@ -8,7 +8,7 @@ import type {
   EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo,
 } from '../engine/types';
 import type { RetrievalEvent } from '../memory/provider';
-import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/manager';
+import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
 import type { BankStats, BankSummary } from '../memory/store/banks';
 import { errorClasses, type ErrorName } from '../util/errors';
 
