@@ -1,0 +1,113 @@
+/**
+ * `npm run bank:build [-- --codec f16|int8|int4 --limit N]`: the prebuilt memory bank of the trained
+ * model's knowledge set. The knowledge set (tools/corpus/.cache/knowledge.jsonl, from
+ * tools/corpus/build_corpus.py) is encoded by the engine itself, in Chromium (SwiftShader without a
+ * GPU), through engine.memory.addDocuments, then exported in the engine's bank file format to
+ * public/banks/<model>-knowledge.m3bank with a manifest (<same>.json) that records the model's and
+ * the file's SHA-256, so the apps and the tests can tell a bank that belongs to other weights.
+ * The file is written to a temporary name and renamed: an interrupted build leaves the old bank.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright';
+import { runOnPage } from '../../bench/lib/browser';
+import { filesRoute, startBenchServer } from '../../bench/lib/server';
+import { repoRoot } from '../fixtures/writeFixtures';
+import type { CodecName } from '../../src/memory/types';
+import type { BuildOptions, BuildResult } from './page';
+import { bankManifestVersion, type BankManifest } from '../../src/apps/shared/bundled-bank';
+
+const model = 'memory3-tiny';
+const knowledgeFile = join(repoRoot, 'tools/corpus/.cache/knowledge.jsonl');
+const cacheDir = join(repoRoot, 'tools/bank/.cache');
+const outDir = join(repoRoot, 'public/banks');
+const sliceBytes = 4 << 20;
+
+interface KnowledgeEntry { source: string; head: string; text: string }
+
+/** One document per knowledge entry, named `<dictionary>/<headword>` (`#2`, `#3` for repeated heads). */
+export function knowledgeDocuments(jsonl: string): { source: string; text: string }[] {
+  const seen = new Map<string, number>();
+  return jsonl.split('\n').filter((l) => l.trim()).map((line, i) => {
+    const e = JSON.parse(line) as KnowledgeEntry;
+    if (typeof e.source !== 'string' || typeof e.head !== 'string' || typeof e.text !== 'string') throw new Error(`knowledge.jsonl line ${i + 1}: needs string source, head and text`);
+    const base = `${e.source}/${e.head}`;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return { source: n === 1 ? base : `${base}#${n}`, text: e.text };
+  });
+}
+
+function parseArgs(argv: string[]): { codec: CodecName; limit: number | null } {
+  let codec: CodecName = 'int8';
+  let limit: number | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i], v = argv[i + 1];
+    if (a === '--codec' && (v === 'f16' || v === 'int8' || v === 'int4')) { codec = v; i++; }
+    else if (a === '--limit' && /^\d+$/.test(v ?? '')) { limit = Number(v); i++; }
+    else throw new Error(`bank:build: unknown or incomplete argument ${a} (known: --codec f16|int8|int4, --limit N)`);
+  }
+  return { codec, limit };
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+async function fetchFile(page: Page, size: number, log: (l: string) => void): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  for (let at = 0; at < size; at += sliceBytes) {
+    const b64 = await page.evaluate(([s, e]) => (window as unknown as { memory3BankBuilder: { slice(s: number, e: number): string } }).memory3BankBuilder.slice(s, e), [at, Math.min(size, at + sliceBytes)] as const);
+    out.set(Buffer.from(b64, 'base64'), at);
+  }
+  log(`bank: ${(size / 2 ** 20).toFixed(1)} MiB read from the page`);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const log = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  const { codec, limit } = parseArgs(process.argv.slice(2));
+  if (!existsSync(knowledgeFile)) throw new Error(`bank:build: ${knowledgeFile} is missing: run tools/corpus/build_corpus.py first (see tools/train/README.md)`);
+  const docs = knowledgeDocuments(readFileSync(knowledgeFile, 'utf8'));
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileSync(join(cacheDir, 'documents.json'), JSON.stringify(docs));
+  log(`knowledge set: ${docs.length} documents${limit !== null ? ` (first ${limit} only)` : ''}; codec ${codec}`);
+
+  const server = await startBenchServer(cacheDir);
+  try {
+    const options: BuildOptions = { modelUrl: `${server.url}/models/${model}/`, documentsUrl: `${server.url}${filesRoute}documents.json`, bank: `${model}-knowledge-build`, codec, limit };
+    const { result } = await runOnPage(server.url, { path: '/tools/bank/page.html', global: 'memory3BankBuilder' }, log, async (page) => {
+      const r = await page.evaluate((o) => (window as unknown as { memory3BankBuilder: { build(o: BuildOptions): Promise<BuildResult> } }).memory3BankBuilder.build(o), options);
+      return { ...r, file: await fetchFile(page, r.bytes, log) };
+    });
+    const weights = readFileSync(join(repoRoot, 'public/models', model, 'model.safetensors'));
+    const name = limit === null ? `${model}-knowledge` : `${model}-knowledge-first${limit}`;
+    const dir = limit === null ? outDir : cacheDir;
+    mkdirSync(dir, { recursive: true });
+    const manifest: BankManifest = {
+      version: bankManifestVersion,
+      name,
+      file: `${name}.m3bank`,
+      bytes: result.file.byteLength,
+      sha256: sha256(result.file),
+      model: { name: model, weightsSha256: sha256(weights), fingerprint: result.modelFingerprint },
+      codec,
+      documents: result.documents,
+      references: result.references,
+      source: 'tools/corpus knowledge set (held out of training): element facts and a slice of the dictionaries',
+      built: { date: new Date().toISOString(), adapter: result.adapter, encodeSeconds: Math.round(result.encodeMs / 1000), referencesPerSecond: Number(result.referencesPerSecond.toFixed(1)) },
+    };
+    const path = join(dir, manifest.file);
+    writeFileSync(`${path}.partial`, result.file);
+    renameSync(`${path}.partial`, path);
+    writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(manifest, null, 1)}\n`);
+    log(`bank: ${path} (${result.references} references, ${(result.file.byteLength / 2 ** 20).toFixed(1)} MiB)`);
+  } finally {
+    await server.close();
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  process.exit(1);
+});
