@@ -135,7 +135,6 @@ export class Engine {
       policy.positionScheme, policy.referenceLength]);
     if (this.slots?.key !== key) {
       this.slots?.slots.destroy();
-    this.memory.destroy();
       this.slots = { key, slots: new MemorySlots(this.gpu.device, this.model.cfg, policy, ropeInvFreq(this.model.cfg)) };
     }
     return this.slots.slots;

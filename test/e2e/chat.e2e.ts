@@ -46,6 +46,10 @@ async function conversationsPersist(ctx: E2EContext): Promise<void> {
 
   await page.click('#new-chat');
   await say(page, 'Another conversation');
+  expectThat(await page.locator('#bank').inputValue() === 'memory3-tiny-knowledge', 'a new conversation reads the default knowledge bank');
+  await say(page, 'What is the atomic number of barium?');
+  const knowledgeNote = (await page.locator('#messages li.assistant .note').last().textContent()) ?? '';
+  expectThat(knowledgeNote.includes('elements/barium'), `the reply read barium's entry from the default bank: ${knowledgeNote}`);
   await page.reload();
   await waitReady(page);
   expectThat(await page.locator('#conversations li').count() === 2, 'both conversations are listed after a reload');

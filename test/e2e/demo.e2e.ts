@@ -8,6 +8,8 @@ import { expectThat, newContext, screenshot, watchPage, type E2EContext, type E2
 const catsDoc = '# Cats\n\nCats are small felines. A cat purrs and sleeps in the sun all day long.';
 const fact = 'Iron is a metal with symbol Fe. Iron rusts in water and air, forming red iron oxide.';
 
+const bundledBank = 'memory3-tiny-knowledge';
+
 async function loadDefault(page: Page): Promise<void> {
   await page.evaluate(() => { delete document.body.dataset.ready; });
   await page.click('#load-default');
@@ -28,12 +30,15 @@ async function modelLoadAndCache(ctx: E2EContext): Promise<void> {
   const page = await context.newPage();
   const errors = watchPage(page, ctx.log);
   const modelRequests: string[] = [];
-  page.on('request', (r) => { if (r.url().includes('/models/')) modelRequests.push(r.url()); });
+  page.on('request', (r) => { if (/\/(models|banks)\//.test(r.url())) modelRequests.push(r.url()); });
   // Small parts so the Range-resumable path (several parts per weight file) is the one exercised.
   await page.goto(`${ctx.demoUrl}?partSize=131072`);
   await loadDefault(page);
   const downloaded = Number(await page.evaluate(() => document.body.dataset.downloaded));
   expectThat(downloaded > 500_000, `first load downloads the model (${downloaded} bytes)`);
+  expectThat(await page.locator('#use-bank').inputValue() === bundledBank, 'the default knowledge bank is installed and selected');
+  const bundledRefs = Number(await page.locator(`#banks tr[data-bank="${bundledBank}"] td`).nth(1).textContent());
+  expectThat(bundledRefs > 5000, `the default knowledge bank lists its references (${bundledRefs})`);
   expectThat(/GPU memory/.test((await page.locator('#model-info').textContent()) ?? ''), 'model info shows GPU memory');
   await page.fill('#temperature', '0');
   const text = await generateOnce(page, 1);
@@ -46,7 +51,8 @@ async function modelLoadAndCache(ctx: E2EContext): Promise<void> {
   modelRequests.length = 0;
   await loadDefault(page);
   expectThat(await page.evaluate(() => document.body.dataset.downloaded) === '0', 'a reload reads the model from Cache Storage');
-  expectThat(modelRequests.length === 0, `no model request after reload, saw ${modelRequests.join(', ')}`);
+  expectThat(!modelRequests.some((u) => u.includes('/models/') || u.endsWith('.m3bank')), `no model or bank download after reload, saw ${modelRequests.join(', ')}`);
+  expectThat(/is ready/.test((await page.locator('#encode-status').textContent()) ?? ''), 'the installed knowledge bank is reused');
   expectThat(/all from the browser cache/.test((await page.locator('#txt-download').textContent()) ?? ''), 'download bar says cached');
   expectThat(/Storage: .* used of/.test((await page.locator('#storage').textContent()) ?? ''), 'storage estimate shown');
   await screenshot(page, 'demo-2-cached-reload');
@@ -101,22 +107,17 @@ async function bankAndInspector(ctx: E2EContext): Promise<void> {
   await screenshot(page, 'demo-3-inspector');
 
   const exportButton = row.getByRole('button', { name: 'Export' });
-  if (await exportButton.isDisabled()) {
-    ctx.log('skipped: bank export/import (this engine has no memory.export/import yet; the page says so)');
-    expectThat(await page.locator('#transfer-note').isVisible(), 'the page explains why export is disabled');
-  } else {
-    const [download] = await Promise.all([page.waitForEvent('download'), exportButton.click()]);
-    const file = join(mkdtempSync(join(tmpdir(), 'm3-e2e-')), 'e2e-facts.m3bank');
-    await download.saveAs(file);
-    page.once('dialog', (d) => void d.accept());
-    await row.getByRole('button', { name: 'Delete' }).click();
-    await row.waitFor({ state: 'detached' });
-    await page.setInputFiles('#import-bank', file);
-    await page.waitForFunction(() => Number(document.body.dataset.imported ?? 0) >= 1 || !document.getElementById('error')!.hidden, null, { timeout: 30_000 });
-    expectThat(!(await page.locator('#error').isVisible()), `import without error: ${await page.locator('#error').textContent()}`);
-    await row.waitFor();
-    expectThat(((await row.locator('td').nth(1).textContent()) ?? '') === refs, 're-imported bank has the same references');
-  }
+  const [download] = await Promise.all([page.waitForEvent('download'), exportButton.click()]);
+  const file = join(mkdtempSync(join(tmpdir(), 'm3-e2e-')), 'e2e-facts.m3bank');
+  await download.saveAs(file);
+  page.once('dialog', (d) => void d.accept());
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await row.waitFor({ state: 'detached' });
+  await page.setInputFiles('#import-bank', file);
+  await page.waitForFunction(() => Number(document.body.dataset.imported ?? 0) >= 1 || !document.getElementById('error')!.hidden, null, { timeout: 30_000 });
+  expectThat(!(await page.locator('#error').isVisible()), `import without error: ${await page.locator('#error').textContent()}`);
+  await row.waitFor();
+  expectThat(((await row.locator('td').nth(1).textContent()) ?? '') === refs, 're-imported bank has the same references');
   await screenshot(page, 'demo-4-banks');
   await row.getByRole('button', { name: 'Delete' }).click();
   await row.waitFor({ state: 'detached' });

@@ -10,6 +10,11 @@ import { el, hideAlert, host, showAlert, startEngine } from './engine-host';
 import { deleteConversation, getConversation, listConversations, newConversation, saveConversation, type Conversation, type StoredMessage } from './store';
 
 let current: Conversation = newConversation();
+
+/** A new conversation, reading the default model's knowledge bank when it is installed. */
+function freshConversation(): Conversation {
+  return { ...newConversation(), bank: host.defaultBank };
+}
 let aborter: AbortController | null = null;
 
 function bubble(m: StoredMessage): HTMLLIElement {
@@ -54,7 +59,7 @@ async function openConversation(id: string): Promise<void> {
 
 async function removeConversation(id: string): Promise<void> {
   await deleteConversation(id);
-  if (id === current.id) current = newConversation();
+  if (id === current.id) current = freshConversation();
   renderMessages();
   await renderList();
 }
@@ -157,7 +162,7 @@ function wire(): void {
     if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); el<HTMLFormElement>('composer').requestSubmit(); }
   });
   el('stop').addEventListener('click', () => aborter?.abort());
-  el('new-chat').addEventListener('click', () => { current = newConversation(); renderMessages(); void renderList(); });
+  el('new-chat').addEventListener('click', () => { current = freshConversation(); renderMessages(); void renderList(); });
   el('bank').addEventListener('change', () => { current.bank = el<HTMLSelectElement>('bank').value || null; void saveConversation(current).then(renderList); });
   el('knowledge-files').addEventListener('change', (e) => {
     const input = e.target as HTMLInputElement;
@@ -178,6 +183,11 @@ async function main(): Promise<void> {
   if (last && await getConversation(last)) await openConversation(last); else { renderMessages(); await renderList(); }
   void requestPersistence().finally(refreshStorageLine);
   await startEngine();
+  // The bank installs with the engine: a conversation not started yet reads it from the first message.
+  if (host.defaultBank && !current.messages.length && current.bank === null) {
+    current.bank = host.defaultBank;
+    renderMessages();
+  }
 }
 
 void main();

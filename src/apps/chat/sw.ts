@@ -1,7 +1,7 @@
 /**
  * The chat's service worker. Precache: the app shell (Workbox precache, replaced on each app update;
  * cleanupOutdatedCaches only touches precaches). Runtime: files under /models/ and /banks/ are
- * cache-first in `memory3-models-v1`, a cache no app update deletes. A missing file is downloaded
+ * cache-first in `memory3-models-v1`, a cache no app update deletes (bank files themselves excepted). A missing file is downloaded
  * whole once; Range requests are answered from the cached copy (206), HEAD from its headers, and a
  * 404 is remembered so that probing optional files works offline. On install it fetches the
  * embedded default model, so one online visit is enough to chat offline. The engine itself runs in
@@ -45,7 +45,10 @@ async function cached(url: string): Promise<Response> {
   return (await cache.match(url))!;
 }
 
-const isRuntimeFile = ({ url, sameOrigin }: { url: URL; sameOrigin: boolean }) => sameOrigin && /\/(models|banks)\//.test(url.pathname);
+// Bank files (.m3bank) pass through: the page streams one into IndexedDB once, with progress, and a
+// second copy in the cache would only double the storage it takes. Their small manifests are cached.
+const isRuntimeFile = ({ url, sameOrigin }: { url: URL; sameOrigin: boolean }) =>
+  sameOrigin && /\/(models|banks)\//.test(url.pathname) && !url.pathname.endsWith('.m3bank');
 
 registerRoute(isRuntimeFile, async ({ request }) => {
   const full = await cached(request.url);
@@ -59,7 +62,8 @@ registerRoute(isRuntimeFile, async ({ request }) => {
 
 self.addEventListener('install', (e) => {
   const base = new URL('models/memory3-tiny/', location.href).href;
-  e.waitUntil(Promise.all(defaultModelFiles.map((f) => cached(base + f).catch(() => undefined))));
+  const bankManifest = new URL('banks/memory3-tiny-knowledge.json', location.href).href;
+  e.waitUntil(Promise.all([...defaultModelFiles.map((f) => base + f), bankManifest].map((url) => cached(url).catch(() => undefined))));
 });
 
 precacheAndRoute(self.__WB_MANIFEST);

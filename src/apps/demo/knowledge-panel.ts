@@ -1,6 +1,7 @@
 /** Knowledge banks: create, add text or .txt/.md files (progress, cancel), list, import/export, delete. */
 import type { BankSummary, MemoryDocument } from '../../index';
-import { bankTransfer, downloadBank, transferNote } from '../shared/banks';
+import { downloadBank } from '../shared/banks';
+import { ensureBundledBank } from '../shared/bundled-bank';
 import { mib } from '../shared/storage';
 import { refreshStorage } from './model-panel';
 import { $, app, bump, clearError, showError } from './ui';
@@ -23,7 +24,7 @@ function bankRow(b: BankSummary): HTMLTableRowElement {
     actions.append(el);
   };
   button('Use', async () => { $<HTMLInputElement>('bank-name').value = b.name; $<HTMLSelectElement>('use-bank').value = b.name; });
-  button('Export', async () => { await downloadBank(app.engine!, b.name); bump('exported'); }, !bankTransfer(app.engine));
+  button('Export', async () => { await downloadBank(app.engine!, b.name); bump('exported'); });
   button('Delete', async () => { await app.engine!.memory.delete(b.name); await refreshBanks(); });
   return tr;
 }
@@ -88,16 +89,47 @@ function setEncoding(busy: boolean): void {
 }
 
 async function importBank(file: File): Promise<void> {
-  const t = bankTransfer(app.engine);
-  if (!t) throw new Error(transferNote);
   const name = file.name.replace(/\.m3bank$/i, '');
   const exists = (await app.engine!.memory.list()).some((b) => b.name === name);
   const overwrite = exists && confirm(`Replace the existing bank "${name}"?`);
   if (exists && !overwrite) return;
-  await t.import(file, { name, overwrite });
+  await app.engine!.memory.import(file, { name, overwrite });
   $('encode-status').textContent = `Imported bank "${name}".`;
   bump('imported');
   await refreshBanks();
+}
+
+/**
+ * Installs the knowledge bank shipped with the default model (public/banks/, first load only) and
+ * selects it for generation unless another bank is; a failure is shown and leaves the page usable without it.
+ */
+export async function installDefaultBank(model: string): Promise<void> {
+  const engine = app.engine;
+  if (!engine) return;
+  const bar = $<HTMLProgressElement>('encode-progress'), status = $('encode-status');
+  try {
+    const r = await ensureBundledBank(engine, new URL(`banks/${model}-knowledge.json`, document.baseURI).href, model, {
+      onProgress: ({ loaded, total }) => {
+        bar.hidden = false;
+        bar.max = total;
+        bar.value = loaded;
+        status.textContent = `Installing the default knowledge bank: ${mib(loaded)} / ${mib(total)}`;
+      },
+    });
+    if (!r) return;
+    status.textContent = r.installed
+      ? `Installed the default knowledge bank "${r.name}" (${r.manifest.references} references of ${r.manifest.documents} held-out documents).`
+      : `The default knowledge bank "${r.name}" is ready.`;
+    await refreshBanks();
+    const use = $<HTMLSelectElement>('use-bank');
+    if (!use.value) use.value = r.name;
+    bump('bundledBank');
+  } catch (err) {
+    status.textContent = 'The default knowledge bank could not be installed.';
+    showError(err);
+  } finally {
+    bar.hidden = true;
+  }
 }
 
 export function wireKnowledgePanel(): void {
@@ -115,11 +147,8 @@ export function wireKnowledgePanel(): void {
   });
   app.listeners.add(() => {
     setEncoding(false);
-    const note = $('transfer-note');
-    note.hidden = !app.engine || !!bankTransfer(app.engine);
-    note.textContent = transferNote;
-    $('import-bank').closest('label')!.classList.toggle('disabled', !bankTransfer(app.engine));
-    $<HTMLInputElement>('import-bank').disabled = !bankTransfer(app.engine);
+    $('import-bank').closest('label')!.classList.toggle('disabled', !app.engine);
+    $<HTMLInputElement>('import-bank').disabled = !app.engine;
     void refreshBanks().catch(showError);
   });
 }

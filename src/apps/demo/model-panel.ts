@@ -2,6 +2,7 @@
 import { AdapterLimitError, createEngine, type LoadProgress } from '../../index';
 import { cachedModelFiles, forgetCachedModels, listCachedModels, type DownloadProgress } from '../shared/model-cache';
 import { describeStorage, mib, requestPersistence, storageReport } from '../shared/storage';
+import { installDefaultBank } from './knowledge-panel';
 import { $, app, clearError, engineChanged, flag, showError } from './ui';
 
 const partSize = Number(new URLSearchParams(location.search).get('partSize')) || undefined;
@@ -49,6 +50,9 @@ async function resolveModel(model: string | File[]): Promise<File[]> {
   return got.files;
 }
 
+const defaultModel = 'memory3-tiny';
+const defaultUrl = () => new URL(`models/${defaultModel}/`, document.baseURI).href;
+
 export async function loadModel(model: string | File[]): Promise<void> {
   clearError();
   await app.engine?.dispose();
@@ -68,13 +72,14 @@ export async function loadModel(model: string | File[]): Promise<void> {
     });
     $('model-info').textContent = describeModel();
     $('load-status').textContent = 'Ready.';
-    flag('ready');
   } catch (err) {
     $('load-status').textContent = 'Loading failed.';
     if (err instanceof AdapterLimitError) $('load-status').textContent += ' The GPU adapter\'s limits are too small for this model.';
     showError(err);
   }
   engineChanged();
+  if (app.engine && model === defaultUrl()) await installDefaultBank(defaultModel);
+  if (app.engine) flag('ready');
   void refreshStorage();
 }
 
@@ -103,8 +108,7 @@ function wireDropZone(): void {
 }
 
 export function wireModelPanel(): void {
-  const defaultUrl = new URL('models/memory3-tiny/', document.baseURI).href;
-  $('load-default').addEventListener('click', () => void loadModel(defaultUrl));
+  $('load-default').addEventListener('click', () => void loadModel(defaultUrl()));
   $('load-url').addEventListener('click', () => void loadModel($<HTMLInputElement>('model-url').value.trim()));
   $('model-files').addEventListener('change', (e) => void loadModel([...((e.target as HTMLInputElement).files ?? [])]));
   $('persist').addEventListener('click', () => void requestPersistence().then(refreshStorage));
@@ -112,5 +116,5 @@ export function wireModelPanel(): void {
   $('reload-engine').addEventListener('click', () => void app.reload?.());
   wireDropZone();
   void refreshStorage();
-  if (new URLSearchParams(location.search).has('autoload')) void loadModel(defaultUrl);
+  if (new URLSearchParams(location.search).has('autoload')) void loadModel(defaultUrl());
 }
