@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const { codec, limit } = parseArgs(process.argv.slice(2));
   if (!existsSync(knowledgeFile)) throw new Error(`bank:build: ${knowledgeFile} is missing: run tools/corpus/build_corpus.py first (see tools/train/README.md)`);
-  const docs = knowledgeDocuments(readFileSync(knowledgeFile, 'utf8'));
+  const docs = knowledgeDocuments(readFileSync(knowledgeFile, 'utf8'));  // the manifest records this file's SHA-256
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(join(cacheDir, 'documents.json'), JSON.stringify(docs));
   log(`knowledge set: ${docs.length} documents${limit !== null ? ` (first ${limit} only)` : ''}; codec ${codec}`);
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       return { ...r, file: await fetchFile(page, r.bytes, log) };
     });
     const weights = readFileSync(join(repoRoot, 'public/models', model, 'model.safetensors'));
+    const knowledge = readFileSync(knowledgeFile);
     const name = limit === null ? `${model}-knowledge` : `${model}-knowledge-first${limit}`;
     const dir = limit === null ? outDir : cacheDir;
     mkdirSync(dir, { recursive: true });
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
       documents: result.documents,
       references: result.references,
       source: 'tools/corpus knowledge set (held out of training): element facts and a slice of the dictionaries',
+      knowledgeSha256: sha256(knowledge),
       built: { date: new Date().toISOString(), adapter: result.adapter, encodeSeconds: Math.round(result.encodeMs / 1000), referencesPerSecond: Number(result.referencesPerSecond.toFixed(1)) },
     };
     const path = join(dir, manifest.file);

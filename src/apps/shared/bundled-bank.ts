@@ -22,6 +22,8 @@ export interface BankManifest {
   documents: number;
   references: number;
   source: string;
+  /** SHA-256 of the knowledge set it was built from (tools/corpus/.cache/knowledge.jsonl). */
+  knowledgeSha256: string;
   built: { date: string; adapter: string; encodeSeconds: number; referencesPerSecond: number };
 }
 
