@@ -8,10 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 py=/usr/bin/python3   # Debian's torch is built for Debian's python, not a pyenv one on PATH
 
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# build_corpus.py fetches the dictionaries with `apt-get download`, which needs package lists.
+if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then $SUDO apt-get update -qq; fi
 if ! "$py" -c 'import torch' 2>/dev/null; then
   echo "train smoke: installing Debian's python3-torch"
-  export DEBIAN_FRONTEND=noninteractive
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq python3-torch >/dev/null
 fi
