@@ -11,7 +11,7 @@ py=/usr/bin/python3   # Debian's torch is built for Debian's python, not a pyenv
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 # build_corpus.py fetches the dictionaries with `apt-get download`, which needs package lists.
-if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then $SUDO apt-get update -qq; fi
+if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then $SUDO apt-get update -qq; fi
 if ! "$py" -c 'import torch' 2>/dev/null; then
   echo "train smoke: installing Debian's python3-torch"
   $SUDO apt-get update -qq
