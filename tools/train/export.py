@@ -24,6 +24,38 @@ def load(path):
     return model, ck
 
 
+def load_exported(folder=OUT):
+    """A shipped model folder (config.json with its memory3 block + f16 model.safetensors) as a Llama
+    computing in f32: what the engine runs, read back without the training checkpoint."""
+    hf = json.load(open(os.path.join(folder, 'config.json')))
+    m3 = hf['memory3']
+    cfg = Config(vocab_size=hf['vocab_size'], hidden_size=hf['hidden_size'], intermediate_size=hf['intermediate_size'],
+                 num_hidden_layers=hf['num_hidden_layers'], num_attention_heads=hf['num_attention_heads'],
+                 num_key_value_heads=hf['num_key_value_heads'], head_dim=hf['head_dim'], rms_norm_eps=hf['rms_norm_eps'],
+                 rope_theta=hf['rope_theta'], max_position_embeddings=hf['max_position_embeddings'],
+                 memory_layers=m3['memory_layers'], tokens_per_head=m3['tokens_per_head'],
+                 reference_length=m3['reference_length'], memories_per_retrieval=m3['memories_per_retrieval'],
+                 retrieval_interval=m3['retrieval_interval'])
+    model = Llama(cfg)
+    with open(os.path.join(folder, 'model.safetensors'), 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    targets = hf_tensors(model)   # detached views of the parameters
+    names = set(header) - {'__metadata__'}
+    if names != set(targets):
+        raise ValueError(f'{folder}: tensors differ from the model: {sorted(names ^ set(targets))[:4]}')
+    with torch.no_grad():
+        for name, t in targets.items():
+            h = header[name]
+            a, b = h['data_offsets']
+            if h['dtype'] != 'F16' or list(t.shape) != h['shape']:
+                raise ValueError(f'{name}: {h["dtype"]} {h["shape"]}, expected F16 {list(t.shape)}')
+            t.copy_(torch.frombuffer(bytearray(data[a:b]), dtype=torch.float16).reshape(h['shape']).float())
+    model.eval()
+    return model
+
+
 def hf_tensors(model):
     """HF Llama names → tensors (tied embeddings: no lm_head)."""
     out = {'model.embed_tokens.weight': model.embed_tokens.weight, 'model.norm.weight': model.norm.weight}

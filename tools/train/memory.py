@@ -73,9 +73,11 @@ class Retriever:
         return out
 
 
-def memory_batch(model, prefix, contexts, refs):
+def memory_batch(model, prefix, contexts, refs, encode=None):
     """contexts: B id lists of equal length T (the context after the prefix); refs[b][c]: the
     reference id lists chunk c of context b attends to (≤ memories_per_retrieval).
+    encode(flat refs) → keys, values (R, memLayers, G, k, d), positions: encode_memories by default;
+    evaluate_bank.py passes the records of an exported bank instead (refs are then its indices).
     Returns ids (B, P+T), positions (P+T,), memory dict for Llama.forward, kept positions per chunk."""
     cfg, P, T = model.cfg, len(prefix), len(contexts[0])
     n, C = cfg.retrieval_interval, (len(contexts[0]) + cfg.retrieval_interval - 1) // cfg.retrieval_interval
@@ -90,7 +92,7 @@ def memory_batch(model, prefix, contexts, refs):
     valid = torch.zeros(B, C, M, dtype=torch.bool)
     kept = [[None] * C for _ in range(B)]
     if flat:
-        fk, fv, fp = encode_memories(model, prefix, flat)
+        fk, fv, fp = (encode or (lambda f: encode_memories(model, prefix, f)))(flat)
         j = 0
         for b in range(B):
             for c in range(C):

@@ -39,6 +39,8 @@ cd tools/train
 "$py" check_memory.py
 "$py" train.py --smoke
 "$py" train_memory.py --smoke
+# The shipped model and bank, read back by PyTorch: records must agree with its own encoding.
+"$py" evaluate_bank.py --smoke | tail -1
 line=$("$py" evaluate.py .cache/smoke2/ckpt.pt --smoke | tail -1)
 echo "$line"
 case "$line" in
