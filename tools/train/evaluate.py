@@ -30,8 +30,8 @@ class Bank:
             refs += [(i, r, bpe.decode(r)) for r in cut(bpe.encode(d['text']), length)]
         self.retriever = Retriever(refs)
 
-    def get(self, q_ids, q_text, n, dedup=2 / 3):
-        return [self.retriever.refs[i][1] for i in self.retriever.retrieve(q_ids, q_text, n, dedup=dedup)]
+    def get(self, q_ids, q_text, n, dedup=2 / 3, exclude=None):
+        return [self.retriever.refs[i][1] for i in self.retriever.retrieve(q_ids, q_text, n, exclude_doc=exclude, dedup=dedup)]
 
 
 @torch.no_grad()
@@ -51,12 +51,13 @@ def nll_memory(model, bpe, bank, ids, pre, dedup):
 
 
 @torch.no_grad()
-def nll_rag(model, bpe, bank, ids, dedup, n_refs, interval):
-    """Each interval-token chunk is scored with its own retrieved references' text in front."""
+def nll_rag(model, bpe, bank, ids, dedup, n_refs, interval, exclude=None):
+    """Each interval-token chunk is scored with its own retrieved references' text in front
+    (bank.get → reference id lists; `exclude`: a document whose references are never used)."""
     total, count = 0.0, 0
     ctx = ids[:-1]
     for c in range(0, len(ctx), interval):
-        refs = bank.get(ctx[c:c + interval], bpe.decode(ctx[c:c + interval]), n_refs, dedup)
+        refs = bank.get(ctx[c:c + interval], bpe.decode(ctx[c:c + interval]), n_refs, dedup, exclude)
         front = [t for r in refs for t in [BOS] + r + [EOS]]
         end = min(c + interval, len(ctx))
         lo = model(torch.tensor([front + ctx[:end]]))[0, len(front) + c:]

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from bank_file import read_bank
 from data import BOS, EOS, tokenizer
-from evaluate import RESULTS, knowledge, nll_none, questions
+from evaluate import RESULTS, knowledge, nll_none, nll_rag, questions
 from export import OUT, ROOT, load_exported
 from memory import Retriever, encode_memories, memory_batch, prefix_ids
 
@@ -45,8 +45,12 @@ class ShippedBank:
         self.ids = [bpe.encode(r['text']) for r in self.refs]
         self.retriever = Retriever([(r['source'], ids, r['text']) for r, ids in zip(self.refs, self.ids)])
 
-    def get(self, q_ids, q_text, n, dedup=2 / 3, exclude=None):
+    def indices(self, q_ids, q_text, n, dedup=2 / 3, exclude=None):
         return self.retriever.retrieve(q_ids, q_text, n, exclude_doc=exclude, dedup=dedup)
+
+    def get(self, q_ids, q_text, n, dedup=2 / 3, exclude=None):
+        """Reference id lists, as evaluate.Bank.get (for evaluate.nll_rag)."""
+        return [self.ids[i] for i in self.indices(q_ids, q_text, n, dedup, exclude)]
 
     def records(self, flat):
         return self.k[flat], self.v[flat], self.p[flat]
@@ -79,30 +83,16 @@ def compare_records(model, pre, bank, n, rng):
 def nll_memory(model, pre, bank, ids, encode, exclude):
     cfg, n = model.cfg, model.cfg.retrieval_interval
     ctx = ids[:-1]
-    refs = [bank.get(ctx[c:c + n], bank.decode(ctx[c:c + n]), cfg.memories_per_retrieval, 2 / 3, exclude) for c in range(0, len(ctx), n)]
+    refs = [bank.indices(ctx[c:c + n], bank.decode(ctx[c:c + n]), cfg.memories_per_retrieval, 2 / 3, exclude) for c in range(0, len(ctx), n)]
     seq, pos, mem, _ = memory_batch(model, pre, [ctx], [refs], encode=encode)
     lo = model(seq, pos, mem)[0, len(pre):]
     return F.cross_entropy(lo, torch.tensor(ids[1:]), reduction='sum').item(), len(ids) - 1
 
 
 @torch.no_grad()
-def nll_rag(model, bank, ids, exclude):
-    cfg, n = model.cfg, model.cfg.retrieval_interval
-    total, count, ctx = 0.0, 0, ids[:-1]
-    for c in range(0, len(ctx), n):
-        refs = bank.get(ctx[c:c + n], bank.decode(ctx[c:c + n]), cfg.memories_per_retrieval, 2 / 3, exclude)
-        front = [t for j in refs for t in [BOS] + bank.ids[j] + [EOS]]
-        end = min(c + n, len(ctx))
-        lo = model(torch.tensor([front + ctx[:end]]))[0, len(front) + c:]
-        total += F.cross_entropy(lo, torch.tensor(ids[c + 1:end + 1]), reduction='sum').item()
-        count += end - c
-    return total, count
-
-
-@torch.no_grad()
 def greedy(model, pre, bank, mode, q_ids, n_new):
     cfg = model.cfg
-    refs = bank.get(q_ids, bank.decode(q_ids), cfg.memories_per_retrieval, None) if mode != 'none' else []
+    refs = bank.indices(q_ids, bank.decode(q_ids), cfg.memories_per_retrieval, None) if mode != 'none' else []
     out = []
     for _ in range(n_new):
         ctx = q_ids + out
@@ -143,7 +133,7 @@ def main():
     reencode = lambda flat: encode_memories(model, pre, [bank.ids[j] for j in flat])
     modes = {
         'none': lambda ids, ex: nll_none(model, ids),
-        'rag': lambda ids, ex: nll_rag(model, bank, ids, ex),
+        'rag': lambda ids, ex: nll_rag(model, bpe, bank, ids, 2 / 3, model.cfg.memories_per_retrieval, model.cfg.retrieval_interval, ex),
         'memory': lambda ids, ex: nll_memory(model, pre, bank, ids, bank.records, ex),
         'memory_pytorch_encoded': lambda ids, ex: nll_memory(model, pre, bank, ids, reencode, ex),
     }
