@@ -41,11 +41,12 @@ def nll_none(model, ids):
 
 
 @torch.no_grad()
-def nll_memory(model, bpe, bank, ids, pre, dedup):
+def nll_memory(model, bpe, bank, ids, pre, dedup, exclude=None, encode=None):
+    """`encode`: memory_batch's (PyTorch's encoding by default; evaluate_bank.py passes stored records)."""
     cfg, n = model.cfg, model.cfg.retrieval_interval
     ctx = ids[:-1]
-    refs = [bank.get(ctx[c:c + n], bpe.decode(ctx[c:c + n]), cfg.memories_per_retrieval, dedup) for c in range(0, len(ctx), n)]
-    seq, pos, mem, _ = memory_batch(model, pre, [ctx], [refs])
+    refs = [bank.get(ctx[c:c + n], bpe.decode(ctx[c:c + n]), cfg.memories_per_retrieval, dedup, exclude) for c in range(0, len(ctx), n)]
+    seq, pos, mem, _ = memory_batch(model, pre, [ctx], [refs], encode=encode)
     lo = model(seq, pos, mem)[0, len(pre):]
     return F.cross_entropy(lo, torch.tensor(ids[1:]), reduction='sum').item(), len(ids) - 1
 
@@ -67,7 +68,7 @@ def nll_rag(model, bpe, bank, ids, dedup, n_refs, interval, exclude=None):
 
 
 @torch.no_grad()
-def greedy(model, bpe, bank, mode, q_ids, n_new, pre):
+def greedy(model, bpe, bank, mode, q_ids, n_new, pre, encode=None):
     cfg = model.cfg
     # No near-copy rule for questions: the engine's overlapRatio divides by the shorter sequence, so
     # a short question contained in its answer's reference would count as a near-copy of it.
@@ -81,7 +82,7 @@ def greedy(model, bpe, bank, mode, q_ids, n_new, pre):
             front = [t for r in refs for t in [BOS] + r + [EOS]]
             lo = model(torch.tensor([front + ctx]))[0, -1]
         else:   # one prompt chunk; the first decoded chunk reuses its memories (the engine's rule)
-            seq, pos, mem, _ = memory_batch(model, pre, [ctx], [[refs] * ((len(ctx) + cfg.retrieval_interval - 1) // cfg.retrieval_interval)])
+            seq, pos, mem, _ = memory_batch(model, pre, [ctx], [[refs] * ((len(ctx) + cfg.retrieval_interval - 1) // cfg.retrieval_interval)], encode=encode)
             lo = model(seq, pos, mem)[0, -1]
         out.append(int(lo.argmax()))
     return out

@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 
 from bank_file import read_bank
-from data import BOS, EOS, tokenizer
-from evaluate import RESULTS, knowledge, nll_none, nll_rag, questions
+from data import BOS, tokenizer
+from evaluate import RESULTS, greedy, knowledge, nll_memory, nll_none, nll_rag, questions
 from export import OUT, ROOT, load_exported
-from memory import Retriever, encode_memories, memory_batch, prefix_ids
+from memory import Retriever, encode_memories, prefix_ids
 
 BANK = os.path.join(ROOT, 'public', 'banks', 'memory3-tiny-knowledge.m3bank')
 
@@ -44,6 +44,9 @@ class ShippedBank:
         self.decode = bpe.decode
         self.ids = [bpe.encode(r['text']) for r in self.refs]
         self.retriever = Retriever([(r['source'], ids, r['text']) for r, ids in zip(self.refs, self.ids)])
+        self.index = {}   # id list → first reference with that text (same text, same record)
+        for i, ids in enumerate(self.ids):
+            self.index.setdefault(tuple(ids), i)
 
     def indices(self, q_ids, q_text, n, dedup=2 / 3, exclude=None):
         return self.retriever.retrieve(q_ids, q_text, n, exclude_doc=exclude, dedup=dedup)
@@ -53,7 +56,9 @@ class ShippedBank:
         return [self.ids[i] for i in self.indices(q_ids, q_text, n, dedup, exclude)]
 
     def records(self, flat):
-        return self.k[flat], self.v[flat], self.p[flat]
+        """The stored records of references given as indices or as id lists (memory_batch's encode)."""
+        idx = [r if isinstance(r, int) else self.index[tuple(r)] for r in flat]
+        return self.k[idx], self.v[idx], self.p[idx]
 
 
 def compare_records(model, pre, bank, n, rng):
@@ -79,35 +84,6 @@ def compare_records(model, pre, bank, n, rng):
             'max_abs_diff_same_slot': err, 'max_abs_value': scale}
 
 
-@torch.no_grad()
-def nll_memory(model, pre, bank, ids, encode, exclude):
-    cfg, n = model.cfg, model.cfg.retrieval_interval
-    ctx = ids[:-1]
-    refs = [bank.indices(ctx[c:c + n], bank.decode(ctx[c:c + n]), cfg.memories_per_retrieval, 2 / 3, exclude) for c in range(0, len(ctx), n)]
-    seq, pos, mem, _ = memory_batch(model, pre, [ctx], [refs], encode=encode)
-    lo = model(seq, pos, mem)[0, len(pre):]
-    return F.cross_entropy(lo, torch.tensor(ids[1:]), reduction='sum').item(), len(ids) - 1
-
-
-@torch.no_grad()
-def greedy(model, pre, bank, mode, q_ids, n_new):
-    cfg = model.cfg
-    refs = bank.indices(q_ids, bank.decode(q_ids), cfg.memories_per_retrieval, None) if mode != 'none' else []
-    out = []
-    for _ in range(n_new):
-        ctx = q_ids + out
-        if mode == 'none':
-            lo = model(torch.tensor([ctx]))[0, -1]
-        elif mode == 'rag':
-            lo = model(torch.tensor([[t for j in refs for t in [BOS] + bank.ids[j] + [EOS]] + ctx]))[0, -1]
-        else:
-            chunks = (len(ctx) + cfg.retrieval_interval - 1) // cfg.retrieval_interval
-            seq, pos, mem, _ = memory_batch(model, pre, [ctx], [[refs] * chunks], encode=bank.records)
-            lo = model(seq, pos, mem)[0, -1]
-        out.append(int(lo.argmax()))
-    return out, [bank.refs[j]['source'] for j in refs]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--docs', type=int, default=48)
@@ -130,12 +106,11 @@ def main():
     # codec or file format and this implementation disagree.
     if rec['kept_positions_agree_pct'] < 95 or rec['max_abs_diff_same_slot'] > 2 * rec['max_abs_value'] / 127:
         raise SystemExit(f'the bank\'s records disagree with PyTorch\'s encoding: {rec}')
-    reencode = lambda flat: encode_memories(model, pre, [bank.ids[j] for j in flat])
     modes = {
         'none': lambda ids, ex: nll_none(model, ids),
         'rag': lambda ids, ex: nll_rag(model, bpe, bank, ids, 2 / 3, model.cfg.memories_per_retrieval, model.cfg.retrieval_interval, ex),
-        'memory': lambda ids, ex: nll_memory(model, pre, bank, ids, bank.records, ex),
-        'memory_pytorch_encoded': lambda ids, ex: nll_memory(model, pre, bank, ids, reencode, ex),
+        'memory': lambda ids, ex: nll_memory(model, bpe, bank, ids, pre, 2 / 3, ex, encode=bank.records),
+        'memory_pytorch_encoded': lambda ids, ex: nll_memory(model, bpe, bank, ids, pre, 2 / 3, ex),
     }
     texts = [([BOS] + bpe.encode(d['text'])[:model.cfg.retrieval_interval * 2], names[id(d)]) for d in sample]
     ppl = {}
@@ -149,8 +124,10 @@ def main():
         right = 0
         for i, (q, ans) in enumerate(qs):
             want = bpe.encode(ans)
-            got, sources = greedy(model, pre, bank, mode, [BOS] + bpe.encode(q), len(want))
+            q_ids = [BOS] + bpe.encode(q)
+            got = greedy(model, bpe, bank, mode, q_ids, len(want), pre, encode=bank.records)
             right += got == want
+            sources = [bank.refs[j]['source'] for j in bank.indices(q_ids, q, model.cfg.memories_per_retrieval, None)] if mode != 'none' else []
             if mode == 'memory':
                 found += f"elements/{q.split(' ')[0]}" in sources
             if i < 4:
