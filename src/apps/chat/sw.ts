@@ -2,10 +2,11 @@
  * The chat's service worker. Precache: the app shell (Workbox precache, replaced on each app update;
  * cleanupOutdatedCaches only touches precaches). Runtime: files under /models/ and /banks/ are
  * cache-first in `memory3-models-v1`, a cache no app update deletes (bank files excepted: see below).
- * A missing file is downloaded whole once; Range requests are answered from the cached copy (206), HEAD from its headers, and a
- * 404 is remembered so that probing optional files works offline. On install it fetches the
- * embedded default model, so one online visit is enough to chat offline. The engine itself runs in
- * the page's dedicated worker, never here (browsers stop idle service workers).
+ * A missing file is downloaded whole once; Range requests are answered from the cached copy (206),
+ * HEAD from its headers, and a 404 is remembered so that probing optional files works offline. On
+ * install it fetches the embedded default model and its bank manifest, so one online visit is enough
+ * to chat offline. The engine itself runs in the page's dedicated worker, never here (browsers stop
+ * idle service workers).
  */
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
