@@ -68,6 +68,22 @@ async function modelLoadAndCache(ctx: E2EContext): Promise<void> {
   await loadDefault(page);
   const resumed = Number(await page.evaluate(() => document.body.dataset.downloaded));
   expectThat(resumed === 131072, `a resumed download fetches only the missing 128 KiB part (fetched ${resumed} bytes)`);
+
+  // A deleted default bank is not installed again on the next load, only when asked.
+  page.once('dialog', (d) => void d.accept());
+  const bundledRow = page.locator(`#banks tr[data-bank="${bundledBank}"]`);
+  await bundledRow.getByRole('button', { name: 'Delete' }).click();
+  await bundledRow.waitFor({ state: 'detached' });
+  await page.reload();
+  modelRequests.length = 0;
+  await loadDefault(page);
+  expectThat(await bundledRow.count() === 0 && !modelRequests.some((u) => u.endsWith('.m3bank')), 'a deleted default bank stays deleted');
+  expectThat(await page.locator('#install-default-bank').isVisible(), 'the page offers to install the default bank again');
+  const installs = Number(await page.evaluate(() => document.body.dataset.bundledBank ?? 0));
+  await page.click('#install-default-bank');
+  await page.waitForFunction((n) => Number(document.body.dataset.bundledBank ?? 0) > n || !document.getElementById('error')!.hidden, installs, { timeout: 60_000 });
+  await bundledRow.waitFor();
+  expectThat(!(await page.locator('#install-default-bank').isVisible()), 'the offer disappears once the bank is installed');
   expectThat(errors.length === 0, `no page errors: ${errors.join('\n')}`);
   await context.close();
 }
@@ -119,6 +135,7 @@ async function bankAndInspector(ctx: E2EContext): Promise<void> {
   await row.waitFor();
   expectThat(((await row.locator('td').nth(1).textContent()) ?? '') === refs, 're-imported bank has the same references');
   await screenshot(page, 'demo-4-banks');
+  page.once('dialog', (d) => void d.accept());
   await row.getByRole('button', { name: 'Delete' }).click();
   await row.waitFor({ state: 'detached' });
   expectThat(errors.length === 0, `no page errors: ${errors.join('\n')}`);

@@ -25,7 +25,13 @@ function bankRow(b: BankSummary): HTMLTableRowElement {
   };
   button('Use', async () => { $<HTMLInputElement>('bank-name').value = b.name; $<HTMLSelectElement>('use-bank').value = b.name; });
   button('Export', async () => { await downloadBank(app.engine!, b.name); bump('exported'); });
-  button('Delete', async () => { await app.engine!.memory.delete(b.name); await refreshBanks(); });
+  button('Delete', async () => {
+    if (!confirm(`Delete the bank "${b.name}" (${b.counts.references} references, ${mib(b.bytes)})? This cannot be undone.`)) return;
+    await app.engine!.memory.delete(b.name);
+    // A deleted default bank stays deleted: the next load of the default model offers it instead.
+    if (b.name === installable?.bank) localStorage.setItem(declinedKey, b.name);
+    await refreshBanks();
+  });
   return tr;
 }
 
@@ -103,10 +109,23 @@ async function importBank(file: File): Promise<void> {
  * Installs the knowledge bank shipped with the default model (public/banks/, first load only) and
  * selects it for generation unless another bank is; a failure is shown and leaves the page usable without it.
  */
-export async function installDefaultBank(model: string): Promise<void> {
+const declinedKey = 'memory3-demo-deleted-default-bank';
+/** The default model's bank, while that model is loaded (the "Install the default bank" button's target). */
+let installable: { model: string; bank: string } | null = null;
+
+export async function installDefaultBank(model: string, opts: { evenIfDeleted?: boolean } = {}): Promise<void> {
   const engine = app.engine;
   if (!engine) return;
+  const bank = `${model}-knowledge`, offer = $<HTMLButtonElement>('install-default-bank');
+  installable = { model, bank };
   const bar = $<HTMLProgressElement>('encode-progress'), status = $('encode-status');
+  if (opts.evenIfDeleted) localStorage.removeItem(declinedKey);
+  else if (localStorage.getItem(declinedKey) === bank && !(await engine.memory.list()).some((b) => b.name === bank)) {
+    offer.hidden = false;
+    status.textContent = `The default knowledge bank "${bank}" was deleted; it is not installed again unless you ask.`;
+    return;
+  }
+  offer.hidden = true;
   try {
     const r = await ensureBundledBank(engine, new URL(`banks/${model}-knowledge.json`, document.baseURI).href, model, {
       onProgress: ({ loaded, total }) => {
@@ -140,6 +159,7 @@ export function wireKnowledgePanel(): void {
     void Promise.all(files.map(async (f) => ({ source: f.name, text: await f.text() }))).then(addDocuments);
   });
   $('cancel-encode').addEventListener('click', () => encoding?.abort());
+  $('install-default-bank').addEventListener('click', () => { if (installable) void installDefaultBank(installable.model, { evenIfDeleted: true }); });
   $('import-bank').addEventListener('change', (e) => {
     const f = (e.target as HTMLInputElement).files?.[0];
     if (f) void importBank(f).catch(showError);
@@ -147,6 +167,8 @@ export function wireKnowledgePanel(): void {
   });
   app.listeners.add(() => {
     setEncoding(false);
+    installable = null;
+    $('install-default-bank').hidden = true;
     $('import-bank').closest('label')!.classList.toggle('disabled', !app.engine);
     $<HTMLInputElement>('import-bank').disabled = !app.engine;
     void refreshBanks().catch(showError);
