@@ -105,13 +105,15 @@ async function importBank(file: File): Promise<void> {
   await refreshBanks();
 }
 
-/**
- * Installs the knowledge bank shipped with the default model (public/banks/, first load only) and
- * selects it for generation unless another bank is; a failure is shown and leaves the page usable without it.
- */
 const declinedKey = 'memory3-demo-deleted-default-bank';
 /** The default model's bank, while that model is loaded (the "Install the default bank" button's target). */
 let installable: { model: string; bank: string } | null = null;
+
+/**
+ * Installs the knowledge bank shipped with the default model (public/banks/, first load only) and
+ * selects it for generation unless another bank is; a failure is shown and leaves the page usable
+ * without it (and the install button offered). A bank the user deleted is only offered, not installed.
+ */
 
 export async function installDefaultBank(model: string, opts: { evenIfDeleted?: boolean } = {}): Promise<void> {
   const engine = app.engine;
@@ -145,6 +147,7 @@ export async function installDefaultBank(model: string, opts: { evenIfDeleted?: 
     bump('bundledBank');
   } catch (err) {
     status.textContent = 'The default knowledge bank could not be installed.';
+    offer.hidden = false;
     showError(err);
   } finally {
     bar.hidden = true;
