@@ -165,6 +165,7 @@ class EngineHandle implements Memory3Engine {
         id, object: 'chat.completion', created, model,
         choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason, logprobs: null }],
         usage: toUsage(r.usage),
+        ...(r.retrievals ? { retrievals: r.retrievals } : {}),
       };
     }
     return (async function* (): AsyncGenerator<ChatCompletionChunk> {
@@ -174,7 +175,10 @@ class EngineHandle implements Memory3Engine {
         first = false;
       }
       const r = await gen.result;
-      yield { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: {}, finish_reason: r.finishReason, logprobs: null }], usage: toUsage(r.usage) };
+      yield {
+        id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: {}, finish_reason: r.finishReason, logprobs: null }],
+        usage: toUsage(r.usage), ...(r.retrievals ? { retrievals: r.retrievals } : {}),
+      };
     })();
   }
 

@@ -1,5 +1,7 @@
 /** OpenAI-shaped chat completion types and the mapping from our generation result. */
 import type { ChatMessage, FinishReason, GenerateRequest, GenerationUsage } from '../engine/types';
+import type { MemoryRequest } from '../memory/api-types';
+import type { RetrievalEvent } from '../memory/provider';
 
 export interface ChatCompletionRequest {
   messages: ChatMessage[];
@@ -14,6 +16,8 @@ export interface ChatCompletionRequest {
   seed?: number;
   stop?: string | string[];
   signal?: AbortSignal;
+  /** Extension: read explicit memory from a bank while answering (as `generate({ memory })`). */
+  memory?: MemoryRequest;
 }
 
 export interface CompletionUsage {
@@ -36,6 +40,8 @@ export interface ChatCompletion {
   model: string;
   choices: { index: 0; message: { role: 'assistant'; content: string }; finish_reason: FinishReason; logprobs: null }[];
   usage: CompletionUsage;
+  /** Extension, with `memory`: the references each 64-token chunk retrieved (the memory inspector's data). */
+  retrievals?: RetrievalEvent[];
 }
 
 export interface ChatCompletionChunk {
@@ -46,6 +52,8 @@ export interface ChatCompletionChunk {
   choices: { index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: FinishReason | null; logprobs: null }[];
   /** Present on the last chunk only. */
   usage?: CompletionUsage;
+  /** Extension, with `memory`, on the last chunk only: what each chunk retrieved. */
+  retrievals?: RetrievalEvent[];
 }
 
 export function toGenerateRequest(req: ChatCompletionRequest): GenerateRequest {
@@ -59,6 +67,7 @@ export function toGenerateRequest(req: ChatCompletionRequest): GenerateRequest {
     repetitionPenalty: req.repetition_penalty,
     seed: req.seed,
     stop: req.stop === undefined ? undefined : Array.isArray(req.stop) ? req.stop : [req.stop],
+    ...(req.memory !== undefined ? { memory: req.memory } : {}),
   };
 }
 

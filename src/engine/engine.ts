@@ -120,7 +120,12 @@ export class Engine {
   ): Promise<GenerationResult & { retrievals: RetrievalEvent[] }> {
     return this.exclusive(async () => {
       const feeder = new MemoryFeeder(this, provider, this.slotsFor(provider.policy), prefixIds, onRetrieval);
-      const result = await runGeneration(this, req, onDelta, signal, feeder, prefixIds.length);
+      let result: GenerationResult;
+      try {
+        result = await runGeneration(this, req, onDelta, signal, feeder, prefixIds.length);
+      } finally {
+        await feeder.settle();
+      }
       // A decode chunk's span was announced with its nominal end; the result gives the real one.
       const retrievals = feeder.events.map((e) => e.phase === 'decode'
         ? { ...e, span: [e.span[0], Math.min(e.span[1], result.tokens.length)] as [number, number] } : e);

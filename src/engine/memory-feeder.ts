@@ -1,9 +1,10 @@
 /**
  * Explicit memory while generating (Memory³): the prefix goes first, then the prompt in
  * retrievalInterval-sized chunks that each attend to the memories retrieved for their own text;
- * while decoding, every interval the last interval's text retrieves new memories (prefetched one
- * step ahead so decoding does not wait) and only the memory slots are rewritten. The first decoded
- * chunk reuses the last prompt chunk's memories.
+ * while decoding, every interval the last interval's text retrieves new memories (started as soon
+ * as that interval's last token is known, so the search runs while the GPU computes the next step)
+ * and only the memory slots are rewritten. The first decoded chunk reuses the last prompt chunk's
+ * memories. `settle()` waits for a retrieval still running when generation ends.
  */
 import type { MemoryProvider, Retrieval, RetrievalEvent } from '../memory/provider';
 import { contextPositionOffset, type MemorySlots } from '../memory/slots';
@@ -53,16 +54,26 @@ export class MemoryFeeder implements Feeder {
     let i = Math.max(0, cached - b);
     let logits = e.lastLogits;
     let next: Pending | null = this.start(ids.slice(Math.floor(i / n) * n, Math.floor(i / n) * n + n), signal);
-    while (i < ids.length) {
-      const c = Math.floor(i / n), end = Math.min((c + 1) * n, ids.length);
-      const current = next!;
-      next = end < ids.length ? this.start(ids.slice(end, end + n), signal) : null;  // prefetch the next chunk's memories
-      await this.apply(current, 'prompt', c, [c * n, end]);
-      logits = await e.append(ids.slice(i, end), { signal, memory: this.slots.layerMemory(), positionOffset: this.offset });
-      i = end;
+    try {
+      while (i < ids.length) {
+        const c = Math.floor(i / n), end = Math.min((c + 1) * n, ids.length);
+        const current = next!;
+        next = end < ids.length ? this.start(ids.slice(end, end + n), signal) : null;  // prefetch the next chunk's memories
+        await this.apply(current, 'prompt', c, [c * n, end]);
+        logits = await e.append(ids.slice(i, end), { signal, memory: this.slots.layerMemory(), positionOffset: this.offset });
+        i = end;
+      }
+    } finally {
+      if (next) await next.promise.catch(() => {});  // a prefetch the loop did not reach (it stopped on an error)
     }
-    if (next) await next.promise.catch(() => {});
     return { logits, cached };
+  }
+
+  /** Waits for a retrieval started for a chunk that generation never reached (its failure is moot). */
+  async settle(): Promise<void> {
+    const p = this.pending;
+    this.pending = null;
+    if (p) await p.promise.catch(() => {});
   }
 
   async next(token: number, index: number, signal?: AbortSignal): Promise<Float32Array> {

@@ -2,6 +2,7 @@
 import type { SamplingOptions } from '../sampling/options';
 import type { ChatMessage } from '../tokenizer/chat-template';
 import type { RetrievalEvent } from '../memory/provider';
+import type { MemoryRequest } from '../memory/api-types';
 import type { MemoryPolicy } from '../memory/types';
 
 export type { ChatMessage, MemoryPolicy, RetrievalEvent, SamplingOptions };
@@ -63,7 +64,7 @@ export interface GenerateRequest extends SamplingOptions {
   /** Keep generating past end-of-sequence tokens. */
   ignoreEos?: boolean;
   /** Explicit memory: read the bank's memories while generating. Only inference knobs of the policy may be overridden. */
-  memory?: { bank: string; policy?: Partial<Pick<MemoryPolicy, 'memoriesPerRetrieval' | 'retrievalInterval' | 'positionScheme' | 'dedupThreshold'>> };
+  memory?: MemoryRequest;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';

@@ -20,6 +20,12 @@ export interface CreateBankOptions {
 
 export interface MemoryDocument { source: string; text: string }
 
+/** The policy knobs a generation may override (the others are fixed by the bank: it was encoded with them). */
+export type InferenceKnob = 'memoriesPerRetrieval' | 'retrievalInterval' | 'positionScheme' | 'dedupThreshold' | 'minRelativeScore';
+
+/** Explicit memory for one request: the bank to read, and inference knobs of its policy. */
+export interface MemoryRequest { bank: string; policy?: Partial<Pick<MemoryPolicy, InferenceKnob>> }
+
 export interface AddDocumentsProgress {
   phase: 'split' | 'encode' | 'done';
   documents: number;

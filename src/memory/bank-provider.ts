@@ -1,8 +1,9 @@
 /**
  * The MemoryProvider generation reads from: a bank in IndexedDB, its retriever, its codec and a
  * small cache of recently decoded memories. A retrieval searches, drops near-copies of the query
- * (the paper's 2/3 overlap rule), fetches and checks the records (a corrupted one is reported and
- * skipped, the next candidate takes its place) and decodes them, once per interval.
+ * (policy.dedupThreshold, off by default), keeps the references scoring at least
+ * policy.minRelativeScore × the best one, fetches and checks the records (a corrupted one is
+ * reported and skipped, the next candidate takes its place) and decodes them, once per interval.
  */
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { decodeRecord, type RecordCodec } from './codec';
@@ -23,7 +24,7 @@ export class BankProvider implements MemoryProvider {
     readonly store: BankStore, readonly policy: MemoryPolicy, private readonly codec: RecordCodec,
     private readonly retriever: { search(query: string, k: number): Promise<SearchHit[]>; close?(): void }, private readonly tokenizer: Tokenizer,
   ) {
-    this.tag = `bank:${store.meta.name}:${store.meta.createdAt}:${JSON.stringify([policy.positionScheme, policy.memoriesPerRetrieval, policy.retrievalInterval])}`;
+    this.tag = providerTag(store, policy);
   }
 
   async retrieve(query: string, signal?: AbortSignal): Promise<Retrieval> {
@@ -33,12 +34,12 @@ export class BankProvider implements MemoryProvider {
     signal?.throwIfAborted();
     const refs = await this.store.getReferences(hits.map((h) => h.id));
     const queryTokens = this.policy.dedupThreshold === null ? [] : this.tokenizer.encode(query, { addSpecialTokens: false });
-    const kept = hits.filter((h) => {
+    const kept = relevant(hits.filter((h) => {
       const r = refs.get(h.id);
       if (!r) return false;
       if (this.policy.dedupThreshold === null) return true;
       return overlapRatio(queryTokens, this.tokenizer.encode(r.text, { addSpecialTokens: false })) <= this.policy.dedupThreshold;
-    });
+    }), this.policy.minRelativeScore);
     const memories: Retrieval['memories'] = [], corrupt: number[] = [];
     const missing = kept.filter((h) => !this.cache.get(h.id)).map((h) => h.id);
     const fetched = missing.length ? await this.store.getRecords(missing) : { records: new Map(), corrupt: [] as number[] };
@@ -50,7 +51,8 @@ export class BankProvider implements MemoryProvider {
         const row = fetched.records.get(h.id);
         if (!row) continue;
         const t = decodeRecord(this.codec, row.payload);
-        data = { keys: t.keys, values: t.values, positions: row.positions };
+        const slots = Math.min(refs.get(h.id)!.tokenCount, this.policy.tokensPerHead);
+        data = { keys: t.keys, values: t.values, positions: row.positions, slots };
         this.cache.set(h.id, data);
       }
       memories.push({ reference: toRetrievedReference(refs.get(h.id)!, h.score), data });
@@ -59,4 +61,22 @@ export class BankProvider implements MemoryProvider {
   }
 
   close(): void { this.retriever.close?.(); this.store.close(); }
+}
+
+/** Hits (best first) scoring at least `ratio` × the first one's; all of them when ratio is null. */
+export function relevant(hits: SearchHit[], ratio: number | null): SearchHit[] {
+  if (ratio === null || hits.length === 0) return hits;
+  const floor = ratio * hits[0].score;
+  return hits.filter((h) => h.score >= floor);
+}
+
+/**
+ * What KV rows computed with this provider's memories depend on: the bank's content (its revision
+ * changes with every write) and the knobs that change what a chunk retrieves or where it sits.
+ * Rows cached under another tag are never reused.
+ */
+function providerTag(store: BankStore, p: MemoryPolicy): string {
+  const m = store.meta;
+  const revision = [m.createdAt, m.updatedAt, m.nextId, m.counts.references, m.counts.documents];
+  return `bank:${m.name}:${JSON.stringify([revision, p.positionScheme, p.memoriesPerRetrieval, p.retrievalInterval, p.dedupThreshold, p.minRelativeScore])}`;
 }

@@ -10,7 +10,7 @@ import { EncodingAbortedError, InvalidOptionsError } from '../util/errors';
 import { BankProvider } from './bank-provider';
 import { packCodebooks, unpackCodebooks } from './bank-codec';
 import { encodeRecord, trainRecordCodec, type RecordCodec } from './codec';
-import { policyFingerprint, policyFromConfig, resolvePolicy } from './policy';
+import { inferenceKnobs, policyFingerprint, policyFromConfig, resolvePolicy } from './policy';
 import { prefixTokens, splitIntoReferences, type TokenizedReference } from './references';
 import { BankRetriever, type RetrieverSpec } from './bank-retriever';
 import { Tokenizer } from '../tokenizer/tokenizer';
@@ -199,9 +199,10 @@ export class MemoryManager {
 
   /** A provider for generation from `bank`; inference-time overrides only (the stored shape is fixed). */
   async provider(bank: string, overrides: Partial<MemoryPolicy> = {}): Promise<{ provider: BankProvider; prefixIds: number[] }> {
-    const fixed: (keyof MemoryPolicy)[] = ['memoryLayers', 'memoryHeads', 'tokensPerHead', 'referenceLength', 'referencePrefix', 'codec'];
-    for (const k of fixed) {
-      if (k in overrides) throw new InvalidOptionsError(`memory policy: ${k} is fixed by the bank "${bank}" (it was encoded with it); only memoriesPerRetrieval, retrievalInterval, positionScheme and dedupThreshold can change at generation`, { option: k });
+    for (const k of Object.keys(overrides)) {
+      if ((inferenceKnobs as readonly string[]).includes(k)) continue;
+      const why = k in this.policy() ? `is fixed by the bank "${bank}" (it was encoded with it)` : 'is not a memory policy knob';
+      throw new InvalidOptionsError(`memory policy: ${k} ${why}; only ${inferenceKnobs.join(', ')} can change at generation`, { option: k });
     }
     const store = await this.open(bank);
     const policy = resolvePolicy(this.cfg, store.meta.policy, overrides);

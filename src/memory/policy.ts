@@ -3,6 +3,7 @@
  * on top, and API overrides on top of that. Validation names the knob and its allowed range.
  */
 import { InvalidOptionsError } from '../util/errors';
+import type { InferenceKnob } from './api-types';
 import type { CodecName, MemoryPolicy, PositionScheme } from './types';
 
 export interface PolicyModelShape { numLayers: number; numKvHeads: number }
@@ -18,7 +19,8 @@ export function defaultPolicy(m: PolicyModelShape): MemoryPolicy {
     referencePrefix: '<s>Reference:',
     positionScheme: 'parallel',
     codec: { keys: 'f16', values: 'f16' },
-    dedupThreshold: 2 / 3,
+    dedupThreshold: null,
+    minRelativeScore: null,
   };
 }
 
@@ -27,8 +29,11 @@ const configKeys: Record<string, keyof MemoryPolicy> = {
   memory_layers: 'memoryLayers', memory_heads: 'memoryHeads', tokens_per_head: 'tokensPerHead',
   reference_length: 'referenceLength', memories_per_retrieval: 'memoriesPerRetrieval',
   retrieval_interval: 'retrievalInterval', reference_prefix: 'referencePrefix', position_scheme: 'positionScheme',
-  codec: 'codec', dedup_threshold: 'dedupThreshold',
+  codec: 'codec', dedup_threshold: 'dedupThreshold', min_relative_score: 'minRelativeScore',
 };
+
+/** The knobs a generation may override; the others are fixed by the bank that was encoded with them. */
+export const inferenceKnobs: readonly InferenceKnob[] = ['memoriesPerRetrieval', 'retrievalInterval', 'positionScheme', 'dedupThreshold', 'minRelativeScore'];
 
 export function policyFromConfig(block: Record<string, unknown> | null): Partial<MemoryPolicy> {
   const out: Record<string, unknown> = {};
@@ -79,6 +84,9 @@ export function resolvePolicy(m: PolicyModelShape, fromConfig: Partial<MemoryPol
   if (p.codec.pqSubvectors !== undefined) intIn('codec.pqSubvectors', p.codec.pqSubvectors, 1, 256);
   if (p.dedupThreshold !== null && !(typeof p.dedupThreshold === 'number' && p.dedupThreshold > 0 && p.dedupThreshold <= 1)) {
     fail('dedupThreshold', 'a number in (0, 1] or null', p.dedupThreshold);
+  }
+  if (p.minRelativeScore !== null && !(typeof p.minRelativeScore === 'number' && p.minRelativeScore > 0 && p.minRelativeScore <= 1)) {
+    fail('minRelativeScore', 'a number in (0, 1] or null', p.minRelativeScore);
   }
   return p;
 }

@@ -48,17 +48,26 @@ export class MemorySlots {
     this.bytes = 2 * elems * 4 * policy.memoryLayers.length;
   }
 
-  /** Number of occupied slots per kv head (records × tokensPerHead). */
+  /** Number of occupied slots per kv head (the records' used slots, summed). */
   get occupied(): number { return this.count; }
 
   /**
-   * Writes `records` (≤ memoriesPerRetrieval, decoded) into the slots. For the contiguous scheme,
-   * record r's keys are re-rotated from their stored positions to r × referenceLength further on.
+   * Writes `records` (≤ memoriesPerRetrieval, decoded) into the slots, packed: record r fills only
+   * its used slots (`rec.slots`, all tokensPerHead by default), so the unused slots of a short
+   * reference are never read, rather than counting one key several times in the softmax. For the
+   * contiguous scheme, record r's keys are re-rotated from their stored positions to
+   * r × referenceLength further on.
    */
   write(records: readonly MemoryRecordData[]): void {
     const p = this.policy, c = this.cfg, hd = c.headDim, k = p.tokensPerHead;
-    const S = records.length * k; // the kernel reads (kvHeads, count, headDim) with stride count
     if (records.length > p.memoriesPerRetrieval) throw new RangeError(`${records.length} records for ${p.memoriesPerRetrieval} slots`);
+    const used = records.map((rec) => {
+      const n = rec.slots ?? k;
+      if (!Number.isInteger(n) || n < 1 || n > k) throw new RangeError(`a record uses ${n} slots; expected 1..${k}`);
+      return n;
+    });
+    const first = used.map((_, r) => used.slice(0, r).reduce((a, b) => a + b, 0));
+    const S = used.reduce((a, b) => a + b, 0); // the kernel reads (kvHeads, count, headDim) with stride count
     const memHeads = p.memoryHeads.length;
     p.memoryLayers.forEach((_, li) => {
       this.stagingK.fill(0);
@@ -66,9 +75,9 @@ export class MemorySlots {
       records.forEach((rec, r) => {
         const delta = p.positionScheme === 'contiguous' ? r * p.referenceLength : 0;
         p.memoryHeads.forEach((g, gi) => {
-          for (let t = 0; t < k; t++) {
+          for (let t = 0; t < used[r]; t++) {
             const src = ((li * memHeads + gi) * k + t) * hd;
-            const dst = (g * S + r * k + t) * hd;
+            const dst = (g * S + first[r] + t) * hd;
             this.stagingK.set(rec.keys.subarray(src, src + hd), dst);
             this.stagingV.set(rec.values.subarray(src, src + hd), dst);
             if (delta) rerotate(this.stagingK, dst, hd, this.invFreq, delta);
@@ -78,7 +87,7 @@ export class MemorySlots {
       this.device.queue.writeBuffer(this.keys[li], 0, this.stagingK);
       this.device.queue.writeBuffer(this.values[li], 0, this.stagingV);
     });
-    this.count = records.length * k;
+    this.count = S;
   }
 
   clear(): void { this.count = 0; }

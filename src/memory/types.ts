@@ -37,8 +37,20 @@ export interface MemoryPolicy {
    *  after the prefix and the context follows them (TurboRAG/CacheBlend, for models not trained with memory). */
   positionScheme: PositionScheme;
   codec: CodecSpec;
-  /** Skip references whose token overlap with the query text is above this (paper: 2/3); null = off. */
+  /**
+   * Skip references whose token overlap with the query text is above this; null = off (the default).
+   * The paper uses 2/3 in evaluation only, so that a text is never scored with its own copy in
+   * memory; while generating, the query is the text just produced, and the filter would take away
+   * the very reference the model is reading from.
+   */
   dedupThreshold: number | null;
+  /**
+   * Splice only clearly relevant references: keep a retrieved reference only when its score is at
+   * least this share of the best one's (retriever scores, best first); null = keep all
+   * memoriesPerRetrieval (the paper). A short question usually matches one reference far better
+   * than the rest, and a small model reads one right reference better than five look-alikes.
+   */
+  minRelativeScore: number | null;
 }
 
 /** A knowledge chunk: ≤ referenceLength tokens cut on token boundaries from a source document. */
@@ -59,6 +71,12 @@ export interface MemoryRecordData {
   values: Float32Array;  // (memLayers, memHeads, tokensPerHead, headDim)
   /** Position (within [prefix + reference]) of each kept token, for re-rotation: (memLayers, memHeads, tokensPerHead). */
   positions: Uint16Array;
+  /**
+   * Kept tokens per (layer, head): min(reference tokens, tokensPerHead). A reference shorter than
+   * tokensPerHead fills only its first `slots` slots; the rest are unused and never spliced
+   * (undefined: all tokensPerHead are used).
+   */
+  slots?: number;
 }
 
 /** The geometry every record of a bank shares. */

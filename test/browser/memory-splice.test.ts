@@ -45,13 +45,16 @@ class FixedProvider implements MemoryProvider {
 
 /** The slots as the engine lays them out for one retrieval, per model layer, for the reference. */
 function slotSet(p: MemoryPolicy, records: MemoryRecordData[], kvHeads: number, hd: number, invFreq: Float64Array) {
-  const k = p.tokensPerHead, count = records.length * k, set: Record<number, { keys: number[]; values: number[]; count: number; headMask: number }> = {};
+  const k = p.tokensPerHead, set: Record<number, { keys: number[]; values: number[]; count: number; headMask: number }> = {};
+  // Record r occupies its used slots only (rec.slots, all k by default), right after record r - 1's.
+  const used = records.map((rec) => rec.slots ?? k), count = used.reduce((a, b) => a + b, 0);
+  const first = used.map((_, r) => used.slice(0, r).reduce((a, b) => a + b, 0));
   const headMask = p.memoryHeads.reduce((m, h) => m | (1 << h), 0);
   p.memoryLayers.forEach((l, li) => {
     const keys = new Array(kvHeads * count * hd).fill(0), values = new Array(kvHeads * count * hd).fill(0);
     records.forEach((rec, r) => p.memoryHeads.forEach((g, gi) => {
-      for (let t = 0; t < k; t++) {
-        const src = ((li * p.memoryHeads.length + gi) * k + t) * hd, dst = (g * count + r * k + t) * hd;
+      for (let t = 0; t < used[r]; t++) {
+        const src = ((li * p.memoryHeads.length + gi) * k + t) * hd, dst = (g * count + first[r] + t) * hd;
         const delta = p.positionScheme === 'contiguous' ? r * p.referenceLength : 0;
         for (let i = 0; i < hd / 2; i++) {   // re-rotation by delta positions (identity when delta = 0)
           const a = delta * invFreq[i], x = rec.keys[src + i], y = rec.keys[src + i + hd / 2];
@@ -122,6 +125,64 @@ describe('explicit memory splicing', () => {
     const withMemory = Float32Array.from(engine.lastLogits);
     const plain = await engine.evaluate(ids);
     expect(Array.from(withMemory)).toEqual(Array.from(plain));
+  });
+
+  test('a reference shorter than tokensPerHead splices only its own tokens (unused slots masked, not copies)', async () => {
+    const cfg = engine.model.cfg, hd = cfg.headDim;
+    const policy = resolvePolicy(shape, {}, { memoryLayers: [0, 1], tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 64, referenceLength: 8 });
+    const n = policy.memoryLayers.length * policy.memoryHeads.length * policy.tokensPerHead * hd;
+    const full: MemoryRecordData = { keys: randomF32(n, 11, 2), values: randomF32(n, 12, 1), positions: new Uint16Array(n / hd) };
+    // A 2-token reference as the writer stores it in 4 slots: its tokens, then copies of the last one.
+    const short: MemoryRecordData = { keys: randomF32(n, 13, 2), values: randomF32(n, 14, 1), positions: new Uint16Array(n / hd), slots: 2 };
+    for (let v = 0; v < n / hd; v++) if (v % 4 >= 2) {
+      const from = (v - (v % 4) + 1) * hd;
+      short.keys.copyWithin(v * hd, from, from + hd);
+      short.values.copyWithin(v * hd, from, from + hd);
+    }
+    const prefix = [322, 40, 41], prompt = [60, 67, 74, 81, 88, 95];
+    engine.resetContext();
+    await engine.generateWith({ tokens: prompt, maxTokens: 1, temperature: 0 }, new FixedProvider(policy, hd, [full, short]), prefix);
+    const got = Float32Array.from(engine.lastLogits);
+    const fed = [...prefix, ...prompt], b = prefix.length;
+    const positions = fed.map((_, t) => (t < b ? t : t + policy.referenceLength));
+    const memoryOf = fed.map((_, t) => (t < b ? null : 0));
+    const reference = (records: MemoryRecordData[]) => commands.referenceLogitsWithMemory({
+      dir, tokens: fed, positions, memories: [slotSet(policy, records, cfg.numKvHeads, hd, invFreq64(cfg.ropeTheta, hd))], memoryOf, lastRows: 1,
+    }).then((rows) => rows[0]);
+    // The joint softmax over 4 + 2 slots; counting the short reference's last key three times differs.
+    expect(nmse(got, await reference([full, short]))).toBeLessThanOrEqual(1e-6);
+    const copies = await reference([full, { ...short, slots: undefined }]);
+    expect(nmse(got, copies)).toBeGreaterThan(1e-5);
+  });
+
+  test('a retrieval still running when generation ends is awaited (no unhandled rejection)', async () => {
+    const policy = resolvePolicy(shape, {}, { memoryLayers: [0], tokensPerHead: 2, memoriesPerRetrieval: 1, retrievalInterval: 4, referenceLength: 8 });
+    const hd = engine.model.cfg.headDim;
+    let calls = 0, settled = false;
+    class FailingLater extends FixedProvider {
+      override async retrieve(query: string): Promise<Retrieval> {
+        if (++calls === 1) return super.retrieve(query);
+        await new Promise((r) => setTimeout(r, 30));
+        settled = true;
+        throw new Error('the bank went away');
+      }
+    }
+    const unhandled: unknown[] = [];
+    const listen = (e: PromiseRejectionEvent) => { unhandled.push(e.reason); e.preventDefault(); };
+    window.addEventListener('unhandledrejection', listen);
+    try {
+      engine.resetContext();
+      // Feeding generated token 3 completes the first decode interval and starts the next chunk's
+      // retrieval; token 4 is the last one sampled, so nothing reads that retrieval.
+      const r = await engine.generateWith({ tokens: [60, 61, 62], maxTokens: 5, temperature: 0, ignoreEos: true }, new FailingLater(policy, hd), [322]);
+      expect(r.tokens.length).toBe(5);
+      expect(calls).toBe(2);
+      expect(settled).toBe(true);   // generateWith returned only after that retrieval ended
+      await new Promise((res) => setTimeout(res, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      window.removeEventListener('unhandledrejection', listen);
+    }
   });
 
   test('identity: one reference, every layer, all tokens, f32, contiguous = prefilling the reference in context', async () => {
