@@ -1,20 +1,34 @@
 #!/usr/bin/env python3
-"""Evaluation of the trained model with and without explicit memory (PyTorch, the same policy the
-engine runs; tools/train/memory.py): validation perplexity; knowledge-set perplexity and
-exact-match accuracy on templated questions whose answers are only in the knowledge bank (held-out
-chemical elements: symbol and atomic number), for no memory, RAG (retrieved references' text
-before the context), explicit memory (the model's policy) and explicit memory with 16 tokens per
-head. The bank is the knowledge set cut into references; retrieval and dedup as in stage 2.
+"""Evaluation of the trained model with and without explicit memory (PyTorch, the policy the engine
+runs: its reference cutter, its BM25 retriever, its writer's selection, parallel positions):
+
+- Question answering (qa.py) on the held-out set (tools/corpus/entities.py): entities whose names
+  never occur in training, asked in training phrasings ("heldout_entities") or written and asked only
+  in phrasings training never saw ("heldout_phrasings"), and the real held-out chemical elements'
+  entries ("elements": symbol and atomic number). The bank holds all held-out documents. Modes: none,
+  rag (the retrieved references' text in the question), memory (the model's policy, with its
+  relative-score cut), memory_all (the cut off: memoriesPerRetrieval references), memory_gold (only
+  the answer's own references: how well the model reads, retrieval aside). Exact match per set, per
+  relation, and the share of answer tokens that the writer's top-k keeps in every memory layer.
+  Greedy decoding stops once the reply can no longer match (qa.generate's `answer`): the examples'
+  replies that missed are shown that far.
+- Perplexity: validation text, and 48 knowledge-set documents (dictionary entries held out of
+  training) with their own references excluded and the paper's 2/3 near-copy rule: none, rag, memory.
 Writes bench/results/eval.json; the last line printed is the summary.
-Usage: evaluate.py [CKPT] [--docs 48] [--smoke]"""
-import argparse, json, math, os, random, re
+Usage: evaluate.py [CKPT | --exported] [--smoke] [--questions N]"""
+import argparse, json, math, os, random
+from collections import defaultdict
 
 import torch
 import torch.nn.functional as F
 
-from data import BOS, CACHE, CORPUS, EOS, read_docs, tokenizer, windows, stream
-from export import ROOT, load
-from memory import Retriever, cut, memory_batch, prefix_ids
+from data import BOS, CACHE, CORPUS, EOS, read_docs, stream, tokenizer, windows
+from export import ROOT, load, load_exported
+from memory import memory_batch, overlap_ratio, prefix_ids
+from model import encode_memories
+from qa import ask, exact_match, generate
+from tasks import Bank, chat_prompt, heldout, qa_query
+import entities as E
 
 RESULTS = os.path.join(ROOT, 'bench', 'results', 'eval.json')
 
@@ -23,15 +37,85 @@ def knowledge():
     return [json.loads(l) for l in open(os.path.join(CORPUS, 'knowledge.jsonl'))]
 
 
-class Bank:
-    def __init__(self, bpe, docs, length):
-        refs = []
-        for i, d in enumerate(docs):
-            refs += [(i, r, bpe.decode(r)) for r in cut(bpe.encode(d['text']), length)]
-        self.retriever = Retriever(refs)
+def qa_set(kdocs):
+    """(bank documents [(source, text)], questions [{set, relation, question, answer, doc}])."""
+    items = heldout()
+    docs = [(it['id'], it['text']) for it in items]
+    qs = [{'set': 'heldout_phrasings' if it['heldout_phrasing'] else 'heldout_entities', 'relation': q['relation'],
+           'question': q['question'], 'answer': q['answer'], 'doc': i} for i, it in enumerate(items) for q in it['questions']]
+    rng = random.Random(0)
+    for d in kdocs:
+        f = E.element_facts(d['text']) if d['source'] == 'elements' else None
+        if not f:
+            continue
+        docs.append((f"elements/{d['head']}", d['text']))
+        for rel in ['symbol', 'atomic_number']:
+            q, a = E.element_question(rng, f[0], rel, f[1])
+            qs.append({'set': 'elements', 'relation': rel, 'question': q, 'answer': a, 'doc': len(docs) - 1})
+    return docs, qs
 
-    def get(self, q_ids, q_text, n, dedup=2 / 3, exclude=None):
-        return [self.retriever.refs[i][1] for i in self.retriever.retrieve(q_ids, q_text, n, exclude_doc=exclude, dedup=dedup)]
+
+def answer_span(bpe, ref_ids, answer):
+    """Token indices of the reference that carry the answer's characters (empty when absent)."""
+    text, ans = bpe.decode(ref_ids), answer.rstrip('.')
+    at = text.find(ans)
+    if at < 0:
+        return []
+    out, pos = [], 0
+    for j, t in enumerate(ref_ids):
+        piece = bpe.decode([t])
+        if pos < at + len(ans) and pos + len(piece) > at:
+            out.append(j)
+        pos += len(piece)
+    return out
+
+
+@torch.no_grad()
+def kept_share(model, bpe, pre, bank, q):
+    """Share of the answer's tokens (in the answer's own reference) kept in every memory layer by at
+    least one KV head; None when no reference of its document holds the answer text."""
+    for i in bank.of_doc[q['doc']]:
+        span = answer_span(bpe, bank.refs[i][1], q['answer'])
+        if span:
+            _, _, pos, _ = encode_memories(model, pre, [bank.refs[i][1]])
+            kept = [set((pos[0, l].flatten() - len(pre)).tolist()) for l in range(pos.shape[1])]
+            return sum(all(t in k for k in kept) for t in span) / len(span)
+    return None
+
+
+def run_qa(model, bpe, pre, bank, qs, modes, cut):
+    cfg = model.cfg
+    res = {m: defaultdict(lambda: [0, 0]) for m in modes}
+    examples, retrieved, kept = [], 0, []
+    for n, q in enumerate(qs):
+        for mode in modes:
+            if mode == 'memory_gold':
+                prompt = chat_prompt(bpe, q['question'])
+                hits = [i for i in bank.retrieve(qa_query(bpe, prompt), len(bank.refs)) if bank.refs[i][0] == q['doc']][:cfg.memories_per_retrieval]
+                reply = bpe.decode(generate(model, bpe, prompt, pre, [bank.refs[i][1] for i in hits], answer=q['answer']))
+            else:
+                reply, hits = ask(model, bpe, bank, q['question'], 'memory' if mode.startswith('memory') else mode, pre,
+                                  cut=None if mode == 'memory_all' else cut, answer=q['answer'])
+            ok = exact_match(reply, q['answer'])
+            for key in ('all', q['set'], f"{q['set']}/{q['relation']}"):
+                res[mode][key][0] += ok
+                res[mode][key][1] += 1
+            if mode == 'memory':
+                retrieved += any(bank.refs[i][0] == q['doc'] for i in hits)
+                res['memory_spliced'] = res.get('memory_spliced', 0) + len(hits)
+            if n < 3 or (n % 97 == 0):
+                examples.append({'mode': mode, 'question': q['question'], 'answer': q['answer'], 'reply': reply,
+                                 'memories': [bank.refs[i][2][:60] for i in hits]})
+        s = kept_share(model, bpe, pre, bank, q)
+        if s is not None:
+            kept.append(s)
+    pct = {m: {k: round(100.0 * v[0] / v[1], 1) for k, v in sorted(res[m].items())} for m in modes}
+    counts = {k: v[1] for k, v in sorted(res[modes[0]].items())}
+    return {'exact_match_pct': pct, 'questions': counts, 'examples': examples,
+            'answer_reference_retrieved_pct': round(100.0 * retrieved / len(qs), 1),
+            'memories_spliced_per_question': round(res.get('memory_spliced', 0) / len(qs), 2),
+            'answer_tokens_kept_pct': round(100.0 * sum(kept) / max(1, len(kept)), 1),
+            'answers_fully_kept_pct': round(100.0 * sum(k == 1 for k in kept) / max(1, len(kept)), 1)}
 
 
 @torch.no_grad()
@@ -40,155 +124,118 @@ def nll_none(model, ids):
     return F.cross_entropy(lo, torch.tensor(ids[1:]), reduction='sum').item(), len(ids) - 1
 
 
+def chunk_refs(bpe, bank, ctx, n, k, exclude, dedup=2 / 3):
+    """Per retrieval_interval chunk of ctx: reference indices (own document excluded, near-copies dropped)."""
+    out = []
+    for c in range(0, len(ctx), n):
+        chunk = [t for t in ctx[c:c + n] if t not in (BOS, EOS)]
+        hits = bank.retrieve(bpe.decode(chunk), 3 * k, None, exclude)
+        out.append([i for i in hits if dedup is None or overlap_ratio(chunk, bank.refs[i][1]) <= dedup][:k])
+    return out
+
+
 @torch.no_grad()
-def nll_memory(model, bpe, bank, ids, pre, dedup, exclude=None, encode=None):
-    """`encode`: memory_batch's (PyTorch's encoding by default; evaluate_bank.py passes stored records)."""
-    cfg, n = model.cfg, model.cfg.retrieval_interval
-    ctx = ids[:-1]
-    refs = [bank.get(ctx[c:c + n], bpe.decode(ctx[c:c + n]), cfg.memories_per_retrieval, dedup, exclude) for c in range(0, len(ctx), n)]
-    seq, pos, mem, _ = memory_batch(model, pre, [ctx], [refs], encode=encode)
+def nll_memory(model, bpe, bank, ids, pre, exclude, encode=None):
+    cfg, ctx = model.cfg, ids[:-1]
+    per = chunk_refs(bpe, bank, ctx, cfg.retrieval_interval, cfg.memories_per_retrieval, exclude)
+    seq, pos, mem, _ = memory_batch(model, pre, [ctx], [[[bank.refs[i][1] for i in ch] for ch in per]], encode=encode)
     lo = model(seq, pos, mem)[0, len(pre):]
     return F.cross_entropy(lo, torch.tensor(ids[1:]), reduction='sum').item(), len(ids) - 1
 
 
 @torch.no_grad()
-def nll_rag(model, bpe, bank, ids, dedup, n_refs, interval, exclude=None):
-    """Each interval-token chunk is scored with its own retrieved references' text in front
-    (bank.get → reference id lists; `exclude`: a document whose references are never used)."""
-    total, count = 0.0, 0
-    ctx = ids[:-1]
-    for c in range(0, len(ctx), interval):
-        refs = bank.get(ctx[c:c + interval], bpe.decode(ctx[c:c + interval]), n_refs, dedup, exclude)
-        front = [t for r in refs for t in [BOS] + r + [EOS]]
-        end = min(c + interval, len(ctx))
+def nll_rag(model, bpe, bank, ids, exclude):
+    cfg, ctx, total, count = model.cfg, ids[:-1], 0.0, 0
+    per = chunk_refs(bpe, bank, ctx, cfg.retrieval_interval, cfg.memories_per_retrieval, exclude)
+    for c, refs in zip(range(0, len(ctx), cfg.retrieval_interval), per):
+        front = [t for i in refs for t in [BOS] + bank.refs[i][1] + [EOS]]
+        end = min(c + cfg.retrieval_interval, len(ctx))
         lo = model(torch.tensor([front + ctx[:end]]))[0, len(front) + c:]
         total += F.cross_entropy(lo, torch.tensor(ids[c + 1:end + 1]), reduction='sum').item()
         count += end - c
     return total, count
 
 
-@torch.no_grad()
-def greedy(model, bpe, bank, mode, q_ids, n_new, pre, encode=None):
-    cfg = model.cfg
-    # No near-copy rule for questions: the engine's overlapRatio divides by the shorter sequence, so
-    # a short question contained in its answer's reference would count as a near-copy of it.
-    refs = bank.get(q_ids, bpe.decode(q_ids), cfg.memories_per_retrieval, dedup=None) if mode != 'none' else []
-    out = []
-    for _ in range(n_new):
-        ctx = q_ids + out
-        if mode == 'none':
-            lo = model(torch.tensor([ctx]))[0, -1]
-        elif mode == 'rag':
-            front = [t for r in refs for t in [BOS] + r + [EOS]]
-            lo = model(torch.tensor([front + ctx]))[0, -1]
-        else:   # one prompt chunk; the first decoded chunk reuses its memories (the engine's rule)
-            seq, pos, mem, _ = memory_batch(model, pre, [ctx], [[refs] * ((len(ctx) + cfg.retrieval_interval - 1) // cfg.retrieval_interval)], encode=encode)
-            lo = model(seq, pos, mem)[0, -1]
-        out.append(int(lo.argmax()))
-    return out
+def perplexities(model, bpe, pre, kdocs, n_docs, smoke):
+    """Validation perplexity, and knowledge-set perplexity with each document's own references excluded."""
+    rng = random.Random(0)
+    docs = [d for d in kdocs if d['source'] != 'elements']
+    bank = Bank(bpe, [d['text'] for d in docs], model.cfg.reference_length)
+    sample = rng.sample(range(len(docs)), 3 if smoke else n_docs)
+    texts = [([BOS] + bpe.encode(docs[i]['text'])[:model.cfg.retrieval_interval * 2], i) for i in sample]
+    val = windows(stream('valid.txt', 600_000), 128)[:8 if smoke else 32]
+    with torch.no_grad():
+        vppl = math.exp(sum(F.cross_entropy(model(w[None, :-1])[0], w[1:]).item() for w in val) / len(val))
+    modes = {'none': lambda ids, d: nll_none(model, ids),
+             'rag': lambda ids, d: nll_rag(model, bpe, bank, ids, [d]),
+             'memory': lambda ids, d: nll_memory(model, bpe, bank, ids, pre, [d])}
+    ppl = {}
+    for name, f in modes.items():
+        s = [f(ids, d) for ids, d in texts]
+        ppl[name] = round(math.exp(sum(x for x, _ in s) / sum(n for _, n in s)), 2)
+    return {'validation_ppl': round(vppl, 2), 'knowledge_ppl': ppl, 'knowledge_docs_scored': len(texts),
+            'knowledge_bank_references': len(bank.refs)}
 
 
 def curves():
-    """Loss at checkpoints from the training logs (stage 1: validation loss every 100 steps;
-    stage 2: mean training loss with memory per 25 steps)."""
     out = {}
-    p1, p2 = os.path.join(CACHE, 'stage1', 'log.jsonl'), os.path.join(CACHE, 'stage2', 'log.jsonl')
-    if os.path.exists(p1):
-        out['stage1_val_loss'] = [{'step': r['step'], 'tokens': r['tokens'], 'min': r['min'], 'val': r['val']}
-                                  for r in map(json.loads, open(p1)) if 'val' in r]
-    if os.path.exists(p2):
-        rows = [json.loads(l) for l in open(p2)]
-        out['stage2_train_loss'] = [{'step': rows[min(i + 24, len(rows) - 1)]['step'],
-                                     'loss': round(sum(r['loss'] for r in rows[i:i + 25]) / len(rows[i:i + 25]), 4)}
-                                    for i in range(0, len(rows), 25)]
+    for stage in ['stage1', 'stage2']:
+        p = os.path.join(CACHE, stage, 'log.jsonl')
+        if os.path.exists(p):
+            rows = [json.loads(l) for l in open(p)]
+            out[stage] = {'steps': rows[-1]['step'], 'minutes': rows[-1]['min'], 'tokens': rows[-1].get('tokens')}
+            if stage == 'stage1':
+                out[stage]['val_loss'] = [(r['step'], r['val']) for r in rows if 'val' in r]
+            else:
+                out[stage]['heldout_em'] = [(r['step'], r['heldout_em']) for r in rows if 'heldout_em' in r]
     return out
-
-
-def questions(kdocs):
-    qs = []
-    for d in kdocs:
-        m = re.match(r'(\S+) Symbol: (\S+) Atomic number: (\d+)', d['text'])
-        if d['source'] == 'elements' and m:
-            name, sym, z = m.groups()
-            qs.append((f'{name} Symbol:', f' {sym}'))
-            qs.append((f'{name} Symbol: {sym} Atomic number:', f' {z}'))
-    return qs
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('ckpt', nargs='?', default=os.path.join(CACHE, 'stage2', 'ckpt.pt'))
-    ap.add_argument('--docs', type=int, default=48)
+    ap.add_argument('--exported', action='store_true', help='the shipped model folder instead of a checkpoint')
     ap.add_argument('--smoke', action='store_true')
+    ap.add_argument('--questions', type=int, default=None, help='score only the first N questions of each set')
+    ap.add_argument('--docs', type=int, default=48)
     ap.add_argument('--out', default=RESULTS)
-    ap.add_argument('--compare', help='an earlier eval JSON (e.g. the stage-1 model) to embed for comparison')
     a = ap.parse_args()
     torch.set_num_threads(1)
-    model, ck = load(a.ckpt)
+    if a.exported:
+        model, ck = load_exported(), {}
+    else:
+        model, ck = load(a.ckpt)
     cfg, bpe = model.cfg, tokenizer()
     pre = prefix_ids(bpe)
     kdocs = knowledge()
-    bank = Bank(bpe, kdocs, cfg.reference_length)
-    rng = random.Random(0)
-    sample = [d for d in kdocs if d['source'] == 'elements'][:a.docs // 3] + rng.sample([d for d in kdocs if d['source'] != 'elements'], a.docs - a.docs // 3)
-    if a.smoke:
-        sample = sample[:3]
-    texts = [[BOS] + bpe.encode(d['text'])[:cfg.retrieval_interval * 2] for d in sample]
-    val = windows(stream('valid.txt', 600_000), 128)[:8 if a.smoke else 32]
-    res = {'checkpoint': os.path.relpath(a.ckpt, ROOT), 'stage1_steps': ck.get('stage1_step', ck['step']),
-           'stage2_steps': ck['step'] if 'stage1_step' in ck else 0,
-           'policy': {'memory_layers': cfg.memory_layers, 'tokens_per_head': cfg.tokens_per_head,
-                      'reference_length': cfg.reference_length, 'memories_per_retrieval': cfg.memories_per_retrieval,
-                      'retrieval_interval': cfg.retrieval_interval, 'dedup_threshold': 2 / 3},
-           'bank_references': len(bank.retriever.refs), 'knowledge_docs_scored': len(texts)}
-    with torch.no_grad():
-        res['validation_ppl'] = math.exp(sum(F.cross_entropy(model(w[None, :-1])[0], w[1:]).item() for w in val) / len(val))
-    ppl = {}
-    modes = {
-        'none': lambda ids: nll_none(model, ids),
-        'rag': lambda ids: nll_rag(model, bpe, bank, ids, 2 / 3, cfg.memories_per_retrieval, cfg.retrieval_interval),
-        'memory': lambda ids: nll_memory(model, bpe, bank, ids, pre, 2 / 3),
-        # The text's own reference allowed (no near-copy rule): how well each mode reads what the bank holds.
-        'rag_nodedup': lambda ids: nll_rag(model, bpe, bank, ids, None, cfg.memories_per_retrieval, cfg.retrieval_interval),
-        'memory_nodedup': lambda ids: nll_memory(model, bpe, bank, ids, pre, None),
-    }
-    for name, f in modes.items():
-        s = [f(ids) for ids in texts]
-        ppl[name] = math.exp(sum(x for x, _ in s) / sum(n for _, n in s))
-    k0 = cfg.tokens_per_head
-    cfg.tokens_per_head = 16
-    s = [nll_memory(model, bpe, bank, ids, pre, 2 / 3) for ids in texts]
-    ppl['memory_k16'] = math.exp(sum(x for x, _ in s) / sum(n for _, n in s))
-    cfg.tokens_per_head = k0
-    res['knowledge_ppl'] = ppl
-    qs = questions(kdocs)[:6 if a.smoke else None]
-    qa, examples = {}, []
-    for mode in ['none', 'rag', 'memory', 'memory_k16']:
-        cfg.tokens_per_head = 16 if mode == 'memory_k16' else k0
-        right = 0
-        for i, (q, ans) in enumerate(qs):
-            want = bpe.encode(ans)
-            got = greedy(model, bpe, bank, 'memory' if mode.startswith('memory') else mode, [BOS] + bpe.encode(q), len(want), pre)
-            right += got == want
-            if i < 4:
-                examples.append({'mode': mode, 'question': q, 'answer': ans, 'generated': bpe.decode(got)})
-        qa[mode] = 100.0 * right / len(qs)
-    cfg.tokens_per_head = k0
-    res['qa_exact_match_pct'] = qa
-    res['qa_questions'] = len(qs)
-    res['qa_examples'] = examples
-    line = (f"eval: knowledge ppl none {ppl['none']:.2f} rag {ppl['rag']:.2f} memory {ppl['memory']:.2f}; "
-            f"qa none {qa['none']:.1f}% rag {qa['rag']:.1f}% memory {qa['memory']:.1f}%")
-    if a.compare and os.path.exists(a.compare):
-        prev = json.load(open(a.compare))
-        res['compare'] = {k: prev[k] for k in ['checkpoint', 'stage1_steps', 'stage2_steps', 'validation_ppl',
-                                               'knowledge_ppl', 'qa_exact_match_pct', 'summary']}
+    docs, qs = qa_set(kdocs)
+    limit = 4 if a.smoke else a.questions
+    if limit:
+        per = defaultdict(int)
+        qs = [q for q in qs if (per.__setitem__(q['set'], per[q['set']] + 1) or per[q['set']] <= limit)]
+    bank = Bank(bpe, [t for _, t in docs], cfg.reference_length)
+    cut = cfg.min_relative_score
+    modes = ['none', 'rag', 'memory', 'memory_all', 'memory_gold']
+    res = {'checkpoint': 'public/models/memory3-tiny' if a.exported else os.path.relpath(a.ckpt, ROOT),
+           'stage1_steps': ck.get('stage1_step'), 'stage2_steps': ck.get('step'), 'stage2_tokens': ck.get('stage2_tokens'),
+           'policy': {'memory_layers': cfg.memory_layers, 'tokens_per_head': cfg.tokens_per_head, 'reference_length': cfg.reference_length,
+                      'memories_per_retrieval': cfg.memories_per_retrieval, 'retrieval_interval': cfg.retrieval_interval,
+                      'min_relative_score': cut, 'dedup_threshold': None},
+           'qa_bank': {'documents': len(docs), 'references': len(bank.refs)}}
+    res['qa'] = run_qa(model, bpe, pre, bank, qs, modes, cut)
+    res.update(perplexities(model, bpe, pre, kdocs, a.docs, a.smoke))
     res['training'] = curves()
+    em, n = res['qa']['exact_match_pct'], res['qa']['questions']
+    h = 'heldout_entities'
+    line = (f"qa: memory {em['memory'][h]:.1f}% none {em['none'][h]:.1f}% rag {em['rag'][h]:.1f}% ({n[h]} questions); "
+            f"held-out phrasings memory {em['memory']['heldout_phrasings']:.1f}%, elements memory {em['memory']['elements']:.1f}%; "
+            f"knowledge ppl none {res['knowledge_ppl']['none']:.2f} memory {res['knowledge_ppl']['memory']:.2f}")
     res['summary'] = line
     if not a.smoke:
         os.makedirs(os.path.dirname(a.out), exist_ok=True)
         json.dump(res, open(a.out, 'w'), indent=1)
-    print(json.dumps(res, indent=1))
+    print(json.dumps({k: v for k, v in res.items() if k != 'qa'}, indent=1))
+    print(json.dumps({k: v for k, v in res['qa'].items() if k != 'examples'}, indent=1))
     print(line)
 
 

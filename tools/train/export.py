@@ -35,7 +35,7 @@ def load_exported(folder=OUT):
                  rope_theta=hf['rope_theta'], max_position_embeddings=hf['max_position_embeddings'],
                  memory_layers=m3['memory_layers'], tokens_per_head=m3['tokens_per_head'],
                  reference_length=m3['reference_length'], memories_per_retrieval=m3['memories_per_retrieval'],
-                 retrieval_interval=m3['retrieval_interval'])
+                 retrieval_interval=m3['retrieval_interval'], min_relative_score=m3.get('min_relative_score'))
     model = Llama(cfg)
     with open(os.path.join(folder, 'model.safetensors'), 'rb') as f:
         n = struct.unpack('<Q', f.read(8))[0]
@@ -109,6 +109,7 @@ def hf_config(cfg):
             'memory_layers': list(cfg.memory_layers), 'tokens_per_head': cfg.tokens_per_head,
             'reference_length': cfg.reference_length, 'memories_per_retrieval': cfg.memories_per_retrieval,
             'retrieval_interval': cfg.retrieval_interval, 'reference_prefix': PREFIX_TEXT,
+            'min_relative_score': cfg.min_relative_score,
         },
     }
 

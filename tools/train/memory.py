@@ -1,19 +1,12 @@
-"""Explicit memory for training and evaluation, mirroring the engine (src/memory, src/engine/memory-feeder.ts):
-references of ≤ reference_length tokens, a lexical retriever (idf-weighted word overlap; the engine's
-retriever is pluggable) with the engine's near-copy rule (overlapRatio > 2/3 is skipped,
-src/memory/retrieval/dedup.ts), and the parallel layout
+"""Explicit memory for training and evaluation, mirroring the engine (src/memory, src/engine/memory-feeder.ts;
+references and retrieval: references.py, bm25.py, tasks.Bank): the engine's near-copy measure, and the parallel layout
 [prefix @0..b) [memories @b..b+reference_length) [context from b+reference_length]:
 each retrieval_interval-token chunk of the context attends to its own chunk's memories."""
-import math, re
-from collections import Counter, defaultdict
+from collections import Counter
 
 import torch
 
 from model import encode_memories
-
-STOP = set('the and for with that this from are was were which its has have not but also any all one two can '
-           'used use who how than other into such may more most some see etc'.split())
-WORD = re.compile(r'[a-z0-9]{3,}')
 
 
 def prefix_ids(bpe):
@@ -21,56 +14,16 @@ def prefix_ids(bpe):
     return [0] + bpe.encode('Reference:')
 
 
-def cut(ids, length, minimum=8):
-    """A document's ids → references of ≤ length tokens (the last one kept if ≥ minimum tokens)."""
-    out = [ids[i:i + length] for i in range(0, len(ids), length)]
-    return [r for r in out if len(r) >= minimum]
-
-
 def overlap_ratio(q, r):
-    denom = min(len(q), len(r))
-    if denom == 0:
+    """The engine's near-copy measure (src/memory/retrieval/dedup.ts): |Q ∩ R| / |R| over token multisets."""
+    if not r:
         return 0.0
     counts, shared = Counter(q), 0
     for t in r:
         if counts[t] > 0:
             shared += 1
             counts[t] -= 1
-    return shared / denom
-
-
-def words(text):
-    return {w for w in WORD.findall(text.lower()) if w not in STOP}
-
-
-class Retriever:
-    """refs: list of (doc_id, ids, text). retrieve(query ids, text) → up to n reference indices."""
-
-    def __init__(self, refs, max_df=0.05):
-        self.refs = refs
-        self.index = defaultdict(list)
-        for i, (_, _, text) in enumerate(refs):
-            for w in words(text):
-                self.index[w].append(i)
-        n = len(refs)
-        self.idf = {w: math.log(n / len(p)) for w, p in self.index.items() if len(p) <= max(5, max_df * n)}
-
-    def retrieve(self, q_ids, q_text, n=5, exclude_doc=None, dedup=2 / 3):
-        score = Counter()
-        for w in sorted(words(q_text)):  # a fixed order: ties rank the same in every process
-            idf = self.idf.get(w)
-            if idf:
-                for i in self.index[w]:
-                    score[i] += idf
-        out = []
-        for i, _ in score.most_common(4 * n + 8):
-            doc, ids, _ = self.refs[i]
-            if doc == exclude_doc or (dedup is not None and overlap_ratio(q_ids, ids) > dedup):
-                continue
-            out.append(i)
-            if len(out) == n:
-                break
-        return out
+    return shared / len(r)
 
 
 def memory_batch(model, prefix, contexts, refs, encode=None):
@@ -92,7 +45,9 @@ def memory_batch(model, prefix, contexts, refs, encode=None):
     valid = torch.zeros(B, C, M, dtype=torch.bool)
     kept = [[None] * C for _ in range(B)]
     if flat:
-        fk, fv, fp = (encode or (lambda f: encode_memories(model, prefix, f)))(flat)
+        enc = (encode or (lambda f: encode_memories(model, prefix, f)))(flat)
+        fk, fv, fp = enc[:3]
+        fok = enc[3] if len(enc) > 3 else torch.ones(len(flat), K, dtype=torch.bool)
         j = 0
         for b in range(B):
             for c in range(C):
@@ -100,7 +55,7 @@ def memory_batch(model, prefix, contexts, refs, encode=None):
                 for r in range(m):
                     k[b, c, :, :, r * K:(r + 1) * K] = fk[j]
                     v[b, c, :, :, r * K:(r + 1) * K] = fv[j]
+                    valid[b, c, r * K:(r + 1) * K] = fok[j]
                     j += 1
-                valid[b, c, :m * K] = True
                 kept[b][c] = fp[j - m:j]
     return ids, positions, {'k': k, 'v': v, 'valid': valid, 'chunk': chunk}, kept

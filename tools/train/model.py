@@ -29,6 +29,7 @@ class Config:
     reference_length: int = 128
     memories_per_retrieval: int = 5
     retrieval_interval: int = 64
+    min_relative_score: float = None
 
     def to_dict(self):
         return asdict(self)
@@ -95,15 +96,18 @@ class Attention(nn.Module):
         if memory is None:
             o = torch.softmax(s, -1) @ vx
         else:
-            ch = memory['chunk'].clamp(min=0)
-            mk = memory['k'][:, ch].repeat_interleave(rep, 2)  # (B, T, H, M, d)
-            mv = memory['v'][:, ch].repeat_interleave(rep, 2)
-            sm = torch.einsum('bhtd,bthmd->bhtm', qr, mk) * scale
-            ok = memory['valid'][:, ch] & (memory['chunk'] >= 0)[None, :, None]  # (B, T, M)
-            sm = sm.masked_fill(~ok[:, None], float('-inf'))
+            # Scores against every chunk's slots, then each position keeps only its own chunk's
+            # (cheaper than gathering per-position copies of the slots: chunks are few).
+            mk = memory['k'].repeat_interleave(rep, 2)  # (B, C, H, M, d)
+            mv = memory['v'].repeat_interleave(rep, 2)
+            C, M = mk.shape[1], mk.shape[3]
+            sm = torch.einsum('bhtd,bchmd->bhtcm', qr, mk) * scale
+            own = memory['chunk'][:, None] == torch.arange(C)[None, :]          # (T, C)
+            ok = own[None, :, :, None] & memory['valid'][:, None, :, :]         # (B, T, C, M)
+            sm = sm.masked_fill(~ok[:, None], float('-inf')).reshape(B, -1, T, C * M)
             p = torch.softmax(torch.cat([sm, s], -1), -1)
-            M = sm.shape[-1]
-            o = torch.einsum('bhtm,bthmd->bhtd', p[..., :M], mv) + p[..., M:] @ vx
+            pm = p[..., :C * M].reshape(B, -1, T, C, M)
+            o = torch.einsum('bhtcm,bchmd->bhtd', pm, mv) + p[..., C * M:] @ vx
         return self.o_proj(o.transpose(1, 2).reshape(B, T, -1))
 
 
@@ -164,7 +168,9 @@ class Llama(nn.Module):
 @torch.no_grad()
 def encode_memories(model, prefix, refs):
     """refs: list of token-id lists (1..reference_length tokens, prefix not included).
-    Returns k, v: (R, memLayers, G, k, d) post-RoPE, and positions (R, memLayers, G, k)."""
+    Returns k, v: (R, memLayers, G, k, d) post-RoPE, positions (R, memLayers, G, k) and valid (R, k):
+    a reference shorter than tokens_per_head keeps all its tokens and its remaining slots are
+    unused (valid False: masked out of the softmax, as the engine does), never filled with copies."""
     cfg, P = model.cfg, len(prefix)
     R, n_max = len(refs), max(len(r) for r in refs)
     ids = torch.zeros(R, P + n_max, dtype=torch.long)
@@ -176,6 +182,8 @@ def encode_memories(model, prefix, refs):
     model(ids, torch.arange(P + n_max), layers=max(cfg.memory_layers) + 1, captures=caps)
     G, H, d, K = cfg.num_key_value_heads, cfg.num_attention_heads, cfg.head_dim, cfg.tokens_per_head
     valid = torch.arange(n_max)[None, :] < lens[:, None]  # (R, n)
+    kept = min(K, n_max)
+    slot_ok = torch.arange(K)[None, :] < lens.clamp(max=K)[:, None]   # (R, K)
     ks, vs, ps = [], [], []
     for l in cfg.memory_layers:
         c = caps[l]
@@ -185,12 +193,12 @@ def encode_memories(model, prefix, refs):
         s = s.masked_fill(~valid[:, None, None, :, None], float('-inf'))  # queries i of the reference only
         score = torch.logsumexp(s.reshape(R, G, -1, n_max), dim=2)        # (R, G, n)
         score = score.masked_fill(~valid[:, None, :], float('-inf'))
-        top = score.topk(min(K, n_max), dim=-1).indices                   # (R, G, k')
-        if top.shape[-1] < K:   # short reference: repeat the last kept token, as the engine does
-            top = torch.cat([top, top[..., -1:].expand(R, G, K - top.shape[-1])], -1)
-        top = torch.minimum(top, (lens - 1)[:, None, None])
+        top = score.topk(kept, dim=-1).indices                            # (R, G, k')
+        if kept < K:
+            top = torch.cat([top, torch.zeros(R, G, K - kept, dtype=top.dtype)], -1)
+        top = torch.where(slot_ok[:, None, :], top, torch.zeros_like(top))  # unused slots: any row, masked
         idx = top[..., None].expand(R, G, K, d)
         ks.append(c['k_rot'][:, :, P:].gather(2, idx))
         vs.append(c['v'][:, :, P:].gather(2, idx))
         ps.append(top + P)
-    return torch.stack(ks, 1), torch.stack(vs, 1), torch.stack(ps, 1)
+    return torch.stack(ks, 1), torch.stack(vs, 1), torch.stack(ps, 1), slot_ok

@@ -46,7 +46,7 @@ def with_memory(model, bpe):
     cfg, pre = model.cfg, prefix_ids(bpe)
     refs = [bpe.encode(r) for r in REFERENCES]
     ids = [0] + bpe.encode(MEMORY_PROMPT)
-    assert len(ids) <= cfg.retrieval_interval and all(8 <= len(r) <= cfg.reference_length for r in refs)
+    assert len(ids) <= cfg.retrieval_interval and all(cfg.tokens_per_head <= len(r) <= cfg.reference_length for r in refs)
     seq, positions, memory, kept = memory_batch(model, pre, [ids], [[refs]])
     logits = model(seq, positions, memory)[0, -1]
     control = model(seq, positions, None)[0, -1]
