@@ -1,7 +1,8 @@
 /**
  * `npm run bank:build [-- --codec f16|int8|int4 --limit N]`: the prebuilt memory bank of the trained
- * model's knowledge set. The knowledge set (tools/corpus/.cache/knowledge.jsonl, from
- * tools/corpus/build_corpus.py) is encoded by the engine itself, in Chromium (SwiftShader without a
+ * model's knowledge set. The knowledge set (bench/data/qa-heldout.json, written by
+ * tools/train/qa_set.py: the held-out fictional entities and chemical elements, whose facts the model
+ * never saw in training) is encoded by the engine itself, in Chromium (SwiftShader without a
  * GPU), through engine.memory.addDocuments, then exported in the engine's bank file format to
  * public/banks/<model>-knowledge.m3bank with a manifest (<same>.json) that records the model's and
  * the file's SHA-256, so the apps and the tests can tell a bank that belongs to other weights.
@@ -15,27 +16,31 @@ import { runOnPage } from '../../bench/lib/browser';
 import { filesRoute, startBenchServer } from '../../bench/lib/server';
 import { repoRoot } from '../fixtures/writeFixtures';
 import type { CodecName } from '../../src/memory/types';
-import type { BuildOptions, BuildResult } from './page';
+import type { BuildOptions, BuildResult, ExampleCandidate } from './page';
 import { bankManifestVersion, type BankManifest } from '../../src/apps/shared/bundled-bank';
 
 const model = 'memory3-tiny';
-const knowledgeFile = join(repoRoot, 'tools/corpus/.cache/knowledge.jsonl');
+const knowledgeFile = join(repoRoot, 'bench/data/qa-heldout.json');
 const cacheDir = join(repoRoot, 'tools/bank/.cache');
 const outDir = join(repoRoot, 'public/banks');
 const sliceBytes = 4 << 20;
 
-interface KnowledgeEntry { source: string; head: string; text: string }
+/** Example candidates: held-out questions of these relations, in this order (the apps show a few kinds). */
+const exampleRelations = ['heldout_entities/birthplace', 'elements/symbol', 'heldout_entities/capital', 'heldout_entities/profession', 'heldout_entities/country'];
 
-/** One document per knowledge entry, named `<dictionary>/<headword>` (`#2`, `#3` for repeated heads). */
-export function knowledgeDocuments(jsonl: string): { source: string; text: string }[] {
-  const seen = new Map<string, number>();
-  return jsonl.split('\n').filter((l) => l.trim()).map((line, i) => {
-    const e = JSON.parse(line) as KnowledgeEntry;
-    if (typeof e.source !== 'string' || typeof e.head !== 'string' || typeof e.text !== 'string') throw new Error(`knowledge.jsonl line ${i + 1}: needs string source, head and text`);
-    const base = `${e.source}/${e.head}`;
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    return { source: n === 1 ? base : `${base}#${n}`, text: e.text };
+function exampleCandidates(json: string): ExampleCandidate[] {
+  const set = JSON.parse(json) as { questions: { set: string; relation: string; question: string; answer: string; source: string }[] };
+  return exampleRelations.flatMap((key) => set.questions.filter((q) => `${q.set}/${q.relation}` === key).slice(0, 8))
+    .map((q) => ({ question: q.question, answer: q.answer, source: q.source, relation: q.relation }));
+}
+
+/** The documents of the held-out set ({ source, text }), checked. */
+export function knowledgeDocuments(json: string): { source: string; text: string }[] {
+  const set = JSON.parse(json) as { documents?: unknown };
+  if (!Array.isArray(set.documents)) throw new Error(`${knowledgeFile}: needs a documents array`);
+  return set.documents.map((d: { source?: unknown; text?: unknown }, i: number) => {
+    if (typeof d?.source !== 'string' || typeof d?.text !== 'string') throw new Error(`${knowledgeFile}: document ${i} needs string source and text`);
+    return { source: d.source, text: d.text };
   });
 }
 
@@ -67,15 +72,19 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const log = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const { codec, limit } = parseArgs(process.argv.slice(2));
-  if (!existsSync(knowledgeFile)) throw new Error(`bank:build: ${knowledgeFile} is missing: run tools/corpus/build_corpus.py first (see tools/train/README.md)`);
-  const docs = knowledgeDocuments(readFileSync(knowledgeFile, 'utf8'));  // the manifest records this file's SHA-256
+  if (!existsSync(knowledgeFile)) throw new Error(`bank:build: ${knowledgeFile} is missing: run tools/train/qa_set.py first (see tools/train/README.md)`);
+  const set = readFileSync(knowledgeFile, 'utf8');  // the manifest records this file's SHA-256
+  const docs = knowledgeDocuments(set);
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(join(cacheDir, 'documents.json'), JSON.stringify(docs));
   log(`knowledge set: ${docs.length} documents${limit !== null ? ` (first ${limit} only)` : ''}; codec ${codec}`);
 
   const server = await startBenchServer(cacheDir);
   try {
-    const options: BuildOptions = { modelUrl: `${server.url}/models/${model}/`, documentsUrl: `${server.url}${filesRoute}documents.json`, bank: `${model}-knowledge-build`, codec, limit };
+    const options: BuildOptions = {
+      modelUrl: `${server.url}/models/${model}/`, documentsUrl: `${server.url}${filesRoute}documents.json`, bank: `${model}-knowledge-build`, codec, limit,
+      candidates: limit === null ? exampleCandidates(set) : [], examples: 3,
+    };
     const { result } = await runOnPage(server.url, { path: '/tools/bank/page.html', global: 'memory3BankBuilder' }, log, async (page) => {
       const r = await page.evaluate((o) => (window as unknown as { memory3BankBuilder: { build(o: BuildOptions): Promise<BuildResult> } }).memory3BankBuilder.build(o), options);
       return { ...r, file: await fetchFile(page, r.bytes, log) };
@@ -95,9 +104,10 @@ async function main(): Promise<void> {
       codec,
       documents: result.documents,
       references: result.references,
-      source: 'tools/corpus knowledge set (held out of training): element facts and a slice of the dictionaries',
+      source: 'bench/data/qa-heldout.json (held out of training): fictional entities and chemical elements',
       knowledgeSha256: sha256(knowledge),
       built: { date: new Date().toISOString(), adapter: result.adapter, encodeSeconds: Math.round(result.encodeMs / 1000), referencesPerSecond: Number(result.referencesPerSecond.toFixed(1)) },
+      examples: result.examples,
     };
     const path = join(dir, manifest.file);
     writeFileSync(`${path}.partial`, result.file);

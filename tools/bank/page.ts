@@ -4,8 +4,11 @@
  * writer the apps use), exports it and keeps the file in the page; `slice(start, end)` hands it to
  * tools/bank/build.ts in base64 pieces. Progress goes to the console with the `bench:` prefix.
  */
-import { createEngine } from '../../src/index';
+import { createEngine, type Memory3Engine } from '../../src/index';
+import { exactMatch } from '../../bench/scenarios/qa-page';
 import type { CodecName } from '../../src/memory/types';
+
+export interface ExampleCandidate { question: string; answer: string; source: string; relation: string }
 
 export interface BuildOptions {
   modelUrl: string;
@@ -13,6 +16,9 @@ export interface BuildOptions {
   bank: string;
   codec: CodecName;
   limit: number | null;
+  /** Held-out questions to try on the built bank; the first one answered right per relation becomes an example. */
+  candidates: ExampleCandidate[];
+  examples: number;
 }
 
 export interface BuildResult {
@@ -23,6 +29,9 @@ export interface BuildResult {
   referencesPerSecond: number;
   adapter: string;
   modelFingerprint: string;
+  examples: { question: string; answer: string; source: string }[];
+  /** Candidates asked, and how many of them the engine answered right. */
+  tried: { asked: number; right: number };
 }
 
 const log = (line: string) => {
@@ -50,14 +59,35 @@ async function build(o: BuildOptions): Promise<BuildResult> {
       },
     });
     log(`writer: ${r.references} references in ${(r.ms / 1000).toFixed(0)} s (${r.referencesPerSecond.toFixed(1)}/s)`);
+    const { examples, tried } = await pickExamples(engine, o);
+    log(`examples: ${tried.right}/${tried.asked} candidate questions answered right; offering ${examples.map((e) => JSON.stringify(e.question)).join(', ')}`);
     const stats = await engine.memory.stats(o.bank);
     file = new Uint8Array(await new Response(await engine.memory.export(o.bank)).arrayBuffer());
     await engine.memory.delete(o.bank);
     const a = engine.info.adapter;
-    return { bytes: file.byteLength, documents: r.documents, references: r.references, encodeMs: r.ms, referencesPerSecond: r.referencesPerSecond, adapter: `${a.vendor} ${a.architecture}`, modelFingerprint: stats.modelFingerprint };
+    return {
+      bytes: file.byteLength, documents: r.documents, references: r.references, encodeMs: r.ms, referencesPerSecond: r.referencesPerSecond,
+      adapter: `${a.vendor} ${a.architecture}`, modelFingerprint: stats.modelFingerprint, examples, tried,
+    };
   } finally {
     await engine.dispose();
   }
+}
+
+/** Asks the candidates as a user of the apps would (chat message, greedy, the bank's default policy). */
+async function pickExamples(engine: Memory3Engine, o: BuildOptions) {
+  const examples: BuildResult['examples'] = [], relations = new Set<string>();
+  let right = 0;
+  for (const c of o.candidates) {
+    const r = await engine.generate({ messages: [{ role: 'user', content: c.question }], maxTokens: 16, temperature: 0, memory: { bank: o.bank } }).result;
+    if (!exactMatch(r.text, c.answer)) continue;
+    right++;
+    if (examples.length < o.examples && !relations.has(c.relation)) {
+      relations.add(c.relation);
+      examples.push({ question: c.question, answer: r.text.trim(), source: c.source });
+    }
+  }
+  return { examples, tried: { asked: o.candidates.length, right } };
 }
 
 function slice(start: number, end: number): string {

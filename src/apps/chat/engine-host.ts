@@ -9,8 +9,10 @@ export const host: {
   engine: Memory3Engine | null;
   /** The knowledge bank shipped with the default model, once installed: new conversations read it. */
   defaultBank: string | null;
+  /** Questions that bank answers (its manifest's examples), offered in an empty conversation. */
+  examples: { question: string; answer: string }[];
   onChange: () => void;
-} = { engine: null, defaultBank: null, onChange: () => {} };
+} = { engine: null, defaultBank: null, examples: [], onChange: () => {} };
 
 export function showAlert(err: unknown, offerReload = false): void {
   el('alert').hidden = false;
@@ -46,6 +48,7 @@ async function installBundledBank(engine: Memory3Engine): Promise<void> {
       },
     });
     host.defaultBank = r?.name ?? null;
+    host.examples = r?.manifest.examples ?? [];
     status.textContent = r?.installed ? `${ready} · knowledge bank installed (${r.manifest.references} references)` : ready;
   } catch (err) {
     status.textContent = `${ready} · the knowledge bank could not be installed`;

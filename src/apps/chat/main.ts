@@ -28,7 +28,21 @@ function bubble(m: StoredMessage): HTMLLIElement {
 function renderMessages(): void {
   const list = el('messages');
   list.replaceChildren(...current.messages.map(bubble));
-  if (!current.messages.length) list.append(Object.assign(document.createElement('li'), { className: 'empty', textContent: 'Say something. Everything stays on this device.' }));
+  if (!current.messages.length) {
+    const empty = Object.assign(document.createElement('li'), { className: 'empty', textContent: 'Say something. Everything stays on this device.' });
+    // Questions the default knowledge bank answers, while this conversation reads it.
+    if (current.bank && current.bank === host.defaultBank && host.examples.length) {
+      const tries = Object.assign(document.createElement('div'), { className: 'examples' });
+      tries.append(Object.assign(document.createElement('span'), { textContent: 'Ask the knowledge bank: ' }));
+      for (const e of host.examples) {
+        const b = Object.assign(document.createElement('button'), { type: 'button', className: 'secondary example', textContent: e.question });
+        b.addEventListener('click', () => void send(e.question, { greedy: true }));
+        tries.append(b);
+      }
+      empty.append(tries);
+    }
+    list.append(empty);
+  }
   list.scrollTop = list.scrollHeight;
   el<HTMLSelectElement>('bank').value = current.bank ?? '';
 }
@@ -71,7 +85,8 @@ function replyNote(r: GenerationResult): string {
     (refs.size ? ` · memory read from ${[...refs].join(', ')}` : '');
 }
 
-async function send(text: string): Promise<void> {
+/** Sends a user message; `greedy` (the example questions) decodes without sampling. */
+async function send(text: string, opts: { greedy?: boolean } = {}): Promise<void> {
   const engine = host.engine;
   if (!engine || !text.trim()) return;
   hideAlert();
@@ -89,7 +104,7 @@ async function send(text: string): Promise<void> {
     const history = current.messages.map(({ role, content }) => ({ role, content }));
     const stream = engine.generate({
       ...(engine.info.hasChatTemplate ? { messages: history } : { prompt: history.map((m) => m.content).join('\n') }),
-      maxTokens: 96, temperature: 0.7, topP: 0.95, seed: current.messages.length, signal: aborter.signal,
+      maxTokens: 96, temperature: opts.greedy ? 0 : 0.7, topP: 0.95, seed: current.messages.length, signal: aborter.signal,
       ...(current.bank ? { memory: { bank: current.bank } } : {}),
     });
     for await (const d of stream) { li.textContent += d.text; el('messages').scrollTop = el('messages').scrollHeight; }

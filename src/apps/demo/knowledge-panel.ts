@@ -2,6 +2,7 @@
 import type { BankSummary, MemoryDocument } from '../../index';
 import { downloadBank } from '../shared/banks';
 import { ensureBundledBank } from '../shared/bundled-bank';
+import { hideExamples, showExamples } from './examples';
 import { mib } from '../shared/storage';
 import { refreshStorage } from './model-panel';
 import { $, app, bump, clearError, showError } from './ui';
@@ -29,7 +30,7 @@ function bankRow(b: BankSummary): HTMLTableRowElement {
     if (!confirm(`Delete the bank "${b.name}" (${b.counts.references} references, ${mib(b.bytes)})? This cannot be undone.`)) return;
     await app.engine!.memory.delete(b.name);
     // A deleted default bank stays deleted: the next load of the default model offers it instead.
-    if (b.name === installable?.bank) localStorage.setItem(declinedKey, b.name);
+    if (b.name === installable?.bank) { localStorage.setItem(declinedKey, b.name); hideExamples(); }
     await refreshBanks();
   });
   return tr;
@@ -144,6 +145,7 @@ export async function installDefaultBank(model: string, opts: { evenIfDeleted?: 
     await refreshBanks();
     const use = $<HTMLSelectElement>('use-bank');
     if (!use.value) use.value = r.name;
+    showExamples(r.manifest.examples ?? [], r.name);
     bump('bundledBank');
   } catch (err) {
     status.textContent = 'The default knowledge bank could not be installed.';
@@ -171,6 +173,7 @@ export function wireKnowledgePanel(): void {
   app.listeners.add(() => {
     setEncoding(false);
     installable = null;
+    hideExamples();
     $('install-default-bank').hidden = true;
     $('import-bank').closest('label')!.classList.toggle('disabled', !app.engine);
     $<HTMLInputElement>('import-bank').disabled = !app.engine;

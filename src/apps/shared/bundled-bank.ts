@@ -22,9 +22,14 @@ export interface BankManifest {
   documents: number;
   references: number;
   source: string;
-  /** SHA-256 of the knowledge set it was built from (tools/corpus/.cache/knowledge.jsonl). */
+  /** SHA-256 of the knowledge set it was built from (bench/data/qa-heldout.json). */
   knowledgeSha256: string;
   built: { date: string; adapter: string; encodeSeconds: number; referencesPerSecond: number };
+  /**
+   * Questions the apps offer to try: held-out questions that the engine answered right from this
+   * bank when it was built (tools/bank/build.ts asks them), with the answer that it gave.
+   */
+  examples?: { question: string; answer: string; source: string }[];
 }
 
 export interface BundledBankProgress { loaded: number; total: number }
