@@ -9,8 +9,13 @@ export type { ChatMessage, MemoryPolicy, RetrievalEvent, SamplingOptions };
 export interface LoadOptions {
   /** Positions the KV cache holds (prompt + output). Default min(2048, max_position_embeddings). */
   contextLength?: number;
-  /** Weight storage on the GPU: 'auto' keeps F32 checkpoints in f32 and stores F16/BF16 ones as packed f16. */
-  weightDtype?: 'auto' | 'f32' | 'f16';
+  /**
+   * What float (F32/F16/BF16) weight matrices become on the GPU: 'f32', packed 'f16', or quantized
+   * while streaming to 'q8_0' / 'q4_0' (rows that are not whole 32-value blocks stay f16). 'auto'
+   * (default): the widest of f32 (all-F32 checkpoints only), f16, q8_0, q4_0 whose matrices fit a
+   * quarter of `navigator.deviceMemory` (2 GiB where unknown). Quantized GGUF tensors keep their type.
+   */
+  weightDtype?: 'auto' | 'f32' | 'f16' | 'q8_0' | 'q4_0';
   /** Largest number of prompt tokens run through the model in one step (default 128). */
   prefillChunk?: number;
   /**
@@ -42,7 +47,12 @@ export interface ModelInfo {
   headDim: number;
   vocabSize: number;
   contextLength: number;
-  weightDtype: 'f32' | 'f16';
+  /** The weight format holding the most bytes ('f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'). */
+  weightDtype: 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
+  /** GPU bytes of weights per format (norms and biases are f32). */
+  weightFormats: Partial<Record<'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k', number>>;
+  /** The weight file format the model was loaded from. */
+  format: 'safetensors' | 'gguf';
   /** Bytes held on the GPU: weights, KV cache, activations. */
   gpuBytes: { weights: number; kvCache: number; activations: number };
   /** GPU buffers holding the weights (tensors above the binding limit are split across several). */

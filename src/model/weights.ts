@@ -3,7 +3,8 @@
  * (no whole-model ArrayBuffer). Matrices become GpuMatrix (split in row parts when larger than
  * maxStorageBufferBindingSize); norms and biases are plain f32 buffers.
  */
-import { createGpuMatrix, writeMatrixRows, type GpuMatrix } from '../kernels/matrix';
+import { createGpuMatrix, matrixGpuBytes, writeMatrixRows, type GpuMatrix } from '../kernels/matrix';
+import type { WeightFormat } from '../kernels/weight-formats';
 import type { ModelConfig } from './config';
 import type { TensorSink } from './convert';
 
@@ -41,20 +42,29 @@ export class GpuWeightSink implements TensorSink {
   bytes = 0;
   constructor(private readonly device: GPUDevice, private readonly maxPartBytes?: number) {}
 
-  begin(name: string, shape: number[], dtype: 'f32' | 'f16'): void {
+  /** Bytes of weights per GPU format, matrices and vectors. */
+  readonly formatBytes = new Map<WeightFormat, number>();
+
+  begin(name: string, shape: number[], format: WeightFormat): void {
     if (shape.length === 2) {
-      const m = createGpuMatrix(this.device, { rows: shape[0], cols: shape[1], dtype, label: name, maxPartBytes: this.maxPartBytes });
+      const m = createGpuMatrix(this.device, { rows: shape[0], cols: shape[1], dtype: format, label: name, maxPartBytes: this.maxPartBytes });
       this.stored.set(name, { kind: 'matrix', m });
-      this.bytes += shape[0] * shape[1] * (dtype === 'f16' ? 2 : 4);
+      this.count(format, matrixGpuBytes(m));
     } else {
+      if (format !== 'f32') throw new Error(`weight ${name}: vectors are stored f32, not ${format}`);
       const n = shape.reduce((a, b) => a * b, 1);
       const b = this.device.createBuffer({
         label: name, size: Math.max(16, Math.ceil((n * 4) / 4) * 4),
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
       });
       this.stored.set(name, { kind: 'vector', b });
-      this.bytes += n * 4;
+      this.count('f32', n * 4);
     }
+  }
+
+  private count(format: WeightFormat, bytes: number): void {
+    this.bytes += bytes;
+    this.formatBytes.set(format, (this.formatBytes.get(format) ?? 0) + bytes);
   }
 
   write(name: string, byteOffset: number, bytes: Uint8Array): void {

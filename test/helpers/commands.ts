@@ -11,15 +11,16 @@ const llamaCppForced: BrowserCommand<[options: LlamaCppForcedOptions]> = async (
 };
 
 export interface ReferenceLogitsOptions {
-  dir: string;          // repo-relative model folder
+  dir: string;          // repo-relative model folder, or a .gguf file
   tokens: number[];
   lastRows?: number;    // return the logits of the last N positions (default 1)
 }
 
 /** Float64 CPU reference forward (test/reference/llama.ts) on the same safetensors files. */
 const referenceLogits: BrowserCommand<[options: ReferenceLogitsOptions]> = async (_ctx, o) => {
-  const { loadReferenceModel, referenceLogits: run } = await import('../reference/llama');
-  const model = loadReferenceModel(resolve(process.cwd(), o.dir));
+  const { loadReferenceGguf, loadReferenceModel, referenceLogits: run } = await import('../reference/llama');
+  const path = resolve(process.cwd(), o.dir);
+  const model = o.dir.endsWith('.gguf') ? await loadReferenceGguf(path) : loadReferenceModel(path);
   const rows = run(model, o.tokens);
   return rows.slice(rows.length - (o.lastRows ?? 1)).map((r) => Array.from(r));
 };

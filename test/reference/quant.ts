@@ -4,7 +4,7 @@
  * A quantized matmul's reference is matmulRef over dequantize(...): dequantize, then the existing op.
  */
 import { f16BitsToF32, f32ToF16Bits } from '../../src/util/f16';
-import { seeded } from '../helpers/gpu';
+import { seeded } from '../helpers/random';
 
 export type QuantFormat = 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
 

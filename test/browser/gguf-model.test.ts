@@ -1,0 +1,100 @@
+/**
+ * GGUF files through the whole engine (worker, streaming loader, quantized kernels) against the
+ * float64 reference run on the same file's exact weights (test/reference/gguf-files.ts: another
+ * parser, CPU dequantization, its own q/k de-interleave): every fixture type, prefill in chunks and
+ * single-token steps. Plus: the F32 GGUF equals the safetensors of the same weights, the tokenizer
+ * and chat template come from the metadata, and a GGUF loads from picked files and split files.
+ */
+import { describe, expect, test } from 'vitest';
+import { commands } from 'vitest/browser';
+import { createEngine, type Memory3Engine } from '../../src/index';
+import { argmax, fixtureFiles, fixtureUrl, nmse } from '../helpers/engine';
+import { seeded } from '../helpers/gpu';
+
+const cases: { file: string; dtype: string; formats: string[] }[] = [
+  { file: 'llama/model.gguf', dtype: 'f32', formats: ['f32'] },
+  { file: 'llama/model-f16.gguf', dtype: 'f16', formats: ['f16', 'f32'] },
+  { file: 'llama/model-bf16.gguf', dtype: 'f16', formats: ['f16', 'f32'] },
+  { file: 'llama/model-q8_0.gguf', dtype: 'q8_0', formats: ['q8_0', 'f32'] },
+  { file: 'llama/model-q4_0.gguf', dtype: 'q4_0', formats: ['q4_0', 'f32'] },
+  { file: 'llama3/model-q4_0.gguf', dtype: 'q4_0', formats: ['q4_0', 'f32'] },  // rope_freqs, tied quantized head
+  { file: 'qwen2/model-q8_0.gguf', dtype: 'q8_0', formats: ['q8_0', 'f32'] },   // biases, NEOX RoPE, tied
+  { file: 'llama-k/model-q4_k_m.gguf', dtype: 'q4_k', formats: ['q4_k', 'q6_k', 'f32'] },
+  { file: 'llama-k/model-q6_k.gguf', dtype: 'q6_k', formats: ['q6_k', 'f32'] },
+];
+
+const url = (file: string) => `/test/fixtures/models/${file}`;
+
+async function checkAgainstReference(engine: Memory3Engine, ref: string, seed: number): Promise<void> {
+  const rand = seeded(seed);
+  const tokens = Array.from({ length: 19 }, () => Math.floor(rand() * (engine.info.vocabSize - 8)));
+  for (const n of [19, 20, 21]) {  // 19 prompt tokens in chunks of 7, then single-token steps
+    const ids = [...tokens, 5, 17].slice(0, n);
+    const ours = await engine.evaluate(ids);
+    const [want] = await commands.referenceLogits({ dir: ref, tokens: ids });
+    expect(nmse(ours, want), `${ref}: logits NMSE at ${n} tokens`).toBeLessThanOrEqual(1e-6);
+    expect(argmax(ours)).toBe(argmax(want));
+  }
+}
+
+describe('GGUF models vs the float64 reference on the same file', () => {
+  for (const c of cases) {
+    test(c.file, async () => {
+      const engine = await createEngine({ model: url(c.file), prefillChunk: 7 });
+      try {
+        expect(engine.info.format).toBe('gguf');
+        expect(engine.info.weightDtype).toBe(c.dtype);
+        expect(Object.keys(engine.info.weightFormats).sort()).toEqual([...c.formats].sort());
+        await checkAgainstReference(engine, `test/fixtures/models/${c.file}`, c.file.length);
+      } finally {
+        await engine.dispose();
+      }
+    });
+  }
+});
+
+describe('GGUF loading', () => {
+  test('the F32 GGUF gives the safetensors logits, tokens and chat prompt (q/k rows de-interleaved)', async () => {
+    const gguf = await createEngine({ model: url('llama/model.gguf') });
+    const st = await createEngine({ model: fixtureUrl('llama') });
+    try {
+      const ids = [322, 10, 200, 30, 41, 57, 6, 99, 123];
+      expect(nmse(await gguf.evaluate(ids), await st.evaluate(ids))).toBeLessThan(1e-10);
+      const text = 'The quick brown fox: 12 months, 7 days!';
+      expect(await gguf.tokenize(text)).toEqual(await st.tokenize(text));
+      expect(gguf.info.hasChatTemplate).toBe(true);
+      const messages = [{ role: 'user', content: 'What is the capital of France?' }];
+      const a = await gguf.generate({ messages, maxTokens: 4, temperature: 0, ignoreEos: true }).result;
+      const b = await st.generate({ messages, maxTokens: 4, temperature: 0, ignoreEos: true }).result;
+      expect(a.usage.promptTokens).toBe(b.usage.promptTokens);
+      expect(a.tokens).toEqual(b.tokens);
+    } finally {
+      await gguf.dispose();
+      await st.dispose();
+    }
+  });
+
+  test('a picked .gguf File, and a picked folder holding one', async () => {
+    const [file] = await fixtureFiles('llama', ['model-q8_0.gguf']);
+    const [readme] = [new File(['notes'], 'README.md')];
+    for (const model of [[file], [readme, file]]) {
+      const engine = await createEngine({ model });
+      try {
+        expect(engine.info.weightDtype).toBe('q8_0');
+        await checkAgainstReference(engine, 'test/fixtures/models/llama/model-q8_0.gguf', 3);
+      } finally {
+        await engine.dispose();
+      }
+    }
+  });
+
+  test('a split GGUF (-00001-of-00002) loads from the first split\'s URL', async () => {
+    const engine = await createEngine({ model: url('llama/model-q4_0-00001-of-00002.gguf') });
+    try {
+      expect(engine.info.weightDtype).toBe('q4_0');
+      await checkAgainstReference(engine, 'test/fixtures/models/llama/model-q4_0.gguf', 4);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
