@@ -3,13 +3,14 @@
  * Face folder, or from a GGUF file's metadata), then the weights streamed file by file into GPU
  * buffers, with progress and named errors at every step.
  */
+import type { ActivationRounding } from '../kernels/activation_round';
 import type { WeightFormat } from '../kernels/weight-formats';
 import { parseModelConfig, type ModelConfig } from '../model/config';
 import { streamLocated } from '../model/convert';
 import { autoWeightDtype } from '../model/quantize';
 import { listWeightFiles, readSafetensorsHeader } from '../model/safetensors';
 import type { ModelSource } from '../model/source';
-import { validateTensors, type LocatedTensor } from '../model/tensor-plan';
+import { tensorOutputFormat, validateTensors, type LocatedTensor } from '../model/tensor-plan';
 import { assembleWeights, GpuWeightSink, type ModelWeights } from '../model/weights';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { ModelConfigError, ModelFetchError } from '../util/errors';
@@ -92,6 +93,17 @@ function floatTarget(opts: LoadOptions, plan: Iterable<LocatedTensor>): 'f32' | 
   return autoWeightDtype({ matrixValues, allF32: floats.every((t) => t.dtype === 'F32'), deviceMemoryGiB: memory });
 }
 
+/**
+ * How llama.cpp's CPU backend rounds the input of a matmul with this weight: to Q8_0 blocks for
+ * q8_0/q4_0, Q8_K blocks for k-quants, to the weight's own f16/bf16, not at all for F32.
+ */
+function llamaCppRounding(t: LocatedTensor, target: ReturnType<typeof floatTarget>): ActivationRounding | null {
+  const format = tensorOutputFormat(t, target);
+  if (format === 'q8_0' || format === 'q4_0') return 'q8_0';
+  if (format === 'q4_k' || format === 'q6_k') return 'q8_k';
+  return t.dtype === 'F16' ? 'f16' : t.dtype === 'BF16' ? 'bf16' : null;
+}
+
 /** Streams every weight file once into GPU buffers. On failure, frees what was allocated. */
 export async function loadWeights(
   device: GPUDevice, source: ModelSource, d: Descriptors, opts: LoadOptions,
@@ -116,7 +128,8 @@ export async function loadWeights(
     });
     const dtype = [...sink.formatBytes].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
     const meta = [{ tensors: [...plan.values()] }];
-    return { weights: assembleWeights(d.config, sink), dtype, sink, fingerprint: await fingerprintOf(meta, sink) };
+    const rounding = opts.activationRounding === 'llama.cpp' ? (name: string) => llamaCppRounding(plan.get(name)!, target) : undefined;
+    return { weights: assembleWeights(d.config, sink, rounding), dtype, sink, fingerprint: await fingerprintOf(meta, sink) };
   } catch (err) {
     sink.destroy();
     throw err;

@@ -16,6 +16,13 @@ export interface LoadOptions {
    * quarter of `navigator.deviceMemory` (2 GiB where unknown). Quantized GGUF tensors keep their type.
    */
   weightDtype?: 'auto' | 'f32' | 'f16' | 'q8_0' | 'q4_0';
+  /**
+   * 'llama.cpp': round every matmul's input as llama.cpp's CPU backend does (8-bit Q8_0/Q8_K blocks for
+   * quantized weights, f16/bf16 for f16/bf16 weights) so logits match llama.cpp's on the same weights to
+   * accumulation order — a verification mode (the oracle uses it), one extra dispatch per matmul.
+   * Default 'none': f32 inputs, closer to the exact product.
+   */
+  activationRounding?: 'none' | 'llama.cpp';
   /** Largest number of prompt tokens run through the model in one step (default 128). */
   prefillChunk?: number;
   /**

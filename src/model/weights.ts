@@ -3,6 +3,7 @@
  * (no whole-model ArrayBuffer). Matrices become GpuMatrix (split in row parts when larger than
  * maxStorageBufferBindingSize); norms and biases are plain f32 buffers.
  */
+import type { ActivationRounding } from '../kernels/activation_round';
 import { createGpuMatrix, matrixGpuBytes, writeMatrixRows, type GpuMatrix } from '../kernels/matrix';
 import type { WeightFormat } from '../kernels/weight-formats';
 import type { ModelConfig } from './config';
@@ -30,6 +31,8 @@ export interface ModelWeights {
   finalNorm: GPUBuffer; // (hidden) f32
   lmHead: GpuMatrix;    // (vocab, hidden); the embedding itself when tied
   bytes: number;        // GPU bytes held by the weights
+  /** With `activationRounding: 'llama.cpp'`: how each matrix's input is rounded first (absent: not at all). */
+  inputRounding: Map<GpuMatrix, ActivationRounding>;
 }
 
 type Stored = { kind: 'matrix'; m: GpuMatrix } | { kind: 'vector'; b: GPUBuffer };
@@ -104,8 +107,11 @@ export class GpuWeightSink implements TensorSink {
   }
 }
 
-/** Assembles the loaded tensors into the layer structure the forward pass walks. */
-export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink): ModelWeights {
+/**
+ * Assembles the loaded tensors into the layer structure the forward pass walks. `rounding` names,
+ * per tensor, how llama.cpp would round that matrix's input (only in the llama.cpp-rounding mode).
+ */
+export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink, rounding?: (name: string) => ActivationRounding | null): ModelWeights {
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     const p = `model.layers.${l}.`;
@@ -126,10 +132,16 @@ export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink): ModelWei
     });
   }
   const embed = sink.matrix('model.embed_tokens.weight');
+  const inputRounding = new Map<GpuMatrix, ActivationRounding>();
+  for (const [name, s] of sink.stored) {
+    const mode = s.kind === 'matrix' ? rounding?.(name) : null;
+    if (mode && s.kind === 'matrix') inputRounding.set(s.m, mode);
+  }
   return {
     embed, layers,
     finalNorm: sink.vector('model.norm.weight'),
     lmHead: cfg.tieWordEmbeddings ? embed : sink.matrix('lm_head.weight'),
     bytes: sink.bytes,
+    inputRounding,
   };
 }
