@@ -98,3 +98,26 @@ describe('GGUF loading', () => {
     }
   });
 });
+
+describe("quantize on load (weightDtype 'q8_0' | 'q4_0')", () => {
+  for (const target of ['q8_0', 'q4_0'] as const) {
+    test(`F32 safetensors → ${target}: the very weights of the ${target} GGUF, in ${target === 'q8_0' ? '34' : '18'}/128 of the f32 bytes`, async () => {
+      const quantized = await createEngine({ model: fixtureUrl('llama'), weightDtype: target, prefillChunk: 7 });
+      const gguf = await createEngine({ model: url(`llama/model-${target}.gguf`), prefillChunk: 7 });
+      const f32 = await createEngine({ model: fixtureUrl('llama') });
+      try {
+        expect(quantized.info.weightDtype).toBe(target);
+        expect(quantized.info.gpuBytes.weights).toBe(gguf.info.gpuBytes.weights);
+        const matrices = (b: number) => b - (quantized.info.weightFormats.f32 ?? 0);  // norms stay f32
+        expect(matrices(quantized.info.gpuBytes.weights) / matrices(f32.info.gpuBytes.weights)).toBeCloseTo((target === 'q8_0' ? 34 : 18) / 128, 6);
+        const ids = [322, 10, 200, 30, 41, 57, 6, 99, 123, 7, 8];
+        expect(Array.from(await quantized.evaluate(ids))).toEqual(Array.from(await gguf.evaluate(ids)));
+        await checkAgainstReference(quantized, `test/fixtures/models/llama/model-${target}.gguf`, 11);
+      } finally {
+        await quantized.dispose();
+        await gguf.dispose();
+        await f32.dispose();
+      }
+    });
+  }
+});
