@@ -4,6 +4,9 @@
 // Packed f16 holds two values per u32, low half first. Indices are ELEMENT indices into the part.
 // load_w4(e) needs e % 4 == 0 with W_VEC4 or QUANT and e % 2 == 0 with F16; load_w1 takes any index.
 //#ifdef QUANT
+// 32 consecutive values of x, for dot_w32(e, x): Σ over one 32-value block of the part (e % 32 == 0).
+struct X32 { v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32> }
+fn x32_sum(x: X32) -> f32 { return dot(((x.v0 + x.v1) + (x.v2 + x.v3)) + ((x.v4 + x.v5) + (x.v6 + x.v7)), vec4<f32>(1.0)); }
 //#ifdef Q8_0
 //#include "weights_q8_0.wgsl"
 //#endif

@@ -31,3 +31,25 @@ fn load_w4(e: u32) -> vec4<f32> {
   let v = vec4<f32>(f32(q & 0xffu), f32((q >> 8u) & 0xffu), f32((q >> 16u) & 0xffu), f32(q >> 24u));
   return (dm.x * sm.x) * v - vec4<f32>(dm.y * sm.y);
 }
+
+fn q4k_nibbles(q: u32) -> vec4<f32> {
+  return vec4<f32>(f32(q & 0xffu), f32((q >> 8u) & 0xffu), f32((q >> 16u) & 0xffu), f32(q >> 24u));
+}
+
+// Σ over one sub-block (values e..e+31, e % 32 == 0) of w·x = d·sc·Σ q·x − dmin·m·Σ x.
+fn dot_w32(e: u32, x: X32) -> f32 {
+  let base = (e >> 8u) * 36u;
+  let i = e & 255u;
+  let c = i >> 6u;
+  let h = (i >> 5u) & 1u;
+  let dm = unpack2x16float(w[base]);
+  let sm = q4_k_scale_min(base, 2u * c + h);
+  let b = base + 4u + 8u * c;
+  let sh = h * 4u;
+  let m = 0x0f0f0f0fu;
+  let qx = dot(q4k_nibbles((w[b] >> sh) & m), x.v0) + dot(q4k_nibbles((w[b + 1u] >> sh) & m), x.v1) +
+           dot(q4k_nibbles((w[b + 2u] >> sh) & m), x.v2) + dot(q4k_nibbles((w[b + 3u] >> sh) & m), x.v3) +
+           dot(q4k_nibbles((w[b + 4u] >> sh) & m), x.v4) + dot(q4k_nibbles((w[b + 5u] >> sh) & m), x.v5) +
+           dot(q4k_nibbles((w[b + 6u] >> sh) & m), x.v6) + dot(q4k_nibbles((w[b + 7u] >> sh) & m), x.v7);
+  return dm.x * sm.x * qx - dm.y * sm.y * x32_sum(x);
+}

@@ -11,3 +11,16 @@ fn load_w4(e: u32) -> vec4<f32> {
   let v = vec4<i32>(extractBits(q, 0u, 8u), extractBits(q, 8u, 8u), extractBits(q, 16u, 8u), extractBits(q, 24u, 8u));
   return vec4<f32>(v) * q8_0_scale(e >> 5u);
 }
+
+fn q8_bytes(q: u32) -> vec4<f32> {  // four i8
+  let v = bitcast<vec4<i32>>(vec4<u32>(q << 24u, q << 16u, q << 8u, q)) >> vec4<u32>(24u);
+  return vec4<f32>(v);
+}
+
+// Σ over one block (values e..e+31, e % 32 == 0) of w·x.
+fn dot_w32(e: u32, x: X32) -> f32 {
+  let b = e >> 2u;
+  let s = dot(q8_bytes(w[b]), x.v0) + dot(q8_bytes(w[b + 1u]), x.v1) + dot(q8_bytes(w[b + 2u]), x.v2) + dot(q8_bytes(w[b + 3u]), x.v3) +
+          dot(q8_bytes(w[b + 4u]), x.v4) + dot(q8_bytes(w[b + 5u]), x.v5) + dot(q8_bytes(w[b + 6u]), x.v6) + dot(q8_bytes(w[b + 7u]), x.v7);
+  return q8_0_scale(e >> 5u) * s;
+}
