@@ -7,6 +7,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { commands } from 'vitest/browser';
+import { cachedModelFiles, forgetCachedModels } from '../../src/apps/shared/model-cache';
 import { createEngine, type Memory3Engine } from '../../src/index';
 import { argmax, fixtureFiles, fixtureUrl, nmse } from '../helpers/engine';
 import { seeded } from '../helpers/gpu';
@@ -85,6 +86,23 @@ describe('GGUF loading', () => {
       } finally {
         await engine.dispose();
       }
+    }
+  });
+
+  test('the demo\'s downloader caches a split GGUF from its first split\'s URL; the engine loads the cached files', async () => {
+    await forgetCachedModels();
+    const at = new URL(url('llama/model-q4_0-00001-of-00002.gguf'), location.href).href;
+    const first = await cachedModelFiles(at, { partSize: 1 << 16 });
+    expect(first.files.map((f) => f.name)).toEqual(['model-q4_0-00001-of-00002.gguf', 'model-q4_0-00002-of-00002.gguf']);
+    expect(first.downloadedBytes).toBeGreaterThan(0);
+    const again = await cachedModelFiles(at);
+    expect(again.downloadedBytes).toBe(0);
+    const engine = await createEngine({ model: again.files });
+    try {
+      await checkAgainstReference(engine, 'test/fixtures/models/llama/model-q4_0.gguf', 5);
+    } finally {
+      await engine.dispose();
+      await forgetCachedModels();
     }
   });
 
