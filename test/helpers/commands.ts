@@ -16,11 +16,20 @@ export interface ReferenceLogitsOptions {
   lastRows?: number;    // return the logits of the last N positions (default 1)
 }
 
-/** Float64 CPU reference forward (test/reference/llama.ts) on the same safetensors files. */
+const ggufReferences = new Map<string, Promise<import('../reference/llama').ReferenceModel>>();
+
+/** Float64 CPU reference forward (test/reference/llama.ts) on the same safetensors files (or GGUF file). */
 const referenceLogits: BrowserCommand<[options: ReferenceLogitsOptions]> = async (_ctx, o) => {
   const { loadReferenceGguf, loadReferenceModel, referenceLogits: run } = await import('../reference/llama');
   const path = resolve(process.cwd(), o.dir);
-  const model = o.dir.endsWith('.gguf') ? await loadReferenceGguf(path) : loadReferenceModel(path);
+  let model;
+  if (o.dir.endsWith('.gguf')) {  // parsed and dequantized once per file and test run
+    const cached = ggufReferences.get(path) ?? loadReferenceGguf(path);
+    ggufReferences.set(path, cached);
+    model = await cached;
+  } else {
+    model = loadReferenceModel(path);
+  }
   const rows = run(model, o.tokens);
   return rows.slice(rows.length - (o.lastRows ?? 1)).map((r) => Array.from(r));
 };

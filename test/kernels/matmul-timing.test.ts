@@ -47,9 +47,8 @@ describe('matmul timing (SwiftShader, informational)', () => {
     }
     test(`${dtype} tiled 128x576x576`, () => timeMatmul(128, 576, 576, dtype, 'tiled', 3));
   }
-  for (const dtype of ['q8_0', 'q4_0', 'q4_k', 'q6_k'] as const) {
-    test(`${dtype} gemv_rows 1x2048x2048`, () => timeMatmul(1, 2048, 2048, dtype, 'gemv_rows', 5));
-    test(`${dtype} tiled 16x768x768`, () => timeMatmul(16, 768, 768, dtype, 'tiled', 3));
+  for (const dtype of ['f32', 'q4_0', 'q4_k'] as const) {
+    test(`${dtype} gemv_rows 1x2048x1024`, () => timeMatmul(1, 2048, 1024, dtype, 'gemv_rows', 4));
   }
-  test('f32 gemv_rows 1x2048x2048 (beside the quantized ones)', () => timeMatmul(1, 2048, 2048, 'f32', 'gemv_rows', 5));
+  test('q4_0 tiled 16x768x768', () => timeMatmul(16, 768, 768, 'q4_0', 'tiled', 2));
 });

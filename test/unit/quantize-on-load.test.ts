@@ -32,6 +32,13 @@ class Sink implements TensorSink {
   }
 }
 
+/** Index of the first differing byte (or length difference), -1 when equal: toEqual on MB-sized arrays is slow. */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
 async function stream(model: string, target: 'q8_0' | 'q4_0', chunkBytes: number): Promise<Sink> {
   const src = memorySource({ 'model.safetensors': new Uint8Array(readFileSync(join(fixturesDir, model, 'model.safetensors'))) }, { chunkSize: 777 });
   const header = await readSafetensorsHeader(src, 'model.safetensors');
@@ -44,7 +51,8 @@ async function stream(model: string, target: 'q8_0' | 'q4_0', chunkBytes: number
 describe('quantize on load', () => {
   for (const model of ['llama', 'llama-f16', 'llama-bf16']) {
     for (const target of ['q8_0', 'q4_0'] as const) {
-      for (const chunkBytes of [7, 1000, 8 << 20]) {
+      // 7 bytes: chunks smaller than a block; 8 MiB: a whole tensor per chunk.
+      for (const chunkBytes of model === 'llama' ? [7, 8 << 20] : [1000]) {
         it(`${model} → ${target}, chunks of ${chunkBytes} bytes: the blocks of quantizing each whole tensor`, async () => {
           const sink = await stream(model, target, chunkBytes);
           const values = readSafetensors(join(fixturesDir, model, 'model.safetensors'));
@@ -52,7 +60,7 @@ describe('quantize on load', () => {
             const s = sink.out.get(name)!;
             if (t.shape.length === 1) { expect(s.format, name).toBe('f32'); continue; }
             expect(s.format, name).toBe(target);
-            expect(sink.bytes(name), name).toEqual(quantizeBlocks(target, Float32Array.from(t.data)));
+            expect(firstDifference(sink.bytes(name), quantizeBlocks(target, Float32Array.from(t.data))), name).toBe(-1);
           }
         });
       }
