@@ -53,11 +53,6 @@ export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
   return m;
 }
 
-/** Norm weights and biases stay f32 on the GPU whatever the matrices use. */
-export function tensorOutputDtype(name: string, target: 'f32' | 'f16'): 'f32' | 'f16' {
-  return name.endsWith('.bias') || name.endsWith('norm.weight') ? 'f32' : target;
-}
-
 /**
  * The GPU format of a tensor: norms and biases f32; quantized matrices keep their format; float
  * matrices take `target`, except that q8_0/q4_0 need rows of whole 32-value blocks (others: f16).

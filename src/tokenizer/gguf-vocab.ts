@@ -117,6 +117,44 @@ function postProcessor(bos: string | null, eos: string | null, addBos: boolean, 
   return { type: 'TemplateProcessing', single, pair, special_tokens: special };
 }
 
+interface JsonParts {
+  tokens: string[]; types: number[] | null; vocab: Map<string, number>; merges: string[];
+  spm: boolean; spacePrefix: boolean; pre: PreTokenizer | null; unk: number | null; post: unknown;
+}
+
+/** The tokenizer.json of a vocabulary: SentencePiece-style (▁ normalizer, byte fallback) or byte-level BPE with its pre-tokenizer. */
+function tokenizerJsonOf(p: JsonParts): Record<string, unknown> {
+  const { spm, spacePrefix, pre } = p;
+  return {
+    version: '1.0', truncation: null, padding: null,
+    added_tokens: addedTokens(p.tokens, p.types),
+    normalizer: spm ? {
+      type: 'Sequence', normalizers: [
+        ...(spacePrefix ? [{ type: 'Prepend', prepend: '▁' }] : []),
+        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+      ],
+    } : null,
+    pre_tokenizer: spm ? null : {
+      type: 'Sequence', pretokenizers: [
+        ...pre!.regexes.map((r) => ({ type: 'Split', pattern: { Regex: r }, behavior: 'Isolated', invert: false })),
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+      ],
+    },
+    post_processor: p.post,
+    decoder: spm ? {
+      type: 'Sequence', decoders: [
+        { type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
+        ...(spacePrefix ? [{ type: 'Strip', content: ' ', start: 1, stop: 0 }] : []),
+      ],
+    } : { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+    model: {
+      type: 'BPE', dropout: null, unk_token: p.unk === null ? null : p.tokens[p.unk], continuing_subword_prefix: null, end_of_word_suffix: null,
+      fuse_unk: spm, byte_fallback: spm, ignore_merges: pre?.ignoreMerges ?? false,
+      vocab: Object.fromEntries(p.vocab), merges: p.merges,
+    },
+  };
+}
+
 /** tokenizer.json + tokenizer_config.json for a GGUF's metadata. Throws TokenizerError for vocabularies it cannot run. */
 export function ggufTokenizerFiles(meta: Meta): GgufTokenizerFiles {
   const model = meta.get('tokenizer.ggml.model');
@@ -149,34 +187,7 @@ export function ggufTokenizerFiles(meta: Meta): GgufTokenizerFiles {
   } else {
     merges = strings(meta, 'tokenizer.ggml.merges', true)!;
   }
-  const tokenizerJson: Record<string, unknown> = {
-    version: '1.0', truncation: null, padding: null,
-    added_tokens: addedTokens(tokens, types),
-    normalizer: spm ? {
-      type: 'Sequence', normalizers: [
-        ...(spacePrefix ? [{ type: 'Prepend', prepend: '▁' }] : []),
-        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
-      ],
-    } : null,
-    pre_tokenizer: spm ? null : {
-      type: 'Sequence', pretokenizers: [
-        ...pre!.regexes.map((r) => ({ type: 'Split', pattern: { Regex: r }, behavior: 'Isolated', invert: false })),
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-      ],
-    },
-    post_processor: postProcessor(bosText, eosText, addBos, addEos, vocab),
-    decoder: spm ? {
-      type: 'Sequence', decoders: [
-        { type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
-        ...(spacePrefix ? [{ type: 'Strip', content: ' ', start: 1, stop: 0 }] : []),
-      ],
-    } : { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-    model: {
-      type: 'BPE', dropout: null, unk_token: unk === null ? null : tokens[unk], continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: spm, byte_fallback: spm, ignore_merges: pre?.ignoreMerges ?? false,
-      vocab: Object.fromEntries(vocab), merges,
-    },
-  };
+  const tokenizerJson = tokenizerJsonOf({ tokens, types, vocab, merges, spm, spacePrefix, pre, unk, post: postProcessor(bosText, eosText, addBos, addEos, vocab) });
   const template = meta.get('tokenizer.chat_template');
   const tokenizerConfig: Record<string, unknown> = {
     bos_token: bosText, eos_token: eosText, unk_token: unk === null ? null : tokens[unk],
