@@ -8,7 +8,7 @@
 import { describe, expect, test } from 'vitest';
 import { commands } from 'vitest/browser';
 import { cachedModelFiles, forgetCachedModels } from '../../src/apps/shared/model-cache';
-import { createEngine, type Memory3Engine } from '../../src/index';
+import { createEngine, ModelFormatError, TruncatedFileError, UnsupportedDtypeError, type Memory3Engine } from '../../src/index';
 import { argmax, fixtureFiles, fixtureUrl, nmse } from '../helpers/engine';
 import { seeded } from '../helpers/gpu';
 
@@ -114,6 +114,26 @@ describe('GGUF loading', () => {
     } finally {
       await engine.dispose();
     }
+  });
+});
+
+describe('bad GGUF files fail with named errors through the worker', () => {
+  test('wrong magic, truncated data, an unknown tensor type', async () => {
+    const [file] = await fixtureFiles('llama', ['model-q4_0.gguf']);
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const as = (b: Uint8Array) => [new File([b as Uint8Array<ArrayBuffer>], 'model.gguf')];
+    const magic = bytes.slice(); magic.set([0x47, 0x47, 0x4d, 0x4c], 0);  // "GGML"
+    await expect(createEngine({ model: as(magic) })).rejects.toBeInstanceOf(ModelFormatError);
+    const cut = await createEngine({ model: as(bytes.slice(0, bytes.length - 100)) }).catch((e) => e);
+    expect(cut).toBeInstanceOf(TruncatedFileError);
+    expect(cut.message).toContain('output.weight');
+    const typed = bytes.slice();
+    const name = new TextEncoder().encode('blk.0.ffn_up.weight');
+    const at = typed.findIndex((_, i) => name.every((c, j) => typed[i + j] === c)) + name.length + 4 + 16;  // after n_dims and 2 dims
+    new DataView(typed.buffer).setUint32(at, 20, true);  // IQ4_NL: Q4_0's 18-byte blocks of 32, a type the engine does not read
+    const err = await createEngine({ model: as(typed) }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedDtypeError);
+    expect(err.message).toMatch(/blk\.0\.ffn_up\.weight.*IQ4_NL/);
   });
 });
 
