@@ -118,7 +118,7 @@ describe('GGUF loading', () => {
 });
 
 describe('bad GGUF files fail with named errors through the worker', () => {
-  test('wrong magic, truncated data, an unknown tensor type', async () => {
+  test('wrong magic, truncated data, a tensor type the engine does not read', async () => {
     const [file] = await fixtureFiles('llama', ['model-q4_0.gguf']);
     const bytes = new Uint8Array(await file.arrayBuffer());
     const as = (b: Uint8Array) => [new File([b as Uint8Array<ArrayBuffer>], 'model.gguf')];
