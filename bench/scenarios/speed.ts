@@ -24,7 +24,7 @@ export interface SpeedBenchOutput {
   summary: string; // the one-line summary printed last
 }
 
-function oursFigures(r: PageRunFigures) {
+export function oursFigures(r: PageRunFigures) {
   const u = r.usage;
   return {
     promptTokens: u.promptTokens, completionTokens: u.completionTokens, cachedPromptTokens: u.cachedPromptTokens,
@@ -37,7 +37,7 @@ function oursFigures(r: PageRunFigures) {
   };
 }
 
-function llamaFigures(r: LlamaCppRunFigures) {
+export function llamaFigures(r: LlamaCppRunFigures) {
   return {
     promptTokens: r.promptTokens, completionTokens: r.completionTokens, timeToFirstTokenMs: round(r.timeToFirstTokenMs, 1),
     prefillTokensPerSecond: round(r.prefillTokensPerSecond, 2), decodeTokensPerSecond: round(r.decodeTokensPerSecond, 3),
@@ -45,7 +45,8 @@ function llamaFigures(r: LlamaCppRunFigures) {
   };
 }
 
-async function runOurs(o: SpeedPageOptions, log: (l: string) => void): Promise<SpeedPageResult & { browserVersion: string }> {
+/** Our engine on the bench page (dev server over bench/.cache/, Chromium with SwiftShader). */
+export async function runOurs(o: SpeedPageOptions, log: (l: string) => void): Promise<SpeedPageResult & { browserVersion: string }> {
   const server = await startBenchServer(cacheDir);
   try {
     log(`ours: dev server at ${server.url}, launching Chromium`);

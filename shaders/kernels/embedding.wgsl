@@ -1,5 +1,6 @@
 // Embedding gather for one row part of the table: out[t, c] = table[tokens[t], c] for every token
-// whose id falls in this part. One invocation per table word: one f32, or two packed f16 values.
+// whose id falls in this part. One invocation per table word: one f32, or two packed f16 values;
+// quantized tables (QUANT with Q8_0, Q4_0, Q4_K or Q6_K) dequantize four values per invocation.
 // The last part also writes NaN rows for ids past the table's end, so a bad id cannot go unnoticed.
 //#include "grid.wgsl"
 
@@ -16,10 +17,19 @@ struct Params {
 override WG_SIZE: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: Params;
+//#ifdef QUANT
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+fn w_part_blocks() -> u32 { return params.part_rows * (params.cols / 32u); }  // 32-value blocks in this part
+//#include "matmul_weights.wgsl"
+const PER: u32 = 4u;  // values per invocation
+//#else
 //#ifdef F16
 @group(0) @binding(1) var<storage, read> table: array<u32>;
+const PER: u32 = 2u;
 //#else
 @group(0) @binding(1) var<storage, read> table: array<f32>;
+const PER: u32 = 1u;
+//#endif
 //#endif
 @group(0) @binding(2) var<storage, read> tokens: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -27,11 +37,7 @@ override WG_SIZE: u32 = 256u;
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  //#ifdef F16
-  let words = params.cols / 2u;
-  //#else
-  let words = params.cols;
-  //#endif
+  let words = params.cols / PER;
   let e = linear_workgroup(wg, num_wg) * WG_SIZE + lid;
   if (e >= params.count * words) { return; }
   let t = e / words;
@@ -43,20 +49,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   if (row >= params.part_rows) {
     if (params.last_part != 0u) {
       let nan = bitcast<f32>(params.last_part * 0x7fc00000u);  // last_part is 1 here; a constant NaN fails to compile
-      //#ifdef F16
-      out[o + 2u * c] = nan;
-      out[o + 2u * c + 1u] = nan;
-      //#else
-      out[o + c] = nan;
-      //#endif
+      for (var i = 0u; i < PER; i++) { out[o + PER * c + i] = nan; }
     }
     return;
   }
+  //#ifdef QUANT
+  let v = load_w4(row * params.cols + 4u * c);
+  for (var i = 0u; i < 4u; i++) { out[o + 4u * c + i] = v[i]; }
+  //#else
   //#ifdef F16
   let v = unpack2x16float(table[row * words + c]);
   out[o + 2u * c] = v.x;
   out[o + 2u * c + 1u] = v.y;
   //#else
   out[o + c] = table[row * words + c];
+  //#endif
   //#endif
 }

@@ -11,12 +11,25 @@ const ROWS: u32 = 4u;
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 
+//#ifdef QUANT
+//#include "matmul_x32.wgsl"
+//#endif
+
 var<workgroup> partial: array<f32, WG_SIZE * ROWS>;  // [row][invocation]
 
 fn row_partials(xb: u32, row0: u32, lid: u32) -> array<f32, ROWS> {
   let k = params.k;
   let k4 = k & ~3u;
   var acc = array<f32, ROWS>();
+  //#ifdef QUANT
+  // Quantized rows are whole 32-value blocks: each invocation takes whole blocks (neighbouring
+  // invocations, neighbouring blocks), dequantizing one at a time.
+  for (var c = lid * 32u; c < k; c += WG_SIZE * 32u) {
+    let xs = load_x32(xb + c);
+    for (var r = 0u; r < ROWS; r++) { acc[r] += dot_w32(min(row0 + r, params.n - 1u) * k + c, xs); }
+  }
+  return acc;
+  //#else
   for (var c = lid * 4u; c < k4; c += WG_SIZE * 4u) {
     let xv = vec4<f32>(x[xb + c], x[xb + c + 1u], x[xb + c + 2u], x[xb + c + 3u]);
     for (var r = 0u; r < ROWS; r++) {
@@ -31,6 +44,7 @@ fn row_partials(xb: u32, row0: u32, lid: u32) -> array<f32, ROWS> {
     }
   }
   return acc;
+  //#endif
 }
 
 @compute @workgroup_size(WG_SIZE)

@@ -9,6 +9,10 @@ override WG_SIZE: u32 = 64u;
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 
+//#ifdef QUANT
+//#include "matmul_x32.wgsl"
+//#endif
+
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -20,11 +24,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   for (var i = 0u; i < params.m; i++) {
     let xb = params.x_offset + i * k;
     var acc = vec4<f32>();
+    //#ifdef QUANT
+    // Quantized rows are whole 32-value blocks: dequantize a block at a time (one scale read).
+    var v = 0.0;
+    for (var c = 0u; c < k; c += 32u) { v += dot_w32(wb + c, load_x32(xb + c)); }
+    //#else
     for (var c = 0u; c < k4; c += 4u) {
       acc += vec4<f32>(x[xb + c], x[xb + c + 1u], x[xb + c + 2u], x[xb + c + 3u]) * load_w4(wb + c);
     }
     var v = acc.x + acc.y + acc.z + acc.w;
     for (var c = k4; c < k; c++) { v += x[xb + c] * load_w1(wb + c); }
+    //#endif
     //#ifdef BIAS
     v += bias[params.bias_offset + j];
     //#endif

@@ -12,6 +12,10 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+//#ifdef QUANT
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+fn w_part_blocks() -> u32 { return params.n * (params.k / 32u); }  // 32-value blocks in this part
+//#else
 //#ifdef F16
 //#ifdef W_VEC4
 @group(0) @binding(2) var<storage, read> w: array<vec2<u32>>;
@@ -23,6 +27,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
 //#else
 @group(0) @binding(2) var<storage, read> w: array<f32>;
+//#endif
 //#endif
 //#endif
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;

@@ -7,4 +7,5 @@ export type {
 export type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
 export type { BankStats, BankSummary } from '../memory/store/banks';
 export type { ModelSpec } from '../worker/protocol';
+export { ggufSplitFiles } from '../model/gguf';
 export * from '../util/errors';

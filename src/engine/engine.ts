@@ -50,21 +50,23 @@ export class Engine {
     onState: (s: EngineState, detail?: string) => void = () => {}, signal?: AbortSignal,
   ): Promise<Engine> {
     onProgress({ phase: 'config', loaded: 0, total: 1, message: `Reading model descriptors from ${source.description}` });
-    const { config, tokenizer } = await loadDescriptors(source);
+    const descriptors = await loadDescriptors(source);
+    const { config, tokenizer } = descriptors;
     let engine: Engine | null = null;
     const gpu = await requestGpu({
       onLost: (info) => engine?.deviceLost(info.message || info.reason),
       onUncapturedError: (e) => { if (engine) engine.gpuError ??= e; },
     });
     const contextLength = Math.min(opts.contextLength ?? 2048, config.maxPositionEmbeddings);
-    const { weights, dtype, sink, fingerprint } = await loadWeights(gpu.device, source, config, opts, onProgress, signal);
+    const { weights, dtype, sink, fingerprint } = await loadWeights(gpu.device, source, descriptors, opts, onProgress, signal);
     const chunk = Math.max(1, Math.min(opts.prefillChunk ?? 128, contextLength));
     const model = new LlamaModel(gpu.device, config, weights, contextLength, chunk);
     const run = new KernelRunner(gpu.device);
     const info: ModelInfo = {
       family: config.family, architecture: config.architecture, numLayers: config.numLayers,
       hiddenSize: config.hiddenSize, numHeads: config.numHeads, numKvHeads: config.numKvHeads, headDim: config.headDim,
-      vocabSize: config.vocabSize, contextLength, weightDtype: dtype,
+      vocabSize: config.vocabSize, contextLength, weightDtype: dtype, weightFormats: Object.fromEntries(sink.formatBytes),
+      format: descriptors.gguf ? 'gguf' : 'safetensors',
       gpuBytes: { weights: weights.bytes, kvCache: model.kv.bytes, activations: model.activationBytes },
       weightBuffers: sink.bufferCount,
       adapter: { ...gpu.adapterInfo, shaderF16: gpu.features.f16 },

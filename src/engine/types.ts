@@ -10,8 +10,20 @@ export type { ChatMessage, MemoryPolicy, RetrievalEvent, SamplingOptions };
 export interface LoadOptions {
   /** Positions the KV cache holds (prompt + output). Default min(2048, max_position_embeddings). */
   contextLength?: number;
-  /** Weight storage on the GPU: 'auto' keeps F32 checkpoints in f32 and stores F16/BF16 ones as packed f16. */
-  weightDtype?: 'auto' | 'f32' | 'f16';
+  /**
+   * What float (F32/F16/BF16) weight matrices become on the GPU: 'f32', packed 'f16', or quantized
+   * while streaming to 'q8_0' / 'q4_0' (rows that are not whole 32-value blocks stay f16). 'auto'
+   * (default): the widest of f32 (all-F32 checkpoints only), f16, q8_0, q4_0 whose matrices fit a
+   * quarter of `navigator.deviceMemory` (2 GiB where unknown). Quantized GGUF tensors keep their type.
+   */
+  weightDtype?: 'auto' | 'f32' | 'f16' | 'q8_0' | 'q4_0';
+  /**
+   * 'llama.cpp': round every matmul's input as llama.cpp's CPU backend does (8-bit Q8_0/Q8_K blocks for
+   * quantized weights, f16/bf16 for f16/bf16 weights) so logits match llama.cpp's on the same weights to
+   * accumulation order — a verification mode (the oracle uses it), one extra dispatch per matmul.
+   * Default 'none': f32 inputs, closer to the exact product.
+   */
+  activationRounding?: 'none' | 'llama.cpp';
   /** Largest number of prompt tokens run through the model in one step (default 128). */
   prefillChunk?: number;
   /**
@@ -43,7 +55,12 @@ export interface ModelInfo {
   headDim: number;
   vocabSize: number;
   contextLength: number;
-  weightDtype: 'f32' | 'f16';
+  /** The weight format holding the most bytes ('f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'). */
+  weightDtype: 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
+  /** GPU bytes of weights per format (norms and biases are f32). */
+  weightFormats: Partial<Record<'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k', number>>;
+  /** The weight file format the model was loaded from. */
+  format: 'safetensors' | 'gguf';
   /** Bytes held on the GPU: weights, KV cache, activations. */
   gpuBytes: { weights: number; kvCache: number; activations: number };
   /** GPU buffers holding the weights (tensors above the binding limit are split across several). */

@@ -1,9 +1,10 @@
-/** Embedding gather: out[t, :] = table[tokens[t], :] from an f32 or packed f16 GpuMatrix. */
+/** Embedding gather: out[t, :] = table[tokens[t], :] from a GpuMatrix in any weight format (quantized rows dequantized). */
 import source from '../../shaders/kernels/embedding.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
 import { ShapeMismatchError } from '../util/errors';
 import type { GpuMatrix } from './matrix';
+import { isQuantized, weightFormats } from './weight-formats';
 
 export const embeddingKernel = {
   source,
@@ -16,7 +17,7 @@ export const embeddingKernel = {
 const wgSize = 256;
 
 export interface EmbeddingArgs {
-  table: GpuMatrix;      // (vocab, cols) f32 or packed f16
+  table: GpuMatrix;      // (vocab, cols) in any weight format
   tokens: GPUBuffer;     // (tokenOffset + count) u32 token ids
   tokenOffset?: number;  // element offset of the first id
   count: number;
@@ -44,12 +45,15 @@ export function encodeEmbedding(run: KernelRunner, args: EmbeddingArgs): void {
   if (args.tokens.size < (tokenOffset + count) * 4) fail('tokens buffer too small', (tokenOffset + count) * 4, args.tokens.size, args.tokens.label);
   const outNeed = (outOffset + count * table.cols) * 4;
   if (args.out.size < outNeed) fail('out buffer too small', outNeed, args.out.size, args.out.label);
-  const words = table.dtype === 'f16' ? table.cols / 2 : table.cols;
+  const quantized = isQuantized(table.dtype);
+  const words = table.cols / (quantized ? 4 : table.dtype === 'f16' ? 2 : 1);
+  const format = weightFormats[table.dtype].define;
+  const defines = [...(format ? [format] : []), ...(quantized ? ['QUANT'] : [])];
   const workgroups = gridFor(Math.ceil((count * words) / wgSize), run.maxWorkgroupsPerDimension);
   table.parts.forEach((part, i) => {
     run.dispatch({
       key: `embedding.${table.dtype}.wg${wgSize}`, source, constants: { WG_SIZE: wgSize },
-      defines: table.dtype === 'f16' ? ['F16'] : [],
+      defines,
       params: embeddingKernel.params.pack({
         count, cols: table.cols, token_offset: tokenOffset, out_offset: outOffset,
         row_start: part.rowStart, part_rows: part.rows, last_part: i === table.parts.length - 1 ? 1 : 0,

@@ -1,6 +1,7 @@
 /**
  * Matmul against a weight matrix: Y[i, j] (+)= Σ_k X[i, k]·W[j, k] + bias[j], W (n, k) row-major as
- * in Hugging Face, f32 or packed f16. One dispatch per row part of W. Small m (decode) takes a
+ * in Hugging Face, f32, packed f16 or quantized (q8_0, q4_0, q4_k, q6_k: dequantized in registers,
+ * shaders/lib/weights_*.wgsl). One dispatch per row part of W. Small m (decode) takes a
  * GEMV that streams each weight byte once (cooperative workgroups on GPUs, one row per invocation on
  * CPU adapters, where barriers are slow); larger m (prefill) the barrier-free tiled kernel.
  * x and y must be different buffers (WebGPU forbids a read-only and a writable binding of one buffer).
@@ -12,6 +13,7 @@ import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
 import { ShapeMismatchError } from '../util/errors';
 import type { GpuMatrix } from './matrix';
+import { checkCols, isQuantized, weightFormats } from './weight-formats';
 
 const params = defineParams([
   ['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ['x_offset', 'u32'], ['y_offset', 'u32'],
@@ -33,7 +35,7 @@ export type MatmulPath = 'gemv' | 'gemv_rows' | 'tiled';
 export interface MatmulArgs {
   x: GPUBuffer;          // (m, k) f32 activations, row-major
   xOffset?: number;      // element offset of x[0, 0]
-  w: GpuMatrix;          // (n, k) weights, f32 or packed f16
+  w: GpuMatrix;          // (n, k) weights in any weight format
   bias?: GPUBuffer;      // (n) f32
   y: GPUBuffer;          // (m, yStride) f32 output
   yOffset?: number;      // element offset of y[0, 0]
@@ -52,6 +54,7 @@ function validate(a: MatmulArgs, n: number, k: number, xOffset: number, yOffset:
   const label = a.w.parts[0]?.buffer.label ?? 'w';
   if (!Number.isInteger(a.m) || a.m < 1) fail('m must be a positive integer', '>= 1', a.m, label);
   if (a.w.dtype === 'f16' && k % 2 !== 0) fail('packed f16 weights need an even k', 'even', k, label);
+  checkCols(a.w.dtype, k, `matmul(${label})`);
   if (!Number.isInteger(yStride) || yStride < n) fail('yStride must be at least n', `>= ${n}`, yStride, label);
   if (!Number.isInteger(xOffset) || xOffset < 0 || !Number.isInteger(yOffset) || yOffset < 0) {
     fail('offsets must be non-negative integers', '>= 0', { xOffset, yOffset }, label);
@@ -65,11 +68,14 @@ function validate(a: MatmulArgs, n: number, k: number, xOffset: number, yOffset:
 
 function variantKey(op: string, a: MatmulArgs, vec4: boolean, xVec4: boolean, wg: number): { key: string; defines: string[] } {
   const defines: string[] = [];
-  if (a.w.dtype === 'f16') defines.push('F16');
-  if (vec4) defines.push('W_VEC4');
+  const format = weightFormats[a.w.dtype].define;
+  if (format) defines.push(format);
+  if (isQuantized(a.w.dtype)) defines.push('QUANT');
+  else if (vec4) defines.push('W_VEC4');
   if (xVec4) defines.push('X_VEC4');
   if (a.bias) defines.push('BIAS');
-  const key = `${op}.${a.w.dtype}w${vec4 ? '.vec4' : ''}${xVec4 ? '.xvec4' : ''}${a.bias ? '.bias' : ''}.wg${wg}`;
+  const wVec4 = vec4 && !isQuantized(a.w.dtype);
+  const key = `${op}.${a.w.dtype}w${wVec4 ? '.vec4' : ''}${xVec4 ? '.xvec4' : ''}${a.bias ? '.bias' : ''}.wg${wg}`;
   return { key, defines };
 }
 

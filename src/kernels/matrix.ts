@@ -1,14 +1,16 @@
 /**
- * GpuMatrix: a row-major (rows, cols) weight matrix on the GPU, f32 or packed f16 (two values per
- * u32, low half first), split in row parts when its bytes exceed one storage binding. Weight
- * loaders create it once at load (style.md rule 5) and stream converted bytes into it.
+ * GpuMatrix: a row-major (rows, cols) weight matrix on the GPU in one of the weight formats
+ * (kernels/weight-formats.ts: f32, packed f16, or ggml's quantized blocks), split in row parts when
+ * its bytes exceed one storage binding. Weight loaders create it once at load (style.md rule 5) and
+ * stream bytes of its format into it.
  */
 import { AdapterLimitError, ShapeMismatchError } from '../util/errors';
+import { checkCols, partBytes, streamBytes, weightFormats, type WeightFormat } from './weight-formats';
 
-export type MatrixDtype = 'f32' | 'f16';
+export type MatrixDtype = WeightFormat;
 
 export interface GpuMatrixPart {
-  buffer: GPUBuffer;  // (rows, cols) f32, or (rows, cols / 2) u32 of packed f16
+  buffer: GPUBuffer;  // (rows, cols) in the matrix format's GPU layout (weight-formats.ts)
   rowStart: number;   // first matrix row held by this part
   rows: number;
 }
@@ -29,9 +31,13 @@ export interface CreateGpuMatrixOptions {
   maxPartBytes?: number;
 }
 
-export function bytesPerElement(dtype: MatrixDtype): number { return dtype === 'f32' ? 4 : 2; }
+/** Streamed bytes of one row (what writeMatrixRows offsets count). */
+export function matrixRowBytes(m: Pick<GpuMatrix, 'cols' | 'dtype'>): number { return streamBytes(m.dtype, 1, m.cols); }
 
-export function matrixRowBytes(m: Pick<GpuMatrix, 'cols' | 'dtype'>): number { return m.cols * bytesPerElement(m.dtype); }
+/** GPU bytes the matrix holds. */
+export function matrixGpuBytes(m: GpuMatrix): number {
+  return m.parts.reduce((a, p) => a + partBytes(m.dtype, p.rows, m.cols), 0);
+}
 
 const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 
@@ -45,10 +51,15 @@ export function createGpuMatrix(device: GPUDevice, opts: CreateGpuMatrixOptions)
     throw new ShapeMismatchError(`createGpuMatrix(${label}): packed f16 needs an even column count, got ${cols}`,
       { tensor: label, expected: 'even cols', actual: cols });
   }
+  checkCols(dtype, cols, `createGpuMatrix(${label})`);
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const maxPartBytes = Math.min(opts.maxPartBytes ?? limit, limit);
-  const rowBytes = cols * bytesPerElement(dtype);
-  const rowsPerPart = Math.floor(maxPartBytes / rowBytes);
+  const spec = weightFormats[dtype];
+  const rowBytes = (cols / spec.blockElems) * spec.gpuBlockBytes;
+  // Element indices are u32 in the kernels; paired scales need every part to start on an even block.
+  let rowsPerPart = Math.min(Math.floor(maxPartBytes / rowBytes), Math.floor(0xffffffff / cols));
+  while (rowsPerPart > 0 && partBytes(dtype, rowsPerPart, cols) > maxPartBytes) rowsPerPart--;
+  if (spec.pairedScales && (cols / spec.blockElems) % 2 === 1 && rowsPerPart < rows) rowsPerPart -= rowsPerPart % 2;
   if (rowsPerPart < 1) {
     throw new AdapterLimitError(`createGpuMatrix(${label}): one row is ${rowBytes} bytes, more than a part may hold (${maxPartBytes})`,
       { tensor: label, limit: 'maxStorageBufferBindingSize', actual: maxPartBytes, required: rowBytes });
@@ -56,7 +67,7 @@ export function createGpuMatrix(device: GPUDevice, opts: CreateGpuMatrixOptions)
   const parts: GpuMatrixPart[] = [];
   for (let rowStart = 0; rowStart < rows; rowStart += rowsPerPart) {
     const partRows = Math.min(rowsPerPart, rows - rowStart);
-    const size = Math.max(16, Math.ceil((partRows * rowBytes) / 4) * 4);
+    const size = Math.max(16, partBytes(dtype, partRows, cols));
     const partLabel = `${label}.part${parts.length}`;
     parts.push({ buffer: device.createBuffer({ label: partLabel, size, usage }), rowStart, rows: partRows });
   }
@@ -68,19 +79,25 @@ function asBytes(data: ArrayBufferView<ArrayBuffer> | ArrayBuffer): Uint8Array<A
 }
 
 /**
- * Writes `bytes` (already converted to the matrix dtype, row-major) at `byteOffset` of the whole
- * matrix, splitting the range over the parts it touches. Offsets and lengths must be multiples of 4
- * bytes (queue.writeBuffer's rule); they need not fall on row boundaries.
+ * Writes `bytes` (streamed bytes of the matrix format, row-major) at `byteOffset` of the whole
+ * matrix, splitting the range over the parts it touches. Offsets and lengths must be whole blocks of
+ * the format (4 bytes for f32 and f16: queue.writeBuffer's rule); they need not fall on row
+ * boundaries. Formats with paired f16 scales (q8_0, q4_0) also need writes to start on an even
+ * block of their part (each part does) and to hold an even number of blocks unless they end one.
  */
 export function writeMatrixRows(device: GPUDevice, m: GpuMatrix, byteOffset: number, bytes: ArrayBufferView<ArrayBuffer> | ArrayBuffer): void {
   const src = asBytes(bytes);
+  const spec = weightFormats[m.dtype];
+  const unit = spec.streamBlockBytes;
   const rowBytes = matrixRowBytes(m);
   const total = m.rows * rowBytes;
   const label = m.parts[0]?.buffer.label ?? 'matrix';
-  if (byteOffset % 4 !== 0 || src.byteLength % 4 !== 0 || byteOffset < 0 || byteOffset + src.byteLength > total) {
-    throw new ShapeMismatchError(`writeMatrixRows(${label}): byte range [${byteOffset}, ${byteOffset + src.byteLength}) ` +
-      `must be 4-byte aligned and inside the matrix's ${total} bytes`,
-      { tensor: label, expected: { bytes: total, align: 4 }, actual: { byteOffset, byteLength: src.byteLength } });
+  const bad = (why: string): never => {
+    throw new ShapeMismatchError(`writeMatrixRows(${label}): byte range [${byteOffset}, ${byteOffset + src.byteLength}) ${why}`,
+      { tensor: label, expected: { bytes: total, align: unit }, actual: { byteOffset, byteLength: src.byteLength } });
+  };
+  if (byteOffset % unit !== 0 || src.byteLength % unit !== 0 || byteOffset < 0 || byteOffset + src.byteLength > total) {
+    bad(`must be whole ${unit}-byte ${m.dtype} blocks inside the matrix's ${total} bytes`);
   }
   let pos = 0;
   for (const part of m.parts) {
@@ -90,7 +107,13 @@ export function writeMatrixRows(device: GPUDevice, m: GpuMatrix, byteOffset: num
     const at = byteOffset + pos;
     if (at >= partEnd) continue;
     const n = Math.min(partEnd - at, src.byteLength - pos);
-    device.queue.writeBuffer(part.buffer, at - partStart, src, pos, n);
+    const block = (at - partStart) / unit, blocks = n / unit, partBlocks = (partEnd - partStart) / unit;
+    if (spec.pairedScales && (block % 2 !== 0 || (blocks % 2 !== 0 && block + blocks !== partBlocks))) {
+      bad(`must start on an even ${m.dtype} block of its part and hold an even number of blocks unless it ends the part`);
+    }
+    for (const w of spec.place(src.subarray(pos, pos + n), block, partBlocks)) {
+      device.queue.writeBuffer(part.buffer, w.offset, w.bytes as Uint8Array<ArrayBuffer>, 0, w.bytes.byteLength);
+    }
     pos += n;
   }
 }

@@ -27,6 +27,8 @@ export interface ModelConfig {
   rmsNormEps: number;
   ropeTheta: number;
   ropeScaling: RopeScaling | null;
+  /** Per-frequency divisors of the RoPE frequencies (a GGUF's rope_freqs.weight, Llama-3 scaling), or absent. */
+  ropeFreqFactors?: Float32Array;
   maxPositionEmbeddings: number;
   tieWordEmbeddings: boolean;
   attentionBias: boolean; // q/k/v projections carry a bias (always for qwen2)
@@ -219,7 +221,8 @@ export function parseModelConfig(json: unknown): ModelConfig {
 
 /**
  * RoPE inverse frequencies, headDim/2 of them: theta^(-2i/headDim), with Llama-3 frequency scaling
- * applied as in HF transformers `_compute_llama3_parameters`. Computed in float64, stored f32.
+ * applied as in HF transformers `_compute_llama3_parameters`, or divided by a GGUF's rope_freqs
+ * factors as llama.cpp does. Computed in float64, stored f32.
  */
 export function ropeInvFreq(cfg: ModelConfig): Float32Array {
   const half = cfg.headDim / 2;
@@ -227,7 +230,7 @@ export function ropeInvFreq(cfg: ModelConfig): Float32Array {
   const s = cfg.ropeScaling;
   for (let i = 0; i < half; i++) {
     const invFreq = 1 / cfg.ropeTheta ** ((2 * i) / cfg.headDim);
-    out[i] = s ? llama3Scale(invFreq, s) : invFreq;
+    out[i] = (s ? llama3Scale(invFreq, s) : invFreq) / (cfg.ropeFreqFactors?.[i] ?? 1);
   }
   return out;
 }

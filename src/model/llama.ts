@@ -4,9 +4,10 @@
  * KV cache for the whole context. The engine decides chunking, sampling and readback.
  */
 import type { KernelRunner } from '../gpu/runner';
+import { encodeActivationRound } from '../kernels/activation_round';
 import { encodeAttention } from '../kernels/attention';
 import { encodeEmbedding } from '../kernels/embedding';
-import { encodeMatmul } from '../kernels/matmul';
+import { encodeMatmul, type MatmulArgs } from '../kernels/matmul';
 import { encodeRmsNorm } from '../kernels/rms_norm';
 import { encodeRope, ropeInvFreqBuffer } from '../kernels/rope';
 import { encodeSiluMul } from '../kernels/silu_mul';
@@ -52,6 +53,7 @@ export class LlamaModel {
   private readonly gate: GPUBuffer;     // (maxChunk, intermediate)
   private readonly up: GPUBuffer;       // (maxChunk, intermediate)
   private readonly invFreq: GPUBuffer;  // (headDim/2) f32
+  private readonly rounded: GPUBuffer | null;  // (maxChunk, max(hidden, heads*headDim, intermediate)): matmul inputs rounded as llama.cpp does
   readonly activationBytes: number;
 
   constructor(
@@ -70,7 +72,20 @@ export class LlamaModel {
     this.up = buf('act.up', n * c.intermediateSize);
     this.logits = buf('act.logits', c.vocabSize);
     this.invFreq = ropeInvFreqBuffer(device, ropeInvFreq(cfg));
-    this.activationBytes = 4 * n * (1 + 2 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.intermediateSize) + 4 * c.vocabSize;
+    const widest = Math.max(c.hiddenSize, c.numHeads * c.headDim, c.intermediateSize);
+    this.rounded = weights.inputRounding.size > 0 ? buf('act.rounded', n * widest) : null;
+    this.activationBytes = 4 * n * (1 + 2 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.intermediateSize) + 4 * c.vocabSize +
+      (this.rounded ? 4 * n * widest : 0);
+  }
+
+  /** A matmul; in the llama.cpp-rounding mode its input is first rounded as llama.cpp's CPU backend rounds it. */
+  private matmul(run: KernelRunner, a: MatmulArgs): void {
+    const mode = this.weights.inputRounding.get(a.w);
+    if (mode && this.rounded) {
+      encodeActivationRound(run, { x: a.x, xOffset: a.xOffset, out: this.rounded, rows: a.m, cols: a.w.cols, mode });
+      a = { ...a, x: this.rounded, xOffset: 0 };
+    }
+    encodeMatmul(run, a);
   }
 
   /** Uploads the ids of the next chunk; call before recording the step that uses them. */
@@ -90,9 +105,9 @@ export class LlamaModel {
     for (let l = 0; l < layers; l++) {
       const lw = w.layers[l], cache = kv.layers[l], kvOffset = startPos * kvRow;
       encodeRmsNorm(run, { x: this.x, weight: lw.attnNorm, y: this.xn, rows: m, cols: H, eps: c.rmsNormEps });
-      encodeMatmul(run, { x: this.xn, w: lw.q, bias: lw.qBias ?? undefined, y: this.q, m });
-      encodeMatmul(run, { x: this.xn, w: lw.k, bias: lw.kBias ?? undefined, y: cache.k, yOffset: kvOffset, m });
-      encodeMatmul(run, { x: this.xn, w: lw.v, bias: lw.vBias ?? undefined, y: cache.v, yOffset: kvOffset, m });
+      this.matmul(run, { x: this.xn, w: lw.q, bias: lw.qBias ?? undefined, y: this.q, m });
+      this.matmul(run, { x: this.xn, w: lw.k, bias: lw.kBias ?? undefined, y: cache.k, yOffset: kvOffset, m });
+      this.matmul(run, { x: this.xn, w: lw.v, bias: lw.vBias ?? undefined, y: cache.v, yOffset: kvOffset, m });
       opts.onProjected?.(l, this.q, kvOffset);
       encodeRope(run, { x: this.q, rows: m, heads: c.numHeads, headDim: c.headDim, startPos: pos, invFreq: this.invFreq, style: 'half' });
       encodeRope(run, { x: cache.k, offset: kvOffset, rows: m, heads: c.numKvHeads, headDim: c.headDim, startPos: pos, invFreq: this.invFreq, style: 'half' });
@@ -102,16 +117,16 @@ export class LlamaModel {
         nHeads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim),
         memory: mem && mem.count > 0 ? mem : undefined,
       });
-      encodeMatmul(run, { x: this.attn, w: lw.o, bias: lw.oBias ?? undefined, y: this.x, m, accumulate: true });
+      this.matmul(run, { x: this.attn, w: lw.o, bias: lw.oBias ?? undefined, y: this.x, m, accumulate: true });
       encodeRmsNorm(run, { x: this.x, weight: lw.mlpNorm, y: this.xn, rows: m, cols: H, eps: c.rmsNormEps });
-      encodeMatmul(run, { x: this.xn, w: lw.gate, y: this.gate, m });
-      encodeMatmul(run, { x: this.xn, w: lw.up, y: this.up, m });
+      this.matmul(run, { x: this.xn, w: lw.gate, y: this.gate, m });
+      this.matmul(run, { x: this.xn, w: lw.up, y: this.up, m });
       encodeSiluMul(run, { gate: this.gate, up: this.up, out: this.gate, n: m * c.intermediateSize });
-      encodeMatmul(run, { x: this.gate, w: lw.down, y: this.x, m, accumulate: true });
+      this.matmul(run, { x: this.gate, w: lw.down, y: this.x, m, accumulate: true });
     }
     if (layers < c.numLayers) return;
     encodeRmsNorm(run, { x: this.x, xOffset: (m - 1) * H, weight: w.finalNorm, y: this.xn, rows: 1, cols: H, eps: c.rmsNormEps });
-    encodeMatmul(run, { x: this.xn, w: w.lmHead, y: this.logits, m: 1 });
+    this.matmul(run, { x: this.xn, w: w.lmHead, y: this.logits, m: 1 });
   }
 
   /** A second cache of the same geometry (the memory writer's scratch context). */
@@ -119,6 +134,6 @@ export class LlamaModel {
 
   destroy(): void {
     this.kv.destroy();
-    for (const b of [this.tokens, this.x, this.xn, this.q, this.attn, this.gate, this.up, this.logits, this.invFreq]) b.destroy();
+    for (const b of [this.tokens, this.x, this.xn, this.q, this.attn, this.gate, this.up, this.logits, this.invFreq, this.rounded]) b?.destroy();
   }
 }

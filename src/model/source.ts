@@ -7,6 +7,10 @@ import { ModelFetchError } from '../util/errors';
 
 export interface ModelSource {
   readonly description: string;
+  /** The model file the source was named by (a `.gguf` URL), when it names one rather than a folder. */
+  readonly entry?: string;
+  /** Every file's path, for sources that can list them (picked files, memory); URLs cannot. */
+  list?(): string[];
   /** Whole small file as text (config.json, tokenizer.json, …). */
   readText(path: string): Promise<string>;
   exists(path: string): Promise<boolean>;
@@ -35,6 +39,7 @@ export function memorySource(files: Record<string, Uint8Array>, opts: { chunkSiz
   };
   return {
     description: `memory (${Object.keys(files).length} files)`,
+    list: () => Object.keys(files),
     readText: async (path) => new TextDecoder().decode(get(path)),
     exists: async (path) => path in files,
     size: async (path) => get(path).length,
@@ -100,7 +105,10 @@ function contentRangeTotal(res: Response): number | null {
  * (200 instead of 206) still works: the leading bytes are read and skipped.
  */
 export function urlSource(baseUrl: string, opts: { fetch?: typeof fetch } = {}): ModelSource {
-  const base = resolveBase(baseUrl);
+  // A URL of a .gguf file (e.g. …/resolve/main/model-Q4_K_M.gguf): its folder, and the file as entry.
+  const gguf = /^(.*)\/([^/?#]+\.gguf)(?:[?#].*)?$/i.exec(baseUrl);
+  const base = gguf ? gguf[1] : resolveBase(baseUrl);
+  const entry = gguf ? decodeURIComponent(gguf[2]) : undefined;
   const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const urlOf = (path: string) => `${base}/${path.split('/').map(encodeURIComponent).join('/')}`;
   const request = async (path: string, init?: RequestInit): Promise<Response> => {
@@ -127,6 +135,7 @@ export function urlSource(baseUrl: string, opts: { fetch?: typeof fetch } = {}):
   };
   return {
     description: `url ${base}`,
+    entry,
     async readText(path) {
       const res = await request(path);
       if (!res.ok) fail(path, res);
@@ -180,6 +189,7 @@ export function fileSource(files: File[] | FileList): ModelSource {
   };
   return {
     description: `local files (${list.length})`,
+    list: () => list.map(rel),
     readText: async (path) => get(path).text(),
     exists: async (path) => findFile(list, path) !== undefined,
     size: async (path) => get(path).size,

@@ -2,13 +2,25 @@
  * Which tensors a config implies (HF names and shapes) and where they are in the weight files.
  * Weight matrices are HF nn.Linear layout: (out_features, in_features), row-major.
  */
+import type { WeightFormat } from '../kernels/weight-formats';
 import { MissingTensorError, ModelConfigError, ShapeMismatchError } from '../util/errors';
 import type { ModelConfig } from './config';
-import type { SafetensorsFile, SafetensorsTensor } from './safetensors';
+import type { GgufDtype } from './gguf';
+import type { SafetensorsDtype, SafetensorsFile } from './safetensors';
 
-/** A tensor found in a weight file. */
-export interface LocatedTensor extends SafetensorsTensor {
+/** Element types of weight files: safetensors' floats and the GGUF types the engine loads. */
+export type TensorDtype = SafetensorsDtype | GgufDtype;
+
+/** A tensor found in a weight file, under its HF name and shape. */
+export interface LocatedTensor {
+  name: string;
+  dtype: TensorDtype;
+  shape: number[];  // HF order, row-major
   file: string;
+  begin: number;    // absolute byte offsets in `file`
+  end: number;
+  /** GGUF llama q/k: rows (or bias elements) interleaved per head of this many rows, put back in HF order on load. */
+  interleavedHeadRows?: number;
 }
 
 /** Every tensor the transformer reads, name → shape, in load order (embedding, layers, norm, head). */
@@ -41,9 +53,15 @@ export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
   return m;
 }
 
-/** Norm weights and biases stay f32 on the GPU whatever the matrices use. */
-export function tensorOutputDtype(name: string, target: 'f32' | 'f16'): 'f32' | 'f16' {
-  return name.endsWith('.bias') || name.endsWith('norm.weight') ? 'f32' : target;
+/**
+ * The GPU format of a tensor: norms and biases f32; quantized matrices keep their format; float
+ * matrices take `target`, except that q8_0/q4_0 need rows of whole 32-value blocks (others: f16).
+ */
+export function tensorOutputFormat(t: Pick<LocatedTensor, 'name' | 'dtype' | 'shape'>, target: 'f32' | 'f16' | 'q8_0' | 'q4_0'): WeightFormat {
+  if (t.name.endsWith('.bias') || t.name.endsWith('norm.weight')) return 'f32';
+  if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') return t.dtype.toLowerCase() as WeightFormat;
+  if (target === 'q8_0' || target === 'q4_0') return t.shape.length === 2 && t.shape[1] % 32 === 0 ? target : 'f16';
+  return target;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

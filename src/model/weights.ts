@@ -3,7 +3,9 @@
  * (no whole-model ArrayBuffer). Matrices become GpuMatrix (split in row parts when larger than
  * maxStorageBufferBindingSize); norms and biases are plain f32 buffers.
  */
-import { createGpuMatrix, writeMatrixRows, type GpuMatrix } from '../kernels/matrix';
+import type { ActivationRounding } from '../kernels/activation_round';
+import { createGpuMatrix, matrixGpuBytes, writeMatrixRows, type GpuMatrix } from '../kernels/matrix';
+import type { WeightFormat } from '../kernels/weight-formats';
 import type { ModelConfig } from './config';
 import type { TensorSink } from './convert';
 
@@ -29,6 +31,8 @@ export interface ModelWeights {
   finalNorm: GPUBuffer; // (hidden) f32
   lmHead: GpuMatrix;    // (vocab, hidden); the embedding itself when tied
   bytes: number;        // GPU bytes held by the weights
+  /** With `activationRounding: 'llama.cpp'`: how each matrix's input is rounded first (absent: not at all). */
+  inputRounding: Map<GpuMatrix, ActivationRounding>;
 }
 
 type Stored = { kind: 'matrix'; m: GpuMatrix } | { kind: 'vector'; b: GPUBuffer };
@@ -41,20 +45,29 @@ export class GpuWeightSink implements TensorSink {
   bytes = 0;
   constructor(private readonly device: GPUDevice, private readonly maxPartBytes?: number) {}
 
-  begin(name: string, shape: number[], dtype: 'f32' | 'f16'): void {
+  /** Bytes of weights per GPU format, matrices and vectors. */
+  readonly formatBytes = new Map<WeightFormat, number>();
+
+  begin(name: string, shape: number[], format: WeightFormat): void {
     if (shape.length === 2) {
-      const m = createGpuMatrix(this.device, { rows: shape[0], cols: shape[1], dtype, label: name, maxPartBytes: this.maxPartBytes });
+      const m = createGpuMatrix(this.device, { rows: shape[0], cols: shape[1], dtype: format, label: name, maxPartBytes: this.maxPartBytes });
       this.stored.set(name, { kind: 'matrix', m });
-      this.bytes += shape[0] * shape[1] * (dtype === 'f16' ? 2 : 4);
+      this.count(format, matrixGpuBytes(m));
     } else {
+      if (format !== 'f32') throw new Error(`weight ${name}: vectors are stored f32, not ${format}`);
       const n = shape.reduce((a, b) => a * b, 1);
       const b = this.device.createBuffer({
         label: name, size: Math.max(16, Math.ceil((n * 4) / 4) * 4),
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
       });
       this.stored.set(name, { kind: 'vector', b });
-      this.bytes += n * 4;
+      this.count('f32', n * 4);
     }
+  }
+
+  private count(format: WeightFormat, bytes: number): void {
+    this.bytes += bytes;
+    this.formatBytes.set(format, (this.formatBytes.get(format) ?? 0) + bytes);
   }
 
   write(name: string, byteOffset: number, bytes: Uint8Array): void {
@@ -94,8 +107,11 @@ export class GpuWeightSink implements TensorSink {
   }
 }
 
-/** Assembles the loaded tensors into the layer structure the forward pass walks. */
-export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink): ModelWeights {
+/**
+ * Assembles the loaded tensors into the layer structure the forward pass walks. `rounding` names,
+ * per tensor, how llama.cpp would round that matrix's input (only in the llama.cpp-rounding mode).
+ */
+export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink, rounding?: (name: string) => ActivationRounding | null): ModelWeights {
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     const p = `model.layers.${l}.`;
@@ -116,10 +132,16 @@ export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink): ModelWei
     });
   }
   const embed = sink.matrix('model.embed_tokens.weight');
+  const inputRounding = new Map<GpuMatrix, ActivationRounding>();
+  for (const [name, s] of sink.stored) {
+    const mode = s.kind === 'matrix' ? rounding?.(name) : null;
+    if (mode && s.kind === 'matrix') inputRounding.set(s.m, mode);
+  }
   return {
     embed, layers,
     finalNorm: sink.vector('model.norm.weight'),
     lmHead: cfg.tieWordEmbeddings ? embed : sink.matrix('lm_head.weight'),
     bytes: sink.bytes,
+    inputRounding,
   };
 }

@@ -24,8 +24,10 @@ export class ModelConfigError extends Memory3Error { override readonly code = 'M
 export class MissingTensorError extends Memory3Error { override readonly code = 'MISSING_TENSOR'; }
 /** A tensor's shape differs from what config.json implies. */
 export class ShapeMismatchError extends Memory3Error { override readonly code = 'SHAPE_MISMATCH'; }
-/** A tensor uses a dtype the loader does not handle (only F32, F16, BF16 are supported). */
+/** A tensor uses a dtype the loader does not handle (safetensors: F32, F16, BF16; GGUF: also Q8_0, Q4_0, Q4_K, Q6_K). */
 export class UnsupportedDtypeError extends Memory3Error { override readonly code = 'UNSUPPORTED_DTYPE'; }
+/** A weight file is not in its format: wrong magic, unsupported version, malformed header (GGUF). */
+export class ModelFormatError extends Memory3Error { override readonly code = 'MODEL_FORMAT'; }
 /** A weight file ends before the bytes its header promises, or its header is unreadable. */
 export class TruncatedFileError extends Memory3Error { override readonly code = 'TRUNCATED_FILE'; }
 /** A file could not be fetched or read (HTTP status, missing file in a picked folder, …). */
@@ -73,7 +75,7 @@ export class RetrievalError extends Memory3Error { override readonly code = 'RET
 /** Every class above by name: the worker protocol rebuilds thrown errors from this table. */
 export const errorClasses = {
   Memory3Error, UnsupportedModelError, ModelConfigError, MissingTensorError, ShapeMismatchError,
-  UnsupportedDtypeError, TruncatedFileError, ModelFetchError, TokenizerError, ContextOverflowError,
+  UnsupportedDtypeError, ModelFormatError, TruncatedFileError, ModelFetchError, TokenizerError, ContextOverflowError,
   GenerationAbortedError, EncodingAbortedError, InvalidOptionsError, WebGPUUnavailableError, AdapterLimitError,
   DeviceLostError, GPUExecutionError, EngineStateError, WorkerStartError,
   MemoryCodecError,

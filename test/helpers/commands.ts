@@ -11,15 +11,25 @@ const llamaCppForced: BrowserCommand<[options: LlamaCppForcedOptions]> = async (
 };
 
 export interface ReferenceLogitsOptions {
-  dir: string;          // repo-relative model folder
+  dir: string;          // repo-relative model folder, or a .gguf file
   tokens: number[];
   lastRows?: number;    // return the logits of the last N positions (default 1)
 }
 
-/** Float64 CPU reference forward (test/reference/llama.ts) on the same safetensors files. */
+const ggufReferences = new Map<string, Promise<import('../reference/llama').ReferenceModel>>();
+
+/** Float64 CPU reference forward (test/reference/llama.ts) on the same safetensors files (or GGUF file). */
 const referenceLogits: BrowserCommand<[options: ReferenceLogitsOptions]> = async (_ctx, o) => {
-  const { loadReferenceModel, referenceLogits: run } = await import('../reference/llama');
-  const model = loadReferenceModel(resolve(process.cwd(), o.dir));
+  const { loadReferenceGguf, loadReferenceModel, referenceLogits: run } = await import('../reference/llama');
+  const path = resolve(process.cwd(), o.dir);
+  let model;
+  if (o.dir.endsWith('.gguf')) {  // parsed and dequantized once per file and test run
+    const cached = ggufReferences.get(path) ?? loadReferenceGguf(path);
+    ggufReferences.set(path, cached);
+    model = await cached;
+  } else {
+    model = loadReferenceModel(path);
+  }
   const rows = run(model, o.tokens);
   return rows.slice(rows.length - (o.lastRows ?? 1)).map((r) => Array.from(r));
 };

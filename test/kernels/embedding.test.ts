@@ -7,6 +7,7 @@ import { expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, seeded, testRunner, uploadU32 } from '../helpers/gpu';
 import { embeddingRef } from '../reference/embedding';
 import { weightBytes } from '../reference/matmul';
+import { blockOf, dequantize, randomBlocks, type QuantFormat } from '../reference/quant';
 
 let run: KernelRunner;
 beforeAll(async () => { run = await testRunner(); });
@@ -61,6 +62,27 @@ describe('embedding gather', () => {
       expect(() => encodeEmbedding(run, { table, tokens: uploadU32(run.device, [1]), count: 5, out })).toThrow(ShapeMismatchError);
     } finally { run.abandon(); }
   });
+
+  for (const format of ['q8_0', 'q4_0', 'q4_k', 'q6_k'] as QuantFormat[]) {
+    for (const [rows, cols, count, parts] of [[1, 256, 1, 1], [37, 256, 5, 3], [50, 768, 33, 2]]) {
+      test(`${format} table ${rows}x${cols}, ${count} tokens, ${parts} part(s): rows dequantized`, async () => {
+        const bytes = randomBlocks(format, rows * cols, rows + cols);
+        const rowBytes = (cols / blockOf[format].elems) * (format === 'q6_k' ? 212 : blockOf[format].bytes);  // GPU bytes
+        const maxPartBytes = parts === 1 ? undefined : Math.ceil(rows / parts) * rowBytes + 8;
+        const table = createGpuMatrix(run.device, { rows, cols, dtype: format, label: 'embed', maxPartBytes });
+        writeMatrixRows(run.device, table, 0, bytes);
+        expect(table.parts.length).toBe(parts);
+        const r = seeded(count);
+        const tokens = Array.from({ length: count }, (_, t) => (t === 0 ? rows - 1 : Math.floor(r() * rows)));
+        tokens.push(rows + 3);  // past the end: a NaN row
+        const out = poisonF32(run.device, (count + 1) * cols);
+        await runStep(run, (g) => encodeEmbedding(g, { table, tokens: uploadU32(run.device, tokens), count: count + 1, out }));
+        const got = await readF32(run.device, out, (count + 1) * cols);
+        expectClose(got.subarray(0, count * cols), embeddingRef(dequantize(format, bytes, rows * cols), cols, tokens.slice(0, count)), tol.f32Elementwise);
+        expect(got.subarray(count * cols).every(Number.isNaN)).toBe(true);
+      });
+    }
+  }
 
   test('fixed debug case', async () => {
     const table = createGpuMatrix(run.device, { rows: 3, cols: 2, dtype: 'f32', label: 'debug' });

@@ -10,13 +10,15 @@ import { createGpuMatrix, writeMatrixRows } from '../../src/kernels/matrix';
 import { expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
 import { matmulRef, weightBytes } from '../reference/matmul';
+import { dequantize, randomBlocks, type QuantFormat } from '../reference/quant';
 
 let run: KernelRunner;
 beforeAll(async () => { run = await testRunner(); });
 
-async function timeMatmul(m: number, n: number, k: number, dtype: 'f32' | 'f16', path: MatmulPath, reps: number) {
-  const values = randomF32(n * k, 5), x = randomF32(m * k, 6);
-  const { bytes, stored } = weightBytes(values, dtype);
+async function timeMatmul(m: number, n: number, k: number, dtype: 'f32' | 'f16' | QuantFormat, path: MatmulPath, reps: number) {
+  const x = randomF32(m * k, 6);
+  const { bytes, stored } = dtype === 'f32' || dtype === 'f16' ? weightBytes(randomF32(n * k, 5), dtype)
+    : (() => { const b = randomBlocks(dtype, n * k, 5); return { bytes: b, stored: dequantize(dtype, b, n * k) }; })();
   const w = createGpuMatrix(run.device, { rows: n, cols: k, dtype, label: 'bench_w' });
   writeMatrixRows(run.device, w, 0, bytes);
   const gx = uploadF32(run.device, x), y = poisonF32(run.device, m * n);
@@ -45,4 +47,8 @@ describe('matmul timing (SwiftShader, informational)', () => {
     }
     test(`${dtype} tiled 128x576x576`, () => timeMatmul(128, 576, 576, dtype, 'tiled', 3));
   }
+  for (const dtype of ['f32', 'q4_0', 'q4_k'] as const) {
+    test(`${dtype} gemv_rows 1x2048x1024`, () => timeMatmul(1, 2048, 1024, dtype, 'gemv_rows', 4));
+  }
+  test('q4_0 tiled 16x768x768', () => timeMatmul(16, 768, 768, 'q4_0', 'tiled', 2));
 });

@@ -2,6 +2,7 @@
  * Plain float64 forward pass of an HF Llama-family model (llama, llama3 RoPE scaling, qwen2 biases,
  * mistral head_dim), read from config.json + safetensors. Readable over fast: a second oracle.
  */
+import { readGgufModel } from './gguf-files';
 import { readConfig, readModelTensors, type ReferenceTensor } from './modelFiles';
 
 interface LayerWeights {
@@ -52,8 +53,18 @@ export function ropeInvFreq(config: Record<string, any>, headDim: number): Float
 }
 
 export function loadReferenceModel(dir: string): ReferenceModel {
-  const config = readConfig(dir);
-  const tensors = readModelTensors(dir);
+  return referenceModelOf(readConfig(dir), readModelTensors(dir), dir);
+}
+
+/** The reference model of a GGUF file (its exact, dequantized weights). */
+export async function loadReferenceGguf(path: string): Promise<ReferenceModel> {
+  const { config, tensors, ropeFactors } = await readGgufModel(path);
+  const m = referenceModelOf(config, tensors, path);
+  if (ropeFactors) m.invFreq = m.invFreq.map((f, i) => f / ropeFactors[i]);  // llama.cpp divides each frequency
+  return m;
+}
+
+function referenceModelOf(config: Record<string, any>, tensors: Map<string, ReferenceTensor>, dir: string): ReferenceModel {
   const get = (name: string): ReferenceTensor => {
     const t = tensors.get(name);
     if (!t) throw new Error(`reference: tensor ${name} missing in ${dir}`);

@@ -16,7 +16,7 @@ function f16ToNumber(bits: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-function decode(bytes: Uint8Array, dtype: string, count: number): Float64Array {
+export function decode(bytes: Uint8Array, dtype: string, count: number): Float64Array {
   const out = new Float64Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dtype === 'F32') for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);

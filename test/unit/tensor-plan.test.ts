@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../src/model/config';
 import { parseSafetensorsHeader, type SafetensorsFile } from '../../src/model/safetensors';
-import { expectedTensors, tensorOutputDtype, validateTensors } from '../../src/model/tensor-plan';
+import { expectedTensors, tensorOutputFormat, validateTensors } from '../../src/model/tensor-plan';
 import { MissingTensorError, ModelConfigError, ShapeMismatchError } from '../../src/util/errors';
 import { checkpointTensors, writeSafetensors, type TensorSpec } from '../helpers/safetensors-writer';
 
@@ -50,12 +50,16 @@ describe('expectedTensors', () => {
     expect(w.get('model.layers.0.self_attn.o_proj.weight')).toEqual([8, 12]);
   });
 
-  it('keeps norms and biases f32 whatever the target', () => {
-    expect(tensorOutputDtype('model.layers.0.input_layernorm.weight', 'f16')).toBe('f32');
-    expect(tensorOutputDtype('model.norm.weight', 'f16')).toBe('f32');
-    expect(tensorOutputDtype('model.layers.0.self_attn.q_proj.bias', 'f16')).toBe('f32');
-    expect(tensorOutputDtype('model.layers.0.self_attn.q_proj.weight', 'f16')).toBe('f16');
-    expect(tensorOutputDtype('model.embed_tokens.weight', 'f32')).toBe('f32');
+  it('keeps norms and biases f32 whatever the target; quantized tensors keep their type; q8_0/q4_0 need whole blocks', () => {
+    const t = (name: string, dtype: 'F32' | 'BF16' | 'Q4_K', shape: number[]) => ({ name, dtype, shape });
+    expect(tensorOutputFormat(t('model.layers.0.input_layernorm.weight', 'F32', [64]), 'f16')).toBe('f32');
+    expect(tensorOutputFormat(t('model.norm.weight', 'BF16', [64]), 'q4_0')).toBe('f32');
+    expect(tensorOutputFormat(t('model.layers.0.self_attn.q_proj.bias', 'F32', [64]), 'f16')).toBe('f32');
+    expect(tensorOutputFormat(t('model.layers.0.self_attn.q_proj.weight', 'F32', [64, 64]), 'f16')).toBe('f16');
+    expect(tensorOutputFormat(t('model.embed_tokens.weight', 'F32', [10, 64]), 'f32')).toBe('f32');
+    expect(tensorOutputFormat(t('model.embed_tokens.weight', 'BF16', [10, 64]), 'q8_0')).toBe('q8_0');
+    expect(tensorOutputFormat(t('model.embed_tokens.weight', 'BF16', [10, 48]), 'q4_0')).toBe('f16');
+    expect(tensorOutputFormat(t('model.layers.0.mlp.up_proj.weight', 'Q4_K', [10, 256]), 'f32')).toBe('q4_k');
   });
 });
 

@@ -36,7 +36,7 @@ function describeModel(): string {
   const i = app.engine!.info;
   const g = i.gpuBytes;
   return `${i.architecture}: ${i.numLayers} layers, hidden ${i.hiddenSize}, ${i.numHeads}/${i.numKvHeads} heads × ${i.headDim}, vocab ${i.vocabSize}, ` +
-    `context ${i.contextLength}, ${i.weightDtype} weights. GPU memory ${mib(g.weights + g.kvCache + g.activations)}: weights ${mib(g.weights)}, ` +
+    `context ${i.contextLength}, ${i.format === 'gguf' ? 'GGUF' : 'safetensors'} ${Object.keys(i.weightFormats).filter((f) => f !== 'f32' || i.weightDtype === 'f32').join('+')} weights. GPU memory ${mib(g.weights + g.kvCache + g.activations)}: weights ${mib(g.weights)}, ` +
     `KV cache ${mib(g.kvCache)}, activations ${mib(g.activations)}. Adapter: ${i.adapter.vendor} ${i.adapter.architecture}${i.adapter.shaderF16 ? ' (shader-f16)' : ''}.`;
 }
 
@@ -111,6 +111,7 @@ export function wireModelPanel(): void {
   $('load-default').addEventListener('click', () => void loadModel(defaultUrl()));
   $('load-url').addEventListener('click', () => void loadModel($<HTMLInputElement>('model-url').value.trim()));
   $('model-files').addEventListener('change', (e) => void loadModel([...((e.target as HTMLInputElement).files ?? [])]));
+  $('model-gguf').addEventListener('change', (e) => void loadModel([...((e.target as HTMLInputElement).files ?? [])]));
   $('persist').addEventListener('click', () => void requestPersistence().then(refreshStorage));
   $('forget-models').addEventListener('click', () => void forgetCachedModels().then(refreshStorage));
   $('reload-engine').addEventListener('click', () => void app.reload?.());

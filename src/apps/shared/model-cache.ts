@@ -9,6 +9,7 @@
  * counts as cached only once its `?memory3-complete` marker (size and part count) is written; the
  * folder's list of files is a `?memory3-folder` entry, so an offline reload needs no request at all.
  */
+import { ggufSplitFiles } from '../../index';
 export const modelCacheName = 'memory3-models-v1';
 const defaultPartSize = 32 * 2 ** 20;
 
@@ -118,10 +119,14 @@ async function getFile(ctx: Ctx, url: string, name: string): Promise<File | null
   return cachedFile(ctx.cache, url, name);
 }
 
-/** The folder's file names: from the cached list, else discovered (index.json shards or one safetensors). */
-async function listFolder(ctx: Ctx, base: string): Promise<{ names: string[]; files: Map<string, File> }> {
-  const known = await readJsonEntry<string[]>(ctx.cache, folderKey(base));
+/**
+ * The folder's file names: from the cached list, else discovered (index.json shards or one
+ * safetensors); for a GGUF model, its file and the other splits its name implies.
+ */
+async function listFolder(ctx: Ctx, base: string, gguf: string | null): Promise<{ names: string[]; files: Map<string, File> }> {
+  const known = await readJsonEntry<string[]>(ctx.cache, folderKey(base + (gguf ?? '')));
   if (known) return { names: known, files: new Map() };
+  if (gguf) return { names: ggufSplitFiles(gguf), files: new Map() };
   const files = new Map<string, File>();
   const names: string[] = [];
   for (const [name, optional] of [['config.json', false], ['tokenizer.json', false], ['tokenizer_config.json', true], ['generation_config.json', true]] as const) {
@@ -144,7 +149,9 @@ async function listFolder(ctx: Ctx, base: string): Promise<{ names: string[]; fi
 export async function cachedModelFiles(baseUrl: string, opts: {
   onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal; partSize?: number; fetchFn?: Fetch;
 } = {}): Promise<CachedModel> {
-  const base = ensureSlash(baseUrl);
+  // A .gguf URL (…/resolve/main/model-Q4_K_M.gguf) names one file of its folder, plus its splits.
+  const gguf = /^(.*\/)([^/?#]+\.gguf)(?:[?#].*)?$/i.exec(baseUrl);
+  const base = gguf ? gguf[1] : ensureSlash(baseUrl);
   const cache = await caches.open(modelCacheName);
   let loaded = 0, downloaded = 0, current = 'file list';
   const report = () => opts.onProgress?.({ file: current, loaded, total: 0, downloaded, message: `${downloaded > 0 ? 'Downloading' : 'Reading cached'} ${current}` });
@@ -152,7 +159,7 @@ export async function cachedModelFiles(baseUrl: string, opts: {
     cache, fetchFn: opts.fetchFn ?? ((i, init) => fetch(i, init)), partSize: opts.partSize ?? defaultPartSize, signal: opts.signal,
     onBytes: (n, net) => { loaded += n; if (net) downloaded += n; report(); },
   };
-  const { names, files } = await listFolder(ctx, base);
+  const { names, files } = await listFolder(ctx, base, gguf ? decodeURIComponent(gguf[2]) : null);
   for (const name of names) {
     if (files.has(name)) continue;
     current = name;
@@ -160,7 +167,7 @@ export async function cachedModelFiles(baseUrl: string, opts: {
     if (!f) throw Object.assign(new Error(`${name} not found at ${base}`), { name: 'ModelFetchError' });
     files.set(name, f);
   }
-  await cache.put(folderKey(base), Response.json(names));
+  await cache.put(folderKey(base + (gguf ? decodeURIComponent(gguf[2]) : '')), Response.json(names));
   return { files: names.map((n) => files.get(n)!), downloadedBytes: downloaded, cachedBytes: loaded - downloaded };
 }
 
@@ -171,9 +178,10 @@ export async function listCachedModels(): Promise<{ base: string; bytes: number 
   for (const req of await cache.keys()) {
     if (!req.url.endsWith('?memory3-folder')) continue;
     const base = req.url.slice(0, -'?memory3-folder'.length);
+    const dir = /\.gguf$/i.test(base) ? base.slice(0, base.lastIndexOf('/') + 1) : base;  // a GGUF model: its folder
     let bytes = 0;
     for (const name of (await readJsonEntry<string[]>(cache, req.url)) ?? []) {
-      bytes += (await readJsonEntry<FileMarker>(cache, markerKey(base + name)))?.size ?? 0;
+      bytes += (await readJsonEntry<FileMarker>(cache, markerKey(dir + name)))?.size ?? 0;
     }
     out.push({ base, bytes });
   }

@@ -1,0 +1,48 @@
+/**
+ * Rounds a matmul's input as llama.cpp's CPU backend does before it multiplies (activations in
+ * Q8_0 blocks for q8_0/q4_0 weights, Q8_K blocks for k-quants, f16/bf16 for f16/bf16 weights): the
+ * engine's `activationRounding: 'llama.cpp'` mode, which makes runs comparable with llama.cpp to
+ * accumulation order on the same quantized weights. See shaders/kernels/activation_round.wgsl.
+ */
+import source from '../../shaders/kernels/activation_round.wgsl?raw';
+import { defineParams } from '../gpu/params';
+import { gridFor, type KernelRunner } from '../gpu/runner';
+import { ShapeMismatchError } from '../util/errors';
+
+export const activationRoundKernel = {
+  source,
+  params: defineParams([['rows', 'u32'], ['cols', 'u32'], ['x_offset', 'u32'], ['out_offset', 'u32']] as const),
+};
+
+export type ActivationRounding = 'q8_0' | 'q8_k' | 'f16' | 'bf16';
+
+const blockOf: Record<ActivationRounding, number> = { q8_0: 32, q8_k: 256, f16: 1, bf16: 1 };
+const wgSize = 64;
+
+export interface ActivationRoundArgs {
+  x: GPUBuffer;         // (rows, cols) f32 at xOffset
+  out: GPUBuffer;       // (rows, cols) f32 at outOffset; another buffer than x
+  rows: number;
+  cols: number;         // a multiple of the block (32 for q8_0, 256 for q8_k)
+  mode: ActivationRounding;
+  xOffset?: number;     // elements
+  outOffset?: number;   // elements
+}
+
+export function encodeActivationRound(run: KernelRunner, a: ActivationRoundArgs): void {
+  const xOffset = a.xOffset ?? 0, outOffset = a.outOffset ?? 0, block = blockOf[a.mode];
+  const fail = (what: string, expected: unknown, actual: unknown): never => {
+    throw new ShapeMismatchError(`activation_round: ${what}: expected ${expected}, got ${actual}`, { op: 'activation_round', tensor: what, expected, actual });
+  };
+  if (!Number.isInteger(a.rows) || a.rows < 1 || !Number.isInteger(a.cols) || a.cols < 1) fail('shape', 'positive integers', [a.rows, a.cols]);
+  if (a.cols % block !== 0) fail('cols', `a multiple of ${block} for ${a.mode}`, a.cols);
+  if (a.x.size < (xOffset + a.rows * a.cols) * 4) fail('x bytes', `>= ${(xOffset + a.rows * a.cols) * 4}`, a.x.size);
+  if (a.out.size < (outOffset + a.rows * a.cols) * 4) fail('out bytes', `>= ${(outOffset + a.rows * a.cols) * 4}`, a.out.size);
+  if (a.out === a.x) fail('out', 'a buffer other than x', 'x');
+  run.dispatch({
+    key: `activation_round.${a.mode}.wg${wgSize}`, source, defines: [a.mode.toUpperCase()], constants: { WG_SIZE: wgSize },
+    params: activationRoundKernel.params.pack({ rows: a.rows, cols: a.cols, x_offset: xOffset, out_offset: outOffset }),
+    buffers: [a.x, a.out],
+    workgroups: gridFor(Math.ceil((a.rows * a.cols) / block / wgSize), run.maxWorkgroupsPerDimension),
+  });
+}
