@@ -5,76 +5,16 @@
  */
 import type { ActivationRounding } from '../kernels/activation_round';
 import type { WeightFormat } from '../kernels/weight-formats';
-import { parseModelConfig, type ModelConfig } from '../model/config';
 import { streamLocated } from '../model/convert';
 import { autoWeightDtype } from '../model/quantize';
 import { listWeightFiles, readSafetensorsHeader } from '../model/safetensors';
 import type { ModelSource } from '../model/source';
 import { tensorOutputFormat, validateTensors, type LocatedTensor } from '../model/tensor-plan';
 import { assembleWeights, GpuWeightSink, type ModelWeights } from '../model/weights';
-import { Tokenizer } from '../tokenizer/tokenizer';
-import { ModelConfigError, ModelFetchError } from '../util/errors';
-import { loadGgufDescriptors } from './load-gguf';
+import type { Descriptors } from './descriptors';
 import type { LoadOptions, LoadProgress } from './types';
 
-export interface Descriptors {
-  config: ModelConfig;
-  tokenizer: Tokenizer;
-  /** config.json as read (GGUF: the config its metadata implies), for the model fingerprint. */
-  configText: string;
-  /** A GGUF model's files and tensors (null: a safetensors checkpoint, whose headers are read with the weights). */
-  gguf: { files: string[]; tensors: Map<string, LocatedTensor> } | null;
-}
-
-/** The GGUF file to load, or null for a safetensors folder. */
-async function ggufEntry(source: ModelSource): Promise<string | null> {
-  if (source.entry) return source.entry;
-  const files = source.list?.() ?? null;
-  const safetensors = files ? files.some((f) => /(^|\/)model\.safetensors(\.index\.json)?$/.test(f)) : true;
-  if (!files || (safetensors && await source.exists('config.json'))) return null;
-  const later = (f: string) => Number(/-(\d{5})-of-\d{5}\.gguf$/i.exec(f)?.[1] ?? 1) > 1;  // splits after the first
-  const ggufs = files.filter((f) => /\.gguf$/i.test(f) && !later(f)).sort();
-  if (ggufs.length > 1) {
-    throw new ModelConfigError(`${source.description} holds ${ggufs.length} GGUF models (${ggufs.join(', ')}); pick one file`, { files: ggufs });
-  }
-  return ggufs[0] ?? null;
-}
-
-async function readJson(source: ModelSource, path: string, optional: boolean): Promise<unknown> {
-  if (optional && !(await source.exists(path))) return null;
-  const text = await source.readText(path);
-  // Dev servers with an SPA fallback answer a missing optional file with index.html and status 200.
-  if (optional && /^\s*</.test(text)) return null;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ModelConfigError(`${path} from ${source.description} is not valid JSON: ${(err as Error).message}`, { file: path });
-  }
-}
-
-export async function loadDescriptors(source: ModelSource): Promise<Descriptors> {
-  const entry = await ggufEntry(source);
-  if (entry) {
-    const { config, tokenizer, files, tensors } = await loadGgufDescriptors(source, entry);
-    return { config, tokenizer, configText: JSON.stringify(config), gguf: { files, tensors } };
-  }
-  if (!(await source.exists('config.json'))) {
-    throw new ModelFetchError(`config.json not found in ${source.description}: a model folder needs config.json, ` +
-      'tokenizer.json and model.safetensors (or model.safetensors.index.json with its shards), or a .gguf file', { file: 'config.json' });
-  }
-  const configText = await source.readText('config.json');
-  let configJson: unknown;
-  try { configJson = JSON.parse(configText); } catch (err) {
-    throw new ModelConfigError(`config.json from ${source.description} is not valid JSON: ${(err as Error).message}`, { file: 'config.json' });
-  }
-  const config = parseModelConfig(configJson);
-  const tokenizerJson = await readJson(source, 'tokenizer.json', false);
-  const tokenizerConfig = await readJson(source, 'tokenizer_config.json', true);
-  const generationConfig = await readJson(source, 'generation_config.json', true) as { eos_token_id?: number | number[] } | null;
-  const eos = [...config.eosTokenIds, ...([generationConfig?.eos_token_id ?? []].flat())];
-  const tokenizer = Tokenizer.fromJSON(tokenizerJson, tokenizerConfig, { eosTokenId: eos });
-  return { config, tokenizer, configText, gguf: null };
-}
+export { loadDescriptors, type Descriptors } from './descriptors';
 
 export interface LoadedWeights {
   weights: ModelWeights;

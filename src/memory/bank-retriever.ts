@@ -5,7 +5,8 @@
  * The lexical index is saved in the bank's meta; the dense index is rebuilt from the stored vectors.
  */
 import type { Tokenizer } from '../tokenizer/tokenizer';
-import { InvalidOptionsError, ModelFetchError } from '../util/errors';
+import { InvalidOptionsError, ModelFetchError, RetrievalError } from '../util/errors';
+import { isWebPageResponse, looksLikeWebPage, webPageError } from '../util/web-page';
 import {
   CosineIndex, createIndexWorker, fuseHits, LexicalRetriever, OnnxEmbedder, type IndexWorker, type Pooling, type SearchHit, type TextEmbedder,
 } from './retrieval';
@@ -31,9 +32,16 @@ async function loadEmbedder(url: string, pooling: Pooling, makeTokenizer: Tokeni
       const get = async (file: string) => {
         const r = await fetch(new URL(file, base)).catch((err) => { throw new ModelFetchError(`fetching ${base}${file} failed: ${(err as Error).message}`); });
         if (!r.ok) throw new ModelFetchError(`fetching ${base}${file} failed: HTTP ${r.status}`, { url: `${base}${file}`, status: r.status });
+        if (isWebPageResponse(r, file)) throw webPageError(`${base}${file}`, file, r.status);
         return r;
       };
-      const tokenizer = makeTokenizer(await (await get('tokenizer.json')).json());
+      const text = await (await get('tokenizer.json')).text();
+      if (looksLikeWebPage(text)) throw webPageError(`${base}tokenizer.json`, 'tokenizer.json');
+      let json: unknown;
+      try { json = JSON.parse(text); } catch (err) {
+        throw new RetrievalError(`embedding model ${base}: tokenizer.json is not valid JSON (${(err as Error).message})`, { url: `${base}tokenizer.json` });
+      }
+      const tokenizer = makeTokenizer(json);
       const model = new Uint8Array(await (await get('model.onnx')).arrayBuffer());
       return OnnxEmbedder.create({ model, tokenizer, pooling });
     })();

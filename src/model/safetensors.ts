@@ -4,7 +4,8 @@
  * data_offsets are relative to byte 8 + N. Here every tensor gets absolute file offsets.
  */
 import { ModelConfigError, TruncatedFileError, UnsupportedDtypeError } from '../util/errors';
-import type { ModelSource } from './source';
+import { webPageError } from '../util/web-page';
+import { readJsonFile, type ModelSource } from './source';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
@@ -48,6 +49,8 @@ export function safetensorsHeaderLength(bytes: Uint8Array, file = 'safetensors f
   const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const n = view.getBigUint64(0, true);
   if (n === 0n || n > BigInt(maxHeaderBytes)) {
+    // Printable text starting with '<' is never a valid length (it exceeds the cap): a web page.
+    if (bytes[0] === 0x3c && bytes.subarray(0, 8).every((b) => b >= 0x09 && b < 0x7f)) throw webPageError(file, file);
     throw new ModelConfigError(`${file}: header length ${n} is not in 1..${maxHeaderBytes}; not a safetensors file?`,
       { file, field: 'header length', actual: n.toString() });
   }
@@ -191,18 +194,12 @@ export function parseShardIndex(json: unknown, file = 'model.safetensors.index.j
   return { weightMap, files: [...new Set(weightMap.values())].sort(), totalSize: typeof total === 'number' ? total : null };
 }
 
-/** Weight files of a checkpoint: the shards named by model.safetensors.index.json, else model.safetensors. */
+/**
+ * Weight files of a checkpoint: the shards named by model.safetensors.index.json, else
+ * model.safetensors (an index answered with a web page or a non-JSON body counts as absent).
+ */
 export async function listWeightFiles(source: ModelSource): Promise<string[]> {
   const index = 'model.safetensors.index.json';
-  if (await source.exists(index)) {
-    const text = await source.readText(index);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new ModelConfigError(`${index} is not valid JSON (${(err as Error).message})`, { file: index });
-    }
-    return parseShardIndex(json, index).files;
-  }
-  return ['model.safetensors'];
+  const json = await readJsonFile(source, index, { optional: true });
+  return json === null ? ['model.safetensors'] : parseShardIndex(json, index).files;
 }

@@ -3,7 +3,8 @@
  * user picked or dropped, or bytes in memory (tests). The loader reads through `stream()` byte ranges and
  * never holds a whole weight file.
  */
-import { ModelFetchError } from '../util/errors';
+import { ModelConfigError, ModelFetchError } from '../util/errors';
+import { isHtmlPath, isWebPageResponse, looksLikeWebPage, webPageError } from '../util/web-page';
 
 export interface ModelSource {
   readonly description: string;
@@ -102,7 +103,9 @@ function contentRangeTotal(res: Response): number | null {
 
 /**
  * Files under `baseUrl` over HTTP. Byte ranges use `Range` requests; a server that ignores Range
- * (200 instead of 206) still works: the leading bytes are read and skipped.
+ * (200 instead of 206) still works: the leading bytes are read and skipped. A web page answered for
+ * a file that is not HTML (a single-page-app fallback standing in for a 404) makes the file missing
+ * for exists(), and a ModelFetchError that says so for every read.
  */
 export function urlSource(baseUrl: string, opts: { fetch?: typeof fetch } = {}): ModelSource {
   // A URL of a .gguf file (e.g. …/resolve/main/model-Q4_K_M.gguf): its folder, and the file as entry.
@@ -113,24 +116,37 @@ export function urlSource(baseUrl: string, opts: { fetch?: typeof fetch } = {}):
   const urlOf = (path: string) => `${base}/${path.split('/').map(encodeURIComponent).join('/')}`;
   const request = async (path: string, init?: RequestInit): Promise<Response> => {
     const url = urlOf(path);
+    let res: Response;
     try {
-      return await doFetch(url, init);
+      res = await doFetch(url, init);
     } catch (err) {
       throw new ModelFetchError(`Fetching ${url} failed: ${(err as Error).message ?? err}`, { url, path });
     }
+    if (res.ok && isWebPageResponse(res, path)) {
+      await res.body?.cancel().catch(() => {});
+      throw webPageError(url, path, res.status);
+    }
+    return res;
   };
-  const fail = (path: string, res: Response): never => {
-    const url = urlOf(path);
-    throw new ModelFetchError(`Fetching ${url} failed: HTTP ${res.status} ${res.statusText}`.trim(), { url, path, status: res.status });
-  };
-  const probe = async (path: string): Promise<Response | null> => {
-    const head = await request(path, { method: 'HEAD' });
-    if (head.ok) return head;
-    if (head.status === 404 || head.status === 410) return null;
-    const get = await request(path, { headers: { Range: 'bytes=0-0' } });
+  const httpError = (path: string, res: Response) => new ModelFetchError(`Fetching ${urlOf(path)} failed: HTTP ${res.status} ${res.statusText}`.trim(),
+    { url: urlOf(path), path, status: res.status });
+  const fail = (path: string, res: Response): never => { throw httpError(path, res); };
+  /** The answer to HEAD (or a one-byte GET where HEAD is refused), or why the file is missing (404 or a web page). */
+  const probe = async (path: string): Promise<Response | ModelFetchError> => {
+    const ask = async (init: RequestInit): Promise<Response | ModelFetchError> => {
+      try { return await request(path, init); } catch (err) {
+        if (err instanceof ModelFetchError && err.details?.webPage) return err;
+        throw err;
+      }
+    };
+    const head = await ask({ method: 'HEAD' });
+    if (head instanceof ModelFetchError || head.ok) return head;
+    if (head.status === 404 || head.status === 410) return httpError(path, head);
+    const get = await ask({ headers: { Range: 'bytes=0-0' } });
+    if (get instanceof ModelFetchError) return get;
     await get.body?.cancel();
     if (get.ok) return get;
-    if (get.status === 404 || get.status === 410) return null;
+    if (get.status === 404 || get.status === 410) return httpError(path, get);
     return fail(path, get);
   };
   return {
@@ -139,12 +155,14 @@ export function urlSource(baseUrl: string, opts: { fetch?: typeof fetch } = {}):
     async readText(path) {
       const res = await request(path);
       if (!res.ok) fail(path, res);
-      return res.text();
+      const text = await res.text();
+      if (!isHtmlPath(path) && looksLikeWebPage(text)) throw webPageError(urlOf(path), path, res.status);
+      return text;
     },
-    exists: async (path) => (await probe(path)) !== null,
+    exists: async (path) => !((await probe(path)) instanceof ModelFetchError),
     async size(path) {
       const res = await probe(path);
-      if (!res) return fail(path, new Response(null, { status: 404, statusText: 'Not Found' }));
+      if (res instanceof ModelFetchError) throw res;
       if (res.status === 206) return contentRangeTotal(res);
       const len = res.headers.get('content-length');
       return len !== null && /^\d+$/.test(len) ? Number(len) : null;
@@ -199,4 +217,31 @@ export function fileSource(files: File[] | FileList): ModelSource {
       return f.slice(start, end ?? f.size).stream() as ReadableStream<Uint8Array>;
     },
   };
+}
+
+/**
+ * A JSON file of a model folder, parsed. Required: a web page → ModelFetchError that says so, bad
+ * JSON → ModelConfigError. Optional (null when absent): a file that is missing, or answered with a
+ * body that is plainly not a JSON object (a web page, an empty or plain-text body), is absent; one
+ * that starts as a JSON object but does not parse is still a ModelConfigError.
+ */
+export async function readJsonFile(source: ModelSource, path: string, opts: { optional: true }): Promise<unknown | null>;
+export async function readJsonFile(source: ModelSource, path: string, opts?: { optional?: false }): Promise<unknown>;
+export async function readJsonFile(source: ModelSource, path: string, opts: { optional?: boolean } = {}): Promise<unknown | null> {
+  let text: string;
+  try {
+    if (opts.optional && !(await source.exists(path))) return null;
+    text = await source.readText(path);
+  } catch (err) {
+    if (opts.optional && err instanceof ModelFetchError && err.details?.webPage) return null;
+    throw err;
+  }
+  const body = text.replace(/^\ufeff/, '');
+  if (opts.optional && !/^\s*\{/.test(body)) return null;
+  if (looksLikeWebPage(body)) throw webPageError(source.description, path);
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    throw new ModelConfigError(`${path} from ${source.description} is not valid JSON: ${(err as Error).message}`, { file: path });
+  }
 }

@@ -19,6 +19,7 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { ModelFetchError, RetrievalError } from '../../util/errors';
+import { isWebPageResponse, webPageError } from '../../util/web-page';
 import type { TextEmbedder } from './types';
 
 export type Pooling = 'cls' | 'mean';
@@ -82,6 +83,7 @@ async function modelBytes(model: OnnxEmbedderOptions['model']): Promise<Uint8Arr
     throw new ModelFetchError(`embedding model: fetch ${url} failed: ${(err as Error).message}`, { url });
   }
   if (!response.ok) throw new ModelFetchError(`embedding model: fetch ${url} returned HTTP ${response.status}`, { url, status: response.status });
+  if (isWebPageResponse(response, url)) throw webPageError(url, 'the embedding model', response.status);
   return new Uint8Array(await response.arrayBuffer());
 }
 
