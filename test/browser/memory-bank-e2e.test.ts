@@ -8,9 +8,9 @@ import { Engine } from '../../src/engine/engine';
 import { bankStats, deleteBank } from '../../src/memory/store/banks';
 import { urlSource } from '../../src/model/source';
 import { openDB } from 'idb';
+import { currentDb } from '../helpers/memory-store';
 import { BankRetriever } from '../../src/memory/bank-retriever';
 import { Tokenizer } from '../../src/tokenizer/tokenizer';
-import { dbNameOf } from '../../src/memory/store/schema';
 import { BankMismatchError, GenerationAbortedError, InvalidOptionsError } from '../../src/util/errors';
 
 let engine: Engine;
@@ -107,7 +107,7 @@ describe('explicit memory end to end', () => {
     const opts = { tokens: prompt, maxTokens: 4, temperature: 0, ignoreEos: true, memory: { bank, policy: { retrievalInterval: 24 } } };
     const before = await engine.generate(opts);
     const victim = before.retrievals![0].references[0].id;
-    const db = await openDB(dbNameOf(bank));
+    const db = await openDB(await currentDb(bank));
     const row = await db.get('records', victim);
     row.payload = row.payload.slice();
     row.payload[0] ^= 0xff;                       // flip bits: the stored CRC-32 no longer matches

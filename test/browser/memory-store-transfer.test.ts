@@ -1,9 +1,8 @@
 /** Bank export/import: one streamed file, byte-identical re-export, and every broken file → a named error with nothing left behind. */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createBank, deleteBank, exportBank, importBank, listBanks, openBank, type ImportProgress } from '../../src/memory/store/index';
-import { dbNameOf, tmpDbNameOf } from '../../src/memory/store/schema';
 import { BankExistsError, BankFormatError, StorageQuotaError, TruncatedFileError } from '../../src/util/errors';
-import { chunkedStream, databaseExists, makeItems, rawContents, readAll, simulateQuota, testMeta, uniqueBankName } from '../helpers/memory-store';
+import { bankDatabases, chunkedStream, currentDb, makeItems, rawContents, readAll, simulateQuota, testMeta, uniqueBankName } from '../helpers/memory-store';
 
 const made: string[] = [];
 const track = (name: string) => { made.push(name); return name; };
@@ -34,8 +33,7 @@ function sameContents(a: Awaited<ReturnType<typeof rawContents>>, b: Awaited<Ret
 }
 
 async function noPartialBank(name: string) {
-  expect(await databaseExists(dbNameOf(name))).toBe(false);
-  expect(await databaseExists(tmpDbNameOf(name))).toBe(false);
+  expect(await bankDatabases(name)).toEqual([]);
   expect((await listBanks()).map((s) => s.name)).not.toContain(name);
 }
 
@@ -73,10 +71,10 @@ describe('bank export / import', () => {
     expect(recs.records.size).toBe(590);
     store.close();
 
-    // Same name back (overwrite through the temporary database) → the very same bytes.
+    // Same name back (overwrite: a new database, then the directory switched to it) → the very same bytes.
     const back = await importBank(new Blob([file]), { name: sourceName, overwrite: true });
     back.close();
-    expect(await databaseExists(tmpDbNameOf(sourceName))).toBe(false);
+    expect(await bankDatabases(sourceName)).toEqual([await currentDb(sourceName)]);
     const again = await readAll(exportBank(sourceName));
     expect(again.length).toBe(file.length);
     expect(again.every((b, i) => b === file[i])).toBe(true);
@@ -120,7 +118,7 @@ describe('bank export / import', () => {
     const cut = file.slice(0, Math.floor(file.length * 0.7));
     await expect(importBank(new Blob([cut]), { name, overwrite: true })).rejects.toBeInstanceOf(TruncatedFileError);
     expect(await rawContents(name)).toEqual(before);
-    expect(await databaseExists(tmpDbNameOf(name))).toBe(false);
+    expect(await bankDatabases(name)).toEqual([await currentDb(name)]);
     const reopened = await openBank(name, { modelFingerprint: 'existing' });
     expect(reopened.meta.counts.references).toBe(4);
     reopened.close();
@@ -137,22 +135,20 @@ describe('bank export / import', () => {
     await noPartialBank(name);
   });
 
-  test('overwrite that would not fit twice → StorageQuotaError before the old bank is deleted', async () => {
+  test('quota exceeded during an overwriting import → StorageQuotaError, the old bank untouched', async () => {
     const name = track(uniqueBankName('no-room'));
     const store = await createBank(name, testMeta());
     await store.putBatch(makeItems(8, 3, 'keep'));
     store.close();
     const before = await rawContents(name);
-    const storage = navigator.storage as StorageManager & { estimate: StorageManager['estimate'] };
-    storage.estimate = async () => ({ usage: 1000, quota: 1001 });
+    const restore = simulateQuota(900);
     try {
       await expect(importBank(new Blob([file]), { name, overwrite: true })).rejects.toBeInstanceOf(StorageQuotaError);
     } finally {
-      delete (storage as Partial<StorageManager>).estimate;
+      restore();
     }
-    expect(typeof navigator.storage.estimate).toBe('function');
     expect(await rawContents(name)).toEqual(before);
-    expect(await databaseExists(tmpDbNameOf(name))).toBe(false);
+    expect(await bankDatabases(name)).toEqual([await currentDb(name)]);
   });
 
   test('a writer waits for a running export, so the file is one consistent snapshot', async () => {

@@ -4,11 +4,10 @@ import { policyFingerprint } from '../../src/memory/policy';
 import {
   BankStore, bankStats, crc32, createBank, deleteBank, listBanks, openBank, recordChecksum,
 } from '../../src/memory/store/index';
-import { dbNameOf } from '../../src/memory/store/schema';
 import {
   BankClosedError, BankExistsError, BankMismatchError, BankNotFoundError, ShapeMismatchError, StorageQuotaError,
 } from '../../src/util/errors';
-import { databaseExists, makeItems, rawContents, simulateQuota, testMeta, uniqueBankName, writeRawRecord } from '../helpers/memory-store';
+import { bankDatabases, makeItems, rawContents, simulateQuota, testMeta, uniqueBankName, writeRawRecord } from '../helpers/memory-store';
 
 const made: string[] = [];
 async function newBank(tag: string, meta = testMeta()): Promise<BankStore> {
@@ -152,7 +151,7 @@ describe('memory bank store', () => {
     fresh.close();
     const missing = uniqueBankName('missing');
     await expect(openBank(missing)).rejects.toBeInstanceOf(BankNotFoundError);
-    expect(await databaseExists(dbNameOf(missing))).toBe(false);
+    expect(await bankDatabases(missing)).toEqual([]);
   });
 
   test('listBanks, bankStats, deleteBank (with a connection still open)', async () => {

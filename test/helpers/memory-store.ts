@@ -1,8 +1,8 @@
 /** Helpers for the memory bank store tests (Chromium, real IndexedDB). */
 import { openDB } from 'idb';
 import { defaultPolicy } from '../../src/memory/policy';
-import { storeFaultHooks, type BatchItem, type NewBankMeta } from '../../src/memory/store/index';
-import { dbNameOf } from '../../src/memory/store/schema';
+import { openBank, recordChecksum, storeFaultHooks, type BatchItem, type NewBankMeta } from '../../src/memory/store/index';
+import { bankDatabase, bankOfDatabase } from '../../src/memory/store/directory';
 import { Prng } from '../../src/util/prng';
 
 let serial = 0;
@@ -77,9 +77,21 @@ export function chunkedStream(bytes: Uint8Array, chunk: number): ReadableStream<
   });
 }
 
+/** The database the bank directory names for a bank (throws when there is none). */
+export async function currentDb(name: string): Promise<string> {
+  const db = await bankDatabase(name);
+  if (db === null) throw new Error(`test: bank "${name}" is not in the directory`);
+  return db;
+}
+
+/** Every database that belongs to a bank (its current one, and leftovers of interrupted writes). */
+export async function bankDatabases(name: string): Promise<string[]> {
+  return (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => bankOfDatabase(n) === name);
+}
+
 /** Everything stored in a bank, read directly through idb (bypassing BankStore), plus store counts. */
 export async function rawContents(name: string) {
-  const db = await openDB(dbNameOf(name));
+  const db = await openDB(await currentDb(name));
   try {
     const [meta, references, records, vectors, documents] = await Promise.all([
       db.get('meta', 'bank'), db.getAll('references'), db.getAll('records'), db.getAll('vectors'), db.getAll('documents'),
@@ -92,7 +104,7 @@ export async function rawContents(name: string) {
 
 /** Overwrites one stored record's row directly (to simulate on-disk corruption). */
 export async function writeRawRecord(name: string, row: { id: number; payload: Uint8Array; positions: Uint16Array; checksum: number }): Promise<void> {
-  const db = await openDB(dbNameOf(name));
+  const db = await openDB(await currentDb(name));
   try {
     await db.put('records', row);
   } finally {
@@ -103,4 +115,36 @@ export async function writeRawRecord(name: string, row: { id: number; payload: U
 /** Whether an IndexedDB database of this exact name exists. */
 export async function databaseExists(dbName: string): Promise<boolean> {
   return (await indexedDB.databases()).some((d) => d.name === dbName);
+}
+
+/**
+ * The full consistency check of a stored bank: it opens (state 'ready'), its meta counts and bytes
+ * equal what its stores hold, every record's checksum matches its bytes, every record and vector
+ * belongs to a reference, ids lie below nextId, and every document lists only its own stored
+ * references. Returns the raw contents; throws (a test failure) on the first violation.
+ */
+export async function checkBank(name: string) {
+  const store = await openBank(name);
+  const meta = store.meta;
+  store.close();
+  const raw = await rawContents(name);
+  const fail = (what: string) => { throw new Error(`bank "${name}" is inconsistent: ${what}`); };
+  if (meta.state !== 'ready') fail(`state ${meta.state}`);
+  const counts = { references: raw.references.length, records: raw.records.length, vectors: raw.vectors.length, documents: raw.documents.length };
+  if (JSON.stringify(raw.meta.counts) !== JSON.stringify(counts)) fail(`meta counts ${JSON.stringify(raw.meta.counts)}, stores hold ${JSON.stringify(counts)}`);
+  const bytes = raw.records.reduce((n, r) => n + r.payload.byteLength + r.positions.byteLength, 0) + raw.vectors.reduce((n, v) => n + v.vector.byteLength, 0);
+  if (raw.meta.bytes !== bytes) fail(`meta bytes ${raw.meta.bytes}, stores hold ${bytes}`);
+  const refs = new Map(raw.references.map((r) => [r.id as number, r]));
+  for (const r of raw.records) {
+    if (!refs.has(r.id)) fail(`record ${r.id} has no reference`);
+    if (recordChecksum(r.payload, r.positions) !== r.checksum) fail(`record ${r.id} fails its checksum`);
+  }
+  for (const v of raw.vectors) if (!refs.has(v.id)) fail(`vector ${v.id} has no reference`);
+  for (const id of refs.keys()) if (id >= raw.meta.nextId) fail(`reference ${id} is not below nextId ${raw.meta.nextId}`);
+  const listed = new Map(raw.documents.map((d) => [d.source, new Set(d.referenceIds)]));
+  for (const d of raw.documents) {
+    for (const id of d.referenceIds) if (refs.get(id)?.source !== d.source) fail(`document ${d.source} lists reference ${id}, which is not stored for it`);
+  }
+  for (const r of raw.references) if (listed.has(r.source) && !listed.get(r.source)!.has(r.id)) fail(`reference ${r.id} of ${r.source} is missing from its document's list`);
+  return raw;
 }

@@ -4,16 +4,17 @@
  * record checksums and report corrupt records instead of returning them.
  */
 import { deleteDB } from 'idb';
-import { BankExistsError, BankFormatError, BankMismatchError } from '../../util/errors';
+import { BankExistsError, BankFormatError, BankMismatchError, BankNotFoundError } from '../../util/errors';
 import { policyFingerprint } from '../policy';
 import type { Reference } from '../types';
 import { recordChecksum } from './crc32';
+import { bankDatabase, newGenerationName, pointBankAt, sweepBank } from './directory';
 import { withBankLock } from './locks';
 import {
   deleteRows, putValue, readCore, readMeta, runWrite, tight, writeDocument, writeMeta, writeRows, type RowSet, type WriteTx,
 } from './rows';
 import {
-  SCHEMA_VERSION, checkOpen, dbNameOf, openBankDb, type BankDb, type BankMeta, type BankMetaCore, type DocumentRow, type NewBankMeta,
+  SCHEMA_VERSION, checkOpen, openBankDb, type BankDb, type BankMeta, type BankMetaCore, type DocumentRow, type NewBankMeta,
 } from './schema';
 import { checkBankName, checkBatch, checkNewMeta, type BatchItem, type DocumentUpdate } from './validate';
 
@@ -34,6 +35,25 @@ const allStores = ['meta', 'references', 'records', 'vectors', 'documents'] as c
 /** Deletes a database; our connections close themselves on versionchange, so this does not hang on them. */
 export async function dropDb(dbName: string): Promise<void> {
   await deleteDB(dbName, { blocked() { /* other connections are closing (schema.ts blocking handler) */ } });
+}
+
+/** Makes `dbName` (complete) the bank `name`, then deletes the database it replaces. Caller holds the lock. */
+export async function replaceBank(name: string, dbName: string): Promise<void> {
+  const before = await pointBankAt(name, dbName);
+  if (before !== null && before !== dbName) await dropDb(before);
+}
+
+/** A connection to the bank's current database; a replacement racing the open is followed. */
+async function openCurrent(name: string, onClosed: (reason: string) => void): Promise<BankDb> {
+  for (let attempt = 0; ; attempt++) {
+    const dbName = await bankDatabase(name);
+    if (dbName === null) throw new BankNotFoundError(`memory bank database for "${name}" does not exist`, { bank: name });
+    try {
+      return (await openBankDb(dbName, { onClosed })).db;
+    } catch (e) {
+      if (!(e instanceof BankNotFoundError) || attempt >= 3 || (await bankDatabase(name)) === dbName) throw e;
+    }
+  }
 }
 
 /** Full meta of a new bank. */
@@ -59,7 +79,7 @@ export class BankStore {
   static async open(name: string, expect: OpenExpectations = {}): Promise<BankStore> {
     checkBankName(name);
     const store = new BankStore(name);
-    store.db = (await openBankDb(dbNameOf(name), { onClosed: (r) => { store.closedReason = r; } })).db;
+    store.db = await openCurrent(name, (r) => { store.closedReason = r; });
     try {
       const tx = store.db.transaction('meta', 'readonly');
       store.cached = await readMeta(tx as never);
@@ -71,20 +91,23 @@ export class BankStore {
     return store;
   }
 
-  /** Creates a bank; an existing one is refused (BankExistsError) unless overwrite. */
+  /**
+   * Creates a bank; an existing one is refused (BankExistsError) unless overwrite, which replaces it:
+   * the empty bank is made in a new database and the directory switched to it (directory.ts).
+   */
   static async create(name: string, meta: NewBankMeta, opts: { overwrite?: boolean } = {}): Promise<BankStore> {
     checkBankName(name);
     checkNewMeta(name, meta);
     const full = initialMeta(name, meta);
     await withBankLock(name, async () => {
-      let { db, created } = await openBankDb(dbNameOf(name), { create: true, initial: full });
-      if (!created) {
-        db.close();
-        if (!opts.overwrite) throw new BankExistsError(`memory bank "${name}" already exists (pass { overwrite: true } to replace it)`, { bank: name });
-        await dropDb(dbNameOf(name));
-        ({ db, created } = await openBankDb(dbNameOf(name), { create: true, initial: full }));
+      await sweepBank(name, dropDb);
+      if (!opts.overwrite && (await bankDatabase(name)) !== null) {
+        throw new BankExistsError(`memory bank "${name}" already exists (pass { overwrite: true } to replace it)`, { bank: name });
       }
+      const dbName = newGenerationName(name);
+      const { db } = await openBankDb(dbName, { create: true, initial: full });
       db.close();
+      await replaceBank(name, dbName);
     });
     return BankStore.open(name);
   }
@@ -170,6 +193,12 @@ export class BankStore {
     const store = this.db.transaction('references', 'readonly').store;
     const rows = await Promise.all(ids.map((id) => store.get(id)));
     return new Map(rows.filter((r): r is Reference => !!r).map((r) => [r.id, r]));
+  }
+
+  /** Every stored reference id, ascending. */
+  async referenceIds(): Promise<number[]> {
+    checkOpen(this.closedReason, this.name);
+    return this.db.getAllKeys('references');
   }
 
   /** Every reference cut from one source document, by id (uses the `source` index). */

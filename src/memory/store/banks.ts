@@ -4,14 +4,13 @@ import { policyFingerprint } from '../policy';
 import type { CodecSpec, MemoryShape } from '../types';
 import { BankStore, dropDb, type OpenExpectations } from './bank-store';
 import { withBankLock } from './locks';
-import {
-  BANK_PREFIX, TMP_PREFIX, databaseNames, dbNameOf, openBankDb, tmpDbNameOf, type BankCounts, type BankMetaCore, type NewBankMeta,
-} from './schema';
+import { allBanks, bankDatabase, pointBankAt, sweepAll, sweepBank } from './directory';
+import { openBankDb, tmpDbNameOf, type BankCounts, type BankMetaCore, type NewBankMeta } from './schema';
 import { checkBankName } from './validate';
 
 export interface BankSummary {
   name: string;
-  /** 'importing': an import is under way or was interrupted; 'broken': no readable meta. */
+  /** 'importing': an import by an older version of this library was interrupted; 'broken': no readable meta. */
   state: 'ready' | 'importing' | 'broken';
   createdAt: number;
   updatedAt: number;
@@ -53,9 +52,10 @@ function summarize(name: string, m: BankMetaCore | undefined): BankSummary {
   };
 }
 
-async function readSummary(name: string): Promise<{ summary: BankSummary; core: BankMetaCore | undefined } | null> {
+async function readSummary(name: string, dbName: string | null): Promise<{ summary: BankSummary; core: BankMetaCore | undefined } | null> {
+  if (dbName === null) return null;
   try {
-    const { db } = await openBankDb(dbNameOf(name));
+    const { db } = await openBankDb(dbName);
     try {
       const core = (await db.get('meta', 'bank')) as BankMetaCore | undefined;
       return { summary: summarize(name, core), core };
@@ -68,34 +68,35 @@ async function readSummary(name: string): Promise<{ summary: BankSummary; core: 
   }
 }
 
-/** Every bank of this origin (temporary import databases excluded), by name. */
+/** Every bank of this origin, by name. Leftovers of interrupted writes are removed on the way. */
 export async function listBanks(): Promise<BankSummary[]> {
+  await sweepAll(dropDb);
   const out: BankSummary[] = [];
-  for (const name of await databaseNames(BANK_PREFIX)) {
-    const s = await readSummary(name);
+  for (const { name, db } of (await allBanks()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const s = await readSummary(name, db);
     if (s) out.push(s.summary);
   }
   return out;
 }
 
-/** Deletes a bank (and any leftover temporary import of it). Open connections close themselves. */
+/** Deletes a bank: its directory entry goes first (one transaction), then its database (and an old version's temporary copy). */
 export async function deleteBank(name: string): Promise<void> {
   checkBankName(name);
   await withBankLock(name, async () => {
-    const names = await databaseNames(BANK_PREFIX);
-    const tmps = await databaseNames(TMP_PREFIX);
-    if (tmps.includes(name)) await dropDb(tmpDbNameOf(name));
-    if (!names.includes(name)) throw new BankNotFoundError(`memory bank "${name}" does not exist`, { bank: name });
-    await dropDb(dbNameOf(name));
+    const before = await bankDatabase(name) === null ? null : await pointBankAt(name, null);
+    await sweepBank(name, dropDb);
+    await dropDb(tmpDbNameOf(name));
+    if (before === null) throw new BankNotFoundError(`memory bank "${name}" does not exist`, { bank: name });
   });
 }
 
 export async function bankStats(name: string): Promise<BankStats> {
   checkBankName(name);
-  const found = await readSummary(name);
-  if (!found) throw new BankNotFoundError(`memory bank "${name}" does not exist`, { bank: name });
+  const dbName = await bankDatabase(name);
+  const found = await readSummary(name, dbName);
+  if (!found || dbName === null) throw new BankNotFoundError(`memory bank "${name}" does not exist`, { bank: name });
   const documents = { done: 0, partial: 0 };
-  const { db } = await openBankDb(dbNameOf(name));
+  const { db } = await openBankDb(dbName);
   try {
     let cursor = await db.transaction('documents', 'readonly').store.openCursor();
     while (cursor) { documents[cursor.value.status]++; cursor = await cursor.continue(); }

@@ -10,7 +10,8 @@ import { mapStorageError } from './faults';
 import { acquireBankLock, type Release } from './locks';
 import type { RowSet } from './rows';
 import { readMeta } from './rows';
-import { dbNameOf, openBankDb, type BankDb, type BankMeta } from './schema';
+import { bankDatabase } from './directory';
+import { openBankDb, type BankDb, type BankMeta } from './schema';
 import { checkBankName } from './validate';
 
 const BATCH = 256;
@@ -81,7 +82,9 @@ async function begin(name: string): Promise<ExportState> {
   checkBankName(name);
   const release = await acquireBankLock(name, 'shared');
   try {
-    const { db } = await openBankDb(dbNameOf(name));
+    const dbName = await bankDatabase(name);
+    if (dbName === null) throw new BankNotFoundError(`exportBank: memory bank "${name}" does not exist`, { bank: name });
+    const { db } = await openBankDb(dbName);
     const meta = await readMeta(db.transaction('meta', 'readonly') as never);
     if (!meta.counts || meta.state !== 'ready') { db.close(); throw new BankFormatError(`exportBank: memory bank "${name}" is incomplete`, { bank: name }); }
     return { db, release, meta, phase: 'rows', lastId: -1, lastSource: null, counts: { blobs: 0, references: 0, records: 0, vectors: 0, documents: 0 } };

@@ -1,20 +1,18 @@
 /**
- * importBank: parses a bank file (container.ts) incrementally and writes it in batched transactions.
- * A new name is filled in place, with meta.state 'importing' until the trailer checks out. With
- * { overwrite } over an existing bank, the file goes into a temporary database first; only once
- * it is complete is the old bank deleted and the temporary copied in. Any failure removes what
- * was partially written; an existing bank is never touched without overwrite.
+ * importBank: parses a bank file (container.ts) incrementally and writes it in batched transactions
+ * into a database of its own, with meta.state 'importing' until the trailer checks out; then the
+ * bank directory is switched to it (directory.ts). A crash at any point leaves the old bank (or
+ * none) or the new one, whole; any failure removes what was partially written; an existing bank
+ * is never touched without overwrite.
  */
-import { BankExistsError, BankFormatError, StorageQuotaError } from '../../util/errors';
-import { BankStore, dropDb } from './bank-store';
-import { readDocBatch, readRowBatch } from './batches';
+import { BankExistsError, BankFormatError } from '../../util/errors';
+import { BankStore, dropDb, replaceBank } from './bank-store';
 import { ByteReader, FORMAT_VERSION, Frame, MAGIC, parseJson, readFrame, restoreBlobs, type FrameIn } from './container';
 import { mapStorageError } from './faults';
 import { withBankLock } from './locks';
-import { putValue, runWrite, writeDocument, writeRows, type RowSet } from './rows';
-import {
-  BANK_PREFIX, TMP_PREFIX, databaseNames, dbNameOf, openBankDb, tmpDbNameOf, type BankDb, type BankMeta, type BankMetaCore, type DocumentRow,
-} from './schema';
+import { bankDatabase, newGenerationName, sweepBank } from './directory';
+import { putValue, runWrite } from './rows';
+import { openBankDb, type BankDb, type BankMeta, type BankMetaCore } from './schema';
 import { parseBody, type ImportProgress } from './import-body';
 import { checkBankName } from './validate';
 
@@ -56,42 +54,6 @@ function startMeta(fileMeta: BankMeta, name: string): BankMeta {
   return { ...fileMeta, name, state: 'importing', counts: { references: 0, records: 0, vectors: 0, documents: 0 }, bytes: 0, nextId: 0 };
 }
 
-async function createTarget(dbName: string, meta: BankMeta): Promise<BankDb> {
-  await dropDb(dbName);
-  const { db } = await openBankDb(dbName, { create: true, initial: meta });
-  return db;
-}
-
-/** Copies a complete temporary bank into `dbName` (batched), then marks it ready with `final`. */
-async function copyBank(src: BankDb, dbName: string, final: BankMeta): Promise<void> {
-  const db = await createTarget(dbName, startMeta(final, final.name));
-  try {
-    const core = startMeta(final, final.name) as BankMetaCore;
-    delete (core as BankMeta).codebooks; delete (core as BankMeta).retrieverState;
-    for (let last = -1; ;) {
-      const rows: RowSet[] = await readRowBatch(src, last, 256);
-      if (!rows.length) break;
-      last = rows[rows.length - 1].reference.id;
-      await runWrite(db, ['meta', 'references', 'records', 'vectors'], `${WHAT}: copying into "${final.name}"`, async (tx) => {
-        await writeRows(tx, core, rows);
-        putValue(tx.objectStore('meta'), core, 'bank');
-      });
-    }
-    for (let last: string | null = null; ;) {
-      const docs: DocumentRow[] = await readDocBatch(src, last, 256);
-      if (!docs.length) break;
-      last = docs[docs.length - 1].source;
-      await runWrite(db, ['meta', 'documents'], `${WHAT}: copying into "${final.name}"`, async (tx) => {
-        docs.forEach((d) => writeDocument(tx, core, d, false));
-        putValue(tx.objectStore('meta'), core, 'bank');
-      });
-    }
-    await finalize(db, core, final);
-  } finally {
-    db.close();
-  }
-}
-
 /** Checks that the written counts match the file's meta, then writes the file's meta as 'ready'. */
 export async function finalize(db: BankDb, written: BankMetaCore, fileMeta: BankMeta): Promise<void> {
   const a = written.counts;
@@ -101,47 +63,32 @@ export async function finalize(db: BankDb, written: BankMetaCore, fileMeta: Bank
   }
   const { codebooks: _c, retrieverState: _r, ...core } = fileMeta;
   const ready: BankMetaCore = { ...core, name: written.name, nextId: Math.max(core.nextId, written.nextId), vectorDim: written.vectorDim, state: 'ready' };
-  await runWrite(db, ['meta'], `${WHAT}: finishing "${written.name}"`, async (tx) => { putValue(tx.objectStore('meta'), ready, 'bank'); });
+  await runWrite(db, ['meta'], `${WHAT}: finishing "${written.name}"`, async (tx) => { putValue(tx.objectStore('meta'), ready, 'bank'); }, { durability: 'strict' });
 }
 
 /**
- * The overwrite copy needs about the bank's size again; refuse before the old bank is deleted when
- * the origin's estimate says it will not fit (the copy is the one step that cannot keep the old bank).
+ * The file goes into a new database (a new generation of the bank, see directory.ts); once it is
+ * complete the directory is switched to it in one transaction and the replaced bank is deleted.
+ * Until the switch the old bank (with overwrite) is untouched; a failure deletes the new database.
  */
-async function ensureRoomForCopy(meta: BankMeta): Promise<void> {
-  const est = await globalThis.navigator?.storage?.estimate?.().catch(() => undefined);
-  if (!est?.quota || est.usage === undefined) return;
-  const need = Math.ceil(meta.bytes * 1.25);
-  if (est.quota - est.usage < need) {
-    throw new StorageQuotaError(`${WHAT}: replacing "${meta.name}" needs about ${need} more bytes, the origin has ${est.quota - est.usage} left; the existing bank was kept`, { need, free: est.quota - est.usage });
-  }
-}
-
 async function importLocked(r: ByteReader, fileMeta: BankMeta, blobs: number, name: string, opts: ImportOptions): Promise<void> {
-  const exists = (await databaseNames(BANK_PREFIX)).includes(name);
-  if (exists && !opts.overwrite) throw new BankExistsError(`${WHAT}: memory bank "${name}" already exists (pass { overwrite: true } to replace it)`, { bank: name });
-  if ((await databaseNames(TMP_PREFIX)).includes(name)) await dropDb(tmpDbNameOf(name));
-  const target = exists ? tmpDbNameOf(name) : dbNameOf(name);
+  await sweepBank(name, dropDb);
+  if (!opts.overwrite && (await bankDatabase(name)) !== null) {
+    throw new BankExistsError(`${WHAT}: memory bank "${name}" already exists (pass { overwrite: true } to replace it)`, { bank: name });
+  }
+  const target = newGenerationName(name);
   const meta = startMeta(fileMeta, name);
-  const db = await createTarget(target, meta);
-  let copying = false;
+  const { db } = await openBankDb(target, { create: true, initial: meta });
   try {
     const written = await parseBody(r, db, meta, blobs, opts.onProgress);
     await finalize(db, written, { ...fileMeta, name });
-    if (exists) {
-      await ensureRoomForCopy(fileMeta);
-      copying = true;
-      await dropDb(dbNameOf(name));
-      await copyBank(db, dbNameOf(name), { ...fileMeta, name });
-    }
   } catch (e) {
     db.close();
     await dropDb(target);
-    if (copying) await dropDb(dbNameOf(name));
     throw e;
   }
   db.close();
-  if (exists) await dropDb(target);
+  await replaceBank(name, target);
 }
 
 /**

@@ -4,7 +4,8 @@ export { bankStats, createBank, deleteBank, listBanks, openBank, type BankStats,
 export { exportBank } from './export';
 export { importBank, type ImportOptions, type ImportProgress } from './import';
 export { crc32, recordChecksum } from './crc32';
-export { storeFaultHooks, type StoreFaultHooks } from './faults';
+export { bankDatabase, DIRECTORY_DB } from './directory';
+export { storeFaultHooks, type StoreCheckpoint, type StoreFaultHooks } from './faults';
 export {
   BANK_PREFIX, DB_VERSION, SCHEMA_VERSION, dbNameOf,
   type BankCounts, type BankMeta, type BankMetaCore, type DocumentRow, type DocumentStatus, type NewBankMeta, type RecordRow, type VectorRow,

@@ -39,3 +39,10 @@ export async function withBankLock<T>(bank: string, fn: () => Promise<T>, mode: 
     release();
   }
 }
+
+/** Runs fn while holding the bank's lock if it is free now; returns null without running it when held. */
+export async function tryWithBankLock<T>(bank: string, fn: () => Promise<T>): Promise<T | null> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (!locks) return localQueues.has(lockName(bank)) ? null : withBankLock(bank, fn);
+  return locks.request(lockName(bank), { mode: 'exclusive', ifAvailable: true }, async (lock) => (lock ? fn() : null));
+}

@@ -24,13 +24,15 @@ export function putValue<N extends StoreName>(store: IDBPObjectStore<BankDB, Sto
 }
 
 /** Runs fn in one readwrite transaction: all of it commits or none (abort on any throw). */
-export async function runWrite<T>(db: BankDb, stores: StoreName[], what: string, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-  const tx = db.transaction(stores, 'readwrite') as WriteTx;
+export async function runWrite<T>(db: BankDb, stores: StoreName[], what: string, fn: (tx: WriteTx) => Promise<T>,
+  opts: { durability?: IDBTransactionDurability } = {}): Promise<T> {
+  const tx = db.transaction(stores, 'readwrite', opts) as WriteTx;
   const done = tx.done;
   done.catch(noop);
   try {
     const result = await fn(tx);
     await done;
+    await storeFaultHooks.checkpoint?.('committed', what);
     return result;
   } catch (e) {
     try { tx.abort(); } catch { /* already finished or aborted */ }

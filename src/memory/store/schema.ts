@@ -1,6 +1,8 @@
 /**
- * The IndexedDB layout of a memory bank. One bank = one database named `memory3-bank:<name>`
- * (an overwriting import first fills `memory3-bank-tmp:<name>`), version DB_VERSION, with stores:
+ * The IndexedDB layout of a memory bank. One bank = one database, which the bank directory
+ * (directory.ts) names: `memory3-bank@<generation>:<name>`, or `memory3-bank:<name>` for a bank
+ * written before the directory existed (whose overwriting imports went through
+ * `memory3-bank-tmp:<name>`). Version DB_VERSION, with stores:
  *   meta        key 'bank' → BankMetaCore (counts and bytes updated in every write transaction);
  *               key 'codebooks' → Uint8Array, key 'retriever' → opaque retriever state. The two large
  *               opaque values live under their own keys so a write batch never rewrites them.
@@ -16,6 +18,7 @@ import type { CodecSpec, MemoryPolicy, MemoryShape, Reference } from '../types';
 export const DB_VERSION = 1;
 /** Version of the objects stored (BankMeta and rows); written into meta.schemaVersion. */
 export const SCHEMA_VERSION = 1;
+/** Database names of banks written before the directory existed, and of their temporary import copies. */
 export const BANK_PREFIX = 'memory3-bank:';
 export const TMP_PREFIX = 'memory3-bank-tmp:';
 export const dbNameOf = (bank: string) => BANK_PREFIX + bank;
@@ -134,10 +137,4 @@ export async function openBankDb(dbName: string, hooks: OpenHooks = {}): Promise
 
 export function checkOpen(closedReason: string | null, bank: string): void {
   if (closedReason) throw new BankClosedError(`memory bank "${bank}" is closed: ${closedReason}`, { bank });
-}
-
-/** Names of every database whose name starts with prefix, without it. */
-export async function databaseNames(prefix: string): Promise<string[]> {
-  const all = await indexedDB.databases();
-  return all.map((d) => d.name ?? '').filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length)).sort();
 }
