@@ -92,6 +92,26 @@ class Dense {
   close(): void { this.worker?.terminate(); }
 }
 
+/**
+ * The saved lexical index made to cover exactly the stored references. It is saved apart from the
+ * write batches (every few batches and at the end of a run), so after a crash it may lack the last
+ * batches' references, or still hold those of a document since deleted: the missing ones are
+ * indexed again, and an index holding ids the bank no longer has is rebuilt from the references.
+ */
+async function reconcile(lexical: LexicalRetriever, store: BankStore): Promise<LexicalRetriever> {
+  const ids = await store.referenceIds();
+  const missing = ids.filter((id) => !lexical.has(id));
+  const stale = lexical.size - (ids.length - missing.length);
+  if (missing.length === 0 && stale === 0) return lexical;
+  const index = stale > 0 ? lexical.emptyCopy() : lexical;
+  const add = stale > 0 ? ids : missing;
+  for (let i = 0; i < add.length; i += 512) {
+    const refs = [...(await store.getReferences(add.slice(i, i + 512))).values()];
+    await index.add(refs.map((r) => ({ id: r.id, text: r.text })));
+  }
+  return index;
+}
+
 export class BankRetriever {
   private constructor(
     readonly spec: RetrieverSpec, private readonly lexical: LexicalRetriever, private readonly dense: Dense | null,
@@ -110,7 +130,7 @@ export class BankRetriever {
 
   static async open(store: BankStore, makeTokenizer: TokenizerFactory, offThreadAt = offThreadVectors): Promise<BankRetriever> {
     const state = store.meta.retrieverState as StoredState;
-    const lexical = LexicalRetriever.deserialize(state.index);
+    const lexical = await reconcile(LexicalRetriever.deserialize(state.index), store);
     if (state.kind === 'lexical' || !state.embedder) return new BankRetriever({ kind: 'lexical' }, lexical, null);
     const embedder = await loadEmbedder(state.embedder.model, state.embedder.pooling, makeTokenizer);
     const dense = await Dense.create(embedder, await store.allVectors(), offThreadAt);
@@ -137,6 +157,9 @@ export class BankRetriever {
   }
 
   has(id: number): boolean { return this.lexical.has(id); }
+
+  /** Drops references from the in-memory indexes (the lexical one; dense vectors go with the bank's rows). */
+  remove(ids: number[]): void { this.lexical.remove(ids); }
 
   async search(query: string, k: number): Promise<SearchHit[]> {
     if (!this.dense || this.spec.kind === 'lexical') return this.lexical.search(query, k);

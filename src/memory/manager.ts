@@ -115,7 +115,6 @@ export class MemoryManager {
         if (typeof doc?.source !== 'string' || typeof doc?.text !== 'string') throw new InvalidOptionsError('each document needs string `source` and `text`');
         const hash = await hashText(doc.text);
         const status = await store.documentStatus(doc.source);
-        if (status && status.hash === hash) await this.indexMissing(store, retriever, status.referenceIds);
         if (status?.status === 'done' && status.hash === hash) {
           progress.documentsDone++;
           progress.referencesResumed += status.referenceIds.length;
@@ -126,6 +125,7 @@ export class MemoryManager {
           progress.referencesResumed += status.referenceIds.length;
           refs = refs.slice(status.referenceIds.length);
         } else if (status) {
+          retriever.remove(status.referenceIds);
           await store.deleteDocument(doc.source);     // the text changed: start the document over
         }
         work.push({ doc, hash, refs });
@@ -183,14 +183,6 @@ export class MemoryManager {
     const trained = trainRecordCodec(codec.spec, codec.shape, { keys: cat('keys'), values: cat('values') }, { seed: 1 });
     await store.updateMeta({ codebooks: packCodebooks(trained) });
     return trained;
-  }
-
-  /** Indexes stored references the lexical index lacks (after a run that stopped before saving it). */
-  private async indexMissing(store: BankStore, retriever: BankRetriever, ids: number[]): Promise<void> {
-    const missing = ids.filter((id) => !retriever.has(id));
-    if (missing.length === 0) return;
-    const refs = [...(await store.getReferences(missing)).values()];
-    await retriever.add(refs.map((r) => r.id), refs.map((r) => r.text), null);
   }
 
   private async saveIndex(store: BankStore, retriever: BankRetriever): Promise<void> {

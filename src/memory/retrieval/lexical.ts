@@ -79,6 +79,12 @@ export class LexicalRetriever implements IndexedRetriever {
     };
   }
 
+  /** An empty index with the same options. */
+  emptyCopy(): LexicalRetriever {
+    const { bm25, ...rest } = this.options;
+    return new LexicalRetriever({ ...rest, ...(bm25 ? { bm25 } : {}) });
+  }
+
   get size(): number {
     return this.mini.documentCount;
   }
