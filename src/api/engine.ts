@@ -102,32 +102,47 @@ export async function createEngine(options: CreateEngineOptions): Promise<Memory
 }
 
 let nextId = 1;
+/** How long dispose() waits for the worker to free the GPU before it terminates the worker regardless. */
+const disposeWaitMs = 5000;
 
 class EngineHandle implements Memory3Engine {
   readonly chat: Memory3Engine['chat'];
   readonly memory: MemoryApi = {
-    createBank: (name, opts = {}) => { this.assertOpen(); return this.remote.createBank(name, opts); },
+    createBank: (name, opts = {}) => this.call(() => this.remote.createBank(name, opts)),
     addDocuments: async (bank, docs, opts = {}) => {
-      this.assertOpen();
       const id = nextId++;
-      const abort = () => void this.remote.abort(id);
+      const abort = () => this.abortRequest(id);
       opts.signal?.addEventListener('abort', abort, { once: true });
       try {
-        return await this.remote.addDocuments(id, bank, docs, proxy((p: AddDocumentsProgress) => opts.onProgress?.(p)));
+        return await this.call(() => this.remote.addDocuments(id, bank, docs, proxy((p: AddDocumentsProgress) => opts.onProgress?.(p))));
       } finally { opts.signal?.removeEventListener('abort', abort); }
     },
-    list: () => this.remote.listBanks(),
-    delete: (name) => this.remote.deleteBank(name),
-    stats: (name) => this.remote.bankStats(name),
-    export: (name) => this.remote.exportBank(name),
-    import: (data, opts = {}) => this.remote.importBank(data instanceof Blob ? data : transfer(data, [data as unknown as Transferable]), opts),
+    list: () => this.call(() => this.remote.listBanks()),
+    delete: (name) => this.call(() => this.remote.deleteBank(name)),
+    stats: (name) => this.call(() => this.remote.bankStats(name)),
+    export: (name) => this.call(() => this.remote.exportBank(name)),
+    import: (data, opts = {}) => this.call(() => this.remote.importBank(data instanceof Blob ? data : transfer(data, [data as unknown as Transferable]), opts)),
   };
+  /** Rejects (with EngineStateError) when dispose() is called: every request in flight then settles. */
+  private readonly disposed: Promise<never>;
+  private rejectDisposed!: (err: Error) => void;
 
   constructor(
     private readonly remote: Remote<WorkerApi>, private readonly worker: Worker, readonly info: ModelInfo,
     private readonly getState: () => EngineState, private readonly setState: (s: EngineState) => void,
   ) {
     this.chat = { completions: { create: ((req: ChatCompletionRequest) => this.createCompletion(req)) as Memory3Engine['chat']['completions']['create'] } };
+    this.disposed = new Promise<never>((_, reject) => { this.rejectDisposed = reject; });
+    this.disposed.catch(() => {});
+  }
+
+  /**
+   * Runs a request to the worker: a rejected promise (never a synchronous throw) on a disposed
+   * engine, and an EngineStateError for a request still in flight when dispose() is called.
+   */
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return Promise.race([request(), this.disposed]);
   }
 
   get state(): EngineState { return this.getState(); }
@@ -137,7 +152,7 @@ class EngineHandle implements Memory3Engine {
     const { signal, onRetrieval, ...request } = req;
     const id = nextId++;
     const stream = new DeltaStream<GenerationDelta>();
-    const abort = () => void this.remote.abort(id);
+    const abort = () => this.abortRequest(id);
     if (signal?.aborted) {
       const err = new GenerationAbortedError('generation aborted before it started');
       stream.end(err);
@@ -146,12 +161,13 @@ class EngineHandle implements Memory3Engine {
       return Object.assign(stream, { result: rejected });
     }
     signal?.addEventListener('abort', abort, { once: true });
-    stream.onCancel = abort;
-    const result = this.remote.generate(id, request, proxy((d: GenerationDelta) => stream.push(d)),
-      onRetrieval ? proxy((e: RetrievalEvent) => onRetrieval(e)) : undefined)
+    const result = this.call(() => this.remote.generate(id, request, proxy((d: GenerationDelta) => stream.push(d)),
+      onRetrieval ? proxy((e: RetrievalEvent) => onRetrieval(e)) : undefined))
       .then((r) => { stream.end(); return r; }, (e) => { stream.end(e); throw e; })
       .finally(() => signal?.removeEventListener('abort', abort));
     result.catch(() => {});
+    // A `break` aborts, and the loop ends once the worker has let go of the request (engine free again).
+    stream.onCancel = () => { abort(); return result.then(() => {}, () => {}); };
     return Object.assign(stream, { result });
   }
 
@@ -183,27 +199,41 @@ class EngineHandle implements Memory3Engine {
   }
 
   async evaluate(tokens: number[], opts: { signal?: AbortSignal } = {}): Promise<Float32Array> {
-    this.assertOpen();
     const id = nextId++;
-    const abort = () => void this.remote.abort(id);
+    const abort = () => this.abortRequest(id);
     opts.signal?.addEventListener('abort', abort, { once: true });
-    try { return await this.remote.evaluate(id, tokens); } finally { opts.signal?.removeEventListener('abort', abort); }
+    try { return await this.call(() => this.remote.evaluate(id, tokens)); } finally { opts.signal?.removeEventListener('abort', abort); }
   }
 
-  tokenize(text: string, opts: { addSpecialTokens?: boolean } = {}): Promise<number[]> { this.assertOpen(); return this.remote.tokenize(text, opts.addSpecialTokens ?? true); }
-  detokenize(tokens: number[]): Promise<string> { this.assertOpen(); return this.remote.detokenize(tokens); }
-  resetContext(): Promise<void> { this.assertOpen(); return this.remote.resetContext(); }
-  simulateDeviceLoss(): Promise<void> { return this.remote.simulateDeviceLoss(); }
+  tokenize(text: string, opts: { addSpecialTokens?: boolean } = {}): Promise<number[]> { return this.call(() => this.remote.tokenize(text, opts.addSpecialTokens ?? true)); }
+  detokenize(tokens: number[]): Promise<string> { return this.call(() => this.remote.detokenize(tokens)); }
+  resetContext(): Promise<void> { return this.call(() => this.remote.resetContext()); }
+  simulateDeviceLoss(): Promise<void> { return this.call(() => this.remote.simulateDeviceLoss()); }
 
+  /**
+   * Frees the GPU memory and terminates the worker. Requests still in flight reject with
+   * EngineStateError; a worker that does not answer within a few seconds (crashed) is terminated anyway.
+   */
   async dispose(): Promise<void> {
-    if (this.getState() === 'disposed') return;
-    try { await this.remote.dispose(); } catch { /* the worker may already be gone (device lost) */ }
+    if (this.getState() === 'disposed' || this.disposing) return;
+    this.disposing = true;
+    this.rejectDisposed(new EngineStateError('the engine was disposed while this request was running', { reason: 'disposed' }));
+    const answered = this.remote.dispose().catch(() => { /* the worker may already be gone (device lost) */ });
+    await Promise.race([answered, new Promise((r) => setTimeout(r, disposeWaitMs))]);
     this.remote[releaseProxy]();
     this.worker.terminate();
     this.setState('disposed');
   }
 
+  private disposing = false;
+
+  /** Asks the worker to abort request `id` (nothing to do once the engine is disposed). */
+  private abortRequest(id: number): void {
+    if (this.getState() === 'disposed') return;
+    this.remote.abort(id).catch(() => {});
+  }
+
   private assertOpen(): void {
-    if (this.getState() === 'disposed') throw new EngineStateError('this engine was disposed; create a new one');
+    if (this.getState() === 'disposed' || this.disposing) throw new EngineStateError('this engine was disposed; create a new one', { reason: 'disposed' });
   }
 }

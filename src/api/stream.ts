@@ -29,12 +29,22 @@ export class DeltaStream<T> implements AsyncIterable<T> {
         if (this.done) return this.error ? Promise.reject(this.error) : Promise.resolve({ value: undefined as never, done: true });
         return new Promise((resolve, reject) => { this.waiting = resolve; this.failWaiting = reject; });
       },
-      return: () => { this.onCancel?.(); this.items.length = 0; this.done = true; return Promise.resolve({ value: undefined as never, done: true }); },
+      return: async () => {
+        const settled = this.onCancel?.();
+        this.items.length = 0;
+        this.done = true;
+        await settled;
+        return { value: undefined as never, done: true };
+      },
     };
   }
 
-  /** Called when the consumer stops iterating early (break): the generation is aborted. */
-  onCancel?: () => void;
+  /**
+   * Called when the consumer stops iterating early (break): aborts the generation and returns a
+   * promise that settles once the engine has let go of it, which return() waits for, so the
+   * request after a `break` is never refused as busy.
+   */
+  onCancel?: () => Promise<void> | void;
 
   private clearWaiter(): void { this.waiting = null; this.failWaiting = null; }
 }

@@ -250,6 +250,8 @@ export class Engine {
     try {
       return await fn();
     } catch (err) {
+      // A readback that fails because the device was just lost fails before device.lost resolves.
+      if (err instanceof GPUExecutionError && this.lostMessage === null) await this.lossSettled();
       if (this.lostMessage !== null && !(err instanceof DeviceLostError)) {
         throw new DeviceLostError(`the GPU device was lost (${this.lostMessage}); reload the engine`);
       }
@@ -259,6 +261,11 @@ export class Engine {
       this.busy = false;
       if (this.stateValue === 'busy') this.setState('ready');
     }
+  }
+
+  /** Waits briefly for device.lost (which sets lostMessage first), so a loss is reported as one. */
+  private async lossSettled(): Promise<void> {
+    await Promise.race([this.gpu.device.lost, new Promise((r) => setTimeout(r, 500))]);
   }
 
   private setState(s: EngineState, detail?: string): void {
