@@ -134,6 +134,9 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', environment: 'node', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
       browserProject('browser', ['test/kernels/**/*.test.ts', 'test/browser/**/*.test.ts'], 120_000),
       browserProject('oracle', ['test/oracle/**/*.test.ts'], 600_000),
+      // Hostile inputs and faults (npm run test:reliability): Node files, then browser files.
+      { extends: true, test: { name: 'fuzz', environment: 'node', include: ['test/fuzz/**/*.fuzz.ts'], exclude: ['test/fuzz/**/*.browser.fuzz.ts'], testTimeout: 300_000 } },
+      browserProject('fuzz-browser', ['test/fuzz/**/*.browser.fuzz.ts'], 300_000),
     ],
   },
 });

@@ -57,7 +57,7 @@ function isObject(v: unknown): v is Json {
 function positiveInt(raw: Json, key: string, fallback?: number): number {
   const v = raw[key] ?? fallback;
   if (v === undefined) throw new ModelConfigError(`config.json: missing required field "${key}"`, { field: key });
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
     throw new ModelConfigError(`config.json: "${key}" must be a positive integer, got ${JSON.stringify(v)}`,
       { field: key, actual: v as never });
   }
@@ -89,7 +89,7 @@ function tokenIds(raw: Json, key: string): number[] {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : [v];
   for (const id of list) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
       throw new ModelConfigError(`config.json: "${key}" must hold non-negative integers, got ${JSON.stringify(v)}`,
         { field: key });
     }

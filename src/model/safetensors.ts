@@ -140,22 +140,31 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileSize?: number, fil
   return { dataStart, tensors, metadata };
 }
 
+/**
+ * Bytes [start, end) of a file. Memory grows with what arrives, never with what the header claims:
+ * a length field promising 100 MB over a short body costs the short body.
+ */
 async function readBytes(source: ModelSource, path: string, start: number, end: number): Promise<Uint8Array> {
-  const out = new Uint8Array(end - start);
+  const want = end - start;
+  const parts: Uint8Array[] = [];
   let filled = 0;
   const reader = (await source.stream(path, start, end)).getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    const n = Math.min(value.length, out.length - filled);
-    out.set(value.subarray(0, n), filled);
+    const n = Math.min(value.length, want - filled);
+    parts.push(value.subarray(0, n));
     filled += n;
-    if (filled === out.length) { await reader.cancel(); break; }
+    if (filled === want) { await reader.cancel(); break; }
   }
-  if (filled < out.length) {
+  if (filled < want) {
     throw new TruncatedFileError(`${path}: header ends after ${start + filled} bytes, expected ${end}`,
       { file: path, expected: end, received: start + filled });
   }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(want);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
   return out;
 }
 
@@ -168,9 +177,10 @@ export async function readSafetensorsHeader(source: ModelSource, path: string): 
     throw new TruncatedFileError(`${path}: header needs ${8 + n} bytes but the file has ${size}`,
       { file: path, expected: 8 + n, received: size });
   }
+  const json = await readBytes(source, path, 8, 8 + n);
   const head = new Uint8Array(8 + n);
   head.set(lenBytes);
-  head.set(await readBytes(source, path, 8, 8 + n), 8);
+  head.set(json, 8);
   return { path, size, ...parseSafetensorsHeader(head, size ?? undefined, path) };
 }
 

@@ -33,6 +33,27 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return !!value && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * Token ids must be non-negative integers near the number of tokens: the tokenizer library sizes its
+ * tables by the largest id, so one hostile id of 2^31 would allocate (and loop over) billions of slots.
+ */
+function checkTokenIds(json: Record<string, unknown>): void {
+  const model = isPlainObject(json.model) ? json.model : {};
+  if (model.vocab !== undefined && !isPlainObject(model.vocab) && !Array.isArray(model.vocab)) {
+    throw new TokenizerError(`tokenizer.json: model.vocab must be an object (token → id) or a list, got ${typeof model.vocab}`, { field: 'model.vocab' });
+  }
+  const vocab = isPlainObject(model.vocab) ? Object.values(model.vocab) : [];
+  const added = Array.isArray(json.added_tokens) ? json.added_tokens.map((t) => (isPlainObject(t) ? t.id : undefined)) : [];
+  const limit = 2 * (vocab.length + added.length) + 4096;
+  for (const [where, ids] of [['model.vocab', vocab], ['added_tokens', added]] as const) {
+    const bad = ids.find((id) => typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id >= limit);
+    if (bad !== undefined || ids.includes(undefined)) {
+      throw new TokenizerError(`tokenizer.json: ${where} holds the id ${JSON.stringify(bad)}; ids must be integers in 0..${limit - 1} for ${vocab.length + added.length} tokens`,
+        { field: where, id: bad === undefined ? null : (bad as never) });
+    }
+  }
+}
+
 export class Tokenizer {
   /** Largest token id + 1 (base vocab and added tokens). */
   readonly vocabSize: number;
@@ -74,6 +95,7 @@ export class Tokenizer {
     // transformers ≥ 4.45 defaults clean_up_tokenization_spaces to false ("a ." stays "a ."); the JS
     // library defaults to true, so say it explicitly. A tokenizer_config that sets it wins.
     const config = { ...given, clean_up_tokenization_spaces: given.clean_up_tokenization_spaces ?? false };
+    checkTokenIds(tokenizerJson);
     let inner: HfTokenizer;
     try {
       inner = new HfTokenizer(tokenizerJson, config);
@@ -97,6 +119,8 @@ export class Tokenizer {
     if (bad >= 0) {
       throw new TokenizerError('encode produced a token with no id (tokenizer.json has no unk_token)', { position: bad });
     }
+    const odd = ids.findIndex((id) => !Number.isSafeInteger(id) || id < 0);
+    if (odd >= 0) throw new TokenizerError(`encode produced the id ${JSON.stringify(ids[odd])}, not a token id (a malformed tokenizer.json vocab)`, { position: odd });
     return ids;
   }
 

@@ -107,6 +107,9 @@ describe('parseModelConfig', () => {
     expectThrow(() => parseModelConfig({ ...llama32, memory3: 'yes' }), ModelConfigError, 'memory3');
     expectThrow(() => parseModelConfig([]), ModelConfigError);
     expectThrow(() => parseModelConfig({ hidden_size: 8 }), ModelConfigError, 'architectures');
+    // Found by fuzzing: 1e308 is an integer to Number.isInteger, but no layer count.
+    expectThrow(() => parseModelConfig({ ...llama32, num_hidden_layers: 1e308 }), ModelConfigError, 'num_hidden_layers');
+    expectThrow(() => parseModelConfig({ ...llama32, eos_token_id: 2 ** 60 }), ModelConfigError, 'eos_token_id');
   });
 });
 

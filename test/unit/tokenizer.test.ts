@@ -101,6 +101,16 @@ describe('Tokenizer', () => {
     expect(() => Tokenizer.fromJSON({ ...json, model: { type: 'Nonsense' } }, null)).toThrow(/tokenizer.json could not be loaded/);
     expect(() => Tokenizer.fromJSON(json, [] as unknown)).toThrow(TokenizerError);
   });
+
+  it('refuses hostile vocabularies before the library sizes its tables by them (found by fuzzing)', () => {
+    const json = makeTinyTokenizerJson() as { model: { vocab: Record<string, number> } };
+    const first = Object.keys(json.model.vocab)[0];
+    const t0 = performance.now();
+    expect(() => Tokenizer.fromJSON({ ...json, model: { ...json.model, vocab: { ...json.model.vocab, [first]: 2 ** 31 } } }, null)).toThrow(/ids must be integers/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(() => Tokenizer.fromJSON({ ...json, model: { ...json.model, vocab: 'wAjI/:[mXG' } }, null)).toThrow(/model.vocab must be an object/);
+    expect(() => Tokenizer.fromJSON({ ...json, model: { ...json.model, vocab: { ...json.model.vocab, [first]: 1.5 } } }, null)).toThrow(TokenizerError);
+  });
 });
 
 describe('StreamingDecoder', () => {

@@ -1,6 +1,7 @@
 /** The frames after the header of a bank file: rows and documents written in batches, then the trailer. */
 import { BankFormatError } from '../../util/errors';
 import { type ByteReader, Frame, parseJson, readFrame, type FrameIn } from './container';
+import { recordChecksum } from './crc32';
 import { putValue, runWrite, writeDocument, writeRows, type RowSet } from './rows';
 import type { BankDb, BankMeta, BankMetaCore, DocumentRow } from './schema';
 import type { Reference } from '../types';
@@ -36,6 +37,7 @@ function attachRecord(f: FrameIn, row: RowSet | null): void {
   if (rest < 0 || rest % 2) fail(f, `record ${id} has a bad payload length ${n}`);
   const payload = f.payload.slice(12, 12 + n);
   const positions = new Uint16Array(f.payload.slice(12 + n).buffer);
+  if (recordChecksum(payload, positions) !== checksum) fail(f, `record ${id} does not match its own checksum`);
   row.record = { id, payload, positions, checksum };
 }
 
