@@ -13,6 +13,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { BankClosedError, BankFormatError, BankNotFoundError } from '../../util/errors';
+import { isQuotaError } from './faults';
 import type { CodecSpec, MemoryPolicy, MemoryShape, Reference } from '../types';
 
 export const DB_VERSION = 1;
@@ -106,10 +107,14 @@ export interface OpenHooks {
 export async function openBankDb(dbName: string, hooks: OpenHooks = {}): Promise<{ db: BankDb; created: boolean }> {
   let created = false;
   let db: BankDb;
+  let upgradeError: unknown = null;
   try {
     db = await openDB<BankDB>(dbName, DB_VERSION, {
       upgrade(d, oldVersion, _newVersion, tx) {
         if (oldVersion === 0 && !hooks.create) { tx.done.catch(() => {}); tx.abort(); return; }
+        // A creation that fails to commit (the initial meta past the quota) fails the open with a bare
+        // AbortError; the transaction's own error says why.
+        tx.done.catch((err) => { upgradeError = err; });
         created = oldVersion === 0;
         const metaStore = d.createObjectStore('meta');
         d.createObjectStore('references', { keyPath: 'id' }).createIndex('source', 'source');
@@ -130,6 +135,7 @@ export async function openBankDb(dbName: string, hooks: OpenHooks = {}): Promise
     const name = (e as DOMException).name;
     if (name === 'AbortError' && !hooks.create) throw new BankNotFoundError(`memory bank database ${dbName} does not exist`, { db: dbName });
     if (name === 'VersionError') throw new BankFormatError(`memory bank database ${dbName} was written by a newer version of this library (ours: ${DB_VERSION})`, { db: dbName });
+    if (hooks.create && isQuotaError(upgradeError ?? (e as Error & { cause?: unknown }).cause)) throw upgradeError;
     throw e;
   }
   return { db, created };
