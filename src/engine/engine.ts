@@ -174,6 +174,11 @@ export class Engine {
   async append(ids: readonly number[], opts: { signal?: AbortSignal; memory?: (LayerMemory | null)[]; positionOffset?: number } = {}): Promise<Float32Array> {
     const kv = this.model.kv;
     this.checkFits(kv.length + ids.length);
+    const last = kv.length + ids.length - 1 + (opts.positionOffset ?? 0);
+    if (last >= this.model.cfg.maxPositionEmbeddings) {
+      throw new ContextOverflowError(`RoPE position ${last} is past the model's ${this.model.cfg.maxPositionEmbeddings} positions ` +
+        `(cache rows up to ${kv.length + ids.length - 1}, shifted by ${opts.positionOffset} for explicit memory)`, { position: last, maxPositionEmbeddings: this.model.cfg.maxPositionEmbeddings });
+    }
     for (let pos = 0; pos < ids.length;) {
       if (opts.signal?.aborted) throw new GenerationAbortedError('generation aborted');
       const m = Math.min(this.model.maxChunk, ids.length - pos);
@@ -183,6 +188,11 @@ export class Engine {
       pos += m;
     }
     return this.row;
+  }
+
+  /** Cache rows a generation may fill when its context sits `positionOffset` RoPE positions further on. */
+  rowLimit(positionOffset = 0): number {
+    return Math.max(0, Math.min(this.contextLength, this.model.cfg.maxPositionEmbeddings - positionOffset));
   }
 
   private checkFits(n: number): void {

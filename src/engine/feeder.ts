@@ -9,6 +9,8 @@ export interface Feeder {
   prompt(ids: readonly number[], signal?: AbortSignal): Promise<{ logits: Float32Array; cached: number }>;
   /** Feeds generated token number `index` (0-based); returns next-token logits. */
   next(token: number, index: number, signal?: AbortSignal): Promise<Float32Array>;
+  /** RoPE positions of the context rows run this much past the row index (explicit memory's layouts); default 0. */
+  readonly positionOffset?: number;
 }
 
 export class PlainFeeder implements Feeder {

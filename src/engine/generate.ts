@@ -72,9 +72,15 @@ export async function runGeneration(
   const sampler = new Sampler(req, engine.info.vocabSize);
   const stop = new StopMatcher(req.stop ?? []);
   const ids = promptTokens(engine, req);
-  if (ids.length + extraPromptTokens >= engine.contextLength) {
-    throw new ContextOverflowError(`the prompt has ${ids.length} tokens; the context holds ${engine.contextLength} ` +
-      '(the prompt must leave room for at least one generated token)', { tokens: ids.length, contextLength: engine.contextLength });
+  // Rows the cache may fill: the context, and with explicit memory the model's positions too (its
+  // layouts put context row i at RoPE position i + offset; past max_position_embeddings RoPE extrapolates).
+  const offset = feeder.positionOffset ?? 0;
+  const rows = engine.rowLimit(offset);
+  if (ids.length + extraPromptTokens >= rows) {
+    const why = rows < engine.contextLength ? `the model has ${engine.model.cfg.maxPositionEmbeddings} positions and explicit memory shifts the context by ${offset}, so ${rows} rows fit`
+      : `the context holds ${engine.contextLength}`;
+    throw new ContextOverflowError(`the prompt has ${ids.length + extraPromptTokens} tokens; ${why} ` +
+      '(the prompt must leave room for at least one generated token)', { tokens: ids.length + extraPromptTokens, contextLength: engine.contextLength, rows, positionOffset: offset });
   }
   const promptText = chatText(engine, req);
   const eos = new Set(engine.tokenizer.eosTokenIds);
@@ -99,7 +105,7 @@ export async function runGeneration(
     const r = stop.push(decoder.push(token));
     emit(r.emit, [token]);
     if (r.stopped) { finish = 'stop'; break; }
-    if (out.length >= maxTokens || engine.model.kv.length + 1 >= engine.contextLength) break;
+    if (out.length >= maxTokens || engine.model.kv.length + 1 >= rows) break;
     if (signal?.aborted) throw new GenerationAbortedError('generation aborted', { completionTokens: out.length });
     logits = await feeder.next(token, out.length - 1, signal);
   }

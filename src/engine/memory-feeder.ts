@@ -26,6 +26,7 @@ export class MemoryFeeder implements Feeder {
 
   private get interval(): number { return this.provider.policy.retrievalInterval; }
   private get offset(): number { return contextPositionOffset(this.provider.policy); }
+  get positionOffset(): number { return this.offset; }
 
   private start(tokens: readonly number[], signal?: AbortSignal): Pending {
     const query = this.engine.tokenizer.decode(tokens, { skipSpecialTokens: true });

@@ -6,7 +6,15 @@ import { InvalidOptionsError } from '../util/errors';
 import type { InferenceKnob } from './api-types';
 import type { CodecName, MemoryPolicy, PositionScheme } from './types';
 
-export interface PolicyModelShape { numLayers: number; numKvHeads: number }
+export interface PolicyModelShape {
+  numLayers: number;
+  numKvHeads: number;
+  /** When given, the policy's memory layout must leave the context RoPE positions inside it. */
+  maxPositionEmbeddings?: number;
+}
+
+/** The attention kernel's memory-head mask is one u32: beyond 32 KV heads only "every head" can be expressed. */
+export const maxMaskedKvHeads = 32;
 
 export function defaultPolicy(m: PolicyModelShape): MemoryPolicy {
   return {
@@ -82,6 +90,16 @@ export function resolvePolicy(m: PolicyModelShape, fromConfig: Partial<MemoryPol
   if (!codecs.includes(p.codec.keys)) fail('codec.keys', `one of ${codecs.join(', ')}`, p.codec.keys);
   if (!codecs.includes(p.codec.values)) fail('codec.values', `one of ${codecs.join(', ')}`, p.codec.values);
   if (p.codec.pqSubvectors !== undefined) intIn('codec.pqSubvectors', p.codec.pqSubvectors, 1, 256);
+  if (m.numKvHeads > maxMaskedKvHeads && p.memoryHeads.length !== m.numKvHeads) {
+    fail('memoryHeads', `every kv head for a model with ${m.numKvHeads} kv heads (the attention kernel's memory-head mask has ${maxMaskedKvHeads} bits, so a subset would alias heads)`, p.memoryHeads);
+  }
+  if (m.maxPositionEmbeddings !== undefined) {
+    const offset = p.positionScheme === 'parallel' ? p.referenceLength : p.memoriesPerRetrieval * p.referenceLength;
+    if (offset >= m.maxPositionEmbeddings) {
+      fail(p.positionScheme === 'parallel' ? 'referenceLength' : 'memoriesPerRetrieval × referenceLength',
+        `below the model's ${m.maxPositionEmbeddings} positions (the ${p.positionScheme} layout starts the context at position ${offset})`, offset);
+    }
+  }
   if (p.dedupThreshold !== null && !(typeof p.dedupThreshold === 'number' && p.dedupThreshold > 0 && p.dedupThreshold <= 1)) {
     fail('dedupThreshold', 'a number in (0, 1] or null', p.dedupThreshold);
   }
