@@ -66,6 +66,8 @@ export interface Memory3Engine {
   dispose(): Promise<void>;
   /** @internal test hook: destroy the GPU device as a driver reset would. */
   simulateDeviceLoss(): Promise<void>;
+  /** @internal soak hook: the GPU buffers the engine holds now, and how many it ever created. */
+  debugStats(): Promise<{ live: number; liveBytes: number; created: number }>;
 }
 
 function normalizeModel(model: CreateEngineOptions['model']): ModelSpec {
@@ -209,6 +211,7 @@ class EngineHandle implements Memory3Engine {
   detokenize(tokens: number[]): Promise<string> { return this.call(() => this.remote.detokenize(tokens)); }
   resetContext(): Promise<void> { return this.call(() => this.remote.resetContext()); }
   simulateDeviceLoss(): Promise<void> { return this.call(() => this.remote.simulateDeviceLoss()); }
+  debugStats(): Promise<{ live: number; liveBytes: number; created: number }> { return this.call(() => this.remote.debugStats()); }
 
   /**
    * Frees the GPU memory and terminates the worker. Requests still in flight reject with

@@ -3,7 +3,7 @@
  * It runs in the Web Worker (src/worker); nothing here touches the DOM. A step is one command
  * encoder with the whole forward pass and a one-row logits readback.
  */
-import { requestGpu, type GpuContext } from '../gpu/device';
+import { requestGpu, type BufferTally, type GpuContext } from '../gpu/device';
 import { KernelRunner } from '../gpu/runner';
 import { ropeInvFreq } from '../model/config';
 import { LlamaModel, type LayerMemory } from '../model/llama';
@@ -289,6 +289,9 @@ export class Engine {
     this.lostMessage = message || 'unknown reason';
     this.setState('lost', this.lostMessage);
   }
+
+  /** GPU buffers alive on the engine's device (and ever created): flat over a long session. */
+  get bufferTally(): BufferTally { return { ...this.gpu.buffers }; }
 
   /** Test hook: destroys the device as a driver reset would. */
   simulateDeviceLoss(): void { this.gpu.device.destroy(); }

@@ -12,9 +12,14 @@ export interface GpuFeatures {
   timestampQuery: boolean;
 }
 
+/** GPU buffers created on the device and not destroyed yet, and how many were ever created. */
+export interface BufferTally { live: number; liveBytes: number; created: number }
+
 export interface GpuContext {
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
+  /** Every buffer made through device.createBuffer, counted (soak tests watch it stay flat). */
+  readonly buffers: BufferTally;
   readonly features: GpuFeatures;
   readonly limits: GPUSupportedLimits;
   readonly adapterInfo: { vendor: string; architecture: string; description: string };
@@ -63,11 +68,12 @@ export async function requestGpu(opts: RequestGpuOptions = {}): Promise<GpuConte
   const requiredLimits: Record<string, number> = {};
   for (const name of raisedLimits) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'memory3-web' });
+  const buffers = tallyBuffers(device);
   device.lost.then((info) => opts.onLost?.(info));
   device.addEventListener('uncapturederror', (ev) => opts.onUncapturedError?.((ev as GPUUncapturedErrorEvent).error));
   const info = adapter.info;
   return {
-    adapter, device, limits: device.limits,
+    adapter, device, buffers, limits: device.limits,
     features: {
       f16: device.features.has('shader-f16'),
       subgroups: device.features.has('subgroups'),
@@ -75,4 +81,22 @@ export async function requestGpu(opts: RequestGpuOptions = {}): Promise<GpuConte
     },
     adapterInfo: { vendor: info.vendor, architecture: info.architecture, description: info.description },
   };
+}
+
+/** Counts the device's buffers: createBuffer and each buffer's destroy() are wrapped (the same objects otherwise). */
+function tallyBuffers(device: GPUDevice): BufferTally {
+  const tally: BufferTally = { live: 0, liveBytes: 0, created: 0 };
+  const create = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
+    const buffer = create(descriptor);
+    tally.live++; tally.created++; tally.liveBytes += buffer.size;
+    const destroy = buffer.destroy.bind(buffer);
+    let destroyed = false;
+    buffer.destroy = () => {
+      if (!destroyed) { destroyed = true; tally.live--; tally.liveBytes -= buffer.size; }
+      destroy();
+    };
+    return buffer;
+  };
+  return tally;
 }

@@ -7,6 +7,7 @@ import { transferHandlers } from 'comlink';
 import type {
   EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo,
 } from '../engine/types';
+import type { BufferTally } from '../gpu/device';
 import type { RetrievalEvent } from '../memory/provider';
 import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
 import type { BankStats, BankSummary } from '../memory/store/banks';
@@ -38,6 +39,8 @@ export interface WorkerApi {
   resetContext(): Promise<void>;
   cachedTokenCount(): Promise<number>;
   simulateDeviceLoss(): Promise<void>;
+  /** GPU buffers the engine holds now (soak tests). */
+  debugStats(): Promise<BufferTally>;
   dispose(): Promise<void>;
 }
 

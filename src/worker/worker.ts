@@ -98,6 +98,7 @@ const api: WorkerApi = {
   async resetContext() { current().resetContext(); },
   async cachedTokenCount() { return current().cachedTokens.length; },
   async simulateDeviceLoss() { current().simulateDeviceLoss(); },
+  async debugStats() { return current().bufferTally; },
   async dispose() { engine?.dispose(); engine = null; },
 };
 

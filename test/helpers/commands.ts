@@ -70,7 +70,15 @@ const writeJson: BrowserCommand<[path: string, value: unknown]> = async (_ctx, p
 const readFileBase64: BrowserCommand<[path: string]> = async (_ctx, path) =>
   readFileSync(resolve(process.cwd(), path)).toString('base64');
 
-export const browserCommands = { llamaCppForced, referenceLogits, referenceLogitsWithMemory, writeJson, readFileBase64 };
+/** Used JS heap (bytes, after a GC) of the page's dedicated worker named `name`, over CDP. */
+const workerHeap: BrowserCommand<[name: string]> = async (ctx, name) => {
+  const { workerHeap: measure } = await import('../../tools/soak/worker-heap');
+  const browser = ctx.context.browser();
+  if (!browser) throw new Error('workerHeap: no browser behind this context');
+  return measure(browser, name);
+};
+
+export const browserCommands = { llamaCppForced, referenceLogits, referenceLogitsWithMemory, writeJson, readFileBase64, workerHeap };
 
 declare module 'vitest/browser' {
   interface BrowserCommands {
@@ -80,5 +88,6 @@ declare module 'vitest/browser' {
     referenceLogitsWithMemory: (options: MemoryReferenceOptions) => Promise<number[][]>;
     writeJson: (path: string, value: unknown) => Promise<void>;
     readFileBase64: (path: string) => Promise<string>;
+    workerHeap: (name: string) => Promise<number>;
   }
 }
