@@ -81,6 +81,26 @@ describe('hostile safetensors headers', () => {
   });
 });
 
+describe('hostile GGUF files', () => {
+  const gguf = file('model.gguf');
+  const head = 16 << 10; // magic, counts, metadata (the vocabulary) and tensor infos lie in the first 16 KiB
+  const huge = fc.constantFrom(2n ** 32n, 2n ** 40n, 2n ** 62n, 2n ** 64n - 1n, 0n);
+  const edits = fc.oneof(
+    mutatedBytes(gguf.subarray(0, head)).map((h) => { const b = gguf.slice(); b.set(h.subarray(0, head), 0); return h.length === head ? b : Uint8Array.from([...h, ...gguf.subarray(head)]); }),
+    fc.tuple(fc.nat({ max: head / 8 - 1 }), huge).map(([at, v]) => { const b = gguf.slice(); new DataView(b.buffer).setBigUint64(at * 8, v, true); return b; }),
+    fc.tuple(fc.constantFrom(8, 16), huge).map(([at, v]) => { const b = gguf.slice(); new DataView(b.buffer).setBigUint64(at, v, true); return b; }),
+  );
+
+  test('mutated headers, metadata and counts: descriptors or a named error, nothing huge allocated', async () => {
+    const t = track('gguf');
+    await fc.assert(fc.asyncProperty(edits, async (bytes) => {
+      const before = process.memoryUsage().arrayBuffers;
+      await hostile(t, () => loadDescriptors(memorySource({ 'model.gguf': bytes })));
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(256 * 2 ** 20);
+    }), runs(600));
+  });
+});
+
 describe('hostile descriptors', () => {
   test('config.json: a config with sane fields or a named error', async () => {
     const t = track('config');
