@@ -26,7 +26,7 @@ from data import BOS, CACHE, CORPUS, EOS, read_docs, stream, tokenizer, windows
 from export import ROOT, load, load_exported
 from memory import memory_batch, overlap_ratio, prefix_ids
 from model import encode_memories
-from qa import ask, exact_match, generate
+from qa import ask, exact_match, generate, reply_text
 from tasks import Bank, chat_prompt, heldout, qa_query
 import entities as E
 
@@ -92,7 +92,7 @@ def run_qa(model, bpe, pre, bank, qs, modes, cut):
             if mode == 'memory_gold':
                 prompt = chat_prompt(bpe, q['question'])
                 hits = [i for i in bank.retrieve(qa_query(bpe, prompt), len(bank.refs)) if bank.refs[i][0] == q['doc']][:cfg.memories_per_retrieval]
-                reply = bpe.decode(generate(model, bpe, prompt, pre, [bank.refs[i][1] for i in hits], answer=q['answer']))
+                reply = reply_text(bpe, generate(model, bpe, prompt, pre, [bank.refs[i][1] for i in hits], answer=q['answer']))
             else:
                 reply, hits = ask(model, bpe, bank, q['question'], 'memory' if mode.startswith('memory') else mode, pre,
                                   cut=None if mode == 'memory_all' else cut, answer=q['answer'])

@@ -23,7 +23,7 @@ from evaluate import RESULTS
 from export import OUT, ROOT, load_exported
 from memory import prefix_ids
 from model import encode_memories
-from qa import exact_match, generate
+from qa import exact_match, generate, reply_text
 from tasks import chat_prompt, qa_query
 
 BANK = os.path.join(ROOT, 'public', 'banks', 'memory3-tiny-knowledge.m3bank')
@@ -103,7 +103,7 @@ def main():
         found += any(bank.refs[i]['source'] == q['source'] for i in hits)
         refs = [bank.ids[i] for i in hits]
         for mode, enc in [('memory_engine_records', bank.records), ('memory_pytorch_encoded', None)]:
-            reply = bpe.decode(generate(model, bpe, prompt, pre, refs, encode=enc, answer=q['answer']))
+            reply = reply_text(bpe, generate(model, bpe, prompt, pre, refs, encode=enc, answer=q['answer']))
             right[mode][q['set']] += exact_match(reply, q['answer'])
         total[q['set']] += 1
     res['qa_exact_match_pct'] = {m: {s: round(100.0 * r[s] / total[s], 1) for s in total} for m, r in right.items()}

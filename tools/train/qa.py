@@ -1,5 +1,5 @@
 """Question answering from explicit memory, scored as the engine bench scores it (bench/qa.mjs):
-a chat question, greedy decoding until `</s>` or a newline, exact match when the reply starts with
+a chat question, greedy decoding until `</s>` or a newline (the reply is cut there), exact match when the reply starts with
 the answer (case-folded, surrounding spaces and final full stop dropped, the answer followed by a
 non-alphanumeric character or the end). Modes: 'none' (the question alone), 'memory' (the engine's
 retrieval for the prompt chunk, the first decoded chunk reusing its memories) and 'rag' (the same
@@ -44,9 +44,11 @@ def generate(model, bpe, prompt, pre=None, refs=None, max_new=16, encode=None, a
             seq, pos, mem, _ = memory_batch(model, pre, [ctx], [[refs] * chunks], encode=encode)
             lo = model(seq, pos, mem)[0, -1]
         t = int(lo.argmax())
-        if t == EOS or t in NEWLINE:
+        if t == EOS:
             break
         out.append(t)
+        if t in NEWLINE:   # the reply ends at the newline (reply_text cuts there, as the engine's stop string)
+            break
         if answer is not None and decided(bpe.decode(out), answer):
             break
     return out
@@ -60,6 +62,11 @@ def decided(reply, answer):
     return True                             # the answer's length is passed: the next character decides
 
 
+def reply_text(bpe, ids):
+    """The reply's text up to its first newline (the engine bench stops at '\\n')."""
+    return bpe.decode(ids).split('\n')[0]
+
+
 def retrieve(bank, bpe, prompt, n, cut):
     return bank.retrieve(qa_query(bpe, prompt), n, cut)
 
@@ -69,10 +76,10 @@ def ask(model, bpe, bank, question, mode, pre, n=None, cut=None, max_new=16, ans
     n = model.cfg.memories_per_retrieval if n is None else n
     prompt = chat_prompt(bpe, question)
     if mode == 'none':
-        return bpe.decode(generate(model, bpe, prompt, max_new=max_new, answer=answer)), []
+        return reply_text(bpe, generate(model, bpe, prompt, max_new=max_new, answer=answer)), []
     hits = retrieve(bank, bpe, prompt, n, cut)
     if mode == 'rag':
         rag = chat_prompt(bpe, question, [bank.refs[i][2] for i in hits])
-        return bpe.decode(generate(model, bpe, rag, max_new=max_new, answer=answer)), hits
+        return reply_text(bpe, generate(model, bpe, rag, max_new=max_new, answer=answer)), hits
     refs = [bank.refs[i][1] for i in hits]
-    return bpe.decode(generate(model, bpe, prompt, pre, refs, max_new=max_new, answer=answer)), hits
+    return reply_text(bpe, generate(model, bpe, prompt, pre, refs, max_new=max_new, answer=answer)), hits

@@ -20,7 +20,7 @@ import random
 from tasks import Items, context_qa_batch, stage1_stream
 
 SMALL = dict(hidden_size=128, intermediate_size=384, num_hidden_layers=4, num_attention_heads=4,
-             num_key_value_heads=2, head_dim=32, memory_layers=[0, 1, 2, 3], reference_length=64, tokens_per_head=16)
+             num_key_value_heads=2, head_dim=32, memory_layers=[0, 1, 2, 3], reference_length=64, tokens_per_head=64)
 
 
 def evaluate(model, val, batch=16):
