@@ -4,6 +4,9 @@
  * `device.lost` and uncaptured errors to callbacks, and turns every failure into a named error.
  */
 import { AdapterLimitError, WebGPUUnavailableError } from '../util/errors';
+import type { BufferTally } from './buffer-tally';
+
+export type { BufferTally };
 
 export interface GpuFeatures {
   /** `shader-f16`: WGSL f16 arithmetic. Weights stored as packed f16 do not need it. */
@@ -11,9 +14,6 @@ export interface GpuFeatures {
   subgroups: boolean;
   timestampQuery: boolean;
 }
-
-/** GPU buffers created on the device and not destroyed yet, and how many were ever created. */
-export interface BufferTally { live: number; liveBytes: number; created: number }
 
 export interface GpuContext {
   readonly adapter: GPUAdapter;

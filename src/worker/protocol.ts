@@ -7,7 +7,7 @@ import { transferHandlers } from 'comlink';
 import type {
   EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo,
 } from '../engine/types';
-import type { BufferTally } from '../gpu/device';
+import type { BufferTally } from '../gpu/buffer-tally';
 import type { RetrievalEvent } from '../memory/provider';
 import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
 import type { BankStats, BankSummary } from '../memory/store/banks';
