@@ -40,7 +40,7 @@ describe('the bundled memory3-tiny knowledge bank', () => {
     const bytes = await res.arrayBuffer();
     expect(bytes.byteLength).toBe(manifest.bytes);
     expect(await sha256(bytes)).toBe(manifest.sha256);
-    expect(manifest.references).toBeGreaterThan(5000);
+    expect(manifest.references).toBeGreaterThanOrEqual(manifest.documents);
   });
 
   test('installs once, for the shipped weights, and answers element questions from memory', async () => {
