@@ -58,6 +58,17 @@ async function conversationsPersist(ctx: E2EContext): Promise<void> {
   await page.locator('#messages li.user', { hasText: 'And a second message' }).waitFor();
   expectThat(await page.locator('#messages li.assistant').count() === 2, 'the first conversation keeps both replies');
   await screenshot(page, 'chat-2-after-reload');
+  // A new conversation reading the default bank offers the questions that bank answers; one click asks one.
+  await page.click('#new-chat');
+  const example = page.locator('#messages .examples .example').first();
+  await example.waitFor({ timeout: 30_000 });
+  const expected = ((await example.getAttribute('title')) ?? '').match(/answered "(.*)" when/)?.[1] ?? '';
+  const before = Number(await page.evaluate(() => document.body.dataset.replies ?? 0));
+  await example.click();
+  await page.waitForFunction((n) => Number(document.body.dataset.replies ?? 0) > n || !document.getElementById('alert')!.hidden, before, { timeout: 60_000 });
+  const answer = ((await page.locator('#messages li.assistant').last().textContent()) ?? '').trim();
+  expectThat(expected !== '' && answer.startsWith(expected.replace(/\.$/, '')), `the example question is answered from the bank: "${answer}" (built: "${expected}")`);
+  await screenshot(page, 'chat-2-example-from-memory');
   expectThat(errors.length === 0, `no page errors: ${errors.join('\n')}`);
   await context.close();
 }

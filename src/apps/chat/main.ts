@@ -35,7 +35,10 @@ function renderMessages(): void {
       const tries = Object.assign(document.createElement('div'), { className: 'examples' });
       tries.append(Object.assign(document.createElement('span'), { textContent: 'Ask the knowledge bank: ' }));
       for (const e of host.examples) {
-        const b = Object.assign(document.createElement('button'), { type: 'button', className: 'secondary example', textContent: e.question });
+        const b = Object.assign(document.createElement('button'), {
+          type: 'button', className: 'secondary example', textContent: e.question,
+          title: `From the default knowledge bank; the model answered "${e.answer}" when the bank was built`,
+        });
         b.addEventListener('click', () => void send(e.question, { greedy: true }));
         tries.append(b);
       }
