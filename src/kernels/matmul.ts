@@ -11,8 +11,8 @@ import gemvRowsSource from '../../shaders/kernels/gemv_rows.wgsl?raw';
 import matmulSource from '../../shaders/kernels/matmul.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
-import { ShapeMismatchError } from '../util/errors';
 import type { GpuMatrix } from './matrix';
+import { ArgCheck } from './check';
 import { checkCols, isQuantized, weightFormats } from './weight-formats';
 
 const params = defineParams([
@@ -45,25 +45,13 @@ export interface MatmulArgs {
   path?: MatmulPath;     // force a kernel (tests, benchmarks); default by m and adapter
 }
 
-function fail(what: string, expected: unknown, actual: unknown, tensor: string): never {
-  throw new ShapeMismatchError(`matmul: ${what} (expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)})`,
-    { op: 'matmul', tensor, expected, actual });
-}
-
 function validate(a: MatmulArgs, n: number, k: number, xOffset: number, yOffset: number, yStride: number): void {
-  const label = a.w.parts[0]?.buffer.label ?? 'w';
-  if (!Number.isInteger(a.m) || a.m < 1) fail('m must be a positive integer', '>= 1', a.m, label);
-  if (a.w.dtype === 'f16' && k % 2 !== 0) fail('packed f16 weights need an even k', 'even', k, label);
-  checkCols(a.w.dtype, k, `matmul(${label})`);
-  if (!Number.isInteger(yStride) || yStride < n) fail('yStride must be at least n', `>= ${n}`, yStride, label);
-  if (!Number.isInteger(xOffset) || xOffset < 0 || !Number.isInteger(yOffset) || yOffset < 0) {
-    fail('offsets must be non-negative integers', '>= 0', { xOffset, yOffset }, label);
-  }
-  const xNeed = (xOffset + a.m * k) * 4;
-  if (a.x.size < xNeed) fail(`x (${a.x.label}) is too small for (m=${a.m}, k=${k})`, xNeed, a.x.size, a.x.label);
-  const yNeed = (yOffset + (a.m - 1) * yStride + n) * 4;
-  if (a.y.size < yNeed) fail(`y (${a.y.label}) is too small for (m=${a.m}, n=${n})`, yNeed, a.y.size, a.y.label);
-  if (a.bias && a.bias.size < n * 4) fail(`bias (${a.bias.label}) is too small`, n * 4, a.bias.size, a.bias.label);
+  const c = new ArgCheck('matmul').positive({ m: a.m })
+    .that(a.w.dtype !== 'f16' || k % 2 === 0, 'w', 'an even k for packed f16 weights', k);
+  checkCols(c, 'w', a.w.dtype, k);
+  c.that(Number.isInteger(yStride) && yStride >= n, 'yStride', `>= n = ${n}`, yStride).offsets({ xOffset, yOffset })
+    .fits('x', a.x, xOffset + a.m * k).fits('y', a.y, yOffset + (a.m - 1) * yStride + n);
+  if (a.bias) c.fits('bias', a.bias, n);
 }
 
 function variantKey(op: string, a: MatmulArgs, vec4: boolean, xVec4: boolean, wg: number): { key: string; defines: string[] } {
