@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { encodeAdd } from '../../src/kernels/add';
 import { expectClose, tol } from '../helpers/expect-close';
 import { randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
-import { addRef } from '../reference/elementwise';
+import { addRef } from '../reference/add';
 
 describe('add kernel', () => {
   for (const n of [1, 3, 255, 256, 257, 1000, 4099]) {

@@ -1,5 +1,5 @@
 /**
- * Memory³ selection kernels against the float64 reference (test/reference/memory.ts): scores over
+ * Memory³ selection kernels against the float64 reference (test/reference/memory_select.ts): scores over
  * GQA groups 1, 2, 5, head dims 8, 24, 80, reference lengths 1..128 and prefixes 0..5; top-k with
  * ties, NaN and n < k on exact inputs; the gather as an exact copy. Outputs are NaN/0xffffffff-poisoned.
  */
@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { encodeMemoryGather, encodeMemoryScores, encodeMemoryTopk } from '../../src/kernels/memory_select';
 import { expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32, uploadU32 } from '../helpers/gpu';
-import { memoryScoresRef, topKRef } from '../reference/memory';
+import { memoryScoresRef, topKRef } from '../reference/memory_select';
 import { ShapeMismatchError } from '../../src/util/errors';
 import { thrown } from '../helpers/thrown';
 
