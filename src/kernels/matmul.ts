@@ -6,9 +6,9 @@
  * CPU adapters, where barriers are slow); larger m (prefill) the barrier-free tiled kernel.
  * x and y must be different buffers (WebGPU forbids a read-only and a writable binding of one buffer).
  */
-import gemvSource from '../../shaders/kernels/gemv.wgsl?raw';
-import gemvRowsSource from '../../shaders/kernels/gemv_rows.wgsl?raw';
 import matmulSource from '../../shaders/kernels/matmul.wgsl?raw';
+import gemvSource from '../../shaders/kernels/matmul_gemv.wgsl?raw';
+import gemvRowsSource from '../../shaders/kernels/matmul_gemv_rows.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
 import type { GpuMatrix } from './matrix';
@@ -26,7 +26,7 @@ export const matmulKernel = { source: matmulSource, params };
 
 /** Largest m that takes the GEMV path by default on a GPU. */
 export const gemvMaxM = 4;
-const gemvRows = 4;       // ROWS in gemv.wgsl
+const gemvRows = 4;       // ROWS in matmul_gemv.wgsl
 const tiledWgSize = 64;
 const tileM = 8, tileN = 4;  // register tile in matmul.wgsl: TM rows of x by 4 rows of w
 
@@ -68,8 +68,8 @@ function variantKey(op: string, a: MatmulArgs, vec4: boolean, xVec4: boolean, wg
 }
 
 const paths: Record<MatmulPath, { op: string; source: string; wgSize: number; workgroups(m: number, rows: number): number }> = {
-  gemv: { op: 'gemv', source: gemvSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / gemvRows) },
-  gemv_rows: { op: 'gemv_rows', source: gemvRowsSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / 64) },
+  gemv: { op: 'matmul_gemv', source: gemvSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / gemvRows) },
+  gemv_rows: { op: 'matmul_gemv_rows', source: gemvRowsSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / 64) },
   tiled: { op: 'matmul', source: matmulSource, wgSize: tiledWgSize,
     workgroups: (m, rows) => Math.ceil((Math.ceil(m / tileM) * Math.ceil(rows / tileN)) / tiledWgSize) },
 };
