@@ -5,7 +5,7 @@
  */
 import { requestGpu, type BufferTally, type GpuContext } from '../gpu/device';
 import { KernelRunner } from '../gpu/runner';
-import { ropeInvFreq } from '../model/config';
+import { contextLimit, ropeInvFreq } from '../model/config';
 import { LlamaModel } from '../model/llama';
 import type { MemoryProvider, RetrievalEvent } from '../memory/provider';
 import { MemorySlots } from '../memory/slots';
@@ -57,7 +57,7 @@ export class Engine {
       onLost: (info) => engine?.deviceLost(info.message || info.reason),
       onUncapturedError: (e) => { if (engine) engine.gpuError ??= e; },
     });
-    const contextLength = Math.min(opts.contextLength ?? 2048, config.maxPositionEmbeddings);
+    const contextLength = Math.min(opts.contextLength ?? 2048, contextLimit(config));
     const { weights, dtype, sink, fingerprint } = await loadWeights(gpu.device, source, descriptors, opts, onProgress, signal);
     const chunk = Math.max(1, Math.min(opts.prefillChunk ?? 128, contextLength));
     const model = new LlamaModel(gpu.device, config, weights, contextLength, chunk);

@@ -1,10 +1,12 @@
 /**
  * Explicit memory while generating (Memory³): the prefix goes first, then the prompt in
  * retrievalInterval-sized chunks that each attend to the memories retrieved for their own text;
- * while decoding, every interval the last interval's text retrieves new memories (started as soon
- * as that interval's last token is known, so the search runs while the GPU computes the next step)
- * and only the memory slots are rewritten. The first decoded chunk reuses the last prompt chunk's
- * memories. `settle()` waits for a retrieval still running when generation ends.
+ * while decoding, every interval the last interval's text retrieves new memories and only the
+ * memory slots are rewritten. That retrieval starts as soon as the interval's last token is known,
+ * so it overlaps the one GPU step that computes the next token; the step after waits for it (a
+ * search longer than a decode step delays decoding by the difference). The first decoded chunk
+ * reuses the last prompt chunk's memories. `settle()` waits for a retrieval still running when
+ * generation ends.
  */
 import type { MemoryProvider, Retrieval, RetrievalEvent } from '../memory/provider';
 import { contextPositionOffset, type MemorySlots } from '../memory/slots';

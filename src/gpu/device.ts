@@ -12,7 +12,6 @@ export interface GpuFeatures {
   /** `shader-f16`: WGSL f16 arithmetic. Weights stored as packed f16 do not need it. */
   f16: boolean;
   subgroups: boolean;
-  timestampQuery: boolean;
 }
 
 export interface GpuContext {
@@ -62,7 +61,7 @@ export async function requestGpu(opts: RequestGpuOptions = {}): Promise<GpuConte
       { limit: 'maxStorageBufferBindingSize', actual: adapter.limits.maxStorageBufferBindingSize, required: minBinding });
   }
   const requiredFeatures: GPUFeatureName[] = [];
-  for (const f of ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[]) {
+  for (const f of ['shader-f16', 'subgroups'] as GPUFeatureName[]) {
     if (adapter.features.has(f)) requiredFeatures.push(f);
   }
   const requiredLimits: Record<string, number> = {};
@@ -77,7 +76,6 @@ export async function requestGpu(opts: RequestGpuOptions = {}): Promise<GpuConte
     features: {
       f16: device.features.has('shader-f16'),
       subgroups: device.features.has('subgroups'),
-      timestampQuery: device.features.has('timestamp-query'),
     },
     adapterInfo: { vendor: info.vendor, architecture: info.architecture, description: info.description },
   };

@@ -2,8 +2,9 @@
  * Matmul against a weight matrix: Y[i, j] (+)= Σ_k X[i, k]·W[j, k] + bias[j], W (n, k) row-major as
  * in Hugging Face, f32, packed f16 or quantized (q8_0, q4_0, q4_k, q6_k: dequantized in registers,
  * shaders/lib/weights_*.wgsl). One dispatch per row part of W. Small m (decode) takes a
- * GEMV that streams each weight byte once (cooperative workgroups on GPUs, one row per invocation on
- * CPU adapters, where barriers are slow); larger m (prefill) the barrier-free tiled kernel.
+ * GEMV that reads each weight row once per row of x, so at m = 1 (a decode step) each weight byte
+ * once: cooperative workgroups on GPUs (matmul_gemv), one output row per invocation on CPU adapters,
+ * where barriers are slow (matmul_gemv_rows); larger m (prefill) the barrier-free tiled kernel.
  * x and y must be different buffers (WebGPU forbids a read-only and a writable binding of one buffer).
  */
 import matmulSource from '../../shaders/kernels/matmul.wgsl?raw';

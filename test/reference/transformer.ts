@@ -1,10 +1,9 @@
 /**
  * The whole-model float64 reference's layer loop, composed of the per-op references (embedding,
- * rms_norm, matmul, rope, attention, silu_mul, add): one rotate-half, one attention, one RMSNorm for
- * the plain forward, the forward with explicit memory and the memory writer's captures. Plain TS
+ * rms_norm, matmul, rope, attention, silu_mul): one rotate-half, one attention, one RMSNorm for the
+ * plain forward, the forward with explicit memory and the memory writer's captures. Plain TS
  * without Node imports (browser tests run it on weights they fetched); llama.ts loads the weights.
  */
-import { addRef } from './add';
 import { attentionRef } from './attention';
 import { embeddingRef } from './embedding';
 import { matmulRef } from './matmul';
@@ -81,6 +80,9 @@ export interface ForwardOptions {
   capture?: (layer: number, c: LayerCapture) => void;        // un-rotated q, k and rotated k, v of each layer
 }
 
+/** x + y: the residual connection (the engine fuses it into the matmul as y += x·wᵀ). */
+const residual = (x: Float64Array, y: Float64Array): Float64Array => x.map((v, i) => v + y[i]);
+
 /** Rows of equal length, concatenated. */
 export const flat = (rows: Float64Array[]): Float64Array => {
   const out = new Float64Array(rows.length * rows[0].length);
@@ -89,8 +91,8 @@ export const flat = (rows: Float64Array[]): Float64Array => {
 };
 
 /**
- * The layer loop, composed of the per-op references (rms_norm, matmul, rope, attention, silu_mul,
- * add): returns the residual stream of every token after the layers run.
+ * The layer loop, composed of the per-op references (embedding, rms_norm, matmul, rope, attention,
+ * silu_mul): returns the residual stream of every token after the layers run.
  */
 export function referenceForward(m: ReferenceModel, tokens: number[], o: ForwardOptions = {}): Float64Array[] {
   const vocab = m.embed.shape[0];
@@ -113,11 +115,11 @@ export function referenceForward(m: ReferenceModel, tokens: number[], o: Forward
       const mem = o.memoryAt?.(t, l);
       const a = attentionRef({ q: qRot[t], kCache, vCache, m: 1, startPos: t, nHeads: m.heads, kvHeads: m.kvHeads, headDim: m.headDim,
         scale: 1 / Math.sqrt(m.headDim), memory: mem ? { k: mem.keys, v: mem.values, count: mem.count, headMask: mem.headMask } : undefined });
-      return addRef(x, matVec(layer.o, a));
+      return residual(x, matVec(layer.o, a));
     });
     xs = xs.map((x) => {
       const h = rmsNorm(x, layer.postNorm, m.eps);
-      return addRef(x, matVec(layer.down, siluMulRef(matVec(layer.gate, h), matVec(layer.up, h))));
+      return residual(x, matVec(layer.down, siluMulRef(matVec(layer.gate, h), matVec(layer.up, h))));
     });
   });
   return xs;
