@@ -34,6 +34,17 @@ export interface RequestGpuOptions {
   minStorageBinding?: number;
 }
 
+/**
+ * A CPU implementation of WebGPU (SwiftShader, llvmpipe, lavapipe, or any fallback adapter): kernels
+ * pick barrier-free variants there, since workgroup barriers run slowly on CPUs.
+ */
+export function isCpuAdapter(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (!info) return false;
+  return (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`);
+}
+
 const raisedLimits = [
   'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
   'maxStorageBuffersPerShaderStage', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',

@@ -11,6 +11,7 @@ import matmulSource from '../../shaders/kernels/matmul.wgsl?raw';
 import gemvSource from '../../shaders/kernels/matmul_gemv.wgsl?raw';
 import gemvRowsSource from '../../shaders/kernels/matmul_gemv_rows.wgsl?raw';
 import { defineParams } from '../gpu/params';
+import { isCpuAdapter } from '../gpu/device';
 import { gridFor, type KernelRunner } from '../gpu/runner';
 import type { GpuMatrix } from './matrix';
 import { ArgCheck } from './check';
@@ -97,17 +98,10 @@ export function encodeMatmul(run: KernelRunner, args: MatmulArgs): void {
   }
 }
 
-/** CPU adapters (SwiftShader) run barriers slowly: they get the barrier-free one-row-per-invocation GEMV. */
-export function isCpuAdapter(device: GPUDevice): boolean {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  if (!info) return false;
-  return (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
-    /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`);
-}
-
 /**
- * GPUs: the cooperative GEMV up to gemvMaxM rows. CPU adapters: gemv_rows for m = 1 only (it rereads
- * the weights per row of x: at m = 4 it measured 2.5x slower than the tiled kernel in SwiftShader).
+ * GPUs: the cooperative GEMV up to gemvMaxM rows. CPU adapters (SwiftShader, where barriers are
+ * slow): the barrier-free gemv_rows for m = 1 only (it rereads the weights per row of x: at m = 4
+ * it measured 2.5x slower than the tiled kernel in SwiftShader).
  */
 function defaultPath(device: GPUDevice, m: number): MatmulPath {
   if (isCpuAdapter(device)) return m === 1 ? 'gemv_rows' : 'tiled';
