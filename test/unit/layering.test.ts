@@ -1,8 +1,8 @@
 /**
- * Imports point one way (style.md): util ← gpu ← kernels ← model ← engine ← worker ← api ← apps;
- * memory, tokenizer and sampling sit beside model and only engine (and above) import them; memory
- * builds on model and tokenizer (the writer runs the model's forward, references are cut on tokens).
- * And no module reaches itself through its imports: within a layer as across layers, src/ and
+ * The house as docs/architecture.md writes it down: imports follow its layer table (a folder of
+ * src/ imports its own files and the folders in its "May import" column, and those sit on lower
+ * layers), the table lists every folder of src/, and the names its two paths mention are where it
+ * says. And no module reaches itself through its imports: within a layer as across layers, src/ and
  * bench/ have no import cycle (type-only imports count: a cycle of types is still two modules that
  * cannot be read one after the other).
  */
@@ -12,7 +12,24 @@ import { expect, test } from 'vitest';
 
 const root = resolve(__dirname, '../..');
 const src = join(root, 'src');
-const rank: Record<string, number> = { util: 0, gpu: 1, kernels: 2, model: 3, memory: 3, tokenizer: 3, sampling: 3, engine: 4, worker: 5, api: 6, apps: 7 };
+const architecture = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
+
+interface Layer { level: number; mayImport: string[] }
+
+/** The layer table of docs/architecture.md: `| level | \`src/x\` | holds | \`a\`, \`b\` or nothing |` per row. */
+function layerTable(markdown: string): Map<string, Layer> {
+  const table = new Map<string, Layer>();
+  for (const line of markdown.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    const m = /^`src\/([\w.]+)`$/.exec(cells[2] ?? '');
+    if (!/^\d+$/.test(cells[1] ?? '') || !m) continue;
+    const name = m[1] === 'index.ts' ? 'index' : m[1];
+    const mayImport = cells[4] === 'nothing' ? [] : [...cells[4].matchAll(/`(\w+)`/g)].map((x) => x[1]);
+    table.set(name, { level: Number(cells[1]), mayImport });
+  }
+  return table;
+}
+const layers = layerTable(architecture);
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -80,7 +97,17 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return out.sort((a, b) => a[0].localeCompare(b[0]));
 }
 
-test('src/ imports follow the layer order', () => {
+test('the layer table lists every folder of src/ and only lets imports point down', () => {
+  const entries = readdirSync(src).filter((f) => statSync(join(src, f)).isDirectory() || f.endsWith('.ts'))
+    .map((f) => (f === 'index.ts' ? 'index' : f));
+  expect([...layers.keys()].sort()).toEqual(entries.sort());
+  const upward = [...layers].flatMap(([name, l]) => l.mayImport
+    .filter((t) => !layers.has(t) || layers.get(t)!.level >= l.level).map((t) => `${name} may import ${t}`));
+  expect(upward).toEqual([]);
+  expect(layers.get('util')!.mayImport).toEqual([]);
+});
+
+test('src/ imports follow the layer table', () => {
   const violations: string[] = [];
   const all = files(src);
   expect(all.length).toBeGreaterThan(10);
@@ -89,16 +116,30 @@ test('src/ imports follow the layer order', () => {
     for (const spec of specifiers(readFileSync(file, 'utf8'))) {
       const target = layerOf(resolve(dirname(file), spec));
       if (!target || target === from) continue;
-      if (from === 'index') { if (target !== 'api') violations.push(`${relative(src, file)} → ${spec} (index re-exports api only)`); continue; }
-      if (from === 'apps') { if (target !== 'index') violations.push(`${relative(src, file)} → ${spec} (apps import only src/index.ts)`); continue; }
-      if (target === 'index' || target === 'apps') { violations.push(`${relative(src, file)} → ${spec}`); continue; }
-      const sideways = ['memory', 'tokenizer', 'sampling'];
-      const memoryUses = from === 'memory' && (target === 'model' || target === 'tokenizer');
-      const ok = memoryUses || (rank[target] < rank[from] && !(sideways.includes(target) && rank[from] <= 3));
-      if (!ok) violations.push(`${relative(src, file)} (${from}) → ${spec} (${target})`);
+      if (!layers.get(from)?.mayImport.includes(target)) violations.push(`${relative(src, file)} (${from}) → ${spec} (${target})`);
     }
   }
   expect(violations).toEqual([]);
+});
+
+test('the paths in docs/architecture.md name what is there', () => {
+  const named = [...architecture.matchAll(/`([\w.]+)` in `([\w/.-]+)`/g)];
+  expect(named.length).toBeGreaterThan(10);
+  const missing = named.filter(([, symbol, path]) => {
+    const file = join(root, path);
+    const word = symbol.split('.').pop()!;
+    return !existsSync(file) || !new RegExp(`\\b${word}\\b`).test(readFileSync(file, 'utf8'));
+  }).map(([m]) => m);
+  const paths = [...architecture.matchAll(/`((?:src|test|shaders|bench|docs)\/[\w/.-]+\.\w+)`/g)].map((m) => m[1]);
+  expect(paths.length).toBeGreaterThan(10);
+  // In the two paths, `Class.member` names a member of a class in src/, and a bare `name` is in src/.
+  const prose = architecture.slice(architecture.indexOf('## One token'));
+  const sources = files(src).map((f) => readFileSync(f, 'utf8'));
+  const has = (text: string, word: string) => new RegExp(`\\b${word}\\b`).test(text);
+  const unknown = [...prose.matchAll(/`([A-Za-z]\w*)(?:\.(\w+))?`/g)].filter(([, name, member]) => member
+    ? !sources.some((t) => has(t, `class ${name}`) && has(t, member))
+    : !sources.some((t) => has(t, name))).map(([m]) => m);
+  expect([...missing, ...paths.filter((p) => !existsSync(join(root, p))), ...unknown]).toEqual([]);
 });
 
 test('src/ and bench/ have no import cycle', () => {
