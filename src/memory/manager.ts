@@ -46,7 +46,9 @@ async function hashText(text: string): Promise<string> {
 export class MemoryManager {
   private writer: { key: string; writer: MemoryWriter } | null = null;
 
-  constructor(private readonly host: MemoryHost) {}
+  constructor(private readonly host: MemoryHost) {
+    policyFromConfig(this.cfg.memory3);  // a config.json memory3 block with an unknown knob fails the load
+  }
 
   private get cfg(): ModelConfig { return this.host.model.cfg; }
 
