@@ -15,13 +15,13 @@ export class ArgCheck {
   constructor(readonly op: string) {}
 
   /**
-   * Throws ShapeMismatchError: `${op}: ${tensor}[ ${quantity}]: expected ${expected}, got ${actual}`,
-   * with { op, tensor, quantity?, expected, actual } as details (plain JSON).
+   * Throws ShapeMismatchError: `${op}: ${tensor}[ ${quantity}]: expected ${expected}, got ${actual}[ (buffer "${label}")]`,
+   * with { op, tensor, quantity?, expected, actual, label? } as details (plain JSON).
    */
-  fail(tensor: string, expected: unknown, actual: unknown, quantity?: string): never {
+  fail(tensor: string, expected: unknown, actual: unknown, quantity?: string, label?: string): never {
     const what = quantity ? `${tensor} ${quantity}` : tensor;
-    throw new ShapeMismatchError(`${this.op}: ${what}: expected ${show(expected)}, got ${show(actual)}`,
-      { op: this.op, tensor, ...(quantity ? { quantity } : {}), expected, actual });
+    throw new ShapeMismatchError(`${this.op}: ${what}: expected ${show(expected)}, got ${show(actual)}${label ? ` (buffer "${label}")` : ''}`,
+      { op: this.op, tensor, ...(quantity ? { quantity } : {}), expected, actual, ...(label ? { label } : {}) });
   }
 
   /** Each value is an integer ≥ 1 (a count or a dimension). */
@@ -36,10 +36,10 @@ export class ArgCheck {
     return this;
   }
 
-  /** `buf` holds at least `elems` elements of `elemBytes` bytes (offsets included in `elems`). */
-  fits(tensor: string, buf: { size: number }, elems: number, elemBytes = 4): this {
+  /** `buf` holds at least `elems` elements of `elemBytes` bytes (offsets included in `elems`); the message names its GPU label. */
+  fits(tensor: string, buf: { size: number; label?: string }, elems: number, elemBytes = 4): this {
     const need = tensorBytes(elems, elemBytes);
-    if (buf.size < need) this.fail(tensor, `>= ${need}`, buf.size, 'bytes');
+    if (buf.size < need) this.fail(tensor, `>= ${need}`, buf.size, 'bytes', buf.label);
     return this;
   }
 

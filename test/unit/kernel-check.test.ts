@@ -34,6 +34,8 @@ describe('ArgCheck', () => {
     expect(err).toMatchObject({ message: 'rms_norm: x bytes: expected >= 64, got 60',
       details: { op: 'rms_norm', tensor: 'x', quantity: 'bytes', expected: '>= 64', actual: 60 } });
     expect(thrown(() => c.fits('tokens', { size: 6 }, 4, 2))).toMatchObject({ details: { tensor: 'tokens', expected: '>= 8', actual: 6 } });
+    expect(thrown(() => c.fits('x', { size: 60, label: 'layer3.xn' }, 16)))
+      .toMatchObject({ message: 'rms_norm: x bytes: expected >= 64, got 60 (buffer "layer3.xn")', details: { tensor: 'x', label: 'layer3.xn' } });
   });
 
   test('distinct and sameOrDisjoint refuse aliasing the kernel cannot do', () => {
