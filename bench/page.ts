@@ -3,9 +3,9 @@
  * (bench/lib/browser.ts). Scenarios import the library only through src/index.ts. Progress goes to
  * the console with the `bench:` prefix (forwarded to the terminal) and to the page.
  */
+import type { BenchLog } from './lib/log';
 import { speedScenario } from './scenarios/speed-page';
 
-export type BenchLog = (line: string) => void;
 type Scenario = (options: never, log: BenchLog) => Promise<unknown>;
 
 const scenarios: Record<string, Scenario> = {

@@ -5,7 +5,7 @@
  */
 import { createEngine, type GenerationUsage, type LoadProgress, type ModelInfo } from '../../src/index';
 import { medianGap } from '../lib/stats';
-import type { BenchLog } from '../page';
+import type { BenchLog } from '../lib/log';
 
 export interface SpeedPageOptions {
   modelUrl: string; // folder URL on the bench server

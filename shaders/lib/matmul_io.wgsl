@@ -1,4 +1,4 @@
-// What the three matrix kernels (gemv, gemv_rows, matmul) share: their Params and the weight,
+// What the three matrix kernels (matmul_gemv, matmul_gemv_rows, matmul) share: their Params and the weight,
 // output and bias bindings. Each kernel declares x (binding 1) itself.
 struct Params {
   m: u32,            // rows of x and y

@@ -5,32 +5,31 @@
  */
 import { requestGpu, type BufferTally, type GpuContext } from '../gpu/device';
 import { KernelRunner } from '../gpu/runner';
-import { ropeInvFreq } from '../model/config';
-import { LlamaModel, type LayerMemory } from '../model/llama';
+import { contextLimit, ropeInvFreq } from '../model/config';
+import { LlamaModel } from '../model/llama';
 import type { MemoryProvider, RetrievalEvent } from '../memory/provider';
 import { MemorySlots } from '../memory/slots';
 import { MemoryManager } from '../memory/manager';
 import type { MemoryPolicy } from '../memory/types';
 import type { ModelSource } from '../model/source';
 import type { Tokenizer } from '../tokenizer/tokenizer';
-import {
-  ContextOverflowError, DeviceLostError, EngineStateError, GenerationAbortedError, GPUExecutionError, InvalidOptionsError,
-  Memory3Error,
-} from '../util/errors';
-import { rememberTurn, runGeneration } from './generate';
+import { DeviceLostError, EngineStateError, GenerationAbortedError, GPUExecutionError, InvalidOptionsError, Memory3Error } from '../util/errors';
+import { runGeneration } from './generate';
 import { MemoryFeeder } from './memory-feeder';
 import { loadDescriptors, loadWeights } from './load';
+import { Session, type StepOptions } from './session';
 import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from './types';
 import type { GpuWeightSink } from '../model/weights';
 
 export class Engine {
   /** Explicit memory banks for this model (create, add documents, open for generation). */
   readonly memory: MemoryManager;
+  /** The conversation: KV cache and its tag, append, last logits, last chat turn. The only one. */
+  private readonly session: Session;
   private stateValue: EngineState = 'ready';
   private gpuError: GPUError | null = null;
   private lostMessage: string | null = null;
   private readonly staging: GPUBuffer;       // (vocab) f32, MAP_READ: the one-row readback
-  private readonly row: Float32Array;        // (vocab): logits handed to the sampler
 
   private constructor(
     private readonly gpu: GpuContext, readonly model: LlamaModel, readonly tokenizer: Tokenizer,
@@ -42,7 +41,8 @@ export class Engine {
     this.memory = new MemoryManager(this);
     const v = model.cfg.vocabSize;
     this.staging = gpu.device.createBuffer({ label: 'logits.readback', size: v * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.row = new Float32Array(v);
+    this.session = new Session(model.kv, tokenizer, v, model.cfg.maxPositionEmbeddings, model.maxChunk,
+      (ids, startPos, logits, opts) => this.step(ids, startPos, logits, opts));
   }
 
   static async load(
@@ -57,7 +57,7 @@ export class Engine {
       onLost: (info) => engine?.deviceLost(info.message || info.reason),
       onUncapturedError: (e) => { if (engine) engine.gpuError ??= e; },
     });
-    const contextLength = Math.min(opts.contextLength ?? 2048, config.maxPositionEmbeddings);
+    const contextLength = Math.min(opts.contextLength ?? 2048, contextLimit(config));
     const { weights, dtype, sink, fingerprint } = await loadWeights(gpu.device, source, descriptors, opts, onProgress, signal);
     const chunk = Math.max(1, Math.min(opts.prefillChunk ?? 128, contextLength));
     const model = new LlamaModel(gpu.device, config, weights, contextLength, chunk);
@@ -84,17 +84,17 @@ export class Engine {
   /** The device and runner, for the memory writer, which records on them between requests. */
   get gpuDevice(): GPUDevice { return this.gpu.device; }
   get runner(): KernelRunner { return this.run; }
-  get contextLength(): number { return this.model.kv.contextLength; }
-  get cachedTokens(): readonly number[] { return this.model.kv.tokens; }
+  get contextLength(): number { return this.session.contextLength; }
+  get cachedTokens(): readonly number[] { return this.session.kv.tokens; }
   /** The logits of the last fed token (valid until the next step). */
-  get lastLogits(): Float32Array { return this.row; }
+  get lastLogits(): Float32Array { return this.session.logits; }
 
   /**
    * Logits after feeding `ids` (the KV of any prefix already cached is reused; the rest is
    * prefilled in chunks). Returns the last position's logits; the array is reused by the next call.
    */
   async evaluate(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
-    return this.exclusive(() => this.feed(ids, signal));
+    return this.exclusive(async () => (await this.session.feed(ids, signal)).logits);
   }
 
   /** Generates from a request; `onDelta` receives text as it becomes final, `onRetrieval` each chunk's memories. */
@@ -102,7 +102,7 @@ export class Engine {
     req: GenerateRequest, onDelta: (d: GenerationDelta) => void = () => {}, signal?: AbortSignal,
     onRetrieval: (e: RetrievalEvent) => void = () => {},
   ): Promise<GenerationResult> {
-    if (!req.memory) return this.exclusive(() => runGeneration(this, req, onDelta, signal));
+    if (!req.memory) return this.exclusive(() => runGeneration(this.session, req, onDelta, signal));
     if (typeof req.memory.bank !== 'string') throw new InvalidOptionsError('memory.bank must be the name of a bank');
     const { provider, prefixIds } = await this.memory.provider(req.memory.bank, req.memory.policy ?? {});
     try {
@@ -121,10 +121,10 @@ export class Engine {
     onDelta: (d: GenerationDelta) => void = () => {}, onRetrieval: (e: RetrievalEvent) => void = () => {}, signal?: AbortSignal,
   ): Promise<GenerationResult & { retrievals: RetrievalEvent[] }> {
     return this.exclusive(async () => {
-      const feeder = new MemoryFeeder(this, provider, this.slotsFor(provider.policy), prefixIds, onRetrieval);
+      const feeder = new MemoryFeeder(this.session, provider, this.slotsFor(provider.policy), prefixIds, onRetrieval);
       let result: GenerationResult;
       try {
-        result = await runGeneration(this, req, onDelta, signal, feeder, prefixIds.length);
+        result = await runGeneration(this.session, req, onDelta, signal, feeder, prefixIds.length);
       } finally {
         await feeder.settle();
       }
@@ -148,83 +148,29 @@ export class Engine {
   }
 
   /** Forgets the cached context (the next call prefills from scratch). */
-  resetContext(): void { this.model.kv.truncate(0); rememberTurn(this, null, [], []); }
+  resetContext(): void { this.session.reset(); }
 
-  /**
-   * What the cached rows were computed with ('plain', or a memory bank + policy): rows computed
-   * under other memories are not reused.
-   */
-  cacheTag = 'plain';
-
-  /** Feeds ids after the longest cached prefix and returns the last row's logits. */
-  async feed(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
-    if (ids.length === 0) throw new EngineStateError('evaluate() needs at least one token');
-    this.checkFits(ids.length);
-    const kv = this.model.kv;
-    if (this.cacheTag !== 'plain') { kv.truncate(0); this.cacheTag = 'plain'; }
-    const keep = Math.min(kv.commonPrefix(ids), ids.length - 1);
-    kv.truncate(keep);
-    return this.append(ids.slice(keep), { signal });
-  }
-
-  /**
-   * Feeds `ids` after the rows already cached, in steps of at most maxChunk tokens, with the given
-   * memory slots and RoPE position offset; returns the last row's logits.
-   */
-  async append(ids: readonly number[], opts: { signal?: AbortSignal; memory?: (LayerMemory | null)[]; positionOffset?: number } = {}): Promise<Float32Array> {
-    const kv = this.model.kv;
-    this.checkFits(kv.length + ids.length);
-    const last = kv.length + ids.length - 1 + (opts.positionOffset ?? 0);
-    if (last >= this.model.cfg.maxPositionEmbeddings) {
-      throw new ContextOverflowError(`RoPE position ${last} is past the model's ${this.model.cfg.maxPositionEmbeddings} positions ` +
-        `(cache rows up to ${kv.length + ids.length - 1}, shifted by ${opts.positionOffset} for explicit memory)`, { position: last, maxPositionEmbeddings: this.model.cfg.maxPositionEmbeddings });
-    }
-    for (let pos = 0; pos < ids.length;) {
-      if (opts.signal?.aborted) throw new GenerationAbortedError('generation aborted');
-      const m = Math.min(this.model.maxChunk, ids.length - pos);
-      const chunk = ids.slice(pos, pos + m);
-      await this.step(chunk, kv.length, pos + m === ids.length, opts);
-      for (const t of chunk) kv.tokens.push(t);
-      pos += m;
-    }
-    return this.row;
-  }
-
-  /** Cache rows a generation may fill when its context sits `positionOffset` RoPE positions further on. */
-  rowLimit(positionOffset = 0): number {
-    return Math.max(0, Math.min(this.contextLength, this.model.cfg.maxPositionEmbeddings - positionOffset));
-  }
-
-  private checkFits(n: number): void {
-    if (n > this.contextLength) {
-      throw new ContextOverflowError(`${n} tokens do not fit the ${this.contextLength}-token context ` +
-        '(raise contextLength at load, up to the model\'s max_position_embeddings, or shorten the input)',
-        { tokens: n, contextLength: this.contextLength });
-    }
-  }
-
-  /** Runs one forward step of `ids` at `startPos`; reads the last row's logits back when asked. */
-  private async step(ids: readonly number[], startPos: number, readLogits: boolean,
-    opts: { memory?: (LayerMemory | null)[]; positionOffset?: number } = {}): Promise<void> {
+  /** Runs one forward step of `ids` at `startPos`; reads the last row's logits back into `logits` when given. */
+  private async step(ids: readonly number[], startPos: number, logits: Float32Array | null, opts: StepOptions = {}): Promise<void> {
     this.checkUsable();
     this.model.writeTokens(ids);
     this.run.begin('forward');
     try {
       this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset });
-      if (readLogits) this.run.copy(this.model.logits, 0, this.staging, 0, this.row.byteLength);
+      if (logits) this.run.copy(this.model.logits, 0, this.staging, 0, logits.byteLength);
     } catch (err) {
       this.run.abandon();
       throw err;
     }
     this.run.submit();
-    if (readLogits) {
+    if (logits) {
       try {
         await this.staging.mapAsync(GPUMapMode.READ);
       } catch (err) {
         this.checkUsable();
         throw new GPUExecutionError(`reading logits back failed: ${(err as Error).message}`);
       }
-      this.row.set(new Float32Array(this.staging.getMappedRange()));
+      logits.set(new Float32Array(this.staging.getMappedRange()));
       this.staging.unmap();
     }
     this.checkUsable();
@@ -233,8 +179,8 @@ export class Engine {
   private async warmUp(): Promise<void> {
     const bos = this.tokenizer.bosTokenId ?? 0;
     this.gpu.device.pushErrorScope('validation');
-    await this.step([bos, bos], 0, true);
-    await this.step([bos], 2, true);
+    await this.step([bos, bos], 0, this.session.logits);
+    await this.step([bos], 2, this.session.logits);
     const err = await this.gpu.device.popErrorScope();
     this.model.kv.truncate(0);
     if (err) throw new GPUExecutionError(`GPU validation failed while compiling kernels: ${err.message}`);

@@ -1,8 +1,9 @@
 /**
  * How generated tokens reach the model. The plain feeder reuses the longest cached prefix and
  * feeds the rest; the memory feeder (memory-feeder.ts) adds explicit memory's chunked retrieval.
+ * Both work on the engine's Session (session.ts), never on the Engine.
  */
-import type { Engine } from './engine';
+import type { Session } from './session';
 
 export interface Feeder {
   /** Feeds the prompt (reusing what the cache holds); returns next-token logits and how many prompt tokens were cached. */
@@ -14,15 +15,13 @@ export interface Feeder {
 }
 
 export class PlainFeeder implements Feeder {
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly session: Session) {}
 
-  async prompt(ids: readonly number[], signal?: AbortSignal) {
-    const kv = this.engine.model.kv;
-    const cached = this.engine.cacheTag === 'plain' ? Math.min(kv.commonPrefix(ids), ids.length - 1) : 0;
-    return { logits: await this.engine.feed(ids, signal), cached };
+  prompt(ids: readonly number[], signal?: AbortSignal): Promise<{ logits: Float32Array; cached: number }> {
+    return this.session.feed(ids, signal);
   }
 
   next(token: number, _index: number, signal?: AbortSignal): Promise<Float32Array> {
-    return this.engine.append([token], { signal });
+    return this.session.append([token], { signal });
   }
 }

@@ -7,51 +7,50 @@ import { StopMatcher } from '../sampling/stop';
 import { applyChatTemplate } from '../tokenizer/chat-template';
 import { StreamingDecoder } from '../tokenizer/streaming-decoder';
 import { ContextOverflowError, GenerationAbortedError, InvalidOptionsError } from '../util/errors';
-import type { Engine } from './engine';
 import { PlainFeeder, type Feeder } from './feeder';
+import type { Session } from './session';
 import type { FinishReason, GenerateRequest, GenerationDelta, GenerationResult } from './types';
 
 /**
- * The last chat turn as the model saw it: its rendered prompt plus the reply's text, and the ids
- * the model actually processed for them (prompt ids + the tokens it generated). Re-tokenizing a
- * reply rarely gives back the sampled ids, which would defeat KV reuse from the reply on; so a
- * next prompt that extends this text reuses these ids and tokenizes only the new suffix.
+ * Records the turn just generated as the session's last turn (null `promptText`: none, the
+ * request was not a chat). Re-tokenizing a reply rarely gives back the sampled ids, which would
+ * defeat KV reuse from the reply on; so a next prompt that extends this text reuses these ids and
+ * tokenizes only the new suffix.
  */
-const lastTurn = new WeakMap<Engine, { text: string; ids: number[] }>();
-
-export function rememberTurn(engine: Engine, promptText: string | null, promptIds: number[], out: number[], replyText = ''): void {
-  if (promptText === null) { lastTurn.delete(engine); return; }
+function rememberTurn(session: Session, promptText: string | null, promptIds: number[], out: number[], replyText: string): void {
+  if (promptText === null) { session.lastTurn = null; return; }
+  const tok = session.tokenizer;
   // Keep the reply's ids up to the first one the caller cannot see in its text (a special token, a cut stop string).
-  let k = out.findIndex((t) => engine.tokenizer.isSpecial(t));
+  let k = out.findIndex((t) => tok.isSpecial(t));
   if (k < 0) k = out.length;
-  while (k > 0 && !replyText.startsWith(engine.tokenizer.decode(out.slice(0, k), { skipSpecialTokens: true }))) k--;
-  lastTurn.set(engine, { text: promptText + engine.tokenizer.decode(out.slice(0, k), { skipSpecialTokens: true }), ids: [...promptIds, ...out.slice(0, k)] });
+  while (k > 0 && !replyText.startsWith(tok.decode(out.slice(0, k), { skipSpecialTokens: true }))) k--;
+  session.lastTurn = { text: promptText + tok.decode(out.slice(0, k), { skipSpecialTokens: true }), ids: [...promptIds, ...out.slice(0, k)] };
 }
 
 /** The rendered chat prompt for `messages` (null for other request kinds). */
-export function chatText(engine: Engine, req: GenerateRequest): string | null {
+function chatText(session: Session, req: GenerateRequest): string | null {
   if (!req.messages) return null;
-  const tok = engine.tokenizer;
+  const tok = session.tokenizer;
   return applyChatTemplate(tok.chatTemplate as never, req.messages, { addGenerationPrompt: true, bosToken: tok.bosToken, eosToken: tok.eosToken });
 }
 
 /** The prompt token ids of a request: raw tokens, a chat through the template, or text. */
-export function promptTokens(engine: Engine, req: GenerateRequest): number[] {
+function promptTokens(session: Session, req: GenerateRequest): number[] {
   const given = [req.prompt !== undefined, req.messages !== undefined, req.tokens !== undefined].filter(Boolean).length;
   if (given !== 1) throw new InvalidOptionsError('a request needs exactly one of prompt, messages or tokens');
-  const tok = engine.tokenizer;
+  const tok = session.tokenizer;
   if (req.tokens) {
     for (const t of req.tokens) {
-      if (!Number.isInteger(t) || t < 0 || t >= engine.info.vocabSize) {
-        throw new InvalidOptionsError(`token id ${t} is outside the vocabulary [0, ${engine.info.vocabSize})`);
+      if (!Number.isInteger(t) || t < 0 || t >= session.vocabSize) {
+        throw new InvalidOptionsError(`token id ${t} is outside the vocabulary [0, ${session.vocabSize})`);
       }
     }
     if (req.tokens.length === 0) throw new InvalidOptionsError('tokens is empty');
     return [...req.tokens];
   }
   if (req.messages) {
-    const text = chatText(engine, req)!;
-    const last = lastTurn.get(engine);
+    const text = chatText(session, req)!;
+    const last = session.lastTurn;
     if (last && text.startsWith(last.text) && text.length > last.text.length) {
       return [...last.ids, ...tok.encode(text.slice(last.text.length), { addSpecialTokens: false })];
     }
@@ -64,27 +63,27 @@ export function promptTokens(engine: Engine, req: GenerateRequest): number[] {
 }
 
 export async function runGeneration(
-  engine: Engine, req: GenerateRequest, onDelta: (d: GenerationDelta) => void, signal?: AbortSignal,
-  feeder: Feeder = new PlainFeeder(engine), extraPromptTokens = 0,
+  session: Session, req: GenerateRequest, onDelta: (d: GenerationDelta) => void, signal?: AbortSignal,
+  feeder: Feeder = new PlainFeeder(session), extraPromptTokens = 0,
 ): Promise<GenerationResult> {
   const maxTokens = req.maxTokens ?? 256;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new InvalidOptionsError(`maxTokens must be an integer ≥ 1, got ${maxTokens}`);
-  const sampler = new Sampler(req, engine.info.vocabSize);
+  const sampler = new Sampler(req, session.vocabSize);
   const stop = new StopMatcher(req.stop ?? []);
-  const ids = promptTokens(engine, req);
+  const ids = promptTokens(session, req);
   // Rows the cache may fill: the context, and with explicit memory the model's positions too (its
   // layouts put context row i at RoPE position i + offset; past max_position_embeddings RoPE extrapolates).
   const offset = feeder.positionOffset ?? 0;
-  const rows = engine.rowLimit(offset);
+  const rows = session.rowLimit(offset);
   if (ids.length + extraPromptTokens >= rows) {
-    const why = rows < engine.contextLength ? `the model has ${engine.model.cfg.maxPositionEmbeddings} positions and explicit memory shifts the context by ${offset}, so ${rows} rows fit`
-      : `the context holds ${engine.contextLength}`;
+    const why = rows < session.contextLength ? `the model has ${session.maxPositions} positions and explicit memory shifts the context by ${offset}, so ${rows} rows fit`
+      : `the context holds ${session.contextLength}`;
     throw new ContextOverflowError(`the prompt has ${ids.length + extraPromptTokens} tokens; ${why} ` +
-      '(the prompt must leave room for at least one generated token)', { tokens: ids.length + extraPromptTokens, contextLength: engine.contextLength, rows, positionOffset: offset });
+      '(the prompt must leave room for at least one generated token)', { tokens: ids.length + extraPromptTokens, contextLength: session.contextLength, rows, positionOffset: offset });
   }
-  const promptText = chatText(engine, req);
-  const eos = new Set(engine.tokenizer.eosTokenIds);
-  const decoder = new StreamingDecoder(engine.tokenizer, { contextIds: ids });
+  const promptText = chatText(session, req);
+  const eos = new Set(session.tokenizer.eosTokenIds);
+  const decoder = new StreamingDecoder(session.tokenizer, { contextIds: ids });
   const t0 = performance.now();
   const first = await feeder.prompt(ids, signal);
   const cached = first.cached;
@@ -94,7 +93,7 @@ export async function runGeneration(
   let text = '', finish: FinishReason = 'length', tFirst = 0;
   const emit = (piece: string, tokens: number[]) => { if (piece || tokens.length) { text += piece; onDelta({ text: piece, tokens }); } };
   // Checkpoints often pad vocab_size past the tokenizer's ids: those rows are never sampled.
-  const usable = Math.min(engine.tokenizer.vocabSize, engine.info.vocabSize);
+  const usable = Math.min(session.tokenizer.vocabSize, session.vocabSize);
   for (;;) {
     if (usable < logits.length) logits.fill(-Infinity, usable);
     const token = sampler.sample(logits, history);
@@ -105,12 +104,12 @@ export async function runGeneration(
     const r = stop.push(decoder.push(token));
     emit(r.emit, [token]);
     if (r.stopped) { finish = 'stop'; break; }
-    if (out.length >= maxTokens || engine.model.kv.length + 1 >= rows) break;
+    if (out.length >= maxTokens || session.kv.length + 1 >= rows) break;
     if (signal?.aborted) throw new GenerationAbortedError('generation aborted', { completionTokens: out.length });
     logits = await feeder.next(token, out.length - 1, signal);
   }
   if (!stop.stopped) emit(stop.push(decoder.flush()).emit + stop.flush(), []);
-  rememberTurn(engine, promptText, ids, out, text);
+  rememberTurn(session, promptText, ids, out, text);
   const tEnd = performance.now();
   const prefilled = ids.length + extraPromptTokens - cached;
   const decodeSteps = Math.max(0, out.length - 1);

@@ -1,15 +1,17 @@
 /**
  * Explicit memory while generating (Memory³): the prefix goes first, then the prompt in
  * retrievalInterval-sized chunks that each attend to the memories retrieved for their own text;
- * while decoding, every interval the last interval's text retrieves new memories (started as soon
- * as that interval's last token is known, so the search runs while the GPU computes the next step)
- * and only the memory slots are rewritten. The first decoded chunk reuses the last prompt chunk's
- * memories. `settle()` waits for a retrieval still running when generation ends.
+ * while decoding, every interval the last interval's text retrieves new memories and only the
+ * memory slots are rewritten. That retrieval starts as soon as the interval's last token is known,
+ * so it overlaps the one GPU step that computes the next token; the step after waits for it (a
+ * search longer than a decode step delays decoding by the difference). The first decoded chunk
+ * reuses the last prompt chunk's memories. `settle()` waits for a retrieval still running when
+ * generation ends.
  */
 import type { MemoryProvider, Retrieval, RetrievalEvent } from '../memory/provider';
 import { contextPositionOffset, type MemorySlots } from '../memory/slots';
-import type { Engine } from './engine';
 import type { Feeder } from './feeder';
+import type { Session } from './session';
 
 interface Pending { promise: Promise<Retrieval>; query: string; started: number; finished?: number }
 
@@ -20,7 +22,7 @@ export class MemoryFeeder implements Feeder {
   readonly events: RetrievalEvent[] = [];
 
   constructor(
-    private readonly engine: Engine, private readonly provider: MemoryProvider, private readonly slots: MemorySlots,
+    private readonly session: Session, private readonly provider: MemoryProvider, private readonly slots: MemorySlots,
     private readonly prefixIds: readonly number[], private readonly onRetrieval: (e: RetrievalEvent) => void,
   ) {}
 
@@ -29,7 +31,7 @@ export class MemoryFeeder implements Feeder {
   get positionOffset(): number { return this.offset; }
 
   private start(tokens: readonly number[], signal?: AbortSignal): Pending {
-    const query = this.engine.tokenizer.decode(tokens, { skipSpecialTokens: true });
+    const query = this.session.tokenizer.decode(tokens, { skipSpecialTokens: true });
     const p: Pending = { promise: Promise.resolve(null as unknown as Retrieval), query, started: performance.now() };
     // The retrieval's own duration (search, fetch, decode), not the GPU work it overlapped with.
     p.promise = this.provider.retrieve(query, signal).then((r) => { p.finished = performance.now(); return r; });
@@ -46,14 +48,11 @@ export class MemoryFeeder implements Feeder {
   private emit(e: RetrievalEvent): void { this.events.push(e); this.onRetrieval(e); }
 
   async prompt(ids: readonly number[], signal?: AbortSignal) {
-    const e = this.engine, kv = e.model.kv, b = this.prefixIds.length, n = this.interval;
-    const all = [...this.prefixIds, ...ids];
-    if (e.cacheTag !== this.provider.tag) { kv.truncate(0); e.cacheTag = this.provider.tag; }
-    const cached = Math.min(kv.commonPrefix(all), all.length - 1);
-    kv.truncate(cached);
+    const e = this.session, b = this.prefixIds.length, n = this.interval;
+    const cached = e.reuse([...this.prefixIds, ...ids], this.provider.tag);
     if (cached < b) await e.append(this.prefixIds.slice(cached), { signal });
     let i = Math.max(0, cached - b);
-    let logits = e.lastLogits;
+    let logits = e.logits;
     let next: Pending | null = this.start(ids.slice(Math.floor(i / n) * n, Math.floor(i / n) * n + n), signal);
     try {
       while (i < ids.length) {
@@ -93,6 +92,6 @@ export class MemoryFeeder implements Feeder {
     this.generated.push(token);
     // The interval is complete once this token is known: retrieve for the next one while the GPU runs.
     if ((index + 1) % n === 0) this.pending = this.start(this.generated.slice(index + 1 - n, index + 1), signal);
-    return this.engine.append([token], { signal, memory: this.slots.layerMemory(), positionOffset: this.offset });
+    return this.session.append([token], { signal, memory: this.slots.layerMemory(), positionOffset: this.offset });
   }
 }

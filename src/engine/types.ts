@@ -8,7 +8,7 @@ import type { MemoryPolicy } from '../memory/types';
 export type { ChatMessage, MemoryPolicy, RetrievalEvent, SamplingOptions };
 
 export interface LoadOptions {
-  /** Positions the KV cache holds (prompt + output). Default min(2048, max_position_embeddings). */
+  /** Positions the KV cache holds (prompt + output). Default 2048; at most max_position_embeddings and a sliding window. */
   contextLength?: number;
   /**
    * What float (F32/F16/BF16) weight matrices become on the GPU: 'f32', packed 'f16', or quantized

@@ -12,7 +12,6 @@ export interface GpuFeatures {
   /** `shader-f16`: WGSL f16 arithmetic. Weights stored as packed f16 do not need it. */
   f16: boolean;
   subgroups: boolean;
-  timestampQuery: boolean;
 }
 
 export interface GpuContext {
@@ -33,6 +32,17 @@ export interface RequestGpuOptions {
   onUncapturedError?: (error: GPUError) => void;
   /** Smallest acceptable maxStorageBufferBindingSize, in bytes (default 128 MiB, WebGPU's default). */
   minStorageBinding?: number;
+}
+
+/**
+ * A CPU implementation of WebGPU (SwiftShader, llvmpipe, lavapipe, or any fallback adapter): kernels
+ * pick barrier-free variants there, since workgroup barriers run slowly on CPUs.
+ */
+export function isCpuAdapter(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (!info) return false;
+  return (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`);
 }
 
 const raisedLimits = [
@@ -62,7 +72,7 @@ export async function requestGpu(opts: RequestGpuOptions = {}): Promise<GpuConte
       { limit: 'maxStorageBufferBindingSize', actual: adapter.limits.maxStorageBufferBindingSize, required: minBinding });
   }
   const requiredFeatures: GPUFeatureName[] = [];
-  for (const f of ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[]) {
+  for (const f of ['shader-f16', 'subgroups'] as GPUFeatureName[]) {
     if (adapter.features.has(f)) requiredFeatures.push(f);
   }
   const requiredLimits: Record<string, number> = {};
@@ -77,7 +87,6 @@ export async function requestGpu(opts: RequestGpuOptions = {}): Promise<GpuConte
     features: {
       f16: device.features.has('shader-f16'),
       subgroups: device.features.has('subgroups'),
-      timestampQuery: device.features.has('timestamp-query'),
     },
     adapterInfo: { vendor: info.vendor, architecture: info.architecture, description: info.description },
   };

@@ -16,7 +16,6 @@ export interface PipelineSpec {
 
 export class PipelineCache {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly pending = new Map<string, Promise<GPUComputePipeline>>();
   constructor(private readonly device: GPUDevice) {}
 
   get size(): number { return this.pipelines.size; }
@@ -29,19 +28,6 @@ export class PipelineCache {
       this.pipelines.set(spec.key, p);
     }
     return p;
-  }
-
-  /** Compiles ahead of use without blocking (load-time shader compilation with progress). */
-  async prepare(spec: PipelineSpec): Promise<void> {
-    if (this.pipelines.has(spec.key)) return;
-    let pending = this.pending.get(spec.key);
-    if (!pending) {
-      pending = this.device.createComputePipelineAsync(this.descriptor(spec));
-      this.pending.set(spec.key, pending);
-    }
-    const p = await pending;
-    this.pending.delete(spec.key);
-    this.pipelines.set(spec.key, p);
   }
 
   private descriptor(spec: PipelineSpec): GPUComputePipelineDescriptor {

@@ -18,7 +18,6 @@ export class KernelRunner {
   readonly uniforms: UniformArena;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  private dispatches = 0;
 
   constructor(readonly device: GPUDevice) {
     this.pipelines = new PipelineCache(device);
@@ -26,13 +25,11 @@ export class KernelRunner {
   }
 
   get maxWorkgroupsPerDimension(): number { return this.device.limits.maxComputeWorkgroupsPerDimension; }
-  get dispatchCount(): number { return this.dispatches; }
 
   /** Starts recording a step. */
   begin(label = 'step'): void {
     if (this.encoder) throw new Error('KernelRunner.begin() while a step is being recorded');
     this.uniforms.reset();
-    this.dispatches = 0;
     this.encoder = this.device.createCommandEncoder({ label });
   }
 
@@ -46,7 +43,6 @@ export class KernelRunner {
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = spec.workgroups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
-    this.dispatches++;
   }
 
   /** A buffer copy inside the step (ends the current compute pass; the next dispatch opens one). */

@@ -7,7 +7,7 @@
 import source from '../../shaders/kernels/activation_round.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
-import { ShapeMismatchError } from '../util/errors';
+import { ArgCheck } from './check';
 
 export const activationRoundKernel = {
   source,
@@ -31,14 +31,10 @@ export interface ActivationRoundArgs {
 
 export function encodeActivationRound(run: KernelRunner, a: ActivationRoundArgs): void {
   const xOffset = a.xOffset ?? 0, outOffset = a.outOffset ?? 0, block = blockOf[a.mode];
-  const fail = (what: string, expected: unknown, actual: unknown): never => {
-    throw new ShapeMismatchError(`activation_round: ${what}: expected ${expected}, got ${actual}`, { op: 'activation_round', tensor: what, expected, actual });
-  };
-  if (!Number.isInteger(a.rows) || a.rows < 1 || !Number.isInteger(a.cols) || a.cols < 1) fail('shape', 'positive integers', [a.rows, a.cols]);
-  if (a.cols % block !== 0) fail('cols', `a multiple of ${block} for ${a.mode}`, a.cols);
-  if (a.x.size < (xOffset + a.rows * a.cols) * 4) fail('x bytes', `>= ${(xOffset + a.rows * a.cols) * 4}`, a.x.size);
-  if (a.out.size < (outOffset + a.rows * a.cols) * 4) fail('out bytes', `>= ${(outOffset + a.rows * a.cols) * 4}`, a.out.size);
-  if (a.out === a.x) fail('out', 'a buffer other than x', 'x');
+  new ArgCheck('activation_round').positive({ rows: a.rows, cols: a.cols }).offsets({ xOffset, outOffset })
+    .that(a.cols % block === 0, 'cols', `a multiple of ${block} for ${a.mode}`, a.cols)
+    .fits('x', a.x, xOffset + a.rows * a.cols).fits('out', a.out, outOffset + a.rows * a.cols)
+    .distinct('out', a.out, 'x', a.x);
   run.dispatch({
     key: `activation_round.${a.mode}.wg${wgSize}`, source, defines: [a.mode.toUpperCase()], constants: { WG_SIZE: wgSize },
     params: activationRoundKernel.params.pack({ rows: a.rows, cols: a.cols, x_offset: xOffset, out_offset: outOffset }),

@@ -5,7 +5,7 @@
 import source from '../../shaders/kernels/argmax.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { type KernelRunner } from '../gpu/runner';
-import { ShapeMismatchError } from '../util/errors';
+import { ArgCheck } from './check';
 
 export const argmaxKernel = { source, params: defineParams([['n', 'u32'], ['x_offset', 'u32']] as const) };
 
@@ -23,13 +23,9 @@ export interface ArgmaxArgs {
 
 export function encodeArgmax(run: KernelRunner, args: ArgmaxArgs): void {
   const xOffset = args.xOffset ?? 0;
-  const fail = (what: string, expected: unknown, actual: unknown): never => {
-    throw new ShapeMismatchError(`argmax: ${what}: expected ${expected}, got ${actual}`, { op: 'argmax', tensor: what, expected, actual });
-  };
-  if (!Number.isInteger(args.n) || args.n < 1 || args.n >= argmaxNone) fail('n', 'an integer in [1, 2^32 - 1)', args.n);
-  if (args.x.size < (xOffset + args.n) * 4) fail('x bytes', `>= ${(xOffset + args.n) * 4}`, args.x.size);
-  if (args.out.size < 4) fail('out bytes', '>= 4', args.out.size);
-  if (args.out === args.x) fail('out', 'a buffer other than x', 'the same buffer');
+  new ArgCheck('argmax').positive({ n: args.n }).that(args.n < argmaxNone, 'n', 'an integer in [1, 2^32 - 1)', args.n)
+    .offsets({ xOffset }).fits('x', args.x, xOffset + args.n).fits('out', args.out, 1)
+    .distinct('out', args.out, 'x', args.x);
   run.dispatch({
     key: `argmax.f32.wg${wgSize}`, source, constants: { WG_SIZE: wgSize },
     params: argmaxKernel.params.pack({ n: args.n, x_offset: xOffset }),

@@ -10,7 +10,8 @@ import source from '../../shaders/kernels/attention.wgsl?raw';
 import mergeSource from '../../shaders/kernels/attention_merge.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
-import { InvalidOptionsError, ShapeMismatchError } from '../util/errors';
+import { InvalidOptionsError } from '../util/errors';
+import { ArgCheck } from './check';
 
 export const attentionKernel = {
   source,
@@ -98,34 +99,20 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
 }
 
 function validate(a: AttentionArgs): void {
-  const bad = (what: string, details: Record<string, unknown>): never => {
-    throw new InvalidOptionsError(`attention: ${what}`, { op: 'attention', ...details });
-  };
-  for (const [name, v] of [['m', a.m], ['nHeads', a.nHeads], ['kvHeads', a.kvHeads], ['headDim', a.headDim]] as const) {
-    if (!Number.isInteger(v) || v < 1) bad(`${name} must be a positive integer, got ${v}`, { [name]: v });
+  if (a.maxSplits !== undefined && !(Number.isInteger(a.maxSplits) && a.maxSplits >= 1)) {
+    throw new InvalidOptionsError(`attention: maxSplits must be a positive integer, got ${a.maxSplits}`, { op: 'attention', maxSplits: a.maxSplits });
   }
-  if (!Number.isInteger(a.startPos) || a.startPos < 0) bad(`startPos must be a non-negative integer, got ${a.startPos}`, { startPos: a.startPos });
-  if (a.maxSplits !== undefined && !(Number.isInteger(a.maxSplits) && a.maxSplits >= 1)) bad(`maxSplits must be a positive integer, got ${a.maxSplits}`, { maxSplits: a.maxSplits });
-  if (a.nHeads % a.kvHeads !== 0) bad(`nHeads ${a.nHeads} is not a multiple of kvHeads ${a.kvHeads}`, { nHeads: a.nHeads, kvHeads: a.kvHeads });
-  if (a.headDim > maxHeadDim) bad(`headDim ${a.headDim} exceeds ${maxHeadDim}`, { headDim: a.headDim });
-  if (!Number.isFinite(a.scale)) bad(`scale must be finite, got ${a.scale}`, { scale: a.scale });
-  if (a.q === a.out) bad('q and out must be different buffers', {});
+  const c = new ArgCheck('attention').positive({ m: a.m, nHeads: a.nHeads, kvHeads: a.kvHeads, headDim: a.headDim })
+    .offsets({ startPos: a.startPos, qOffset: a.qOffset ?? 0, outOffset: a.outOffset ?? 0 })
+    .that(a.nHeads % a.kvHeads === 0, 'nHeads', `a multiple of kvHeads = ${a.kvHeads}`, a.nHeads)
+    .that(a.headDim <= maxHeadDim, 'headDim', `<= ${maxHeadDim}`, a.headDim)
+    .that(Number.isFinite(a.scale), 'scale', 'a finite number', a.scale)
+    .distinct('out', a.out, 'q', a.q);
   const row = a.kvHeads * a.headDim;
-  const need = (tensor: string, buf: GPUBuffer, elems: number): void => {
-    if (buf.size < elems * 4) {
-      throw new ShapeMismatchError(`attention: ${tensor} holds ${buf.size} bytes, needs ${elems * 4}`,
-        { op: 'attention', tensor, expectedBytes: elems * 4, actualBytes: buf.size });
-    }
-  };
-  need('q', a.q, (a.qOffset ?? 0) + a.m * a.nHeads * a.headDim);
-  need('out', a.out, (a.outOffset ?? 0) + a.m * a.nHeads * a.headDim);
-  need('kCache', a.kCache, (a.startPos + a.m) * row);
-  need('vCache', a.vCache, (a.startPos + a.m) * row);
+  c.fits('q', a.q, (a.qOffset ?? 0) + a.m * a.nHeads * a.headDim).fits('out', a.out, (a.outOffset ?? 0) + a.m * a.nHeads * a.headDim)
+    .fits('kCache', a.kCache, (a.startPos + a.m) * row).fits('vCache', a.vCache, (a.startPos + a.m) * row);
   if (a.memory) {
-    const c = a.memory.count;
-    if (!Number.isInteger(c) || c < 0) bad(`memory.count must be a non-negative integer, got ${c}`, { memCount: c });
-    need('memory.k', a.memory.k, c * row);
-    need('memory.v', a.memory.v, c * row);
+    c.offsets({ 'memory.count': a.memory.count }).fits('memory.k', a.memory.k, a.memory.count * row).fits('memory.v', a.memory.v, a.memory.count * row);
   }
 }
 

@@ -2,7 +2,7 @@
 import source from '../../shaders/kernels/embedding.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
-import { ShapeMismatchError } from '../util/errors';
+import { ArgCheck } from './check';
 import type { GpuMatrix } from './matrix';
 import { isQuantized, weightFormats } from './weight-formats';
 
@@ -25,11 +25,6 @@ export interface EmbeddingArgs {
   outOffset?: number;    // element offset of out[0, 0]
 }
 
-function fail(what: string, expected: unknown, actual: unknown, tensor: string): never {
-  throw new ShapeMismatchError(`embedding: ${what} (expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)})`,
-    { op: 'embedding', tensor, expected, actual });
-}
-
 /**
  * One dispatch per table part; each writes the rows whose ids fall in its part. Ids past the end of
  * the table produce NaN rows (the GPU cannot throw; NaN logits make the bad id visible).
@@ -37,14 +32,8 @@ function fail(what: string, expected: unknown, actual: unknown, tensor: string):
 export function encodeEmbedding(run: KernelRunner, args: EmbeddingArgs): void {
   const { table, count } = args;
   const tokenOffset = args.tokenOffset ?? 0, outOffset = args.outOffset ?? 0;
-  const label = table.parts[0]?.buffer.label ?? 'table';
-  if (!Number.isInteger(count) || count < 1) fail('count must be a positive integer', '>= 1', count, label);
-  if (!Number.isInteger(tokenOffset) || tokenOffset < 0 || !Number.isInteger(outOffset) || outOffset < 0) {
-    fail('offsets must be non-negative integers', '>= 0', { tokenOffset, outOffset }, label);
-  }
-  if (args.tokens.size < (tokenOffset + count) * 4) fail('tokens buffer too small', (tokenOffset + count) * 4, args.tokens.size, args.tokens.label);
-  const outNeed = (outOffset + count * table.cols) * 4;
-  if (args.out.size < outNeed) fail('out buffer too small', outNeed, args.out.size, args.out.label);
+  new ArgCheck('embedding').positive({ count }).offsets({ tokenOffset, outOffset })
+    .fits('tokens', args.tokens, tokenOffset + count).fits('out', args.out, outOffset + count * table.cols);
   const quantized = isQuantized(table.dtype);
   const words = table.cols / (quantized ? 4 : table.dtype === 'f16' ? 2 : 1);
   const format = weightFormats[table.dtype].define;

@@ -2,17 +2,19 @@
  * Matmul against a weight matrix: Y[i, j] (+)= Σ_k X[i, k]·W[j, k] + bias[j], W (n, k) row-major as
  * in Hugging Face, f32, packed f16 or quantized (q8_0, q4_0, q4_k, q6_k: dequantized in registers,
  * shaders/lib/weights_*.wgsl). One dispatch per row part of W. Small m (decode) takes a
- * GEMV that streams each weight byte once (cooperative workgroups on GPUs, one row per invocation on
- * CPU adapters, where barriers are slow); larger m (prefill) the barrier-free tiled kernel.
+ * GEMV that reads each weight row once per row of x, so at m = 1 (a decode step) each weight byte
+ * once: cooperative workgroups on GPUs (matmul_gemv), one output row per invocation on CPU adapters,
+ * where barriers are slow (matmul_gemv_rows); larger m (prefill) the barrier-free tiled kernel.
  * x and y must be different buffers (WebGPU forbids a read-only and a writable binding of one buffer).
  */
-import gemvSource from '../../shaders/kernels/gemv.wgsl?raw';
-import gemvRowsSource from '../../shaders/kernels/gemv_rows.wgsl?raw';
 import matmulSource from '../../shaders/kernels/matmul.wgsl?raw';
+import gemvSource from '../../shaders/kernels/matmul_gemv.wgsl?raw';
+import gemvRowsSource from '../../shaders/kernels/matmul_gemv_rows.wgsl?raw';
 import { defineParams } from '../gpu/params';
+import { isCpuAdapter } from '../gpu/device';
 import { gridFor, type KernelRunner } from '../gpu/runner';
-import { ShapeMismatchError } from '../util/errors';
 import type { GpuMatrix } from './matrix';
+import { ArgCheck } from './check';
 import { checkCols, isQuantized, weightFormats } from './weight-formats';
 
 const params = defineParams([
@@ -26,7 +28,7 @@ export const matmulKernel = { source: matmulSource, params };
 
 /** Largest m that takes the GEMV path by default on a GPU. */
 export const gemvMaxM = 4;
-const gemvRows = 4;       // ROWS in gemv.wgsl
+const gemvRows = 4;       // ROWS in matmul_gemv.wgsl
 const tiledWgSize = 64;
 const tileM = 8, tileN = 4;  // register tile in matmul.wgsl: TM rows of x by 4 rows of w
 
@@ -45,25 +47,13 @@ export interface MatmulArgs {
   path?: MatmulPath;     // force a kernel (tests, benchmarks); default by m and adapter
 }
 
-function fail(what: string, expected: unknown, actual: unknown, tensor: string): never {
-  throw new ShapeMismatchError(`matmul: ${what} (expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)})`,
-    { op: 'matmul', tensor, expected, actual });
-}
-
 function validate(a: MatmulArgs, n: number, k: number, xOffset: number, yOffset: number, yStride: number): void {
-  const label = a.w.parts[0]?.buffer.label ?? 'w';
-  if (!Number.isInteger(a.m) || a.m < 1) fail('m must be a positive integer', '>= 1', a.m, label);
-  if (a.w.dtype === 'f16' && k % 2 !== 0) fail('packed f16 weights need an even k', 'even', k, label);
-  checkCols(a.w.dtype, k, `matmul(${label})`);
-  if (!Number.isInteger(yStride) || yStride < n) fail('yStride must be at least n', `>= ${n}`, yStride, label);
-  if (!Number.isInteger(xOffset) || xOffset < 0 || !Number.isInteger(yOffset) || yOffset < 0) {
-    fail('offsets must be non-negative integers', '>= 0', { xOffset, yOffset }, label);
-  }
-  const xNeed = (xOffset + a.m * k) * 4;
-  if (a.x.size < xNeed) fail(`x (${a.x.label}) is too small for (m=${a.m}, k=${k})`, xNeed, a.x.size, a.x.label);
-  const yNeed = (yOffset + (a.m - 1) * yStride + n) * 4;
-  if (a.y.size < yNeed) fail(`y (${a.y.label}) is too small for (m=${a.m}, n=${n})`, yNeed, a.y.size, a.y.label);
-  if (a.bias && a.bias.size < n * 4) fail(`bias (${a.bias.label}) is too small`, n * 4, a.bias.size, a.bias.label);
+  const c = new ArgCheck('matmul').positive({ m: a.m })
+    .that(a.w.dtype !== 'f16' || k % 2 === 0, 'w', 'an even k for packed f16 weights', k);
+  checkCols(c, 'w', a.w.dtype, k);
+  c.that(Number.isInteger(yStride) && yStride >= n, 'yStride', `>= n = ${n}`, yStride).offsets({ xOffset, yOffset })
+    .fits('x', a.x, xOffset + a.m * k).fits('y', a.y, yOffset + (a.m - 1) * yStride + n);
+  if (a.bias) c.fits('bias', a.bias, n);
 }
 
 function variantKey(op: string, a: MatmulArgs, vec4: boolean, xVec4: boolean, wg: number): { key: string; defines: string[] } {
@@ -80,8 +70,8 @@ function variantKey(op: string, a: MatmulArgs, vec4: boolean, xVec4: boolean, wg
 }
 
 const paths: Record<MatmulPath, { op: string; source: string; wgSize: number; workgroups(m: number, rows: number): number }> = {
-  gemv: { op: 'gemv', source: gemvSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / gemvRows) },
-  gemv_rows: { op: 'gemv_rows', source: gemvRowsSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / 64) },
+  gemv: { op: 'matmul_gemv', source: gemvSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / gemvRows) },
+  gemv_rows: { op: 'matmul_gemv_rows', source: gemvRowsSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / 64) },
   tiled: { op: 'matmul', source: matmulSource, wgSize: tiledWgSize,
     workgroups: (m, rows) => Math.ceil((Math.ceil(m / tileM) * Math.ceil(rows / tileN)) / tiledWgSize) },
 };
@@ -108,17 +98,10 @@ export function encodeMatmul(run: KernelRunner, args: MatmulArgs): void {
   }
 }
 
-/** CPU adapters (SwiftShader) run barriers slowly: they get the barrier-free one-row-per-invocation GEMV. */
-export function isCpuAdapter(device: GPUDevice): boolean {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  if (!info) return false;
-  return (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
-    /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`);
-}
-
 /**
- * GPUs: the cooperative GEMV up to gemvMaxM rows. CPU adapters: gemv_rows for m = 1 only (it rereads
- * the weights per row of x: at m = 4 it measured 2.5x slower than the tiled kernel in SwiftShader).
+ * GPUs: the cooperative GEMV up to gemvMaxM rows. CPU adapters (SwiftShader, where barriers are
+ * slow): the barrier-free gemv_rows for m = 1 only (it rereads the weights per row of x: at m = 4
+ * it measured 2.5x slower than the tiled kernel in SwiftShader).
  */
 function defaultPath(device: GPUDevice, m: number): MatmulPath {
   if (isCpuAdapter(device)) return m === 1 ? 'gemv_rows' : 'tiled';

@@ -4,7 +4,8 @@
  * its bytes exceed one storage binding. Weight loaders create it once at load (style.md rule 5) and
  * stream bytes of its format into it.
  */
-import { AdapterLimitError, ShapeMismatchError } from '../util/errors';
+import { AdapterLimitError } from '../util/errors';
+import { ArgCheck } from './check';
 import { checkCols, partBytes, streamBytes, weightFormats, type WeightFormat } from './weight-formats';
 
 export type MatrixDtype = WeightFormat;
@@ -43,15 +44,10 @@ const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.
 
 export function createGpuMatrix(device: GPUDevice, opts: CreateGpuMatrixOptions): GpuMatrix {
   const { rows, cols, dtype, label } = opts;
-  if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(cols) || cols < 1) {
-    throw new ShapeMismatchError(`createGpuMatrix(${label}): shape (${rows}, ${cols}) is not positive integers`,
-      { tensor: label, actual: [rows, cols] });
-  }
-  if (dtype === 'f16' && cols % 2 !== 0) {
-    throw new ShapeMismatchError(`createGpuMatrix(${label}): packed f16 needs an even column count, got ${cols}`,
-      { tensor: label, expected: 'even cols', actual: cols });
-  }
-  checkCols(dtype, cols, `createGpuMatrix(${label})`);
+  const whole = (v: number) => Number.isInteger(v) && v >= 1;
+  const c = new ArgCheck('create_gpu_matrix').that(whole(rows) && whole(cols), label, 'a shape of positive integers', [rows, cols])
+    .that(dtype !== 'f16' || cols % 2 === 0, label, 'an even column count for packed f16', cols);
+  checkCols(c, label, dtype, cols);
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const maxPartBytes = Math.min(opts.maxPartBytes ?? limit, limit);
   const spec = weightFormats[dtype];
@@ -92,12 +88,11 @@ export function writeMatrixRows(device: GPUDevice, m: GpuMatrix, byteOffset: num
   const rowBytes = matrixRowBytes(m);
   const total = m.rows * rowBytes;
   const label = m.parts[0]?.buffer.label ?? 'matrix';
-  const bad = (why: string): never => {
-    throw new ShapeMismatchError(`writeMatrixRows(${label}): byte range [${byteOffset}, ${byteOffset + src.byteLength}) ${why}`,
-      { tensor: label, expected: { bytes: total, align: unit }, actual: { byteOffset, byteLength: src.byteLength } });
-  };
+  const c = new ArgCheck('write_matrix_rows');
+  const range = `[${byteOffset}, ${byteOffset + src.byteLength})`;
+  const bad = (expected: string): never => c.fail(label, expected, range, 'byte range');
   if (byteOffset % unit !== 0 || src.byteLength % unit !== 0 || byteOffset < 0 || byteOffset + src.byteLength > total) {
-    bad(`must be whole ${unit}-byte ${m.dtype} blocks inside the matrix's ${total} bytes`);
+    bad(`whole ${unit}-byte ${m.dtype} blocks inside the matrix's ${total} bytes`);
   }
   let pos = 0;
   for (const part of m.parts) {
@@ -109,7 +104,7 @@ export function writeMatrixRows(device: GPUDevice, m: GpuMatrix, byteOffset: num
     const n = Math.min(partEnd - at, src.byteLength - pos);
     const block = (at - partStart) / unit, blocks = n / unit, partBlocks = (partEnd - partStart) / unit;
     if (spec.pairedScales && (block % 2 !== 0 || (blocks % 2 !== 0 && block + blocks !== partBlocks))) {
-      bad(`must start on an even ${m.dtype} block of its part and hold an even number of blocks unless it ends the part`);
+      bad(`a range that starts on an even ${m.dtype} block of its part and holds an even number of blocks unless it ends the part`);
     }
     for (const w of spec.place(src.subarray(pos, pos + n), block, partBlocks)) {
       device.queue.writeBuffer(part.buffer, w.offset, w.bytes as Uint8Array<ArrayBuffer>, 0, w.bytes.byteLength);

@@ -11,6 +11,7 @@ import scoresSource from '../../shaders/kernels/memory_select_scores.wgsl?raw';
 import topkSource from '../../shaders/kernels/memory_select_topk.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
+import { ArgCheck } from './check';
 
 export const memorySelectScoresKernel = {
   source: scoresSource,
@@ -50,12 +51,18 @@ export interface MemoryScoresArgs {
 }
 
 export function encodeMemoryScores(run: KernelRunner, a: MemoryScoresArgs): void {
-  if (a.heads % a.kvHeads !== 0) throw new RangeError(`memory_select: heads ${a.heads} is not a multiple of kvHeads ${a.kvHeads}`);
+  const qOffset = a.qOffset ?? 0, kOffset = a.kOffset ?? 0, outOffset = a.outOffset ?? 0, rows = a.prefixLen + a.n;
+  new ArgCheck('memory_select_scores').positive({ n: a.n, heads: a.heads, kvHeads: a.kvHeads, headDim: a.headDim, memHeads: a.memHeads })
+    .offsets({ prefixLen: a.prefixLen, qOffset, kOffset, outOffset })
+    .that(a.heads % a.kvHeads === 0, 'heads', `a multiple of kvHeads = ${a.kvHeads}`, a.heads)
+    .that(a.memHeads <= a.kvHeads, 'memHeads', `<= kvHeads = ${a.kvHeads}`, a.memHeads)
+    .fits('q', a.q, qOffset + rows * a.heads * a.headDim).fits('k', a.k, kOffset + rows * a.kvHeads * a.headDim)
+    .fits('headList', a.headList, a.memHeads).fits('scores', a.scores, outOffset + a.memHeads * a.n);
   run.dispatch({
     key: `memory_select_scores.f32.wg${wgSize}`, source: scoresSource, constants: { WG_SIZE: wgSize },
     params: memorySelectScoresKernel.params.pack({
       n: a.n, prefix_len: a.prefixLen, heads: a.heads, kv_heads: a.kvHeads, head_dim: a.headDim, mem_heads: a.memHeads,
-      q_offset: a.qOffset ?? 0, k_offset: a.kOffset ?? 0, out_offset: a.outOffset ?? 0, scale: 1 / Math.sqrt(a.headDim),
+      q_offset: qOffset, k_offset: kOffset, out_offset: outOffset, scale: 1 / Math.sqrt(a.headDim),
     }),
     buffers: [a.q, a.k, a.headList, a.scores],
     workgroups: grid(run, a.memHeads * Math.ceil(a.n / 4)),
@@ -71,11 +78,14 @@ export interface MemoryTopkArgs {
 }
 
 export function encodeMemoryTopk(run: KernelRunner, a: MemoryTopkArgs): void {
-  if (a.n < 1 || a.k < 1) throw new RangeError(`memory_select_topk: n ${a.n} and k ${a.k} must be ≥ 1`);
+  const scoresOffset = a.scoresOffset ?? 0, outOffset = a.outOffset ?? 0;
+  new ArgCheck('memory_select_topk').positive({ n: a.n, k: a.k, memHeads: a.memHeads })
+    .offsets({ posBase: a.posBase, scoresOffset, outOffset })
+    .fits('scores', a.scores, scoresOffset + a.memHeads * a.n).fits('positions', a.positions, outOffset + a.memHeads * a.k);
   run.dispatch({
     key: `memory_select_topk.f32.wg${wgSize}`, source: topkSource, constants: { WG_SIZE: wgSize },
     params: memorySelectTopkKernel.params.pack({
-      n: a.n, k: a.k, mem_heads: a.memHeads, scores_offset: a.scoresOffset ?? 0, pos_base: a.posBase, out_offset: a.outOffset ?? 0,
+      n: a.n, k: a.k, mem_heads: a.memHeads, scores_offset: scoresOffset, pos_base: a.posBase, out_offset: outOffset,
     }),
     buffers: [a.scores, a.positions],
     workgroups: grid(run, a.memHeads * a.n),
@@ -96,11 +106,20 @@ export interface MemoryGatherArgs {
 }
 
 export function encodeMemoryGather(run: KernelRunner, a: MemoryGatherArgs): void {
+  const posOffset = a.posOffset ?? 0, outOffset = a.outOffset ?? 0, slots = a.memHeads * a.k * a.headDim;
+  // Which cache rows are read depends on the positions (GPU data): the first reference row must exist.
+  new ArgCheck('memory_select_gather').positive({ memHeads: a.memHeads, k: a.k, headDim: a.headDim, kvHeads: a.kvHeads })
+    .offsets({ posBase: a.posBase, rowBase: a.rowBase, posOffset, outOffset })
+    .that(a.memHeads <= a.kvHeads, 'memHeads', `<= kvHeads = ${a.kvHeads}`, a.memHeads)
+    .fits('positions', a.positions, posOffset + a.memHeads * a.k).fits('headList', a.headList, a.memHeads)
+    .fits('kCache', a.kCache, (a.rowBase + 1) * a.kvHeads * a.headDim).fits('vCache', a.vCache, (a.rowBase + 1) * a.kvHeads * a.headDim)
+    .fits('keys', a.keys, outOffset + slots).fits('values', a.values, outOffset + slots)
+    .distinct('values', a.values, 'keys', a.keys);
   run.dispatch({
     key: `memory_select_gather.f32.wg${wgSize}`, source: gatherSource, constants: { WG_SIZE: wgSize },
     params: memorySelectGatherKernel.params.pack({
-      mem_heads: a.memHeads, k: a.k, head_dim: a.headDim, kv_heads: a.kvHeads, pos_offset: a.posOffset ?? 0,
-      pos_base: a.posBase, row_base: a.rowBase, out_offset: a.outOffset ?? 0,
+      mem_heads: a.memHeads, k: a.k, head_dim: a.headDim, kv_heads: a.kvHeads, pos_offset: posOffset,
+      pos_base: a.posBase, row_base: a.rowBase, out_offset: outOffset,
     }),
     buffers: [a.positions, a.headList, a.kCache, a.vCache, a.keys, a.values],
     workgroups: grid(run, a.memHeads * a.k * a.headDim),

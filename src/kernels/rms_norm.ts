@@ -2,7 +2,8 @@
 import source from '../../shaders/kernels/rms_norm.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
-import { AdapterLimitError, ShapeMismatchError } from '../util/errors';
+import { AdapterLimitError } from '../util/errors';
+import { ArgCheck } from './check';
 
 export const rmsNormKernel = {
   source,
@@ -49,17 +50,10 @@ export function encodeRmsNorm(run: KernelRunner, args: RmsNormArgs): void {
 }
 
 function validate(a: RmsNormArgs, xOffset: number, yOffset: number): void {
-  const fail = (what: string, expected: unknown, actual: unknown): never => {
-    throw new ShapeMismatchError(`rms_norm: ${what}: expected ${expected}, got ${actual}`, { op: 'rms_norm', tensor: what, expected, actual });
-  };
-  if (!Number.isInteger(a.rows) || a.rows < 1) fail('rows', 'an integer >= 1', a.rows);
-  if (!Number.isInteger(a.cols) || a.cols < 1 || a.cols > rmsNormMaxCols) fail('cols', `an integer in [1, ${rmsNormMaxCols}]`, a.cols);
-  if (!(a.eps >= 0)) fail('eps', 'a number >= 0', a.eps);
+  const c = new ArgCheck('rms_norm').positive({ rows: a.rows, cols: a.cols })
+    .that(a.cols <= rmsNormMaxCols, 'cols', `an integer in [1, ${rmsNormMaxCols}]`, a.cols)
+    .that(a.eps >= 0, 'eps', 'a number >= 0', a.eps).offsets({ xOffset, yOffset });
   const n = a.rows * a.cols;
-  if (a.x.size < (xOffset + n) * 4) fail('x bytes', `>= ${(xOffset + n) * 4}`, a.x.size);
-  if (a.y.size < (yOffset + n) * 4) fail('y bytes', `>= ${(yOffset + n) * 4}`, a.y.size);
-  if (a.weight.size < a.cols * 4) fail('weight bytes', `>= ${a.cols * 4}`, a.weight.size);
-  if (a.x === a.y && xOffset !== yOffset && Math.abs(xOffset - yOffset) < n) {
-    fail('y range', 'equal to x range or disjoint from it (in place)', `xOffset ${xOffset}, yOffset ${yOffset}, ${n} elements`);
-  }
+  c.fits('x', a.x, xOffset + n).fits('y', a.y, yOffset + n).fits('weight', a.weight, a.cols)
+    .sameOrDisjoint('y', a.y, yOffset, 'x', a.x, xOffset, n);
 }

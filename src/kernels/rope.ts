@@ -7,7 +7,7 @@
 import source from '../../shaders/kernels/rope.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
-import { ShapeMismatchError } from '../util/errors';
+import { ArgCheck } from './check';
 
 export const ropeKernel = {
   source,
@@ -59,19 +59,11 @@ export function encodeRope(run: KernelRunner, args: RopeArgs): void {
 }
 
 function validate(a: RopeArgs, offset: number, rowStride: number): void {
-  const fail = (what: string, expected: unknown, actual: unknown): never => {
-    throw new ShapeMismatchError(`rope: ${what}: expected ${expected}, got ${actual}`, { op: 'rope', tensor: what, expected, actual });
-  };
-  const posInt = (v: number) => Number.isInteger(v) && v >= 1;
-  if (!posInt(a.rows)) fail('rows', 'an integer >= 1', a.rows);
-  if (!posInt(a.heads)) fail('heads', 'an integer >= 1', a.heads);
-  if (!posInt(a.headDim) || a.headDim % 2 !== 0) fail('headDim', 'an even integer >= 2', a.headDim);
-  if (!Number.isInteger(a.startPos) || a.startPos < 0 || a.startPos + a.rows > 2 ** 24) {
-    fail('startPos', 'an integer with startPos + rows <= 2^24 (exact in f32)', a.startPos);
-  }
-  if (a.style !== 'half' && a.style !== 'interleaved') fail('style', "'half' or 'interleaved'", a.style);
-  if (!Number.isInteger(rowStride) || rowStride < a.heads * a.headDim) fail('rowStride', `>= heads*headDim = ${a.heads * a.headDim}`, rowStride);
-  const end = offset + (a.rows - 1) * rowStride + a.heads * a.headDim;
-  if (a.x.size < end * 4) fail('x bytes', `>= ${end * 4}`, a.x.size);
-  if (a.invFreq.size < (a.headDim / 2) * 4) fail('invFreq bytes', `>= ${(a.headDim / 2) * 4}`, a.invFreq.size);
+  const c = new ArgCheck('rope').positive({ rows: a.rows, heads: a.heads, headDim: a.headDim })
+    .that(a.headDim % 2 === 0, 'headDim', 'an even integer >= 2', a.headDim)
+    .offsets({ startPos: a.startPos, offset })
+    .that(a.startPos + a.rows <= 2 ** 24, 'startPos', 'an integer with startPos + rows <= 2^24 (exact in f32)', a.startPos)
+    .that(a.style === 'half' || a.style === 'interleaved', 'style', "'half' or 'interleaved'", a.style)
+    .that(Number.isInteger(rowStride) && rowStride >= a.heads * a.headDim, 'rowStride', `>= heads*headDim = ${a.heads * a.headDim}`, rowStride);
+  c.fits('x', a.x, offset + (a.rows - 1) * rowStride + a.heads * a.headDim).fits('invFreq', a.invFreq, a.headDim / 2);
 }

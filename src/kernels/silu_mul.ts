@@ -5,7 +5,7 @@
 import source from '../../shaders/kernels/silu_mul.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
-import { ShapeMismatchError } from '../util/errors';
+import { ArgCheck } from './check';
 
 export const siluMulKernel = {
   source,
@@ -40,15 +40,8 @@ export function encodeSiluMul(run: KernelRunner, args: SiluMulArgs): void {
 }
 
 function validate(a: SiluMulArgs, gateOffset: number, upOffset: number, outOffset: number): void {
-  const fail = (what: string, expected: unknown, actual: unknown): never => {
-    throw new ShapeMismatchError(`silu_mul: ${what}: expected ${expected}, got ${actual}`, { op: 'silu_mul', tensor: what, expected, actual });
-  };
-  if (!Number.isInteger(a.n) || a.n < 1) fail('n', 'an integer >= 1', a.n);
-  if (a.gate.size < (gateOffset + a.n) * 4) fail('gate bytes', `>= ${(gateOffset + a.n) * 4}`, a.gate.size);
-  if (a.up.size < (upOffset + a.n) * 4) fail('up bytes', `>= ${(upOffset + a.n) * 4}`, a.up.size);
-  if (a.out.size < (outOffset + a.n) * 4) fail('out bytes', `>= ${(outOffset + a.n) * 4}`, a.out.size);
-  const overlaps = (offset: number) => offset !== outOffset && Math.abs(offset - outOffset) < a.n;
-  if ((a.out === a.gate && overlaps(gateOffset)) || (a.out === a.up && overlaps(upOffset))) {
-    fail('out range', 'equal to or disjoint from the gate/up range it shares a buffer with', `outOffset ${outOffset}`);
-  }
+  new ArgCheck('silu_mul').positive({ n: a.n }).offsets({ gateOffset, upOffset, outOffset })
+    .fits('gate', a.gate, gateOffset + a.n).fits('up', a.up, upOffset + a.n).fits('out', a.out, outOffset + a.n)
+    .sameOrDisjoint('out', a.out, outOffset, 'gate', a.gate, gateOffset, a.n)
+    .sameOrDisjoint('out', a.out, outOffset, 'up', a.up, upOffset, a.n);
 }

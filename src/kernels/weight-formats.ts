@@ -16,7 +16,7 @@
  * arrays ([every block's quants][every block's f16 scale, two per u32]: the same bytes), q4_k
  * blocks as they are (144 is a multiple of 4), q6_k blocks padded to 212 bytes (+1%).
  */
-import { ShapeMismatchError } from '../util/errors';
+import type { ArgCheck } from './check';
 
 export type WeightFormat = 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
 
@@ -113,11 +113,8 @@ export function partBytes(f: WeightFormat, rows: number, cols: number): number {
   return Math.ceil((rows * (cols / s.blockElems) * s.gpuBlockBytes) / 4) * 4;
 }
 
-/** Throws unless `cols` is a whole number of blocks of `f`. */
-export function checkCols(f: WeightFormat, cols: number, tensor: string): void {
+/** Fails `c` unless `cols`, the columns of `tensor`, are a whole number of blocks of `f`. */
+export function checkCols(c: ArgCheck, tensor: string, f: WeightFormat, cols: number): void {
   const per = weightFormats[f].blockElems;
-  if (cols % per !== 0) {
-    throw new ShapeMismatchError(`${tensor}: ${f} rows hold whole blocks of ${per} values; ${cols} columns is not a multiple of ${per}`,
-      { tensor, expected: `a multiple of ${per}`, actual: cols });
-  }
+  c.that(cols % per === 0, tensor, `columns a multiple of ${per} (${f} rows hold whole blocks of ${per} values)`, cols);
 }

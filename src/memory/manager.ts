@@ -16,7 +16,7 @@ import { BankRetriever, type RetrieverSpec } from './bank-retriever';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { BankStore } from './store/bank-store';
 import { bankStats, type BankStats } from './store/banks';
-import type { MemoryPolicy, MemoryShape } from './types';
+import type { MemoryPolicy, MemoryRecordData, MemoryShape } from './types';
 import { MemoryWriter } from './writer';
 import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from './api-types';
 
@@ -46,7 +46,9 @@ async function hashText(text: string): Promise<string> {
 export class MemoryManager {
   private writer: { key: string; writer: MemoryWriter } | null = null;
 
-  constructor(private readonly host: MemoryHost) {}
+  constructor(private readonly host: MemoryHost) {
+    policyFromConfig(this.cfg.memory3);  // a config.json memory3 block with an unknown knob fails the load
+  }
 
   private get cfg(): ModelConfig { return this.host.model.cfg; }
 
@@ -104,71 +106,87 @@ export class MemoryManager {
     }
   }
 
+  /** Plans, then encodes and stores batch after batch; the index is saved however it ends. */
   private async encodeInto(store: BankStore, docs: MemoryDocument[], onProgress: (p: AddDocumentsProgress) => void, signal: AbortSignal | undefined, t0: number): Promise<AddDocumentsResult> {
-    {
-      const policy = store.meta.policy, tok = this.host.tokenizer;
-      let codec = unpackCodebooks(store.meta.codec, store.meta.shape, store.meta.codebooks);
-      const retriever = await BankRetriever.open(store, makeTokenizer);
-      const progress: AddDocumentsProgress = { phase: 'split', documents: docs.length, documentsDone: 0, references: 0, referencesDone: 0, referencesResumed: 0 };
-      const work: { doc: MemoryDocument; hash: string; refs: TokenizedReference[] }[] = [];
-      for (const doc of docs) {
-        if (typeof doc?.source !== 'string' || typeof doc?.text !== 'string') throw new InvalidOptionsError('each document needs string `source` and `text`');
-        const hash = await hashText(doc.text);
-        const status = await store.documentStatus(doc.source);
-        if (status?.status === 'done' && status.hash === hash) {
-          progress.documentsDone++;
-          progress.referencesResumed += status.referenceIds.length;
-          continue;
-        }
-        let refs = splitIntoReferences(tok, doc.source, doc.text, policy, 0);
-        if (status && status.hash === hash) {          // resume after the references already stored
-          progress.referencesResumed += status.referenceIds.length;
-          refs = refs.slice(status.referenceIds.length);
-        } else if (status) {
-          retriever.remove(status.referenceIds);
-          await store.deleteDocument(doc.source);     // the text changed: start the document over
-        }
-        work.push({ doc, hash, refs });
-        progress.references += refs.length;
-      }
+    const progress: AddDocumentsProgress = { phase: 'split', documents: docs.length, documentsDone: 0, references: 0, referencesDone: 0, referencesResumed: 0 };
+    const codec = unpackCodebooks(store.meta.codec, store.meta.shape, store.meta.codebooks);
+    const run: EncodeRun = { store, codec, retriever: await BankRetriever.open(store, makeTokenizer), batches: 0 };
+    try {
+      const work = await this.plan(run, docs, progress);
       progress.phase = 'encode';
       onProgress({ ...progress });
-      const writer = this.writerFor(policy);
-      let batches = 0;
-      try {
+      const writer = this.writerFor(store.meta.policy);
       for (const w of work) {
         for (let i = 0; i < w.refs.length; i += batchSize) {
           signal?.throwIfAborted();
           const batch = w.refs.slice(i, i + batchSize);
-          const data = await this.host.exclusive(() => writer.encode(batch.map((r) => r.tokens), signal));
-          if (needsTraining(codec)) {
-            codec = await this.trainCodec(store, codec, data);
-          }
-          const done = i + batchSize >= w.refs.length;
-          const texts = batch.map((r) => r.text), vectors = await retriever.embed(texts);
-          const ids = await store.putBatch(batch.map((r, j) => ({
-            reference: { source: r.source, text: r.text, start: r.start, end: r.end, tokenCount: r.tokenCount },
-            record: { payload: encodeRecord(codec, data[j]), positions: data[j].positions },
-            ...(vectors ? { vector: vectors[j] } : {}),
-          })), { source: w.doc.source, status: done ? 'done' : 'partial', hash: w.hash });
-          await retriever.add(ids, texts, vectors);
-          if (++batches % 16 === 0) await this.saveIndex(store, retriever);
+          const data = await this.encodeBatch(run, writer, batch, signal);
+          await this.storeBatch(run, w, batch, data, i + batchSize >= w.refs.length);
           progress.referencesDone += batch.length;
           onProgress({ ...progress });
         }
         if (w.refs.length === 0) await store.putBatch([], { source: w.doc.source, status: 'done', hash: w.hash });
         progress.documentsDone++;
       }
-      } finally {
-        // Whatever was stored is searchable, also after an abort or an error.
-        if (!store.closed) await this.saveIndex(store, retriever);
-        retriever.close();
-      }
-      progress.phase = 'done';
-      onProgress({ ...progress });
-      const ms = performance.now() - t0;
-      return { references: progress.referencesDone, resumed: progress.referencesResumed, documents: docs.length, ms, referencesPerSecond: progress.referencesDone / Math.max(1e-3, ms / 1000) };
+    } finally {
+      // Whatever was stored is searchable, also after an abort or an error.
+      if (!store.closed) await this.saveIndex(store, run.retriever);
+      run.retriever.close();
     }
+    progress.phase = 'done';
+    onProgress({ ...progress });
+    const ms = performance.now() - t0;
+    return { references: progress.referencesDone, resumed: progress.referencesResumed, documents: docs.length, ms, referencesPerSecond: progress.referencesDone / Math.max(1e-3, ms / 1000) };
+  }
+
+  /**
+   * Splits each document into references and decides what is left to do: a document already done
+   * (same text hash) is skipped, one stopped half-way resumes after its stored references, one whose
+   * text changed is deleted and starts over.
+   */
+  private async plan(run: EncodeRun, docs: MemoryDocument[], progress: AddDocumentsProgress): Promise<DocumentWork[]> {
+    const { store, retriever } = run, policy = store.meta.policy;
+    const work: DocumentWork[] = [];
+    for (const doc of docs) {
+      if (typeof doc?.source !== 'string' || typeof doc?.text !== 'string') throw new InvalidOptionsError('each document needs string `source` and `text`');
+      const hash = await hashText(doc.text);
+      const status = await store.documentStatus(doc.source);
+      if (status?.status === 'done' && status.hash === hash) {
+        progress.documentsDone++;
+        progress.referencesResumed += status.referenceIds.length;
+        continue;
+      }
+      let refs = splitIntoReferences(this.host.tokenizer, doc.source, doc.text, policy, 0);
+      if (status && status.hash === hash) {
+        progress.referencesResumed += status.referenceIds.length;
+        refs = refs.slice(status.referenceIds.length);
+      } else if (status) {
+        retriever.remove(status.referenceIds);
+        await store.deleteDocument(doc.source);
+      }
+      work.push({ doc, hash, refs });
+      progress.references += refs.length;
+    }
+    return work;
+  }
+
+  /** Memory records of one batch, encoded on the GPU; the first batch of a PQ bank trains its codebooks. */
+  private async encodeBatch(run: EncodeRun, writer: MemoryWriter, batch: TokenizedReference[], signal?: AbortSignal): Promise<MemoryRecordData[]> {
+    const data = await this.host.exclusive(() => writer.encode(batch.map((r) => r.tokens), signal));
+    if (needsTraining(run.codec)) run.codec = await this.trainCodec(run.store, run.codec, data);
+    return data;
+  }
+
+  /** Embeds, stores (one transaction, with the document's status) and indexes one batch; saves the index every 16 batches. */
+  private async storeBatch(run: EncodeRun, w: DocumentWork, batch: TokenizedReference[], data: MemoryRecordData[], last: boolean): Promise<void> {
+    const texts = batch.map((r) => r.text), vectors = await run.retriever.embed(texts);
+    const ids = await run.store.putBatch(batch.map((r, j) => ({
+      reference: { source: r.source, text: r.text, start: r.start, end: r.end, tokenCount: r.tokenCount },
+      record: { payload: encodeRecord(run.codec, data[j]), positions: data[j].positions },
+      ...(vectors ? { vector: vectors[j] } : {}),
+    })), { source: w.doc.source, status: last ? 'done' : 'partial', hash: w.hash });
+    await run.retriever.add(ids, texts, vectors);
+    if (++run.batches % 16 === 0) await this.saveIndex(run.store, run.retriever);
   }
 
   /** Trains PQ codebooks on the first records of a bank and stores them with the bank. */
@@ -206,6 +224,12 @@ export class MemoryManager {
 
   destroy(): void { this.writer?.writer.destroy(); this.writer = null; }
 }
+
+/** One addDocuments call's open bank, its retriever and codec (PQ codebooks arrive with the first batch). */
+interface EncodeRun { store: BankStore; retriever: BankRetriever; codec: RecordCodec; batches: number }
+
+/** A document still to encode: its references after any already stored. */
+interface DocumentWork { doc: MemoryDocument; hash: string; refs: TokenizedReference[] }
 
 function needsTraining(c: RecordCodec): boolean {
   return (c.spec.keys === 'pq' && !c.keyBooks) || (c.spec.values === 'pq' && !c.valueBooks);

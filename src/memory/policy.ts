@@ -2,7 +2,7 @@
  * The memory policy: the paper's values as defaults, a model's own `memory3` block in config.json
  * on top, and API overrides on top of that. Validation names the knob and its allowed range.
  */
-import { InvalidOptionsError } from '../util/errors';
+import { InvalidOptionsError, ModelConfigError } from '../util/errors';
 import type { InferenceKnob } from './api-types';
 import type { CodecName, MemoryPolicy, PositionScheme } from './types';
 
@@ -47,7 +47,11 @@ export function policyFromConfig(block: Record<string, unknown> | null): Partial
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(block ?? {})) {
     const field = configKeys[k] ?? (Object.values(configKeys).includes(k as keyof MemoryPolicy) ? k : null);
-    if (field) out[field] = v;
+    if (!field) {
+      throw new ModelConfigError(`config.json: memory3.${k} is not a memory policy knob (known: ${Object.keys(configKeys).join(', ')})`,
+        { field: `memory3.${k}` });
+    }
+    out[field] = v;
   }
   return out as Partial<MemoryPolicy>;
 }

@@ -35,9 +35,17 @@ export interface ModelConfig {
   attentionOutputBias: boolean; // o_proj carries a bias (llama with attention_bias only)
   bosTokenId: number | null;
   eosTokenIds: number[];
+  /** Sliding-window attention span; the engine honours it by never holding a longer context (contextLimit). */
   slidingWindow: number | null;
   memory3: Record<string, unknown> | null; // raw `memory3` object if config.json carries one
-  torchDtype: string | null;
+}
+
+/**
+ * The most context rows the engine may hold for this model: its positions, and within a sliding
+ * window full causal attention is the model's own, so the context stops at the window.
+ */
+export function contextLimit(cfg: Pick<ModelConfig, 'maxPositionEmbeddings' | 'slidingWindow'>): number {
+  return Math.min(cfg.maxPositionEmbeddings, cfg.slidingWindow ?? Infinity);
 }
 
 const architectures: Record<string, ModelFamily> = {
@@ -194,7 +202,6 @@ export function parseModelConfig(json: unknown): ModelConfig {
   if (memory3 !== undefined && memory3 !== null && !isObject(memory3)) {
     throw new ModelConfigError('config.json: "memory3" must be an object', { field: 'memory3' });
   }
-  const dtype = raw.torch_dtype ?? raw.dtype ?? null;
   const bos = tokenIds(raw, 'bos_token_id');
   const llamaBias = family === 'llama' && optionalBool(raw, 'attention_bias', false);
   return {
@@ -215,7 +222,6 @@ export function parseModelConfig(json: unknown): ModelConfig {
     eosTokenIds: tokenIds(raw, 'eos_token_id'),
     slidingWindow: parseSlidingWindow(raw, family),
     memory3: isObject(memory3) ? memory3 : null,
-    torchDtype: typeof dtype === 'string' ? dtype : null,
   };
 }
 

@@ -95,7 +95,7 @@ export function ggufModelConfig(h: GgufHeader, tensorNames: ReadonlySet<string>,
     attentionOutputBias: tensorNames.has('blk.0.attn_output.bias'),
     bosTokenId: tokenId(h, 'tokenizer.ggml.bos_token_id'),
     eosTokenIds: [...new Set(eos)],
-    slidingWindow: null, memory3: null, torchDtype: null,
+    slidingWindow: null, memory3: null,
   };
 }
 

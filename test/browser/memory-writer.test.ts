@@ -1,5 +1,5 @@
 /**
- * The memory writer on real fixtures against the float64 reference (test/reference/memory.ts):
+ * The memory writer on real fixtures against the float64 reference (test/reference/memory_select.ts):
  * identical token choices and post-RoPE K/V within f32 tolerance (llama: GQA 2, head dim 16;
  * memory3: GQA 5, head dim 80); batches equal single encodes; the engine's context cache is
  * untouched; abort between batches; bad references rejected; throughput printed.
@@ -11,7 +11,7 @@ import { EngineStateError, GenerationAbortedError, InvalidOptionsError } from '.
 import { expectClose } from '../helpers/expect-close';
 import { seeded } from '../helpers/gpu';
 import { disposeFixture, fetchReferenceModel, loadWriterFixture, readBytes, type WriterFixture } from '../helpers/memory-writer';
-import { referenceMemoryRecord } from '../reference/memory';
+import { referenceMemoryRecord } from '../reference/memory_select';
 
 /** Ids below the fixtures' special tokens (322..327). */
 function randomRefs(seed: number, lengths: number[]): number[][] {

@@ -45,10 +45,10 @@ export interface MemoryReferenceOptions {
   lastRows?: number;
 }
 
-/** Float64 reference with explicit memory (test/reference/llama-memory.ts). */
+/** Float64 reference with explicit memory (referenceLogitsWithMemory, test/reference/transformer.ts). */
 const referenceLogitsWithMemory: BrowserCommand<[options: MemoryReferenceOptions]> = async (_ctx, o) => {
   const { loadReferenceModel } = await import('../reference/llama');
-  const { referenceLogitsWithMemory: run } = await import('../reference/llama-memory');
+  const { referenceLogitsWithMemory: run } = await import('../reference/transformer');
   const model = loadReferenceModel(resolve(process.cwd(), o.dir));
   const sets = o.memories.map((set) => Object.fromEntries(Object.entries(set).map(([l, mem]) =>
     [l, { keys: Float64Array.from(mem.keys), values: Float64Array.from(mem.values), count: mem.count, headMask: mem.headMask }])));

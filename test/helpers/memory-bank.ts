@@ -7,6 +7,7 @@
 import { Prng } from '../../src/util/prng';
 import type { RecordTensors } from '../../src/memory/codec';
 import { vectorsPerRecord, type MemoryShape } from '../../src/memory/types';
+import { ropeRef } from '../reference/rope';
 
 export class Gauss {
   private spare: number | null = null;
@@ -32,15 +33,10 @@ function layerStyle(g: Gauss, s: MemoryShape, outliers: number, clusters: number
   return { scale: Math.exp(0.8 * g.next()), channel, dirs };
 }
 
-/** Rotates pairs (j, j + d/2) by pos·θ^(−2j/d), as Llama's RoPE does. */
+/** Rotates pairs (j, j + d/2) of the head at `o` by pos·θ^(−2j/d), θ = 10000: Llama's RoPE (the rope reference). */
 function rope(x: Float32Array, o: number, d: number, pos: number): void {
-  const half = d >> 1;
-  for (let j = 0; j < half; j++) {
-    const a = pos * 10000 ** (-2 * j / d), c = Math.cos(a), s = Math.sin(a);
-    const x0 = x[o + j], x1 = x[o + j + half];
-    x[o + j] = x0 * c - x1 * s;
-    x[o + j + half] = x0 * s + x1 * c;
-  }
+  const invFreq = Float64Array.from({ length: d >> 1 }, (_, j) => 10000 ** (-2 * j / d));
+  x.set(ropeRef(x.subarray(o, o + d), { rows: 1, heads: 1, headDim: d, startPos: pos, invFreq, style: 'half', angle: 'f64' }), o);
 }
 
 /** `records` concatenated records: keys and values (records, memLayers, memHeads, tokensPerHead, headDim). */

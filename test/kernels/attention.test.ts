@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { encodeAttention, planAttention, type AttentionArgs } from '../../src/kernels/attention';
 import { InvalidOptionsError, ShapeMismatchError } from '../../src/util/errors';
+import { thrown } from '../helpers/thrown';
 import { compareClose, expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
 import { attentionRef } from '../reference/attention';
@@ -180,11 +181,16 @@ describe('attention kernel', () => {
     const buf = uploadF32(run.device, new Float32Array(64));
     const base: AttentionArgs = { q: buf, out: poisonF32(run.device, 64), kCache: buf, vCache: buf,
       m: 1, startPos: 0, nHeads: 4, kvHeads: 2, headDim: 16, scale: 0.25 };
-    expect(() => encodeAttention(run, { ...base, kvHeads: 3 })).toThrow(InvalidOptionsError);
-    expect(() => encodeAttention(run, { ...base, headDim: 300 })).toThrow(InvalidOptionsError);
-    expect(() => encodeAttention(run, { ...base, out: buf })).toThrow(InvalidOptionsError);
+    // Shapes and buffers: ShapeMismatchError naming the op and the tensor; a tuning option: InvalidOptionsError.
+    const bad: [Partial<AttentionArgs>, string][] = [
+      [{ kvHeads: 3 }, 'nHeads'], [{ headDim: 300 }, 'headDim'], [{ out: buf }, 'out'], [{ startPos: 10 }, 'kCache'],
+      [{ memory: { k: buf, v: buf, count: 9 } }, 'memory.k'], [{ m: 0 }, 'm'], [{ startPos: -1 }, 'startPos'],
+    ];
+    for (const [change, tensor] of bad) {
+      const err = thrown(() => encodeAttention(run, { ...base, ...change }));
+      expect(err).toBeInstanceOf(ShapeMismatchError);
+      expect(err).toMatchObject({ message: expect.stringMatching(new RegExp(`^attention: ${tensor}[ :]`)), details: { op: 'attention', tensor } });
+    }
     expect(() => encodeAttention(run, { ...base, maxSplits: 0 })).toThrow(InvalidOptionsError);
-    expect(() => encodeAttention(run, { ...base, startPos: 10 })).toThrow(ShapeMismatchError);
-    expect(() => encodeAttention(run, { ...base, memory: { k: buf, v: buf, count: 9 } })).toThrow(ShapeMismatchError);
   });
 });

@@ -5,7 +5,8 @@
  */
 import { beforeAll, describe, test } from 'vitest';
 import type { KernelRunner } from '../../src/gpu/runner';
-import { encodeMatmul, isCpuAdapter, type MatmulPath } from '../../src/kernels/matmul';
+import { isCpuAdapter } from '../../src/gpu/device';
+import { encodeMatmul, type MatmulPath } from '../../src/kernels/matmul';
 import { createGpuMatrix, writeMatrixRows } from '../../src/kernels/matrix';
 import { expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';

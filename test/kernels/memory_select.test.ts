@@ -1,5 +1,5 @@
 /**
- * Memory³ selection kernels against the float64 reference (test/reference/memory.ts): scores over
+ * Memory³ selection kernels against the float64 reference (test/reference/memory_select.ts): scores over
  * GQA groups 1, 2, 5, head dims 8, 24, 80, reference lengths 1..128 and prefixes 0..5; top-k with
  * ties, NaN and n < k on exact inputs; the gather as an exact copy. Outputs are NaN/0xffffffff-poisoned.
  */
@@ -7,7 +7,9 @@ import { describe, expect, test } from 'vitest';
 import { encodeMemoryGather, encodeMemoryScores, encodeMemoryTopk } from '../../src/kernels/memory_select';
 import { expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32, uploadU32 } from '../helpers/gpu';
-import { memoryScoresRef, topKRef } from '../reference/memory';
+import { memoryScoresRef, topKRef } from '../reference/memory_select';
+import { ShapeMismatchError } from '../../src/util/errors';
+import { thrown } from '../helpers/thrown';
 
 const runner = testRunner();
 
@@ -129,4 +131,40 @@ describe('memory_select gather', () => {
       expect(Array.from((await readF32(dev, values, size, outOff)))).toEqual(Array.from(wantV));
     });
   }
+});
+
+describe('memory_select arguments', () => {
+  test('rejects bad shapes and short buffers with ShapeMismatchError naming op and tensor', async () => {
+    const run = await runner, dev = run.device;
+    const f = (n: number) => uploadF32(dev, new Float32Array(n)), u = (n: number) => uploadU32(dev, new Uint32Array(n));
+    // Two rows (prefix 1 + n 1) of 2 heads × 8: q 32, k 32 (kvHeads 2), scores 2 × 1.
+    const scores = { q: f(32), k: f(32), headList: u(4), scores: f(4), n: 1, prefixLen: 1, heads: 2, kvHeads: 2, headDim: 8, memHeads: 2 };
+    const topk = { scores: f(8), positions: u(8), n: 4, k: 2, memHeads: 2, posBase: 0 };
+    const gather = { positions: u(8), headList: u(4), kCache: f(64), vCache: f(64), keys: f(32), values: f(32),
+      memHeads: 2, k: 2, headDim: 8, kvHeads: 2, posBase: 0, rowBase: 3 };
+    const cases: [string, () => void, string][] = [
+      ['memory_select_scores', () => encodeMemoryScores(run, { ...scores, heads: 3 }), 'heads'],
+      ['memory_select_scores', () => encodeMemoryScores(run, { ...scores, prefixLen: 2 }), 'q'],
+      ['memory_select_scores', () => encodeMemoryScores(run, { ...scores, outOffset: 3 }), 'scores'],
+      ['memory_select_scores', () => encodeMemoryScores(run, { ...scores, memHeads: 3 }), 'memHeads'],
+      ['memory_select_topk', () => encodeMemoryTopk(run, { ...topk, n: 0 }), 'n'],
+      ['memory_select_topk', () => encodeMemoryTopk(run, { ...topk, n: 5 }), 'scores'],
+      ['memory_select_topk', () => encodeMemoryTopk(run, { ...topk, outOffset: 5 }), 'positions'],
+      ['memory_select_gather', () => encodeMemoryGather(run, { ...gather, rowBase: 4 }), 'kCache'],
+      ['memory_select_gather', () => encodeMemoryGather(run, { ...gather, outOffset: 1 }), 'keys'],
+      ['memory_select_gather', () => encodeMemoryGather(run, { ...gather, posBase: -1 }), 'posBase'],
+      ['memory_select_gather', () => encodeMemoryGather(run, { ...gather, values: gather.keys }), 'values'],
+    ];
+    for (const [op, call, tensor] of cases) {
+      const err = thrown(call);
+      expect(err, `${op} ${tensor}`).toBeInstanceOf(ShapeMismatchError);
+      expect(err).toMatchObject({ message: expect.stringMatching(new RegExp(`^${op}: ${tensor}[ :]`)), details: { op, tensor } });
+    }
+    // The valid arguments pass (nothing was recorded: every call above threw before dispatching).
+    await runStep(run, (r) => {
+      encodeMemoryScores(r, scores);
+      encodeMemoryTopk(r, topk);
+      encodeMemoryGather(r, gather);
+    });
+  });
 });

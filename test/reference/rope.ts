@@ -1,16 +1,20 @@
 /**
- * CPU reference for rotary position embedding, float64 except the angle, which is the same f32
- * product the GPU forms (Math.fround(pos * invFreq[i])); cos/sin of it are exact in float64.
+ * CPU reference for rotary position embedding (the one rotate-half of the tests), float64 except
+ * the angle, which by default is the same f32 product the GPU forms (Math.fround(pos * invFreq[i]));
+ * cos/sin of it are exact in float64. The whole-model reference (llama.ts) asks for the float64
+ * angle of Hugging Face's formula instead (`angle: 'f64'`).
  */
-export interface RopeRefArgs {
+/** `F`: the inverse frequencies' array type (the kernel test uploads Float32Array; the model reference's are float64). */
+export interface RopeRefArgs<F extends ArrayLike<number> = Float32Array> {
   rows: number; heads: number; headDim: number;
   rowStride?: number; offset?: number; startPos: number;
-  invFreq: Float32Array;  // (headDim/2)
+  invFreq: F;                  // (headDim/2)
   style: 'half' | 'interleaved';
+  angle?: 'f32' | 'f64';       // pos·invFreq rounded to f32 as the kernel forms it (default), or in float64
 }
 
 /** Returns a float64 copy of `x` with the rotation applied where the kernel applies it. */
-export function ropeRef(x: ArrayLike<number>, a: RopeRefArgs): Float64Array {
+export function ropeRef(x: ArrayLike<number>, a: RopeRefArgs<ArrayLike<number>>): Float64Array {
   const out = Float64Array.from(x);
   const half = a.headDim / 2, stride = a.rowStride ?? a.heads * a.headDim, offset = a.offset ?? 0;
   for (let r = 0; r < a.rows; r++) {
@@ -18,7 +22,7 @@ export function ropeRef(x: ArrayLike<number>, a: RopeRefArgs): Float64Array {
     for (let h = 0; h < a.heads; h++) {
       const base = offset + r * stride + h * a.headDim;
       for (let i = 0; i < half; i++) {
-        const angle = Math.fround(pos * a.invFreq[i]);
+        const angle = a.angle === 'f64' ? pos * a.invFreq[i] : Math.fround(pos * a.invFreq[i]);
         const c = Math.cos(angle), s = Math.sin(angle);
         const ia = a.style === 'half' ? base + i : base + 2 * i;
         const ib = a.style === 'half' ? ia + half : ia + 1;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseModelConfig, ropeInvFreq, type ModelConfig } from '../../src/model/config';
+import { contextLimit, parseModelConfig, ropeInvFreq, type ModelConfig } from '../../src/model/config';
 import { ModelConfigError, UnsupportedModelError } from '../../src/util/errors';
 import { expectClose } from '../helpers/expect-close';
 
@@ -43,7 +43,7 @@ describe('parseModelConfig', () => {
       numHeads: 32, numKvHeads: 8, headDim: 64, vocabSize: 128256, rmsNormEps: 1e-5, ropeTheta: 500000,
       ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
       maxPositionEmbeddings: 131072, tieWordEmbeddings: true, attentionBias: false, attentionOutputBias: false,
-      bosTokenId: 128000, eosTokenIds: [128001], slidingWindow: null, memory3: null, torchDtype: 'bfloat16',
+      bosTokenId: 128000, eosTokenIds: [128001], slidingWindow: null, memory3: null,
     });
   });
 
@@ -63,6 +63,8 @@ describe('parseModelConfig', () => {
     const c = parseModelConfig(mistral);
     expect(c).toMatchObject({ family: 'mistral', headDim: 128, slidingWindow: 4096, tieWordEmbeddings: false,
       attentionBias: false, bosTokenId: 1, eosTokenIds: [2], ropeScaling: null });
+    expect(contextLimit(c)).toBe(4096);  // the window bounds the context the engine holds
+    expect(contextLimit(parseModelConfig(qwen25))).toBe(parseModelConfig(qwen25).maxPositionEmbeddings);
     const { rope_theta: _t, rms_norm_eps: _e, num_key_value_heads: _k, ...sparse } = mistral;
     const d = parseModelConfig(sparse);
     expect([d.ropeTheta, d.rmsNormEps, d.numKvHeads]).toEqual([10000, 1e-6, 32]);

@@ -4,7 +4,7 @@ import { downloadBank } from '../shared/banks';
 import { ensureBundledBank } from '../shared/bundled-bank';
 import { hideExamples, showExamples } from './examples';
 import { mib } from '../shared/storage';
-import { refreshStorage } from './model-panel';
+import { refreshStorage } from './storage-status';
 import { $, app, bump, clearError, showError } from './ui';
 
 let encoding: AbortController | null = null;

@@ -1,8 +1,9 @@
 /** Loading: the embedded default, a URL (through the Cache Storage downloader) or local files; progress and storage. */
 import { AdapterLimitError, createEngine, type LoadProgress } from '../../index';
-import { cachedModelFiles, forgetCachedModels, listCachedModels, type DownloadProgress } from '../shared/model-cache';
-import { describeStorage, mib, requestPersistence, storageReport } from '../shared/storage';
+import { cachedModelFiles, forgetCachedModels, type DownloadProgress } from '../shared/model-cache';
+import { mib, requestPersistence } from '../shared/storage';
 import { installDefaultBank } from './knowledge-panel';
+import { refreshStorage } from './storage-status';
 import { $, app, clearError, engineChanged, flag, showError } from './ui';
 
 const partSize = Number(new URLSearchParams(location.search).get('partSize')) || undefined;
@@ -24,12 +25,6 @@ function onLoadProgress(p: LoadProgress): void {
   if (p.phase === 'compile') bar('compile', p.loaded, p.total, ` ${p.loaded} / ${p.total} pipelines`);
   if (p.phase === 'ready') { bar('weights', 1, 1, ' done'); bar('compile', 1, 1, ' done'); }
   $('load-status').textContent = `${p.message}${pct}`;
-}
-
-export async function refreshStorage(): Promise<void> {
-  const models = await listCachedModels().catch(() => []);
-  const cached = models.length ? ` · cached models: ${models.map((m) => `${new URL(m.base).pathname} (${mib(m.bytes)})`).join(', ')}` : '';
-  $('storage').textContent = describeStorage(await storageReport()) + cached;
 }
 
 function describeModel(): string {

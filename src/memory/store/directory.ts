@@ -14,7 +14,7 @@
  * browser releases).
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { storeFaultHooks } from './faults';
+import { storeFaultHooks } from './fault-hooks';
 import { tryWithBankLock } from './locks';
 import { BANK_PREFIX, dbNameOf } from './schema';
 

@@ -6,7 +6,7 @@ import { BankFormatError, BankNotFoundError } from '../../util/errors';
 import { bytesOf } from './crc32';
 import { readDocBatch, readRowBatch } from './batches';
 import { FORMAT_VERSION, Frame, FrameWriter, MAGIC, extractBlobs, jsonBytes, u32s } from './container';
-import { mapStorageError } from './faults';
+import { mapStorageError } from './storage-errors';
 import { acquireBankLock, type Release } from './locks';
 import type { RowSet } from './rows';
 import { readMeta } from './rows';

@@ -8,7 +8,7 @@
 import { BankExistsError, BankFormatError } from '../../util/errors';
 import { BankStore, dropDb, replaceBank } from './bank-store';
 import { ByteReader, FORMAT_VERSION, Frame, MAGIC, parseJson, readFrame, restoreBlobs, type FrameIn } from './container';
-import { mapStorageError } from './faults';
+import { mapStorageError } from './storage-errors';
 import { withBankLock } from './locks';
 import { bankDatabase, newGenerationName, sweepBank } from './directory';
 import { putValue, runWrite } from './rows';

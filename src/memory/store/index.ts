@@ -5,7 +5,7 @@ export { exportBank } from './export';
 export { importBank, type ImportOptions, type ImportProgress } from './import';
 export { crc32, recordChecksum } from './crc32';
 export { bankDatabase, DIRECTORY_DB } from './directory';
-export { storeFaultHooks, type StoreCheckpoint, type StoreFaultHooks } from './faults';
+export { storeFaultHooks, type StoreCheckpoint, type StoreFaultHooks } from './fault-hooks';
 export {
   BANK_PREFIX, DB_VERSION, SCHEMA_VERSION, dbNameOf,
   type BankCounts, type BankMeta, type BankMetaCore, type DocumentRow, type DocumentStatus, type NewBankMeta, type RecordRow, type VectorRow,

@@ -6,7 +6,8 @@
 import type { IDBPObjectStore, IDBPTransaction } from 'idb';
 import { InvalidOptionsError, ShapeMismatchError } from '../../util/errors';
 import type { Reference } from '../types';
-import { mapStorageError, storeFaultHooks } from './faults';
+import { storeFaultHooks } from './fault-hooks';
+import { mapStorageError } from './storage-errors';
 import type { BankDB, BankDb, BankMeta, BankMetaCore, DocumentRow, RecordRow, VectorRow } from './schema';
 
 export interface RowSet { reference: Reference; record?: RecordRow; vector?: VectorRow }

@@ -13,7 +13,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { BankClosedError, BankFormatError, BankNotFoundError } from '../../util/errors';
-import { isQuotaError } from './faults';
+import { isQuotaError } from './storage-errors';
 import type { CodecSpec, MemoryPolicy, MemoryShape, Reference } from '../types';
 
 export const DB_VERSION = 1;

@@ -1,7 +1,8 @@
 // GEMV for small m (decode): y[i, j] (+)= Σ_k x[i, k]·w[j, k] + bias[j], for one row part of w.
 // A workgroup computes ROWS consecutive output rows. Its WG_SIZE invocations stride over k four
 // elements at a time, so neighbouring invocations read neighbouring 16-byte chunks of each weight
-// row and every weight byte is read once; a shared-memory tree reduction sums the partials.
+// row, once per row of x (at m = 1, every weight byte once); a shared-memory tree reduction sums
+// the partials.
 //#include "grid.wgsl"
 //#include "matmul_io.wgsl"
 //#include "matmul_weights.wgsl"

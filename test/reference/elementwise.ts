@@ -1,6 +1,0 @@
-/** CPU references for elementwise ops, accumulating in float64. */
-export function addRef(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
-  return out;
-}
