@@ -106,7 +106,7 @@ export function ensureQ4BenchModel(log: (line: string) => void = () => {}): Q4Be
   } finally {
     closeSync(fd);
   }
-  writeFileSync(join(tmp, '.stamp'), hash + '\n');
+  writeFileSync(join(tmp, '.stamp'), `${hash}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return { ...result, written: true };

@@ -139,9 +139,9 @@ export function writeModelFiles(dir: string, o: WriteModelOptions): void {
   const tok = trainTokenizer();
   const specs = tensorSpecs(o.config);
   const infos: GgufTensorInfo[] = specs.map((t) => ({ name: ggufTensorName(t.name), dims: [...t.shape].reverse(), elements: elementsOf(t) }));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(o.config, null, 2) + '\n');
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson(tok), null, 2) + '\n');
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfigJson(tok), null, 2) + '\n');
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(o.config, null, 2)}\n`);
+  writeFileSync(join(dir, 'tokenizer.json'), `${JSON.stringify(tokenizerJson(tok), null, 2)}\n`);
+  writeFileSync(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfigJson(tok), null, 2)}\n`);
   const st = openSync(join(dir, 'model.safetensors'), 'w');
   const gg = openSync(join(dir, 'model.gguf'), 'w');
   try {
@@ -202,7 +202,7 @@ export function ensureBenchModel(log: (line: string) => void = () => {}): BenchM
       if (pct !== lastPct) { lastPct = pct; log(`model: ${pct}% of tensors written`); }
     },
   });
-  writeFileSync(join(tmp, '.stamp'), hash + '\n');
+  writeFileSync(join(tmp, '.stamp'), `${hash}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return { ...result, written: true };

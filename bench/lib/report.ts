@@ -45,6 +45,6 @@ export function fmt(x: number): string {
 export function writeResults(path: string, value: unknown): string {
   const full = resolve(repoRoot, path);
   mkdirSync(dirname(full), { recursive: true });
-  writeFileSync(full, JSON.stringify(value, null, 2) + '\n');
+  writeFileSync(full, `${JSON.stringify(value, null, 2)}\n`);
   return relative(repoRoot, full);
 }

@@ -165,7 +165,7 @@ async function generations(engine: Memory3Engine, o: MemoryPageOptions, docText:
   const refs = [...withMemory.retrievals].reverse().find((e) => e.phase === 'prompt')?.references ?? [];
   if (refs.length === 0) throw new Error('bench: the memory run retrieved no references for its prompt (RAG needs them)');
   const texts = refs.map((r) => docText.get(r.source) ?? '');
-  const ragText = await engine.tokenize(texts.join('\n\n') + '\n\n', { addSpecialTokens: false });
+  const ragText = await engine.tokenize(`${texts.join('\n\n')}\n\n`, { addSpecialTokens: false });
   const rag = await timed(engine, [bos, ...ragText, ...prompt.slice(1)], o.maxTokens, {});
   logRun(log, 'RAG', rag);
   const ragReferences = await Promise.all(refs.map(async (r, i) => ({ id: r.id, source: r.source, tokens: (await engine.tokenize(texts[i], { addSpecialTokens: false })).length })));

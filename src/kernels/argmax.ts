@@ -4,7 +4,7 @@
  */
 import source from '../../shaders/kernels/argmax.wgsl?raw';
 import { defineParams } from '../gpu/params';
-import { type KernelRunner } from '../gpu/runner';
+import type { KernelRunner } from '../gpu/runner';
 import { ArgCheck } from './check';
 
 export const argmaxKernel = { source, params: defineParams([['n', 'u32'], ['x_offset', 'u32']] as const) };

@@ -12,7 +12,7 @@ import { packCodebooks, unpackCodebooks } from './bank-codec';
 import { encodeRecord, trainRecordCodec, type RecordCodec } from './codec';
 import { inferenceKnobs, policyFingerprint, policyFromConfig, resolvePolicy } from './policy';
 import { prefixTokens, splitIntoReferences, type TokenizedReference } from './references';
-import { BankRetriever, type RetrieverSpec } from './bank-retriever';
+import { BankRetriever, } from './bank-retriever';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { BankStore } from './store/bank-store';
 import { bankStats, type BankStats } from './store/banks';

@@ -140,6 +140,7 @@ export class MemoryWriter {
       });
     } finally {
       const err = await this.device.popErrorScope();
+      // biome-ignore lint/correctness/noUnsafeFinally: a validation error explains whatever the encoding above threw, so it wins
       if (err) throw new GPUExecutionError(`memory writer: GPU validation failed: ${err.message}`);
     }
     try {

@@ -102,7 +102,7 @@ export class Sampler {
     const work = this.work;
     let best = 0;
     for (let i = 0; i < work.length; i++) {
-      if (work[i] !== work[i]) throw nanError(i);
+      if (Number.isNaN(work[i])) throw nanError(i);
       if (work[i] > work[best]) best = i;
     }
     return best;
@@ -110,7 +110,7 @@ export class Sampler {
 
   /** Temperature, then top-k / top-p / min-p: leaves the kept ids in order[0..count); returns their mass. */
   private prepare(): number {
-    const { topK, topP, minP } = this.options;
+    const { topP, minP } = this.options;
     this.maxLogit = this.scale(1 / this.options.temperature);
     const minLogit = minP > 0 ? this.maxLogit + Math.log(minP) : -Infinity;
     if (this.heap.length > 0) {
@@ -136,7 +136,7 @@ export class Sampler {
     let max = -Infinity;
     for (let i = 0; i < work.length; i++) {
       const x = work[i];
-      if (x !== x) throw nanError(i);
+      if (Number.isNaN(x)) throw nanError(i);
       if (x > max) max = x;
     }
     if (!Number.isFinite(max)) {

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { policyFingerprint } from '../../src/memory/policy';
 import {
-  BankStore, bankStats, crc32, createBank, deleteBank, listBanks, openBank, recordChecksum,
+  type BankStore, bankStats, crc32, createBank, deleteBank, listBanks, openBank, recordChecksum,
 } from '../../src/memory/store/index';
 import {
   BankClosedError, BankExistsError, BankMismatchError, BankNotFoundError, ShapeMismatchError, StorageQuotaError,

@@ -22,7 +22,7 @@ const ggufReferences = new Map<string, Promise<import('../reference/llama').Refe
 const referenceLogits: BrowserCommand<[options: ReferenceLogitsOptions]> = async (_ctx, o) => {
   const { loadReferenceGguf, loadReferenceModel, referenceLogits: run } = await import('../reference/llama');
   const path = resolve(process.cwd(), o.dir);
-  let model;
+  let model: Awaited<ReturnType<typeof loadReferenceGguf>>;
   if (o.dir.endsWith('.gguf')) {  // parsed and dequantized once per file and test run
     const cached = ggufReferences.get(path) ?? loadReferenceGguf(path);
     ggufReferences.set(path, cached);

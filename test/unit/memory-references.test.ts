@@ -22,9 +22,9 @@ function makeDoc(seed: number, sentences: number): string {
     const n = 3 + Math.floor(r() * 14);
     doc += Array.from({ length: n }, () => pick(words)).join(' ') + pick(['.', '!', '?', '."', ';']);
     doc += pick([' ', ' ', '  ', '\n', '\n\n', ' \n\n\t']);
-    if (r() < 0.05) doc += 'z'.repeat(300 + Math.floor(r() * 200)) + ' ';
+    if (r() < 0.05) doc += `${'z'.repeat(300 + Math.floor(r() * 200))} `;
   }
-  return doc + '\n';
+  return `${doc}\n`;
 }
 
 function checkProperties(doc: string, refs: TokenizedReference[], limit: number, firstId: number): void {

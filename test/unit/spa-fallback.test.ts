@@ -121,9 +121,9 @@ describe('bodies that are plainly not the file, without a telling content-type',
   }
 
   it('refuses required files answered with a page, and keeps a broken optional file an error', async () => {
-    const { ['tokenizer.json']: _t, ...noTokenizer } = real;
+    const { 'tokenizer.json': _t, ...noTokenizer } = real;
     await expect(loadDescriptors(urlSource('https://cdn.test/m/', { fetch: server(noTokenizer, enc(page)) }))).rejects.toThrow(/web page .* instead of tokenizer\.json/);
-    const { ['model.safetensors']: _w, ...noWeights } = real;
+    const { 'model.safetensors': _w, ...noWeights } = real;
     const src = urlSource('https://cdn.test/m/', { fetch: server(noWeights, enc(page)) });
     const err = await rejection(readSafetensorsHeader(src, 'model.safetensors'));
     expect(err.message).toMatch(/model\.safetensors: the server returned a web page/);

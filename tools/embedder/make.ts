@@ -47,7 +47,7 @@ export function makeEmbedderFixture(): EmbedderFixture {
   const files: Record<string, Uint8Array> = {
     'model.onnx': embedderOnnx(weights, 'bge'),
     'model-pooled.onnx': embedderOnnx(weights, 'pooled'),
-    'tokenizer.json': new TextEncoder().encode(JSON.stringify(tokJson, null, 1) + '\n'),
+    'tokenizer.json': new TextEncoder().encode(`${JSON.stringify(tokJson, null, 1)}\n`),
   };
   return { weights, files };
 }

@@ -62,7 +62,10 @@ function encodePart(c: RecordCodec, part: Part, src: Float32Array, dst: Uint8Arr
   const { codec, books } = partCodec(c, part);
   const { memLayers, headDim } = c.shape;
   const perLayer = vectorsPerRecord(c.shape) / memLayers;
-  if (codec !== 'pq') return encodeInto(codec, src, headDim, perLayer * memLayers, dst, at);
+  if (codec !== 'pq') {
+    encodeInto(codec, src, headDim, perLayer * memLayers, dst, at);
+    return;
+  }
   const bpv = partBpv(c, part);
   for (let l = 0; l < memLayers; l++) {
     const book = (books as PqCodebook[])[books!.length === 1 ? 0 : l];
@@ -74,7 +77,10 @@ function decodePart(c: RecordCodec, part: Part, src: Uint8Array, at: number, out
   const { codec, books } = partCodec(c, part);
   const { memLayers, headDim } = c.shape;
   const perLayer = vectorsPerRecord(c.shape) / memLayers;
-  if (codec !== 'pq') return decodeFrom(codec, src, at, headDim, perLayer * memLayers, out);
+  if (codec !== 'pq') {
+    decodeFrom(codec, src, at, headDim, perLayer * memLayers, out);
+    return;
+  }
   const bpv = partBpv(c, part);
   for (let l = 0; l < memLayers; l++) {
     const book = (books as PqCodebook[])[books!.length === 1 ? 0 : l];

@@ -59,7 +59,7 @@ function absMax(src: Float32Array, o: number, dim: number): number {
 
 function quantize(x: number, inv: number, levels: number): number {
   const q = Math.round(x * inv);
-  return q > levels ? levels : q < -levels ? -levels : q;
+  return q > levels ? levels : Math.max(q , -levels);
 }
 
 /** Encodes `count` vectors of `src` into `dst` starting at byte `at`. Inputs are already validated finite. */

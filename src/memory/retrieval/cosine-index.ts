@@ -212,7 +212,7 @@ export class CosineIndex {
       const s = this.dotRow(q, r);
       if (s < top.threshold) continue;
       const id = this.ids[r];
-      if (exclude && exclude.has(id)) continue;
+      if (exclude?.has(id)) continue;
       top.push(s, id, r);
     }
     return top;
@@ -231,7 +231,7 @@ export class CosineIndex {
       const s = (a0 + a1) * scales[r] * qs;
       if (s < top.threshold) continue;
       const id = this.ids[r];
-      if (exclude && exclude.has(id)) continue;
+      if (exclude?.has(id)) continue;
       top.push(s, id, r);
     }
     return top;

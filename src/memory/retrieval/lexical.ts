@@ -119,7 +119,7 @@ export class LexicalRetriever implements IndexedRetriever {
     if (!Number.isInteger(k) || k < 0) throw new RetrievalError(`LexicalRetriever.search: k must be a non-negative integer, got ${k}`);
     if (k === 0) return [];
     const exclude = opts.exclude;
-    const results = this.mini.search(query, exclude && exclude.size ? { filter: (r) => !exclude.has(r.id) } : {});
+    const results = this.mini.search(query, exclude?.size ? { filter: (r) => !exclude.has(r.id) } : {});
     const hits = results.map((r) => ({ id: r.id as number, score: r.score })).sort(compareHits).slice(0, k);
     const best = hits.length ? hits[0].score : 0;
     return best > 0 ? hits.map((h) => ({ id: h.id, score: h.score / best })) : [];

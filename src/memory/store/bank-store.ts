@@ -250,7 +250,7 @@ export class BankStore {
 }
 
 function checkMeta(name: string, meta: BankMeta | undefined, expect: OpenExpectations): void {
-  if (!meta || !meta.counts) throw new BankFormatError(`memory bank "${name}" has no meta record (not a bank, or its creation was interrupted)`, { bank: name });
+  if (!meta?.counts) throw new BankFormatError(`memory bank "${name}" has no meta record (not a bank, or its creation was interrupted)`, { bank: name });
   if (meta.schemaVersion > SCHEMA_VERSION) throw new BankFormatError(`memory bank "${name}" has schema version ${meta.schemaVersion}; this library reads up to ${SCHEMA_VERSION}`, { bank: name });
   if (meta.state !== 'ready') throw new BankFormatError(`memory bank "${name}" is incomplete (an import was interrupted); delete it or import it again with { overwrite: true }`, { bank: name });
   const problems: string[] = [];

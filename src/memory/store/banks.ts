@@ -43,7 +43,7 @@ export function openBank(name: string, expect?: OpenExpectations): Promise<BankS
 const zeroCounts = (): BankCounts => ({ references: 0, records: 0, vectors: 0, documents: 0 });
 
 function summarize(name: string, m: BankMetaCore | undefined): BankSummary {
-  if (!m || !m.counts) {
+  if (!m?.counts) {
     return { name, state: 'broken', createdAt: 0, updatedAt: 0, modelFingerprint: '', policyFingerprint: '', codec: null, shape: null, counts: zeroCounts(), bytes: 0 };
   }
   return {
