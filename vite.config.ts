@@ -8,8 +8,14 @@ import { browserCommands } from './test/helpers/commands';
 /** Debian's Chromium with SwiftShader WebGPU (see shared/docs/environment.md). */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const chromiumArgs = [
-  '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--headless=new',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
 
 function browserProject(name: string, include: string[], testTimeout: number) {
@@ -91,7 +97,10 @@ function workerEntryChunks(): Plugin {
         seen.add(file);
         queue.push(...chunk.imports);
         const internal = chunk.dynamicImports.filter((d) => d in bundle);
-        if (internal.length) this.error(`${file} (run in a worker) dynamically imports ${internal.join(', ')}: consumers' iife worker builds cannot code-split`);
+        if (internal.length)
+          this.error(
+            `${file} (run in a worker) dynamically imports ${internal.join(', ')}: consumers' iife worker builds cannot code-split`,
+          );
         chunk.code = staticDynamicImports(chunk.code);
       }
     },
@@ -135,7 +144,16 @@ export default defineConfig({
       browserProject('browser', ['test/kernels/**/*.test.ts', 'test/browser/**/*.test.ts'], 120_000),
       browserProject('oracle', ['test/oracle/**/*.test.ts'], 600_000),
       // Hostile inputs and faults (npm run test:reliability): Node files, then browser files.
-      { extends: true, test: { name: 'fuzz', environment: 'node', include: ['test/fuzz/**/*.fuzz.ts'], exclude: ['test/fuzz/**/*.browser.fuzz.ts'], testTimeout: 300_000 } },
+      {
+        extends: true,
+        test: {
+          name: 'fuzz',
+          environment: 'node',
+          include: ['test/fuzz/**/*.fuzz.ts'],
+          exclude: ['test/fuzz/**/*.browser.fuzz.ts'],
+          testTimeout: 300_000,
+        },
+      },
       browserProject('fuzz-browser', ['test/fuzz/**/*.browser.fuzz.ts'], 300_000),
     ],
   },

@@ -31,21 +31,24 @@ function parseArgs(args: string[]): CliOptions {
   });
   const s = args.indexOf('--scenario');
   return {
-    scenario: s >= 0 ? args[s + 1] : 'all', quick: args.includes('--quick'),
-    warmupTokens: intArg(args, '--warmup-tokens'), threads: intArg(args, '--threads'),
+    scenario: s >= 0 ? args[s + 1] : 'all',
+    quick: args.includes('--quick'),
+    warmupTokens: intArg(args, '--warmup-tokens'),
+    threads: intArg(args, '--threads'),
   };
 }
 
-const scenarios: Record<string, (o: CliOptions, log: (l: string) => void) => Promise<{ results: unknown; summary: string; file: string }>> = {
-  speed: async (o, log) => ({
-    ...(await runSpeedBench({ quick: o.quick, warmupTokens: o.warmupTokens, threads: o.threads, log })),
-    file: o.quick ? 'bench/.cache/quick-results.json' : 'bench/results/latest.json',
-  }),
-  q4: async (o, log) => ({
-    ...(await runQ4Bench({ quick: o.quick, warmupTokens: o.warmupTokens, threads: o.threads, log })),
-    file: o.quick ? 'bench/.cache/quick-q4.json' : 'bench/results/q4.json',
-  }),
-};
+const scenarios: Record<string, (o: CliOptions, log: (l: string) => void) => Promise<{ results: unknown; summary: string; file: string }>> =
+  {
+    speed: async (o, log) => ({
+      ...(await runSpeedBench({ quick: o.quick, warmupTokens: o.warmupTokens, threads: o.threads, log })),
+      file: o.quick ? 'bench/.cache/quick-results.json' : 'bench/results/latest.json',
+    }),
+    q4: async (o, log) => ({
+      ...(await runQ4Bench({ quick: o.quick, warmupTokens: o.warmupTokens, threads: o.threads, log })),
+      file: o.quick ? 'bench/.cache/quick-q4.json' : 'bench/results/q4.json',
+    }),
+  };
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -64,7 +67,10 @@ async function main(): Promise<void> {
   for (const s of summaries) console.log(s);
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err instanceof Error ? err.stack ?? err.message : err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

@@ -13,6 +13,10 @@ function evaluate<R>(page: Page, options: unknown): Promise<R> {
 }
 
 /** Launches Chromium, runs the memory page scenario with `options`, closes the browser; resolves to its result and the browser version. */
-export function runMemoryPage<R>(serverUrl: string, options: unknown, log: (line: string) => void): Promise<{ result: R; browserVersion: string }> {
+export function runMemoryPage<R>(
+  serverUrl: string,
+  options: unknown,
+  log: (line: string) => void,
+): Promise<{ result: R; browserVersion: string }> {
   return runOnPage(serverUrl, { path: '/bench/memory-page.html', global: 'memory3MemoryBench' }, log, (page) => evaluate<R>(page, options));
 }

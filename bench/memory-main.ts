@@ -18,7 +18,10 @@ async function main(): Promise<void> {
   console.log(summary);
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err instanceof Error ? err.stack ?? err.message : err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

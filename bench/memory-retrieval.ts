@@ -32,7 +32,8 @@ const k = 15;
 export const embeddingDim = 384;
 
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  const s = [...xs].sort((a, b) => a - b),
+    m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
@@ -49,8 +50,13 @@ async function timeQueries(n: number, run: (i: number) => Promise<unknown> | unk
 
 function figures(references: number, buildMs: number, times: number[]): LatencyFigures {
   return {
-    references, buildMs: round(buildMs), queries: times.length, k, medianQueryMs: round(median(times), 3),
-    minQueryMs: round(Math.min(...times), 3), maxQueryMs: round(Math.max(...times), 3),
+    references,
+    buildMs: round(buildMs),
+    queries: times.length,
+    k,
+    medianQueryMs: round(median(times), 3),
+    minQueryMs: round(Math.min(...times), 3),
+    maxQueryMs: round(Math.max(...times), 3),
   };
 }
 
@@ -81,7 +87,11 @@ function cosineLatency(size: number, queries: number, kind: 'flat' | 'int8'): Pr
 /** Every figure at every size, sizes in increasing order; `log` hears one line per measurement. */
 export async function measureRetrieval(sizes: number[], queries: number, log: (l: string) => void): Promise<RetrievalLatency> {
   const out: RetrievalLatency = {
-    runtime: `Node ${process.version} (V8, single thread)`, lexical: [], cosineFlat: [], cosineInt8: [], embeddingDim,
+    runtime: `Node ${process.version} (V8, single thread)`,
+    lexical: [],
+    cosineFlat: [],
+    cosineInt8: [],
+    embeddingDim,
     corpus: `synthetic: 90 Zipf-distributed words per reference over a 50k-word vocabulary (≈ a 128-token reference), 45-word queries (≈ a 64-token chunk); seeded. The ${englishStopWords.length} most frequent synthetic words are the lexical retriever's stop words, as the default English list is for English text`,
   };
   for (const size of sizes) {

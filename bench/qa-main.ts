@@ -16,14 +16,17 @@ import type { QaPageOptions, QaPageResult } from './scenarios/qa-page';
 const codecNames: CodecName[] = ['f16', 'int8', 'int4', 'pq'];
 
 function parseArgs(args: string[]): { quick: boolean; codecs: CodecName[]; limit: number | null } {
-  let quick = false, codecs: CodecName[] = codecNames, limit: number | null = null;
+  let quick = false,
+    codecs: CodecName[] = codecNames,
+    limit: number | null = null;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--quick') quick = true;
     else if (args[i] === '--limit' && /^\d+$/.test(args[i + 1] ?? '')) limit = Number(args[++i]);
     else if (args[i] === '--codecs') {
       codecs = (args[++i] ?? '').split(',') as CodecName[];
       const bad = codecs.find((c) => !codecNames.includes(c));
-      if (bad !== undefined || codecs[0] !== 'f16') throw new Error(`bench:qa: --codecs takes a list of ${codecNames.join(', ')} starting with f16, got ${args[i]}`);
+      if (bad !== undefined || codecs[0] !== 'f16')
+        throw new Error(`bench:qa: --codecs takes a list of ${codecNames.join(', ')} starting with f16, got ${args[i]}`);
     } else throw new Error(`bench:qa: unknown argument ${args[i]} (known: --quick, --codecs LIST, --limit N)`);
   }
   return { quick: quick || limit !== null, codecs: quick ? ['f16'] : codecs, limit: limit ?? (quick ? 30 : null) };
@@ -39,26 +42,54 @@ async function main(): Promise<void> {
   let result: QaPageResult, browserVersion: string;
   try {
     const options: QaPageOptions = {
-      modelUrl: `${server.url}/models/memory3-tiny/`, setUrl: `${server.url}/bench/data/qa-heldout.json`,
-      codecs, limit, maxTokens: 16,
+      modelUrl: `${server.url}/models/memory3-tiny/`,
+      setUrl: `${server.url}/bench/data/qa-heldout.json`,
+      codecs,
+      limit,
+      maxTokens: 16,
     };
     log(`page: dev server at ${server.url}, launching Chromium (codecs ${codecs.join(', ')})`);
-    ({ result, browserVersion } = await runOnPage(server.url, { path: '/bench/qa-page.html', global: 'memory3QaBench' }, log,
-      (page: Page) => page.evaluate((o) => (window as unknown as { memory3QaBench: { run(o: unknown): Promise<unknown> } }).memory3QaBench.run(o), options) as Promise<QaPageResult>));
+    ({ result, browserVersion } = await runOnPage(
+      server.url,
+      { path: '/bench/qa-page.html', global: 'memory3QaBench' },
+      log,
+      (page: Page) =>
+        page.evaluate(
+          (o) => (window as unknown as { memory3QaBench: { run(o: unknown): Promise<unknown> } }).memory3QaBench.run(o),
+          options,
+        ) as Promise<QaPageResult>,
+    ));
   } finally {
     await server.close();
   }
   const table: Record<string, Record<string, number | null>> = {};
   for (const [mode, m] of Object.entries(result.modes)) {
-    table[mode] = Object.fromEntries(Object.keys(m.total).sort().map((k) => [k, pct(m.right[k], m.total[k])]));
+    table[mode] = Object.fromEntries(
+      Object.keys(m.total)
+        .sort()
+        .map((k) => [k, pct(m.right[k], m.total[k])]),
+    );
   }
-  const h = 'heldout_entities', f16 = result.modes;
+  const h = 'heldout_entities',
+    f16 = result.modes;
   const n = f16.memory.total[h] ?? 0;
   const summary = `qa: memory ${table.memory[h]}% none ${table.none[h]}% rag ${table.rag[h]}% (${n} questions)`;
-  const codecLine = codecs.slice(1).map((c) => `${c} ${table[`memory_${c}`][h]}%`).join(', ');
+  const codecLine = codecs
+    .slice(1)
+    .map((c) => `${c} ${table[`memory_${c}`][h]}%`)
+    .join(', ');
   const results = {
-    bench: 'qa', quick, date: new Date().toISOString(), ...gitFacts(), machine: machineFacts(), browser: browserVersion, adapter: result.adapter,
-    modelFingerprint: result.modelFingerprint, policy: result.policy, questions: result.questions, encode: result.encode,
+    bench: 'qa',
+    quick,
+    date: new Date().toISOString(),
+    ...gitFacts(),
+    machine: machineFacts(),
+    browser: browserVersion,
+    adapter: result.adapter,
+    modelFingerprint: result.modelFingerprint,
+    policy: result.policy,
+    questions: result.questions,
+    encode: result.encode,
     exactMatchPct: table,
     goldRetrievedPct: Object.fromEntries(Object.entries(result.modes).map(([k, m]) => [k, pct(m.goldRetrieved, m.total.all)])),
     memoriesPerQuestion: Object.fromEntries(Object.entries(result.modes).map(([k, m]) => [k, round(m.spliced / m.total.all, 2)])),
@@ -70,7 +101,10 @@ async function main(): Promise<void> {
   console.log(results.summary);
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err instanceof Error ? err.stack ?? err.message : err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

@@ -19,11 +19,20 @@ interface PageState {
 }
 
 /** A bench page: its path on the bench server and the global object it defines once ready. */
-export interface PageSpec { path: string; global: string }
+export interface PageSpec {
+  path: string;
+  global: string;
+}
 
 const speedPage: PageSpec = { path: '/bench/page.html', global: 'memory3Bench' };
 
-async function openPage(browser: Browser, serverUrl: string, log: (line: string) => void, state: PageState, spec: PageSpec = speedPage): Promise<Page> {
+async function openPage(
+  browser: Browser,
+  serverUrl: string,
+  log: (line: string) => void,
+  state: PageState,
+  spec: PageSpec = speedPage,
+): Promise<Page> {
   const page = await browser.newPage();
   page.on('console', (msg) => {
     const text = msg.text();
@@ -39,7 +48,9 @@ async function openPage(browser: Browser, serverUrl: string, log: (line: string)
   });
   page.on('pageerror', (err) => log(`page exception: ${err.message}`));
   await page.goto(`${serverUrl}${spec.path}`);
-  await page.waitForFunction((name) => (window as unknown as Record<string, unknown>)[name] !== undefined, spec.global, { timeout: 120_000 });
+  await page.waitForFunction((name) => (window as unknown as Record<string, unknown>)[name] !== undefined, spec.global, {
+    timeout: 120_000,
+  });
   return page;
 }
 
@@ -47,7 +58,12 @@ async function openPage(browser: Browser, serverUrl: string, log: (line: string)
  * Launches Chromium, opens the page of `spec`, calls `evaluate` in it once (once more in a fresh
  * page when Vite re-optimized a dependency mid-load), and always closes the browser.
  */
-export async function runOnPage<R>(serverUrl: string, spec: PageSpec, log: (line: string) => void, evaluate: (page: Page) => Promise<R>): Promise<{ result: R; browserVersion: string }> {
+export async function runOnPage<R>(
+  serverUrl: string,
+  spec: PageSpec,
+  log: (line: string) => void,
+  evaluate: (page: Page) => Promise<R>,
+): Promise<{ result: R; browserVersion: string }> {
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
   try {
     const state: PageState = { outdatedDeps: false };
@@ -68,7 +84,8 @@ export async function runOnPage<R>(serverUrl: string, spec: PageSpec, log: (line
 
 function evaluateScenario<R>(page: Page, scenario: string, options: unknown): Promise<R> {
   return page.evaluate(
-    ([name, opts]) => (window as unknown as { memory3Bench: { run(n: string, o: unknown): Promise<unknown> } }).memory3Bench.run(name, opts),
+    ([name, opts]) =>
+      (window as unknown as { memory3Bench: { run(n: string, o: unknown): Promise<unknown> } }).memory3Bench.run(name, opts),
     [scenario, options] as const,
   ) as Promise<R>;
 }

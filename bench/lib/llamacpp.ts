@@ -39,7 +39,8 @@ export interface LlamaCppBenchResult {
 async function timedRun(seq: LlamaContextSequence, prompt: number[], maxTokens: number): Promise<LlamaCppRunFigures> {
   await seq.clearHistory();
   const t0 = performance.now();
-  const tokens: number[] = [], at: number[] = [];
+  const tokens: number[] = [],
+    at: number[] = [];
   const gen = seq.evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true });
   for (;;) {
     const next = await gen.next();
@@ -49,13 +50,17 @@ async function timedRun(seq: LlamaContextSequence, prompt: number[], maxTokens: 
     if (tokens.length >= maxTokens) break;
   }
   await gen.return();
-  const tFirst = at[0] ?? t0, tEnd = at[at.length - 1] ?? t0;
+  const tFirst = at[0] ?? t0,
+    tEnd = at[at.length - 1] ?? t0;
   const ttft = tFirst - t0;
   return {
-    promptTokens: prompt.length, completionTokens: tokens.length, timeToFirstTokenMs: ttft,
+    promptTokens: prompt.length,
+    completionTokens: tokens.length,
+    timeToFirstTokenMs: ttft,
     prefillTokensPerSecond: prompt.length / (ttft / 1000),
     decodeTokensPerSecond: tokens.length > 1 ? (tokens.length - 1) / ((tEnd - tFirst) / 1000) : 0,
-    medianDecodeStepMs: medianGap(at), tokens,
+    medianDecodeStepMs: medianGap(at),
+    tokens,
   };
 }
 
@@ -77,8 +82,14 @@ export async function runLlamaCppBench(o: LlamaCppBenchOptions): Promise<LlamaCp
     log(`llama.cpp: measured run (${o.promptTokens.length} prompt + ${o.maxTokens} generated tokens)`);
     const measured = await timedRun(seq, o.promptTokens, o.maxTokens);
     const settings = {
-      build: 'node-llama-cpp prebuilt CPU', gpu: false, contextSize: o.contextLength, batchSize,
-      kvCacheType: 'default (F16)', flashAttention: 'default', mmap: 'default', sampling: 'greedy (temperature 0)',
+      build: 'node-llama-cpp prebuilt CPU',
+      gpu: false,
+      contextSize: o.contextLength,
+      batchSize,
+      kvCacheType: 'default (F16)',
+      flashAttention: 'default',
+      mmap: 'default',
+      sampling: 'greedy (temperature 0)',
       weights: 'GGUF F32 (same values as model.safetensors)',
     };
     return { threads, loadMs, settings, warmup, measured };

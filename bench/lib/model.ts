@@ -19,11 +19,26 @@ import { ggufHeader, ggufPaddedBytes, type GgufTensorInfo } from '../../tools/fi
 
 /** SmolLM2-135M's config.json shape; token ids are the fixture tokenizer's (ids past it are unused). */
 export const smolLm2Config: HfConfig = {
-  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 576, intermediate_size: 1536,
-  num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, head_dim: 64, rms_norm_eps: 1e-5,
-  rope_theta: 100000, rope_scaling: null, max_position_embeddings: 2048, tie_word_embeddings: true,
-  vocab_size: 49152, hidden_act: 'silu', attention_bias: false, mlp_bias: false,
-  bos_token_id: bosId, eos_token_id: [eosId, endId], torch_dtype: 'float32',
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 576,
+  intermediate_size: 1536,
+  num_hidden_layers: 30,
+  num_attention_heads: 9,
+  num_key_value_heads: 3,
+  head_dim: 64,
+  rms_norm_eps: 1e-5,
+  rope_theta: 100000,
+  rope_scaling: null,
+  max_position_embeddings: 2048,
+  tie_word_embeddings: true,
+  vocab_size: 49152,
+  hidden_act: 'silu',
+  attention_bias: false,
+  mlp_bias: false,
+  bos_token_id: bosId,
+  eos_token_id: [eosId, endId],
+  torch_dtype: 'float32',
 };
 
 export interface TensorSpec {
@@ -36,16 +51,26 @@ export interface TensorSpec {
 /** Every tensor in generateWeights' order and distribution (same seed, same values). */
 export function tensorSpecs(c: HfConfig): TensorSpec[] {
   const s = weightScales;
-  const h = c.hidden_size, headDim = headDimOf(c);
-  const qRows = c.num_attention_heads * headDim, kvRows = c.num_key_value_heads * headDim;
+  const h = c.hidden_size,
+    headDim = headDimOf(c);
+  const qRows = c.num_attention_heads * headDim,
+    kvRows = c.num_key_value_heads * headDim;
   const norm = (name: string): TensorSpec => ({ name, shape: [h], std: s.normJitter, mean: 1 });
-  const linear = (name: string, rows: number, cols: number, gain: number): TensorSpec =>
-    ({ name, shape: [rows, cols], std: gain / Math.sqrt(cols), mean: 0 });
+  const linear = (name: string, rows: number, cols: number, gain: number): TensorSpec => ({
+    name,
+    shape: [rows, cols],
+    std: gain / Math.sqrt(cols),
+    mean: 0,
+  });
   if (c.model_type !== 'llama') throw new Error(`bench model writer: only llama (no biases), got ${c.model_type}`);
-  const out: TensorSpec[] = [{
-    name: 'model.embed_tokens.weight', shape: [c.vocab_size, h], mean: 0,
-    std: c.tie_word_embeddings ? s.tiedEmbed : s.embed,
-  }];
+  const out: TensorSpec[] = [
+    {
+      name: 'model.embed_tokens.weight',
+      shape: [c.vocab_size, h],
+      mean: 0,
+      std: c.tie_word_embeddings ? s.tiedEmbed : s.embed,
+    },
+  ];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
     out.push(
@@ -95,18 +120,30 @@ export function ggufMetadata(name: string, c: HfConfig, tok: BpeTokenizer): [str
   const tokens = tokensById(tok);
   const specialIds = new Set(tok.specials.values());
   const types = tokens.map((_, id) => (specialIds.has(id) ? 3 : 1)); // control : normal
-  for (let id = tokens.length; id < c.vocab_size; id++) { tokens.push(`<|unused_${id}|>`); types.push(3); }
+  for (let id = tokens.length; id < c.vocab_size; id++) {
+    tokens.push(`<|unused_${id}|>`);
+    types.push(3);
+  }
   return [
-    ['general.architecture', { str: arch }], ['general.name', { str: name }], ['general.file_type', { u32: 0 }],
-    [`${arch}.context_length`, { u32: c.max_position_embeddings }], [`${arch}.embedding_length`, { u32: c.hidden_size }],
-    [`${arch}.block_count`, { u32: c.num_hidden_layers }], [`${arch}.feed_forward_length`, { u32: c.intermediate_size }],
+    ['general.architecture', { str: arch }],
+    ['general.name', { str: name }],
+    ['general.file_type', { u32: 0 }],
+    [`${arch}.context_length`, { u32: c.max_position_embeddings }],
+    [`${arch}.embedding_length`, { u32: c.hidden_size }],
+    [`${arch}.block_count`, { u32: c.num_hidden_layers }],
+    [`${arch}.feed_forward_length`, { u32: c.intermediate_size }],
     [`${arch}.attention.head_count`, { u32: c.num_attention_heads }],
     [`${arch}.attention.head_count_kv`, { u32: c.num_key_value_heads }],
-    [`${arch}.attention.key_length`, { u32: headDim }], [`${arch}.attention.value_length`, { u32: headDim }],
-    [`${arch}.attention.layer_norm_rms_epsilon`, { f32: c.rms_norm_eps }], [`${arch}.rope.freq_base`, { f32: c.rope_theta }],
-    [`${arch}.rope.dimension_count`, { u32: headDim }], [`${arch}.vocab_size`, { u32: c.vocab_size }],
-    ['tokenizer.ggml.model', { str: 'gpt2' }], ['tokenizer.ggml.pre', { str: 'gpt-2' }],
-    ['tokenizer.ggml.tokens', { strings: tokens }], ['tokenizer.ggml.token_type', { i32s: types }],
+    [`${arch}.attention.key_length`, { u32: headDim }],
+    [`${arch}.attention.value_length`, { u32: headDim }],
+    [`${arch}.attention.layer_norm_rms_epsilon`, { f32: c.rms_norm_eps }],
+    [`${arch}.rope.freq_base`, { f32: c.rope_theta }],
+    [`${arch}.rope.dimension_count`, { u32: headDim }],
+    [`${arch}.vocab_size`, { u32: c.vocab_size }],
+    ['tokenizer.ggml.model', { str: 'gpt2' }],
+    ['tokenizer.ggml.pre', { str: 'gpt-2' }],
+    ['tokenizer.ggml.tokens', { strings: tokens }],
+    ['tokenizer.ggml.token_type', { i32s: types }],
     ['tokenizer.ggml.merges', { strings: tok.merges.map(([a, b]) => `${a} ${b}`) }],
     ['tokenizer.ggml.bos_token_id', { u32: tok.specials.get('<s>')! }],
     ['tokenizer.ggml.eos_token_id', { u32: tok.specials.get('</s>')! }],
@@ -117,7 +154,8 @@ export function ggufMetadata(name: string, c: HfConfig, tok: BpeTokenizer): [str
 
 /** The GGUF form of one tensor: llama.cpp name, reversed dims, Q/K rows permuted for interleaved RoPE. */
 function ggufData(c: HfConfig, t: TensorSpec, data: Float32Array): Float32Array {
-  const isQ = t.name.includes('self_attn.q_proj.'), isK = t.name.includes('self_attn.k_proj.');
+  const isQ = t.name.includes('self_attn.q_proj.'),
+    isK = t.name.includes('self_attn.k_proj.');
   if (!isQ && !isK) return data;
   return permuteForInterleavedRope(data, t.shape[0], t.shape[1], isQ ? c.num_attention_heads : c.num_key_value_heads);
 }
@@ -138,7 +176,11 @@ export interface WriteModelOptions {
 export function writeModelFiles(dir: string, o: WriteModelOptions): void {
   const tok = trainTokenizer();
   const specs = tensorSpecs(o.config);
-  const infos: GgufTensorInfo[] = specs.map((t) => ({ name: ggufTensorName(t.name), dims: [...t.shape].reverse(), elements: elementsOf(t) }));
+  const infos: GgufTensorInfo[] = specs.map((t) => ({
+    name: ggufTensorName(t.name),
+    dims: [...t.shape].reverse(),
+    elements: elementsOf(t),
+  }));
   writeFileSync(join(dir, 'config.json'), `${JSON.stringify(o.config, null, 2)}\n`);
   writeFileSync(join(dir, 'tokenizer.json'), `${JSON.stringify(tokenizerJson(tok), null, 2)}\n`);
   writeFileSync(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfigJson(tok), null, 2)}\n`);
@@ -196,10 +238,15 @@ export function ensureBenchModel(log: (line: string) => void = () => {}): BenchM
   log(`model: writing ${benchModelName} (${(parameters / 1e6).toFixed(1)}M params, F32 safetensors + GGUF) into bench/.cache/`);
   let lastPct = -1;
   writeModelFiles(tmp, {
-    name: benchModelName, config: smolLm2Config, seed: benchModelSeed,
+    name: benchModelName,
+    config: smolLm2Config,
+    seed: benchModelSeed,
     onTensor: (i, n) => {
       const pct = Math.floor((i / n) * 4) * 25;
-      if (pct !== lastPct) { lastPct = pct; log(`model: ${pct}% of tensors written`); }
+      if (pct !== lastPct) {
+        lastPct = pct;
+        log(`model: ${pct}% of tensors written`);
+      }
     },
   });
   writeFileSync(join(tmp, '.stamp'), `${hash}\n`);

@@ -15,14 +15,20 @@ function git(args: string[]): string {
 
 /** HEAD, and whether the engine's own sources (src/, shaders/) differ from it. */
 export function gitFacts(): { commit: string; engineSourcesDirty: boolean } {
-  return { commit: git(['rev-parse', 'HEAD']) || 'unknown', engineSourcesDirty: git(['status', '--porcelain', '--', 'src', 'shaders']) !== '' };
+  return {
+    commit: git(['rev-parse', 'HEAD']) || 'unknown',
+    engineSourcesDirty: git(['status', '--porcelain', '--', 'src', 'shaders']) !== '',
+  };
 }
 
 export function machineFacts(): Record<string, unknown> {
   const cpu = cpus();
   return {
-    cpuCount: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1),
-    platform: `${process.platform} ${process.arch}`, node: process.version,
+    cpuCount: cpu.length,
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    platform: `${process.platform} ${process.arch}`,
+    node: process.version,
     loadAverage1mAtStart: round(loadavg()[0], 2),
   };
 }

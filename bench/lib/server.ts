@@ -22,8 +22,13 @@ function parseRange(header: string | undefined, size: number): [number, number] 
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return 'bad';
   let start: number, end: number;
-  if (m[1] === '') { start = Math.max(0, size - Number(m[2])); end = size - 1; }
-  else { start = Number(m[1]); end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1); }
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
   return start > end || start >= size ? 'bad' : [start, end];
 }
 
@@ -54,7 +59,10 @@ function serveFile(dir: string, req: IncomingMessage, res: ServerResponse): void
   res.statusCode = range ? 206 : 200;
   if (range) res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
   res.setHeader('Content-Length', String(Math.max(0, end - start + 1)));
-  if (req.method === 'HEAD' || size === 0) { res.end(); return; }
+  if (req.method === 'HEAD' || size === 0) {
+    res.end();
+    return;
+  }
   createReadStream(path, { start, end }).pipe(res);
 }
 
@@ -77,7 +85,11 @@ export async function startBenchServer(filesDir: string): Promise<BenchServer> {
     clearScreen: false,
     plugins: [benchFilesPlugin(filesDir)],
     server: {
-      host: '127.0.0.1', port: 5199, strictPort: false, hmr: false, watch: null,
+      host: '127.0.0.1',
+      port: 5199,
+      strictPort: false,
+      hmr: false,
+      watch: null,
       // Transform the page's and the worker's import graphs up front, so dependencies Vite has not
       // pre-bundled yet are discovered before the browser asks for them (else: HTTP 504, outdated dep).
       warmup: { clientFiles: ['./bench/page.ts', './src/worker/worker.ts'] },

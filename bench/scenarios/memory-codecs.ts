@@ -5,8 +5,16 @@
  * stored as f32, so the vectors are exactly what the writer produced on the GPU).
  */
 import {
-  codecReport, decodeRecord, decodeVectors, defaultPqSubvectors, encodeVectors, recordBytes, relativeError, trainPq,
-  type CodecReportRow, type RecordCodec,
+  codecReport,
+  decodeRecord,
+  decodeVectors,
+  defaultPqSubvectors,
+  encodeVectors,
+  recordBytes,
+  relativeError,
+  trainPq,
+  type CodecReportRow,
+  type RecordCodec,
 } from '../../src/memory/codec';
 import { BankStore } from '../../src/memory/store/bank-store';
 import type { CodecName, CodecSpec, MemoryPolicy, MemoryShape } from '../../src/memory/types';
@@ -33,7 +41,7 @@ export interface BankVectors {
   policy: MemoryPolicy; // as stored with the bank
   references: number;
   tokenCounts: number[];
-  keys: Float32Array;   // (references, memLayers, memHeads, tokensPerHead, headDim)
+  keys: Float32Array; // (references, memLayers, memHeads, tokensPerHead, headDim)
   values: Float32Array;
 }
 
@@ -43,14 +51,19 @@ export async function readBankVectors(bank: string, sources: string[]): Promise<
   try {
     const shape = store.meta.shape;
     const f32: RecordCodec = { spec: spec('f32'), shape };
-    if (store.meta.codec.keys !== 'f32' || store.meta.codec.values !== 'f32') throw new Error(`bench: bank "${bank}" must be stored as f32`);
+    if (store.meta.codec.keys !== 'f32' || store.meta.codec.values !== 'f32')
+      throw new Error(`bench: bank "${bank}" must be stored as f32`);
     const refs = (await Promise.all(sources.map((s) => store.referencesBySource(s)))).flat().sort((a, b) => a.id - b.id);
     const { records, corrupt, missing } = await store.getRecords(refs.map((r) => r.id));
     if (corrupt.length || missing.length) throw new Error(`bench: bank "${bank}" has corrupt ${corrupt} / missing ${missing} records`);
     const per = recordBytes(f32) / 8; // f32 values per part
-    const keys = new Float32Array(refs.length * per), values = new Float32Array(refs.length * per);
+    const keys = new Float32Array(refs.length * per),
+      values = new Float32Array(refs.length * per);
     refs.forEach((r, i) => {
-      decodeRecord(f32, records.get(r.id)!.payload, { keys: keys.subarray(i * per, (i + 1) * per), values: values.subarray(i * per, (i + 1) * per) });
+      decodeRecord(f32, records.get(r.id)!.payload, {
+        keys: keys.subarray(i * per, (i + 1) * per),
+        values: values.subarray(i * per, (i + 1) * per),
+      });
     });
     return { shape, policy: store.meta.policy, references: refs.length, tokenCounts: refs.map((r) => r.tokenCount), keys, values };
   } finally {
@@ -68,15 +81,24 @@ export interface HeldOutPq {
 
 /** PQ trained on the first half of the references' vectors (all layers, one codebook), measured on the other half. */
 function heldOutPq(v: BankVectors): HeldOutPq {
-  const dim = v.shape.headDim, m = defaultPqSubvectors(dim), per = v.keys.length / v.references;
+  const dim = v.shape.headDim,
+    m = defaultPqSubvectors(dim),
+    per = v.keys.length / v.references;
   const train = Math.max(1, v.references >> 1);
   const err = (all: Float32Array) => {
     const book = trainPq(all.subarray(0, train * per), dim, m, { seed: 1 });
-    const test = all.subarray(train * per), out = new Float32Array(test.length);
+    const test = all.subarray(train * per),
+      out = new Float32Array(test.length);
     decodeVectors('pq', encodeVectors('pq', test, dim, book), dim, test.length / dim, out, book);
     return relativeError(test, out);
   };
-  return { pqSubvectors: m, trainReferences: train, testReferences: v.references - train, keysRelativeError: err(v.keys), valuesRelativeError: err(v.values) };
+  return {
+    pqSubvectors: m,
+    trainReferences: train,
+    testReferences: v.references - train,
+    keysRelativeError: err(v.keys),
+    valuesRelativeError: err(v.values),
+  };
 }
 
 export interface BankCodecFigures {
@@ -94,9 +116,12 @@ export interface BankCodecFigures {
 export function bankCodecFigures(v: BankVectors): BankCodecFigures {
   const dim = v.shape.headDim;
   return {
-    shape: v.shape, references: v.references, vectorsPerPart: v.keys.length / dim,
+    shape: v.shape,
+    references: v.references,
+    vectorsPerPart: v.keys.length / dim,
     meanTokensPerReference: v.tokenCounts.reduce((a, b) => a + b, 0) / Math.max(1, v.references),
-    keys: codecReport(v.keys, dim, { seed: 1 }), values: codecReport(v.values, dim, { seed: 1 }),
+    keys: codecReport(v.keys, dim, { seed: 1 }),
+    values: codecReport(v.values, dim, { seed: 1 }),
     pqHeldOut: v.references > 1 ? heldOutPq(v) : null,
   };
 }

@@ -107,18 +107,28 @@ async function encodeBank(engine: Memory3Engine, docs: { source: string; text: s
   await engine.memory.createBank(bank, { policy: f32, overwrite: true });
   t0 = performance.now();
   const r = await engine.memory.addDocuments(bank, docs, {
-    onProgress: (p) => { if (p.phase === 'encode' && p.referencesDone > 0) log(`writer: ${p.referencesDone}/${p.references} references`); },
+    onProgress: (p) => {
+      if (p.phase === 'encode' && p.referencesDone > 0) log(`writer: ${p.referencesDone}/${p.references} references`);
+    },
   });
   const ms = performance.now() - t0;
   let tokens = 0;
   for (const d of docs) tokens += (await engine.tokenize(d.text, { addSpecialTokens: false })).length;
   return {
-    documents: docs.length, references: r.references, tokens, ms, referencesPerSecond: r.references / (ms / 1000),
-    tokensPerSecond: tokens / (ms / 1000), engineReferencesPerSecond: r.referencesPerSecond, warmupMs,
+    documents: docs.length,
+    references: r.references,
+    tokens,
+    ms,
+    referencesPerSecond: r.references / (ms / 1000),
+    tokensPerSecond: tokens / (ms / 1000),
+    engineReferencesPerSecond: r.referencesPerSecond,
+    warmupMs,
   };
 }
 
-type GenExtra = { memory?: { bank: string; policy: { memoriesPerRetrieval: number; retrievalInterval: number; dedupThreshold: number | null } } };
+type GenExtra = {
+  memory?: { bank: string; policy: { memoriesPerRetrieval: number; retrievalInterval: number; dedupThreshold: number | null } };
+};
 
 async function timed(engine: Memory3Engine, tokens: number[], maxTokens: number, extra: GenExtra): Promise<RunFigures> {
   await engine.resetContext();
@@ -127,24 +137,36 @@ async function timed(engine: Memory3Engine, tokens: number[], maxTokens: number,
   const stream = engine.generate({ tokens, maxTokens, temperature: 0, ignoreEos: true, ...extra });
   for await (const delta of stream) if (delta.tokens.length > 0) at.push(performance.now());
   const r = await stream.result;
-  const totalMs = performance.now() - t0, first = at[0] ?? t0, last = at[at.length - 1] ?? t0;
+  const totalMs = performance.now() - t0,
+    first = at[0] ?? t0,
+    last = at[at.length - 1] ?? t0;
   return {
-    usage: r.usage, promptTokens: tokens.length, tokens: r.tokens,
+    usage: r.usage,
+    promptTokens: tokens.length,
+    tokens: r.tokens,
     wall: {
-      firstTokenMs: first - t0, totalMs, medianDecodeStepMs: medianGap(at),
+      firstTokenMs: first - t0,
+      totalMs,
+      medianDecodeStepMs: medianGap(at),
       decodeTokensPerSecond: at.length > 1 ? (at.length - 1) / ((last - first) / 1000) : 0,
       stepsMs: at.slice(1).map((t, i) => Math.round(t - at[i])),
     },
     retrievals: (r.retrievals ?? []).map((e) => ({
-      phase: e.phase, chunk: e.chunk, span: e.span, reused: e.reused, ms: e.ms,
+      phase: e.phase,
+      chunk: e.chunk,
+      span: e.span,
+      reused: e.reused,
+      ms: e.ms,
       references: e.references.map((x) => ({ id: x.id, source: x.source, score: x.score })),
     })),
   };
 }
 
 function logRun(log: Log, name: string, f: RunFigures): void {
-  log(`generate ${name}: ${f.promptTokens} prompt tokens, ttft ${(f.usage.timeToFirstTokenMs / 1000).toFixed(1)} s, ` +
-    `decode ${f.usage.decodeTokensPerSecond.toFixed(3)} tok/s (median step ${f.wall.medianDecodeStepMs.toFixed(0)} ms)`);
+  log(
+    `generate ${name}: ${f.promptTokens} prompt tokens, ttft ${(f.usage.timeToFirstTokenMs / 1000).toFixed(1)} s, ` +
+      `decode ${f.usage.decodeTokensPerSecond.toFixed(3)} tok/s (median step ${f.wall.medianDecodeStepMs.toFixed(0)} ms)`,
+  );
 }
 
 async function generations(engine: Memory3Engine, o: MemoryPageOptions, docText: Map<string, string>, log: Log) {
@@ -168,20 +190,35 @@ async function generations(engine: Memory3Engine, o: MemoryPageOptions, docText:
   const ragText = await engine.tokenize(`${texts.join('\n\n')}\n\n`, { addSpecialTokens: false });
   const rag = await timed(engine, [bos, ...ragText, ...prompt.slice(1)], o.maxTokens, {});
   logRun(log, 'RAG', rag);
-  const ragReferences = await Promise.all(refs.map(async (r, i) => ({ id: r.id, source: r.source, tokens: (await engine.tokenize(texts[i], { addSpecialTokens: false })).length })));
+  const ragReferences = await Promise.all(
+    refs.map(async (r, i) => ({
+      id: r.id,
+      source: r.source,
+      tokens: (await engine.tokenize(texts[i], { addSpecialTokens: false })).length,
+    })),
+  );
   const decodeCheck = [];
   for (let pair = 0; pair < o.checkPairs; pair++) {
     const a = await timed(engine, short, o.checkTokens, {});
     const b = await timed(engine, short, o.checkTokens, memory);
     const memories = b.retrievals.find((e) => e.phase === 'prompt')?.references.length ?? 0;
     decodeCheck.push({ pair, noneMedianStepMs: a.wall.medianDecodeStepMs, memoryMedianStepMs: b.wall.medianDecodeStepMs, memories });
-    log(`decode check ${pair + 1}/${o.checkPairs}: median step ${a.wall.medianDecodeStepMs.toFixed(0)} ms without, ${b.wall.medianDecodeStepMs.toFixed(0)} ms with ${memories} memories`);
+    log(
+      `decode check ${pair + 1}/${o.checkPairs}: median step ${a.wall.medianDecodeStepMs.toFixed(0)} ms without, ${b.wall.medianDecodeStepMs.toFixed(0)} ms with ${memories} memories`,
+    );
   }
-  return { runs: { none, memory: withMemory, rag }, decodeCheck, ragReferences, dedupOverlap: await dedupOverlap(engine, prompt.slice(1, 1 + o.retrievalInterval), [...docText.values()]) };
+  return {
+    runs: { none, memory: withMemory, rag },
+    decodeCheck,
+    ragReferences,
+    dedupOverlap: await dedupOverlap(engine, prompt.slice(1, 1 + o.retrievalInterval), [...docText.values()]),
+  };
 }
 
 async function dedupOverlap(engine: Memory3Engine, chunk: number[], texts: string[]): Promise<MemoryPageResult['dedupOverlap']> {
-  const r = (await Promise.all(texts.map((t) => engine.tokenize(t, { addSpecialTokens: false })))).map((ids) => overlapRatio(chunk, ids)).sort((a, b) => a - b);
+  const r = (await Promise.all(texts.map((t) => engine.tokenize(t, { addSpecialTokens: false }))))
+    .map((ids) => overlapRatio(chunk, ids))
+    .sort((a, b) => a - b);
   return { min: r[0], median: r[r.length >> 1], max: r[r.length - 1], paperThreshold: paperDedupThreshold };
 }
 
@@ -193,16 +230,27 @@ export async function memoryScenario(o: MemoryPageOptions, log: Log): Promise<Me
     log(`engine: loaded in ${(loadMs / 1000).toFixed(1)} s on ${engine.info.adapter.vendor} ${engine.info.adapter.architecture}`);
     const docs = await documents(engine, o);
     const writer = await encodeBank(engine, docs, log);
-    log(`writer: ${writer.references} references (${writer.tokens} tokens) in ${(writer.ms / 1000).toFixed(1)} s = ${writer.referencesPerSecond.toFixed(3)} refs/s`);
+    log(
+      `writer: ${writer.references} references (${writer.tokens} tokens) in ${(writer.ms / 1000).toFixed(1)} s = ${writer.referencesPerSecond.toFixed(3)} refs/s`,
+    );
     const stats = await engine.memory.stats(bank);
-    const vectors = await readBankVectors(bank, docs.map((d) => d.source));
+    const vectors = await readBankVectors(
+      bank,
+      docs.map((d) => d.source),
+    );
     const codecs = bankCodecFigures(vectors);
     log(`codecs: measured on ${codecs.vectorsPerPart} key and value vectors of dim ${codecs.shape.headDim}`);
     const gen = await generations(engine, o, new Map(docs.map((d) => [d.source, d.text])), log);
     await engine.memory.delete(bank);
     return {
-      adapter: await adapterFacts(engine.info.adapter), info: engine.info, loadMs,
-      policy: vectors.policy, bankStats: stats, writer, codecs, ...gen,
+      adapter: await adapterFacts(engine.info.adapter),
+      info: engine.info,
+      loadMs,
+      policy: vectors.policy,
+      bankStats: stats,
+      writer,
+      codecs,
+      ...gen,
     };
   } finally {
     await engine.dispose();

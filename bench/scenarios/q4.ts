@@ -31,41 +31,96 @@ export async function runQ4Bench(o: SpeedBenchOptions): Promise<SpeedBenchOutput
   const { log } = o;
   const startedAt = new Date();
   const machine = machineFacts();
-  const promptLength = o.quick ? 4 : 16, maxTokens = o.quick ? 2 : 6, warmupTokens = Math.min(o.warmupTokens ?? 2, maxTokens);
+  const promptLength = o.quick ? 4 : 16,
+    maxTokens = o.quick ? 2 : 6,
+    warmupTokens = Math.min(o.warmupTokens ?? 2, maxTokens);
   const contextLength = 256;
   const model = ensureQ4BenchModel(log);
-  log(`model: ${q4ModelName} ${model.written ? 'written' : 'cached'} (${(model.tensorDataBytes / 2 ** 20).toFixed(0)} MiB of Q4_0/F32 tensors)`);
+  log(
+    `model: ${q4ModelName} ${model.written ? 'written' : 'cached'} (${(model.tensorDataBytes / 2 ** 20).toFixed(0)} MiB of Q4_0/F32 tensors)`,
+  );
   const prompt = benchPrompt(promptLength);
-  const workload = { promptTokens: promptLength, promptSeed, generatedTokens: maxTokens, warmupGeneratedTokens: warmupTokens, contextLength, sampling: 'greedy, past end-of-sequence' };
+  const workload = {
+    promptTokens: promptLength,
+    promptSeed,
+    generatedTokens: maxTokens,
+    warmupGeneratedTokens: warmupTokens,
+    contextLength,
+    sampling: 'greedy, past end-of-sequence',
+  };
   const ours = await runOurs({ modelUrl: `${filesRoute}${model.url}`, promptTokens: prompt, maxTokens, warmupTokens, contextLength }, log);
   const loadAfterOurs = loadavg()[0];
   const om = ours.measured.usage;
-  log(`ours: ttft ${fmt(om.timeToFirstTokenMs)} ms, prefill ${fmt(om.prefillTokensPerSecond)} tok/s, decode ${fmt(om.decodeTokensPerSecond)} tok/s`);
-  const peer = await runLlamaCppBench({ gguf: model.gguf, promptTokens: prompt, maxTokens, contextLength, warmupTokens, threads: o.threads ?? cpus().length, log });
+  log(
+    `ours: ttft ${fmt(om.timeToFirstTokenMs)} ms, prefill ${fmt(om.prefillTokensPerSecond)} tok/s, decode ${fmt(om.decodeTokensPerSecond)} tok/s`,
+  );
+  const peer = await runLlamaCppBench({
+    gguf: model.gguf,
+    promptTokens: prompt,
+    maxTokens,
+    contextLength,
+    warmupTokens,
+    threads: o.threads ?? cpus().length,
+    log,
+  });
   const pm = peer.measured;
-  log(`llama.cpp: ttft ${fmt(pm.timeToFirstTokenMs)} ms, prefill ${fmt(pm.prefillTokensPerSecond)} tok/s, decode ${fmt(pm.decodeTokensPerSecond)} tok/s`);
+  log(
+    `llama.cpp: ttft ${fmt(pm.timeToFirstTokenMs)} ms, prefill ${fmt(pm.prefillTokensPerSecond)} tok/s, decode ${fmt(pm.decodeTokensPerSecond)} tok/s`,
+  );
 
-  const c = model.config, g = ours.info.gpuBytes;
-  const kvRow = 2 * c.num_hidden_layers * c.num_key_value_heads * c.head_dim! * 4;  // K and V, f32, every layer
+  const c = model.config,
+    g = ours.info.gpuBytes;
+  const kvRow = 2 * c.num_hidden_layers * c.num_key_value_heads * c.head_dim! * 4; // K and V, f32, every layer
   const meanPos = promptLength + maxTokens / 2;
   const f16Weights = weightBytesAs(model, 'f16');
-  const readQ4 = bytesPerToken(g.weights, kvRow, meanPos), readF16 = bytesPerToken(f16Weights, kvRow, meanPos);
-  const gpuTotal = g.weights + g.kvCache + g.activations, f16Total = f16Weights + g.kvCache + g.activations;
+  const readQ4 = bytesPerToken(g.weights, kvRow, meanPos),
+    readF16 = bytesPerToken(f16Weights, kvRow, meanPos);
+  const gpuTotal = g.weights + g.kvCache + g.activations,
+    f16Total = f16Weights + g.kvCache + g.activations;
   const results = {
-    scenario: 'q4', quick: o.quick, date: startedAt.toISOString(), git: gitFacts(), durationS: round((Date.now() - startedAt.getTime()) / 1000, 1),
-    machine: { ...machine, loadAverage1mAfterOurs: round(loadAfterOurs, 2), loadAverage1mAtEnd: round(loadavg()[0], 2), chromium: ours.browserVersion, adapter: ours.adapter },
+    scenario: 'q4',
+    quick: o.quick,
+    date: startedAt.toISOString(),
+    git: gitFacts(),
+    durationS: round((Date.now() - startedAt.getTime()) / 1000, 1),
+    machine: {
+      ...machine,
+      loadAverage1mAfterOurs: round(loadAfterOurs, 2),
+      loadAverage1mAtEnd: round(loadavg()[0], 2),
+      chromium: ours.browserVersion,
+      adapter: ours.adapter,
+    },
     model: {
-      name: q4ModelName, shapeOf: 'meta-llama/Llama-3.2-1B', weights: `random, every matrix Q4_0, norms F32, one GGUF read by both engines`,
-      parameters: model.parameters, layers: c.num_hidden_layers, hidden: c.hidden_size, intermediate: c.intermediate_size,
-      heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: c.head_dim, vocab: c.vocab_size, tiedEmbeddings: c.tie_word_embeddings,
+      name: q4ModelName,
+      shapeOf: 'meta-llama/Llama-3.2-1B',
+      weights: `random, every matrix Q4_0, norms F32, one GGUF read by both engines`,
+      parameters: model.parameters,
+      layers: c.num_hidden_layers,
+      hidden: c.hidden_size,
+      intermediate: c.intermediate_size,
+      heads: c.num_attention_heads,
+      kvHeads: c.num_key_value_heads,
+      headDim: c.head_dim,
+      vocab: c.vocab_size,
+      tiedEmbeddings: c.tie_word_embeddings,
       ggufTensorDataBytes: model.tensorDataBytes,
     },
     workload,
     ours: {
-      loadMs: round(ours.loadMs), weightDtype: ours.info.weightDtype, weightFormats: ours.info.weightFormats, gpuBytes: g,
-      warmup: oursFigures(ours.warmup), measured: oursFigures(ours.measured),
+      loadMs: round(ours.loadMs),
+      weightDtype: ours.info.weightDtype,
+      weightFormats: ours.info.weightFormats,
+      gpuBytes: g,
+      warmup: oursFigures(ours.warmup),
+      measured: oursFigures(ours.measured),
     },
-    llamaCpp: { threads: peer.threads, loadMs: round(peer.loadMs), settings: { ...peer.settings, weights: 'the same Q4_0 GGUF' }, warmup: llamaFigures(peer.warmup), measured: llamaFigures(peer.measured) },
+    llamaCpp: {
+      threads: peer.threads,
+      loadMs: round(peer.loadMs),
+      settings: { ...peer.settings, weights: 'the same Q4_0 GGUF' },
+      warmup: llamaFigures(peer.warmup),
+      measured: llamaFigures(peer.measured),
+    },
     ratiosOursOverLlamaCpp: {
       prefillTokensPerSecond: round(om.prefillTokensPerSecond / pm.prefillTokensPerSecond, 4),
       decodeTokensPerSecond: round(om.decodeTokensPerSecond / pm.decodeTokensPerSecond, 4),
@@ -78,7 +133,8 @@ export async function runQ4Bench(o: SpeedBenchOptions): Promise<SpeedBenchOutput
       bytesReadPerDecodedToken: { atPosition: meanPos, q4_0: readQ4, f16: readF16, ratio: round(readQ4.total / readF16.total, 4) },
     },
   };
-  const summary = `bench q4: ${q4ModelName}: weights ${fmt(g.weights / 2 ** 20)} MiB on the GPU (${fmt(100 * g.weights / model.tensorDataBytes)}% of the GGUF's tensors; ` +
+  const summary =
+    `bench q4: ${q4ModelName}: weights ${fmt(g.weights / 2 ** 20)} MiB on the GPU (${fmt((100 * g.weights) / model.tensorDataBytes)}% of the GGUF's tensors; ` +
     `f16: ${fmt(f16Weights / 2 ** 20)} MiB), GPU memory ${fmt(gpuTotal / f16Total)}× the f16 model's, ${fmt(readQ4.total / 2 ** 20)} MiB read per decoded token ` +
     `(${fmt(readQ4.total / readF16.total)}× f16); ours/llama.cpp prefill ${fmt(results.ratiosOursOverLlamaCpp.prefillTokensPerSecond)}×, ` +
     `decode ${fmt(results.ratiosOursOverLlamaCpp.decodeTokensPerSecond)}× (ours ${fmt(om.decodeTokensPerSecond)} tok/s, llama.cpp ${fmt(pm.decodeTokensPerSecond)} tok/s)`;

@@ -10,8 +10,17 @@
 import { createEngine, type Memory3Engine, type RetrievalEvent } from '../../src/index';
 import type { CodecName } from '../../src/memory/types';
 
-export interface QaQuestion { set: string; relation: string; question: string; answer: string; source: string }
-export interface QaSet { documents: { source: string; text: string }[]; questions: QaQuestion[] }
+export interface QaQuestion {
+  set: string;
+  relation: string;
+  question: string;
+  answer: string;
+  source: string;
+}
+export interface QaSet {
+  documents: { source: string; text: string }[];
+  questions: QaQuestion[];
+}
 
 export interface QaPageOptions {
   modelUrl: string;
@@ -22,7 +31,13 @@ export interface QaPageOptions {
   maxTokens: number;
 }
 
-export interface ModeFigures { right: Record<string, number>; total: Record<string, number>; goldRetrieved: number; spliced: number; ms: number }
+export interface ModeFigures {
+  right: Record<string, number>;
+  total: Record<string, number>;
+  goldRetrieved: number;
+  spliced: number;
+  ms: number;
+}
 export interface QaPageResult {
   adapter: string;
   modelFingerprint: string;
@@ -37,22 +52,30 @@ const norm = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
 
 /** The reply starts with the answer (case-folded, without its final full stop), then a non-alphanumeric or the end. */
 export function exactMatch(reply: string, answer: string): boolean {
-  const r = norm(reply), a = norm(answer).replace(/\.$/, '');
+  const r = norm(reply),
+    a = norm(answer).replace(/\.$/, '');
   return r.startsWith(a) && (r.length === a.length || !/[\p{L}\p{N}]/u.test(r[a.length]));
 }
 
 function limitPerSet(qs: QaQuestion[], limit: number | null): QaQuestion[] {
   if (limit === null) return qs;
   const seen = new Map<string, number>();
-  return qs.filter((q) => { const n = (seen.get(q.set) ?? 0) + 1; seen.set(q.set, n); return n <= limit; });
+  return qs.filter((q) => {
+    const n = (seen.get(q.set) ?? 0) + 1;
+    seen.set(q.set, n);
+    return n <= limit;
+  });
 }
 
 async function ask(engine: Memory3Engine, content: string, maxTokens: number, bank: string | null, policy?: Record<string, unknown>) {
   const r = await engine.generate({
-    messages: [{ role: 'user', content }], maxTokens, temperature: 0, stop: ['\n'],
+    messages: [{ role: 'user', content }],
+    maxTokens,
+    temperature: 0,
+    stop: ['\n'],
     ...(bank ? { memory: { bank, ...(policy ? { policy } : {}) } } : {}),
   }).result;
-  return { text: r.text, retrievals: r.retrievals ?? [] as RetrievalEvent[] };
+  return { text: r.text, retrievals: r.retrievals ?? ([] as RetrievalEvent[]) };
 }
 
 export async function qaScenario(o: QaPageOptions, log: (line: string) => void): Promise<QaPageResult> {
@@ -60,14 +83,19 @@ export async function qaScenario(o: QaPageOptions, log: (line: string) => void):
   if (!res.ok) throw new Error(`qa bench: ${o.setUrl} answered HTTP ${res.status}`);
   const set = (await res.json()) as QaSet;
   const questions = limitPerSet(set.questions, o.limit);
-  const config = await (await fetch(new URL('config.json', o.modelUrl))).json() as { memory3?: unknown };
+  const config = (await (await fetch(new URL('config.json', o.modelUrl))).json()) as { memory3?: unknown };
   const engine = await createEngine({ model: o.modelUrl, contextLength: 512 });
   const out: QaPageResult = {
-    adapter: `${engine.info.adapter.vendor} ${engine.info.adapter.architecture}`, modelFingerprint: '', policy: config.memory3 ?? null,
-    questions: questions.length, encode: {}, modes: {}, examples: [],
+    adapter: `${engine.info.adapter.vendor} ${engine.info.adapter.architecture}`,
+    modelFingerprint: '',
+    policy: config.memory3 ?? null,
+    questions: questions.length,
+    encode: {},
+    modes: {},
+    examples: [],
   };
   const score = (mode: string, q: QaQuestion, reply: string, refs: RetrievalEvent['references'], ms: number) => {
-    const m = out.modes[mode] ??= { right: {}, total: {}, goldRetrieved: 0, spliced: 0, ms: 0 };
+    const m = (out.modes[mode] ??= { right: {}, total: {}, goldRetrieved: 0, spliced: 0, ms: 0 });
     const ok = exactMatch(reply, q.answer) ? 1 : 0;
     for (const key of ['all', q.set, `${q.set}/${q.relation}`]) {
       m.right[key] = (m.right[key] ?? 0) + ok;
@@ -76,7 +104,8 @@ export async function qaScenario(o: QaPageOptions, log: (line: string) => void):
     m.goldRetrieved += refs.some((r) => r.source === q.source) ? 1 : 0;
     m.spliced += refs.length;
     m.ms += ms;
-    if (out.examples.filter((e) => e.mode === mode).length < 4) out.examples.push({ mode, question: q.question, answer: q.answer, reply, memories: refs.map((r) => r.text.slice(0, 60)) });
+    if (out.examples.filter((e) => e.mode === mode).length < 4)
+      out.examples.push({ mode, question: q.question, answer: q.answer, reply, memories: refs.map((r) => r.text.slice(0, 60)) });
   };
   try {
     for (const [ci, codec] of o.codecs.entries()) {
@@ -85,7 +114,12 @@ export async function qaScenario(o: QaPageOptions, log: (line: string) => void):
       const t0 = performance.now();
       let last = 0;
       const added = await engine.memory.addDocuments(bank, set.documents, {
-        onProgress: (p) => { if (p.phase === 'encode' && performance.now() - last > 15_000) { last = performance.now(); log(`${codec}: ${p.referencesDone}/${p.references} references`); } },
+        onProgress: (p) => {
+          if (p.phase === 'encode' && performance.now() - last > 15_000) {
+            last = performance.now();
+            log(`${codec}: ${p.referencesDone}/${p.references} references`);
+          }
+        },
       });
       const stats = await engine.memory.stats(bank);
       out.encode[codec] = { references: added.references, seconds: (performance.now() - t0) / 1000, bytes: stats.bytes };

@@ -45,11 +45,15 @@ export interface SpeedPageResult {
 export async function adapterFacts(info: ModelInfo['adapter']): Promise<AdapterFacts> {
   const adapter = await navigator.gpu?.requestAdapter();
   const fallback = (adapter?.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter;
-  const byName = /swiftshader|llvmpipe|lavapipe|softpipe|warp|basic render|software|cpu/i
-    .test(`${info.vendor} ${info.architecture} ${info.description}`);
+  const byName = /swiftshader|llvmpipe|lavapipe|softpipe|warp|basic render|software|cpu/i.test(
+    `${info.vendor} ${info.architecture} ${info.description}`,
+  );
   return {
-    vendor: info.vendor, architecture: info.architecture, description: info.description,
-    isFallbackAdapter: fallback ?? null, software: fallback === true || byName,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    description: info.description,
+    isFallbackAdapter: fallback ?? null,
+    software: fallback === true || byName,
   };
 }
 
@@ -58,11 +62,18 @@ function progressLogger(log: BenchLog): (p: LoadProgress) => void {
   return (p) => {
     const pct = p.total > 0 ? Math.floor((p.loaded / p.total) * 4) * 25 : 0;
     const key = `${p.phase} ${pct}`;
-    if (key !== last && p.phase !== 'ready') { last = key; log(`ours: load ${p.phase} ${pct}%`); }
+    if (key !== last && p.phase !== 'ready') {
+      last = key;
+      log(`ours: load ${p.phase} ${pct}%`);
+    }
   };
 }
 
-async function timedGeneration(engine: Awaited<ReturnType<typeof createEngine>>, o: SpeedPageOptions, maxTokens: number): Promise<PageRunFigures> {
+async function timedGeneration(
+  engine: Awaited<ReturnType<typeof createEngine>>,
+  o: SpeedPageOptions,
+  maxTokens: number,
+): Promise<PageRunFigures> {
   await engine.resetContext();
   const t0 = performance.now();
   const at: number[] = [];
@@ -72,11 +83,16 @@ async function timedGeneration(engine: Awaited<ReturnType<typeof createEngine>>,
   }
   const r = await stream.result;
   const totalMs = performance.now() - t0;
-  const first = at[0] ?? t0, last = at[at.length - 1] ?? t0;
+  const first = at[0] ?? t0,
+    last = at[at.length - 1] ?? t0;
   return {
-    usage: r.usage, finishReason: r.finishReason, tokens: r.tokens,
+    usage: r.usage,
+    finishReason: r.finishReason,
+    tokens: r.tokens,
     wall: {
-      firstTokenMs: first - t0, totalMs, medianDecodeStepMs: medianGap(at),
+      firstTokenMs: first - t0,
+      totalMs,
+      medianDecodeStepMs: medianGap(at),
       decodeTokensPerSecond: at.length > 1 ? (at.length - 1) / ((last - first) / 1000) : 0,
     },
   };

@@ -27,20 +27,29 @@ export interface SpeedBenchOutput {
 export function oursFigures(r: PageRunFigures) {
   const u = r.usage;
   return {
-    promptTokens: u.promptTokens, completionTokens: u.completionTokens, cachedPromptTokens: u.cachedPromptTokens,
-    timeToFirstTokenMs: round(u.timeToFirstTokenMs, 1), prefillTokensPerSecond: round(u.prefillTokensPerSecond, 2),
-    decodeTokensPerSecond: round(u.decodeTokensPerSecond, 3), finishReason: r.finishReason,
+    promptTokens: u.promptTokens,
+    completionTokens: u.completionTokens,
+    cachedPromptTokens: u.cachedPromptTokens,
+    timeToFirstTokenMs: round(u.timeToFirstTokenMs, 1),
+    prefillTokensPerSecond: round(u.prefillTokensPerSecond, 2),
+    decodeTokensPerSecond: round(u.decodeTokensPerSecond, 3),
+    finishReason: r.finishReason,
     wallClock: {
-      firstTokenMs: round(r.wall.firstTokenMs, 1), totalMs: round(r.wall.totalMs, 1),
-      decodeTokensPerSecond: round(r.wall.decodeTokensPerSecond, 3), medianDecodeStepMs: round(r.wall.medianDecodeStepMs, 1),
+      firstTokenMs: round(r.wall.firstTokenMs, 1),
+      totalMs: round(r.wall.totalMs, 1),
+      decodeTokensPerSecond: round(r.wall.decodeTokensPerSecond, 3),
+      medianDecodeStepMs: round(r.wall.medianDecodeStepMs, 1),
     },
   };
 }
 
 export function llamaFigures(r: LlamaCppRunFigures) {
   return {
-    promptTokens: r.promptTokens, completionTokens: r.completionTokens, timeToFirstTokenMs: round(r.timeToFirstTokenMs, 1),
-    prefillTokensPerSecond: round(r.prefillTokensPerSecond, 2), decodeTokensPerSecond: round(r.decodeTokensPerSecond, 3),
+    promptTokens: r.promptTokens,
+    completionTokens: r.completionTokens,
+    timeToFirstTokenMs: round(r.timeToFirstTokenMs, 1),
+    prefillTokensPerSecond: round(r.prefillTokensPerSecond, 2),
+    decodeTokensPerSecond: round(r.decodeTokensPerSecond, 3),
     medianDecodeStepMs: round(r.medianDecodeStepMs, 1),
   };
 }
@@ -51,7 +60,8 @@ export async function runOurs(o: SpeedPageOptions, log: (l: string) => void): Pr
   try {
     log(`ours: dev server at ${server.url}, launching Chromium`);
     return await withBenchPage(server.url, log, async (page) => ({
-      ...(await page.run<SpeedPageResult>('speed', o)), browserVersion: page.browserVersion,
+      ...(await page.run<SpeedPageResult>('speed', o)),
+      browserVersion: page.browserVersion,
     }));
   } finally {
     await server.close();
@@ -71,29 +81,52 @@ interface SpeedRun {
 /** The results-file object of one run. */
 function speedResults(r: SpeedRun, quick: boolean): Record<string, unknown> {
   const { ours, peer, model } = r;
-  const c = model.config, om = ours.measured.usage, pm = peer.measured;
+  const c = model.config,
+    om = ours.measured.usage,
+    pm = peer.measured;
   return {
-    scenario: 'speed', quick, date: r.startedAt.toISOString(), git: gitFacts(),
+    scenario: 'speed',
+    quick,
+    date: r.startedAt.toISOString(),
+    git: gitFacts(),
     durationS: round((Date.now() - r.startedAt.getTime()) / 1000, 1),
     machine: {
-      ...r.machine, loadAverage1mAfterOurs: round(r.loadAfterOurs, 2), loadAverage1mAtEnd: round(loadavg()[0], 2),
-      chromium: ours.browserVersion, adapter: ours.adapter,
+      ...r.machine,
+      loadAverage1mAfterOurs: round(r.loadAfterOurs, 2),
+      loadAverage1mAtEnd: round(loadavg()[0], 2),
+      chromium: ours.browserVersion,
+      adapter: ours.adapter,
     },
     model: {
-      name: model.name, shapeOf: 'HuggingFaceTB/SmolLM2-135M',
+      name: model.name,
+      shapeOf: 'HuggingFaceTB/SmolLM2-135M',
       weights: `random (seed ${benchModelSeed}), F32 safetensors and F32 GGUF, same values`,
-      parameters: model.parameters, architecture: c.architectures[0], layers: c.num_hidden_layers, hidden: c.hidden_size,
-      intermediate: c.intermediate_size, heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: c.head_dim,
-      vocab: c.vocab_size, tiedEmbeddings: c.tie_word_embeddings, ropeTheta: c.rope_theta,
+      parameters: model.parameters,
+      architecture: c.architectures[0],
+      layers: c.num_hidden_layers,
+      hidden: c.hidden_size,
+      intermediate: c.intermediate_size,
+      heads: c.num_attention_heads,
+      kvHeads: c.num_key_value_heads,
+      headDim: c.head_dim,
+      vocab: c.vocab_size,
+      tiedEmbeddings: c.tie_word_embeddings,
+      ropeTheta: c.rope_theta,
     },
     workload: r.workload,
     ours: {
-      loadMs: round(ours.loadMs), weightDtype: ours.info.weightDtype, gpuBytes: ours.info.gpuBytes,
-      warmup: oursFigures(ours.warmup), measured: oursFigures(ours.measured),
+      loadMs: round(ours.loadMs),
+      weightDtype: ours.info.weightDtype,
+      gpuBytes: ours.info.gpuBytes,
+      warmup: oursFigures(ours.warmup),
+      measured: oursFigures(ours.measured),
     },
     llamaCpp: {
-      threads: peer.threads, loadMs: round(peer.loadMs), settings: peer.settings,
-      warmup: llamaFigures(peer.warmup), measured: llamaFigures(pm),
+      threads: peer.threads,
+      loadMs: round(peer.loadMs),
+      settings: peer.settings,
+      warmup: llamaFigures(peer.warmup),
+      measured: llamaFigures(pm),
     },
     ratiosOursOverLlamaCpp: {
       prefillTokensPerSecond: round(om.prefillTokensPerSecond / pm.prefillTokensPerSecond, 4),
@@ -108,22 +141,46 @@ export async function runSpeedBench(o: SpeedBenchOptions): Promise<SpeedBenchOut
   const { log } = o;
   const startedAt = new Date();
   const machine = machineFacts();
-  const promptLength = o.quick ? 16 : 128, maxTokens = o.quick ? 16 : 128;
+  const promptLength = o.quick ? 16 : 128,
+    maxTokens = o.quick ? 16 : 128;
   const warmupTokens = Math.min(o.warmupTokens ?? 16, maxTokens);
   const contextLength = 512;
   const model = ensureBenchModel(log);
   log(`model: ${model.name} (${(model.parameters / 1e6).toFixed(1)}M params) ${model.written ? 'written' : 'cached'} in bench/.cache/`);
   const prompt = benchPrompt(promptLength);
-  const workload = { promptTokens: promptLength, promptSeed, generatedTokens: maxTokens, warmupGeneratedTokens: warmupTokens, contextLength, sampling: 'greedy, past end-of-sequence' };
-  const ours = await runOurs({ modelUrl: `${filesRoute}${model.name}/`, promptTokens: prompt, maxTokens, warmupTokens, contextLength }, log);
+  const workload = {
+    promptTokens: promptLength,
+    promptSeed,
+    generatedTokens: maxTokens,
+    warmupGeneratedTokens: warmupTokens,
+    contextLength,
+    sampling: 'greedy, past end-of-sequence',
+  };
+  const ours = await runOurs(
+    { modelUrl: `${filesRoute}${model.name}/`, promptTokens: prompt, maxTokens, warmupTokens, contextLength },
+    log,
+  );
   const loadAfterOurs = loadavg()[0];
   const om = ours.measured.usage;
-  log(`ours: ttft ${fmt(om.timeToFirstTokenMs)} ms, prefill ${fmt(om.prefillTokensPerSecond)} tok/s, decode ${fmt(om.decodeTokensPerSecond)} tok/s`);
-  const peer = await runLlamaCppBench({ gguf: model.gguf, promptTokens: prompt, maxTokens, contextLength, warmupTokens, threads: o.threads ?? cpus().length, log });
+  log(
+    `ours: ttft ${fmt(om.timeToFirstTokenMs)} ms, prefill ${fmt(om.prefillTokensPerSecond)} tok/s, decode ${fmt(om.decodeTokensPerSecond)} tok/s`,
+  );
+  const peer = await runLlamaCppBench({
+    gguf: model.gguf,
+    promptTokens: prompt,
+    maxTokens,
+    contextLength,
+    warmupTokens,
+    threads: o.threads ?? cpus().length,
+    log,
+  });
   const pm = peer.measured;
-  log(`llama.cpp: ttft ${fmt(pm.timeToFirstTokenMs)} ms, prefill ${fmt(pm.prefillTokensPerSecond)} tok/s, decode ${fmt(pm.decodeTokensPerSecond)} tok/s`);
+  log(
+    `llama.cpp: ttft ${fmt(pm.timeToFirstTokenMs)} ms, prefill ${fmt(pm.prefillTokensPerSecond)} tok/s, decode ${fmt(pm.decodeTokensPerSecond)} tok/s`,
+  );
   const results = speedResults({ startedAt, machine, loadAfterOurs, model, workload, ours, peer }, o.quick);
-  const summary = `bench: ttft ${fmt(om.timeToFirstTokenMs)} ms, prefill ${fmt(om.prefillTokensPerSecond)} tok/s, ` +
+  const summary =
+    `bench: ttft ${fmt(om.timeToFirstTokenMs)} ms, prefill ${fmt(om.prefillTokensPerSecond)} tok/s, ` +
     `decode ${fmt(om.decodeTokensPerSecond)} tok/s; llama.cpp prefill ${fmt(pm.prefillTokensPerSecond)} tok/s, ` +
     `decode ${fmt(pm.decodeTokensPerSecond)} tok/s`;
   return { results, summary };

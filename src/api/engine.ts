@@ -4,7 +4,15 @@
  * dispose(). Named errors thrown in the worker arrive here as the same classes.
  */
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
-import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
+import type {
+  EngineState,
+  GenerateRequest,
+  GenerationDelta,
+  GenerationResult,
+  LoadOptions,
+  LoadProgress,
+  ModelInfo,
+} from '../engine/types';
 import { installErrorTransfer, type ModelSpec, type WorkerApi } from '../worker/protocol';
 import { EngineStateError, GenerationAbortedError, WorkerStartError } from '../util/errors';
 import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
@@ -28,7 +36,11 @@ export interface MemoryApi {
   /** Creates an empty bank; `policy` overrides the model's memory policy (paper defaults otherwise). */
   createBank(name: string, opts?: CreateBankOptions): Promise<BankStats>;
   /** Encodes documents into the bank on the GPU; resumable (re-adding skips what is stored), cancellable. */
-  addDocuments(bank: string, docs: MemoryDocument[], opts?: { onProgress?: (p: AddDocumentsProgress) => void; signal?: AbortSignal }): Promise<AddDocumentsResult>;
+  addDocuments(
+    bank: string,
+    docs: MemoryDocument[],
+    opts?: { onProgress?: (p: AddDocumentsProgress) => void; signal?: AbortSignal },
+  ): Promise<AddDocumentsResult>;
   list(): Promise<BankSummary[]>;
   delete(name: string): Promise<void>;
   stats(name: string): Promise<BankStats>;
@@ -82,17 +94,32 @@ export async function createEngine(options: CreateEngineOptions): Promise<Memory
   const worker = given ?? new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'memory3-engine' });
   const remote = wrap<WorkerApi>(worker);
   let state: EngineState = 'loading';
-  const setState = (s: EngineState, detail?: string) => { state = s; onStateChange?.(s, detail); };
+  const setState = (s: EngineState, detail?: string) => {
+    state = s;
+    onStateChange?.(s, detail);
+  };
   let info: ModelInfo;
   // A worker whose script fails to load never answers: turn its error event into a named error.
   let onError: (e: Event) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
-    onError = (e: Event) => reject(new WorkerStartError(`the engine worker failed to start: ${(e as ErrorEvent).message || 'its script could not be loaded'} ` +
-      '(with Vite 7 dev servers, add optimizeDeps: { exclude: [\'memory3-web\'] } to your Vite config)'));
+    onError = (e: Event) =>
+      reject(
+        new WorkerStartError(
+          `the engine worker failed to start: ${(e as ErrorEvent).message || 'its script could not be loaded'} ` +
+            "(with Vite 7 dev servers, add optimizeDeps: { exclude: ['memory3-web'] } to your Vite config)",
+        ),
+      );
     worker.addEventListener('error', onError);
   });
   try {
-    info = await Promise.race([remote.load({ ...load, model: normalizeModel(model) }, proxy((p: LoadProgress) => onProgress?.(p)), proxy(setState)), failed]);
+    info = await Promise.race([
+      remote.load(
+        { ...load, model: normalizeModel(model) },
+        proxy((p: LoadProgress) => onProgress?.(p)),
+        proxy(setState),
+      ),
+      failed,
+    ]);
     worker.removeEventListener('error', onError);
   } catch (err) {
     remote[releaseProxy]();
@@ -116,25 +143,44 @@ class EngineHandle implements Memory3Engine {
       const abort = () => this.abortRequest(id);
       opts.signal?.addEventListener('abort', abort, { once: true });
       try {
-        return await this.call(() => this.remote.addDocuments(id, bank, docs, proxy((p: AddDocumentsProgress) => opts.onProgress?.(p))));
-      } finally { opts.signal?.removeEventListener('abort', abort); }
+        return await this.call(() =>
+          this.remote.addDocuments(
+            id,
+            bank,
+            docs,
+            proxy((p: AddDocumentsProgress) => opts.onProgress?.(p)),
+          ),
+        );
+      } finally {
+        opts.signal?.removeEventListener('abort', abort);
+      }
     },
     list: () => this.call(() => this.remote.listBanks()),
     delete: (name) => this.call(() => this.remote.deleteBank(name)),
     stats: (name) => this.call(() => this.remote.bankStats(name)),
     export: (name) => this.call(() => this.remote.exportBank(name)),
-    import: (data, opts = {}) => this.call(() => this.remote.importBank(data instanceof Blob ? data : transfer(data, [data as unknown as Transferable]), opts)),
+    import: (data, opts = {}) =>
+      this.call(() => this.remote.importBank(data instanceof Blob ? data : transfer(data, [data as unknown as Transferable]), opts)),
   };
   /** Rejects (with EngineStateError) when dispose() is called: every request in flight then settles. */
   private readonly disposed: Promise<never>;
   private rejectDisposed!: (err: Error) => void;
 
   constructor(
-    private readonly remote: Remote<WorkerApi>, private readonly worker: Worker, readonly info: ModelInfo,
-    private readonly getState: () => EngineState, private readonly setState: (s: EngineState) => void,
+    private readonly remote: Remote<WorkerApi>,
+    private readonly worker: Worker,
+    readonly info: ModelInfo,
+    private readonly getState: () => EngineState,
+    private readonly setState: (s: EngineState) => void,
   ) {
-    this.chat = { completions: { create: ((req: ChatCompletionRequest) => this.createCompletion(req)) as Memory3Engine['chat']['completions']['create'] } };
-    this.disposed = new Promise<never>((_, reject) => { this.rejectDisposed = reject; });
+    this.chat = {
+      completions: {
+        create: ((req: ChatCompletionRequest) => this.createCompletion(req)) as Memory3Engine['chat']['completions']['create'],
+      },
+    };
+    this.disposed = new Promise<never>((_, reject) => {
+      this.rejectDisposed = reject;
+    });
     this.disposed.catch(() => {});
   }
 
@@ -147,7 +193,9 @@ class EngineHandle implements Memory3Engine {
     return Promise.race([request(), this.disposed]);
   }
 
-  get state(): EngineState { return this.getState(); }
+  get state(): EngineState {
+    return this.getState();
+  }
 
   generate(req: GenerateRequest & { signal?: AbortSignal; onRetrieval?: (e: RetrievalEvent) => void }): GenerationStream {
     this.assertOpen();
@@ -163,24 +211,49 @@ class EngineHandle implements Memory3Engine {
       return Object.assign(stream, { result: rejected });
     }
     signal?.addEventListener('abort', abort, { once: true });
-    const result = this.call(() => this.remote.generate(id, request, proxy((d: GenerationDelta) => stream.push(d)),
-      onRetrieval ? proxy((e: RetrievalEvent) => onRetrieval(e)) : undefined))
-      .then((r) => { stream.end(); return r; }, (e) => { stream.end(e); throw e; })
+    const result = this.call(() =>
+      this.remote.generate(
+        id,
+        request,
+        proxy((d: GenerationDelta) => stream.push(d)),
+        onRetrieval ? proxy((e: RetrievalEvent) => onRetrieval(e)) : undefined,
+      ),
+    )
+      .then(
+        (r) => {
+          stream.end();
+          return r;
+        },
+        (e) => {
+          stream.end(e);
+          throw e;
+        },
+      )
       .finally(() => signal?.removeEventListener('abort', abort));
     result.catch(() => {});
     // A `break` aborts, and the loop ends once the worker has let go of the request (engine free again).
-    stream.onCancel = () => { abort(); return result.then(() => {}, () => {}); };
+    stream.onCancel = () => {
+      abort();
+      return result.then(
+        () => {},
+        () => {},
+      );
+    };
     return Object.assign(stream, { result });
   }
 
   private async createCompletion(req: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     const gen = this.generate({ ...toGenerateRequest(req), signal: req.signal });
     const id = `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    const created = Math.floor(Date.now() / 1000), model = this.info.architecture;
+    const created = Math.floor(Date.now() / 1000),
+      model = this.info.architecture;
     if (!req.stream) {
       const r = await gen.result;
       return {
-        id, object: 'chat.completion', created, model,
+        id,
+        object: 'chat.completion',
+        created,
+        model,
         choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason, logprobs: null }],
         usage: toUsage(r.usage),
         ...(r.retrievals ? { retrievals: r.retrievals } : {}),
@@ -189,13 +262,26 @@ class EngineHandle implements Memory3Engine {
     return (async function* (): AsyncGenerator<ChatCompletionChunk> {
       let first = true;
       for await (const d of gen) {
-        yield { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: first ? { role: 'assistant', content: d.text } : { content: d.text }, finish_reason: null, logprobs: null }] };
+        yield {
+          id,
+          object: 'chat.completion.chunk',
+          created,
+          model,
+          choices: [
+            { index: 0, delta: first ? { role: 'assistant', content: d.text } : { content: d.text }, finish_reason: null, logprobs: null },
+          ],
+        };
         first = false;
       }
       const r = await gen.result;
       yield {
-        id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: {}, finish_reason: r.finishReason, logprobs: null }],
-        usage: toUsage(r.usage), ...(r.retrievals ? { retrievals: r.retrievals } : {}),
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model,
+        choices: [{ index: 0, delta: {}, finish_reason: r.finishReason, logprobs: null }],
+        usage: toUsage(r.usage),
+        ...(r.retrievals ? { retrievals: r.retrievals } : {}),
       };
     })();
   }
@@ -204,14 +290,28 @@ class EngineHandle implements Memory3Engine {
     const id = nextId++;
     const abort = () => this.abortRequest(id);
     opts.signal?.addEventListener('abort', abort, { once: true });
-    try { return await this.call(() => this.remote.evaluate(id, tokens)); } finally { opts.signal?.removeEventListener('abort', abort); }
+    try {
+      return await this.call(() => this.remote.evaluate(id, tokens));
+    } finally {
+      opts.signal?.removeEventListener('abort', abort);
+    }
   }
 
-  tokenize(text: string, opts: { addSpecialTokens?: boolean } = {}): Promise<number[]> { return this.call(() => this.remote.tokenize(text, opts.addSpecialTokens ?? true)); }
-  detokenize(tokens: number[]): Promise<string> { return this.call(() => this.remote.detokenize(tokens)); }
-  resetContext(): Promise<void> { return this.call(() => this.remote.resetContext()); }
-  simulateDeviceLoss(): Promise<void> { return this.call(() => this.remote.simulateDeviceLoss()); }
-  debugStats(): Promise<{ live: number; liveBytes: number; created: number }> { return this.call(() => this.remote.debugStats()); }
+  tokenize(text: string, opts: { addSpecialTokens?: boolean } = {}): Promise<number[]> {
+    return this.call(() => this.remote.tokenize(text, opts.addSpecialTokens ?? true));
+  }
+  detokenize(tokens: number[]): Promise<string> {
+    return this.call(() => this.remote.detokenize(tokens));
+  }
+  resetContext(): Promise<void> {
+    return this.call(() => this.remote.resetContext());
+  }
+  simulateDeviceLoss(): Promise<void> {
+    return this.call(() => this.remote.simulateDeviceLoss());
+  }
+  debugStats(): Promise<{ live: number; liveBytes: number; created: number }> {
+    return this.call(() => this.remote.debugStats());
+  }
 
   /**
    * Frees the GPU memory and terminates the worker. Requests still in flight reject with
@@ -221,7 +321,9 @@ class EngineHandle implements Memory3Engine {
     if (this.getState() === 'disposed' || this.disposing) return;
     this.disposing = true;
     this.rejectDisposed(new EngineStateError('the engine was disposed while this request was running', { reason: 'disposed' }));
-    const answered = this.remote.dispose().catch(() => { /* the worker may already be gone (device lost) */ });
+    const answered = this.remote.dispose().catch(() => {
+      /* the worker may already be gone (device lost) */
+    });
     await Promise.race([answered, new Promise((r) => setTimeout(r, disposeWaitMs))]);
     this.remote[releaseProxy]();
     this.worker.terminate();
@@ -237,6 +339,7 @@ class EngineHandle implements Memory3Engine {
   }
 
   private assertOpen(): void {
-    if (this.getState() === 'disposed' || this.disposing) throw new EngineStateError('this engine was disposed; create a new one', { reason: 'disposed' });
+    if (this.getState() === 'disposed' || this.disposing)
+      throw new EngineStateError('this engine was disposed; create a new one', { reason: 'disposed' });
   }
 }

@@ -73,10 +73,14 @@ export function toGenerateRequest(req: ChatCompletionRequest): GenerateRequest {
 
 export function toUsage(u: GenerationUsage): CompletionUsage {
   return {
-    prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens,
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.totalTokens,
     extra: {
-      cached_prompt_tokens: u.cachedPromptTokens, time_to_first_token_ms: u.timeToFirstTokenMs,
-      prefill_tokens_per_s: u.prefillTokensPerSecond, decode_tokens_per_s: u.decodeTokensPerSecond,
+      cached_prompt_tokens: u.cachedPromptTokens,
+      time_to_first_token_ms: u.timeToFirstTokenMs,
+      prefill_tokens_per_s: u.prefillTokensPerSecond,
+      decode_tokens_per_s: u.decodeTokensPerSecond,
     },
   };
 }

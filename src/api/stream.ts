@@ -8,7 +8,11 @@ export class DeltaStream<T> implements AsyncIterable<T> {
 
   push(item: T): void {
     if (this.done) return;
-    if (this.waiting) { const w = this.waiting; this.clearWaiter(); w({ value: item, done: false }); } else this.items.push(item);
+    if (this.waiting) {
+      const w = this.waiting;
+      this.clearWaiter();
+      w({ value: item, done: false });
+    } else this.items.push(item);
   }
 
   end(error?: unknown): void {
@@ -16,9 +20,11 @@ export class DeltaStream<T> implements AsyncIterable<T> {
     this.done = true;
     this.error = error ?? null;
     if (this.waiting) {
-      const w = this.waiting, f = this.failWaiting;
+      const w = this.waiting,
+        f = this.failWaiting;
       this.clearWaiter();
-      if (error !== undefined && error !== null) f!(error); else w({ value: undefined as never, done: true });
+      if (error !== undefined && error !== null) f!(error);
+      else w({ value: undefined as never, done: true });
     }
   }
 
@@ -27,7 +33,10 @@ export class DeltaStream<T> implements AsyncIterable<T> {
       next: () => {
         if (this.items.length) return Promise.resolve({ value: this.items.shift()!, done: false });
         if (this.done) return this.error ? Promise.reject(this.error) : Promise.resolve({ value: undefined as never, done: true });
-        return new Promise((resolve, reject) => { this.waiting = resolve; this.failWaiting = reject; });
+        return new Promise((resolve, reject) => {
+          this.waiting = resolve;
+          this.failWaiting = reject;
+        });
       },
       return: async () => {
         const settled = this.onCancel?.();
@@ -46,5 +55,8 @@ export class DeltaStream<T> implements AsyncIterable<T> {
    */
   onCancel?: () => Promise<void> | void;
 
-  private clearWaiter(): void { this.waiting = null; this.failWaiting = null; }
+  private clearWaiter(): void {
+    this.waiting = null;
+    this.failWaiting = null;
+  }
 }

@@ -25,11 +25,13 @@ async function ggufEntry(source: ModelSource): Promise<string | null> {
   if (source.entry) return source.entry;
   const files = source.list?.() ?? null;
   const safetensors = files ? files.some((f) => /(^|\/)model\.safetensors(\.index\.json)?$/.test(f)) : true;
-  if (!files || (safetensors && await source.exists('config.json'))) return null;
-  const later = (f: string) => Number(/-(\d{5})-of-\d{5}\.gguf$/i.exec(f)?.[1] ?? 1) > 1;  // splits after the first
+  if (!files || (safetensors && (await source.exists('config.json')))) return null;
+  const later = (f: string) => Number(/-(\d{5})-of-\d{5}\.gguf$/i.exec(f)?.[1] ?? 1) > 1; // splits after the first
   const ggufs = files.filter((f) => /\.gguf$/i.test(f) && !later(f)).sort();
   if (ggufs.length > 1) {
-    throw new ModelConfigError(`${source.description} holds ${ggufs.length} GGUF models (${ggufs.join(', ')}); pick one file`, { files: ggufs });
+    throw new ModelConfigError(`${source.description} holds ${ggufs.length} GGUF models (${ggufs.join(', ')}); pick one file`, {
+      files: ggufs,
+    });
   }
   return ggufs[0] ?? null;
 }
@@ -41,8 +43,11 @@ async function readConfig(source: ModelSource): Promise<unknown> {
   } catch (err) {
     const d = err instanceof ModelFetchError ? err.details : undefined;
     if (!d || d.webPage || (d.status !== undefined && d.status !== 404 && d.status !== 410)) throw err;
-    throw new ModelFetchError(`config.json not found in ${source.description} (${err instanceof Error ? err.message : err}): a model folder needs config.json, ` +
-      'tokenizer.json and model.safetensors (or model.safetensors.index.json with its shards), or a .gguf file', { ...d, file: 'config.json' });
+    throw new ModelFetchError(
+      `config.json not found in ${source.description} (${err instanceof Error ? err.message : err}): a model folder needs config.json, ` +
+        'tokenizer.json and model.safetensors (or model.safetensors.index.json with its shards), or a .gguf file',
+      { ...d, file: 'config.json' },
+    );
   }
 }
 
@@ -57,8 +62,10 @@ export async function loadDescriptors(source: ModelSource): Promise<Descriptors>
   const config = parseModelConfig(configJson);
   const tokenizerJson = await readJsonFile(source, 'tokenizer.json');
   const tokenizerConfig = await readJsonFile(source, 'tokenizer_config.json', { optional: true });
-  const generationConfig = await readJsonFile(source, 'generation_config.json', { optional: true }) as { eos_token_id?: number | number[] } | null;
-  const eos = [...config.eosTokenIds, ...([generationConfig?.eos_token_id ?? []].flat())];
+  const generationConfig = (await readJsonFile(source, 'generation_config.json', { optional: true })) as {
+    eos_token_id?: number | number[];
+  } | null;
+  const eos = [...config.eosTokenIds, ...[generationConfig?.eos_token_id ?? []].flat()];
   const tokenizer = Tokenizer.fromJSON(tokenizerJson, tokenizerConfig, { eosTokenId: eos });
   return { config, tokenizer, configText, gguf: null };
 }

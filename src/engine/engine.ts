@@ -13,7 +13,14 @@ import { MemoryManager } from '../memory/manager';
 import type { MemoryPolicy } from '../memory/types';
 import type { ModelSource } from '../model/source';
 import type { Tokenizer } from '../tokenizer/tokenizer';
-import { DeviceLostError, EngineStateError, GenerationAbortedError, GPUExecutionError, InvalidOptionsError, Memory3Error } from '../util/errors';
+import {
+  DeviceLostError,
+  EngineStateError,
+  GenerationAbortedError,
+  GPUExecutionError,
+  InvalidOptionsError,
+  Memory3Error,
+} from '../util/errors';
 import { runGeneration } from './generate';
 import { MemoryFeeder } from './memory-feeder';
 import { loadDescriptors, loadWeights } from './load';
@@ -29,25 +36,37 @@ export class Engine {
   private stateValue: EngineState = 'ready';
   private gpuError: GPUError | null = null;
   private lostMessage: string | null = null;
-  private readonly staging: GPUBuffer;       // (vocab) f32, MAP_READ: the one-row readback
+  private readonly staging: GPUBuffer; // (vocab) f32, MAP_READ: the one-row readback
 
   private constructor(
-    private readonly gpu: GpuContext, readonly model: LlamaModel, readonly tokenizer: Tokenizer,
-    private readonly run: KernelRunner, private readonly sink: GpuWeightSink,
-    readonly info: ModelInfo, private readonly onState: (s: EngineState, detail?: string) => void,
+    private readonly gpu: GpuContext,
+    readonly model: LlamaModel,
+    readonly tokenizer: Tokenizer,
+    private readonly run: KernelRunner,
+    private readonly sink: GpuWeightSink,
+    readonly info: ModelInfo,
+    private readonly onState: (s: EngineState, detail?: string) => void,
     /** SHA-256 of the weights' names, shapes and first bytes: banks are tied to it. */
     readonly modelFingerprint: string,
   ) {
     this.memory = new MemoryManager(this);
     const v = model.cfg.vocabSize;
-    this.staging = gpu.device.createBuffer({ label: 'logits.readback', size: v * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.session = new Session(model.kv, tokenizer, v, model.cfg.maxPositionEmbeddings, model.maxChunk,
-      (ids, startPos, logits, opts) => this.step(ids, startPos, logits, opts));
+    this.staging = gpu.device.createBuffer({
+      label: 'logits.readback',
+      size: v * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.session = new Session(model.kv, tokenizer, v, model.cfg.maxPositionEmbeddings, model.maxChunk, (ids, startPos, logits, opts) =>
+      this.step(ids, startPos, logits, opts),
+    );
   }
 
   static async load(
-    source: ModelSource, opts: LoadOptions = {}, onProgress: (p: LoadProgress) => void = () => {},
-    onState: (s: EngineState, detail?: string) => void = () => {}, signal?: AbortSignal,
+    source: ModelSource,
+    opts: LoadOptions = {},
+    onProgress: (p: LoadProgress) => void = () => {},
+    onState: (s: EngineState, detail?: string) => void = () => {},
+    signal?: AbortSignal,
   ): Promise<Engine> {
     onProgress({ phase: 'config', loaded: 0, total: 1, message: `Reading model descriptors from ${source.description}` });
     const descriptors = await loadDescriptors(source);
@@ -55,7 +74,9 @@ export class Engine {
     let engine: Engine | null = null;
     const gpu = await requestGpu({
       onLost: (info) => engine?.deviceLost(info.message || info.reason),
-      onUncapturedError: (e) => { if (engine) engine.gpuError ??= e; },
+      onUncapturedError: (e) => {
+        if (engine) engine.gpuError ??= e;
+      },
     });
     const contextLength = Math.min(opts.contextLength ?? 2048, contextLimit(config));
     const { weights, dtype, sink, fingerprint } = await loadWeights(gpu.device, source, descriptors, opts, onProgress, signal);
@@ -63,9 +84,17 @@ export class Engine {
     const model = new LlamaModel(gpu.device, config, weights, contextLength, chunk);
     const run = new KernelRunner(gpu.device);
     const info: ModelInfo = {
-      family: config.family, architecture: config.architecture, numLayers: config.numLayers,
-      hiddenSize: config.hiddenSize, numHeads: config.numHeads, numKvHeads: config.numKvHeads, headDim: config.headDim,
-      vocabSize: config.vocabSize, contextLength, weightDtype: dtype, weightFormats: Object.fromEntries(sink.formatBytes),
+      family: config.family,
+      architecture: config.architecture,
+      numLayers: config.numLayers,
+      hiddenSize: config.hiddenSize,
+      numHeads: config.numHeads,
+      numKvHeads: config.numKvHeads,
+      headDim: config.headDim,
+      vocabSize: config.vocabSize,
+      contextLength,
+      weightDtype: dtype,
+      weightFormats: Object.fromEntries(sink.formatBytes),
       format: descriptors.gguf ? 'gguf' : 'safetensors',
       gpuBytes: { weights: weights.bytes, kvCache: model.kv.bytes, activations: model.activationBytes },
       weightBuffers: sink.bufferCount,
@@ -80,14 +109,26 @@ export class Engine {
     return engine;
   }
 
-  get state(): EngineState { return this.stateValue; }
+  get state(): EngineState {
+    return this.stateValue;
+  }
   /** The device and runner, for the memory writer, which records on them between requests. */
-  get gpuDevice(): GPUDevice { return this.gpu.device; }
-  get runner(): KernelRunner { return this.run; }
-  get contextLength(): number { return this.session.contextLength; }
-  get cachedTokens(): readonly number[] { return this.session.kv.tokens; }
+  get gpuDevice(): GPUDevice {
+    return this.gpu.device;
+  }
+  get runner(): KernelRunner {
+    return this.run;
+  }
+  get contextLength(): number {
+    return this.session.contextLength;
+  }
+  get cachedTokens(): readonly number[] {
+    return this.session.kv.tokens;
+  }
   /** The logits of the last fed token (valid until the next step). */
-  get lastLogits(): Float32Array { return this.session.logits; }
+  get lastLogits(): Float32Array {
+    return this.session.logits;
+  }
 
   /**
    * Logits after feeding `ids` (the KV of any prefix already cached is reused; the rest is
@@ -99,7 +140,9 @@ export class Engine {
 
   /** Generates from a request; `onDelta` receives text as it becomes final, `onRetrieval` each chunk's memories. */
   async generate(
-    req: GenerateRequest, onDelta: (d: GenerationDelta) => void = () => {}, signal?: AbortSignal,
+    req: GenerateRequest,
+    onDelta: (d: GenerationDelta) => void = () => {},
+    signal?: AbortSignal,
     onRetrieval: (e: RetrievalEvent) => void = () => {},
   ): Promise<GenerationResult> {
     if (!req.memory) return this.exclusive(() => runGeneration(this.session, req, onDelta, signal));
@@ -117,8 +160,12 @@ export class Engine {
    * go before the prompt; `onRetrieval` hears of every chunk's memories.
    */
   async generateWith(
-    req: GenerateRequest, provider: MemoryProvider, prefixIds: readonly number[],
-    onDelta: (d: GenerationDelta) => void = () => {}, onRetrieval: (e: RetrievalEvent) => void = () => {}, signal?: AbortSignal,
+    req: GenerateRequest,
+    provider: MemoryProvider,
+    prefixIds: readonly number[],
+    onDelta: (d: GenerationDelta) => void = () => {},
+    onRetrieval: (e: RetrievalEvent) => void = () => {},
+    signal?: AbortSignal,
   ): Promise<GenerationResult & { retrievals: RetrievalEvent[] }> {
     return this.exclusive(async () => {
       const feeder = new MemoryFeeder(this.session, provider, this.slotsFor(provider.policy), prefixIds, onRetrieval);
@@ -129,8 +176,9 @@ export class Engine {
         await feeder.settle();
       }
       // A decode chunk's span was announced with its nominal end; the result gives the real one.
-      const retrievals = feeder.events.map((e) => e.phase === 'decode'
-        ? { ...e, span: [e.span[0], Math.min(e.span[1], result.tokens.length)] as [number, number] } : e);
+      const retrievals = feeder.events.map((e) =>
+        e.phase === 'decode' ? { ...e, span: [e.span[0], Math.min(e.span[1], result.tokens.length)] as [number, number] } : e,
+      );
       return { ...result, retrievals };
     });
   }
@@ -138,8 +186,14 @@ export class Engine {
   private slots: { key: string; slots: MemorySlots } | null = null;
   /** Memory slot buffers for a policy, allocated once and kept while the policy's shape is the same. */
   private slotsFor(policy: MemoryPolicy): MemorySlots {
-    const key = JSON.stringify([policy.memoryLayers, policy.memoryHeads, policy.memoriesPerRetrieval, policy.tokensPerHead,
-      policy.positionScheme, policy.referenceLength]);
+    const key = JSON.stringify([
+      policy.memoryLayers,
+      policy.memoryHeads,
+      policy.memoriesPerRetrieval,
+      policy.tokensPerHead,
+      policy.positionScheme,
+      policy.referenceLength,
+    ]);
     if (this.slots?.key !== key) {
       this.slots?.slots.destroy();
       this.slots = { key, slots: new MemorySlots(this.gpu.device, this.model.cfg, policy, ropeInvFreq(this.model.cfg)) };
@@ -148,7 +202,9 @@ export class Engine {
   }
 
   /** Forgets the cached context (the next call prefills from scratch). */
-  resetContext(): void { this.session.reset(); }
+  resetContext(): void {
+    this.session.reset();
+  }
 
   /** Runs one forward step of `ids` at `startPos`; reads the last row's logits back into `logits` when given. */
   private async step(ids: readonly number[], startPos: number, logits: Float32Array | null, opts: StepOptions = {}): Promise<void> {
@@ -237,10 +293,14 @@ export class Engine {
   }
 
   /** GPU buffers alive on the engine's device (and ever created): flat over a long session. */
-  get bufferTally(): BufferTally { return { ...this.gpu.buffers }; }
+  get bufferTally(): BufferTally {
+    return { ...this.gpu.buffers };
+  }
 
   /** Test hook: destroys the device as a driver reset would. */
-  simulateDeviceLoss(): void { this.gpu.device.destroy(); }
+  simulateDeviceLoss(): void {
+    this.gpu.device.destroy();
+  }
 
   dispose(): void {
     if (this.stateValue === 'disposed') return;

@@ -18,20 +18,30 @@ import type { FinishReason, GenerateRequest, GenerationDelta, GenerationResult }
  * tokenizes only the new suffix.
  */
 function rememberTurn(session: Session, promptText: string | null, promptIds: number[], out: number[], replyText: string): void {
-  if (promptText === null) { session.lastTurn = null; return; }
+  if (promptText === null) {
+    session.lastTurn = null;
+    return;
+  }
   const tok = session.tokenizer;
   // Keep the reply's ids up to the first one the caller cannot see in its text (a special token, a cut stop string).
   let k = out.findIndex((t) => tok.isSpecial(t));
   if (k < 0) k = out.length;
   while (k > 0 && !replyText.startsWith(tok.decode(out.slice(0, k), { skipSpecialTokens: true }))) k--;
-  session.lastTurn = { text: promptText + tok.decode(out.slice(0, k), { skipSpecialTokens: true }), ids: [...promptIds, ...out.slice(0, k)] };
+  session.lastTurn = {
+    text: promptText + tok.decode(out.slice(0, k), { skipSpecialTokens: true }),
+    ids: [...promptIds, ...out.slice(0, k)],
+  };
 }
 
 /** The rendered chat prompt for `messages` (null for other request kinds). */
 function chatText(session: Session, req: GenerateRequest): string | null {
   if (!req.messages) return null;
   const tok = session.tokenizer;
-  return applyChatTemplate(tok.chatTemplate as never, req.messages, { addGenerationPrompt: true, bosToken: tok.bosToken, eosToken: tok.eosToken });
+  return applyChatTemplate(tok.chatTemplate as never, req.messages, {
+    addGenerationPrompt: true,
+    bosToken: tok.bosToken,
+    eosToken: tok.eosToken,
+  });
 }
 
 /** The prompt token ids of a request: raw tokens, a chat through the template, or text. */
@@ -63,8 +73,12 @@ function promptTokens(session: Session, req: GenerateRequest): number[] {
 }
 
 export async function runGeneration(
-  session: Session, req: GenerateRequest, onDelta: (d: GenerationDelta) => void, signal?: AbortSignal,
-  feeder: Feeder = new PlainFeeder(session), extraPromptTokens = 0,
+  session: Session,
+  req: GenerateRequest,
+  onDelta: (d: GenerationDelta) => void,
+  signal?: AbortSignal,
+  feeder: Feeder = new PlainFeeder(session),
+  extraPromptTokens = 0,
 ): Promise<GenerationResult> {
   const maxTokens = req.maxTokens ?? 256;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new InvalidOptionsError(`maxTokens must be an integer ≥ 1, got ${maxTokens}`);
@@ -76,10 +90,14 @@ export async function runGeneration(
   const offset = feeder.positionOffset ?? 0;
   const rows = session.rowLimit(offset);
   if (ids.length + extraPromptTokens >= rows) {
-    const why = rows < session.contextLength ? `the model has ${session.maxPositions} positions and explicit memory shifts the context by ${offset}, so ${rows} rows fit`
-      : `the context holds ${session.contextLength}`;
-    throw new ContextOverflowError(`the prompt has ${ids.length + extraPromptTokens} tokens; ${why} ` +
-      '(the prompt must leave room for at least one generated token)', { tokens: ids.length + extraPromptTokens, contextLength: session.contextLength, rows, positionOffset: offset });
+    const why =
+      rows < session.contextLength
+        ? `the model has ${session.maxPositions} positions and explicit memory shifts the context by ${offset}, so ${rows} rows fit`
+        : `the context holds ${session.contextLength}`;
+    throw new ContextOverflowError(
+      `the prompt has ${ids.length + extraPromptTokens} tokens; ${why} (the prompt must leave room for at least one generated token)`,
+      { tokens: ids.length + extraPromptTokens, contextLength: session.contextLength, rows, positionOffset: offset },
+    );
   }
   const promptText = chatText(session, req);
   const eos = new Set(session.tokenizer.eosTokenIds);
@@ -89,21 +107,35 @@ export async function runGeneration(
   const cached = first.cached;
   let logits = first.logits;
   const tPrefill = performance.now();
-  const history = [...ids], out: number[] = [];
-  let text = '', finish: FinishReason = 'length', tFirst = 0;
-  const emit = (piece: string, tokens: number[]) => { if (piece || tokens.length) { text += piece; onDelta({ text: piece, tokens }); } };
+  const history = [...ids],
+    out: number[] = [];
+  let text = '',
+    finish: FinishReason = 'length',
+    tFirst = 0;
+  const emit = (piece: string, tokens: number[]) => {
+    if (piece || tokens.length) {
+      text += piece;
+      onDelta({ text: piece, tokens });
+    }
+  };
   // Checkpoints often pad vocab_size past the tokenizer's ids: those rows are never sampled.
   const usable = Math.min(session.tokenizer.vocabSize, session.vocabSize);
   for (;;) {
     if (usable < logits.length) logits.fill(-Infinity, usable);
     const token = sampler.sample(logits, history);
     if (out.length === 0) tFirst = performance.now();
-    if (eos.has(token) && !req.ignoreEos) { finish = 'stop'; break; }
+    if (eos.has(token) && !req.ignoreEos) {
+      finish = 'stop';
+      break;
+    }
     out.push(token);
     history.push(token);
     const r = stop.push(decoder.push(token));
     emit(r.emit, [token]);
-    if (r.stopped) { finish = 'stop'; break; }
+    if (r.stopped) {
+      finish = 'stop';
+      break;
+    }
     if (out.length >= maxTokens || session.kv.length + 1 >= rows) break;
     if (signal?.aborted) throw new GenerationAbortedError('generation aborted', { completionTokens: out.length });
     logits = await feeder.next(token, out.length - 1, signal);
@@ -114,9 +146,13 @@ export async function runGeneration(
   const prefilled = ids.length + extraPromptTokens - cached;
   const decodeSteps = Math.max(0, out.length - 1);
   return {
-    text, tokens: out, finishReason: finish,
+    text,
+    tokens: out,
+    finishReason: finish,
     usage: {
-      promptTokens: ids.length + extraPromptTokens, cachedPromptTokens: cached, completionTokens: out.length,
+      promptTokens: ids.length + extraPromptTokens,
+      cachedPromptTokens: cached,
+      completionTokens: out.length,
       totalTokens: ids.length + extraPromptTokens + out.length,
       timeToFirstTokenMs: (tFirst || tEnd) - t0,
       prefillTokensPerSecond: prefilled / Math.max(1e-3, (tPrefill - t0) / 1000),

@@ -15,15 +15,20 @@ import type { ModelConfig } from '../model/config';
 export interface GgufDescriptors {
   config: ModelConfig;
   tokenizer: Tokenizer;
-  files: string[];                         // the splits, in order
-  tensors: Map<string, LocatedTensor>;    // HF name → where it lies
+  files: string[]; // the splits, in order
+  tensors: Map<string, LocatedTensor>; // HF name → where it lies
 }
 
 function splitInfo(h: GgufHeader, file: string): { no: number; count: number; tensors: number | null } {
-  const count = h.metadata.get('split.count'), no = h.metadata.get('split.no'), tensors = h.metadata.get('split.tensors.count');
+  const count = h.metadata.get('split.count'),
+    no = h.metadata.get('split.no'),
+    tensors = h.metadata.get('split.tensors.count');
   if (count === undefined) return { no: 0, count: 1, tensors: null };
   if (typeof count !== 'number' || typeof no !== 'number' || count < 1 || no < 0 || no >= count) {
-    throw new ModelFormatError(`${file}: split.no ${String(no)} / split.count ${String(count)} are inconsistent`, { file, field: 'split.count' });
+    throw new ModelFormatError(`${file}: split.no ${String(no)} / split.count ${String(count)} are inconsistent`, {
+      file,
+      field: 'split.count',
+    });
   }
   return { no, count, tensors: typeof tensors === 'number' ? tensors : null };
 }
@@ -34,27 +39,41 @@ async function readSplits(source: ModelSource, entry: string): Promise<GgufFile[
   const { count, tensors } = splitInfo(first, entry);
   const names = ggufSplitFiles(entry);
   if (count !== names.length) {
-    throw new ModelConfigError(`${entry}: the file says it is split ${count} ways, its name says ${names.length} ` +
-      '(split models are named <name>-00001-of-0000N.gguf; load the first split)', { file: entry, expected: count, actual: names.length });
+    throw new ModelConfigError(
+      `${entry}: the file says it is split ${count} ways, its name says ${names.length} ` +
+        '(split models are named <name>-00001-of-0000N.gguf; load the first split)',
+      { file: entry, expected: count, actual: names.length },
+    );
   }
   if (names[0] !== entry) throw new ModelConfigError(`${entry} is not the first split; load ${names[0]}`, { file: entry });
   const files: GgufFile[] = [{ path: entry, header: first }];
   for (let i = 1; i < names.length; i++) {
     const header = await readGgufHeader(source, names[i]);
-    if (splitInfo(header, names[i]).no !== i) throw new ModelFormatError(`${names[i]}: split.no is not ${i}`, { file: names[i], field: 'split.no' });
+    if (splitInfo(header, names[i]).no !== i)
+      throw new ModelFormatError(`${names[i]}: split.no is not ${i}`, { file: names[i], field: 'split.no' });
     files.push({ path: names[i], header });
   }
   const total = files.reduce((a, f) => a + f.header.tensors.length, 0);
   if (tensors !== null && total !== tensors) {
-    throw new ModelFormatError(`${entry}: the splits hold ${total} tensors, split.tensors.count says ${tensors}`, { file: entry, expected: tensors, actual: total });
+    throw new ModelFormatError(`${entry}: the splits hold ${total} tensors, split.tensors.count says ${tensors}`, {
+      file: entry,
+      expected: tensors,
+      actual: total,
+    });
   }
   return files;
 }
 
 /** rope_freqs.weight (Llama-3 scaling): headDim/2 f32 divisors of the RoPE frequencies. */
-async function ropeFactors(source: ModelSource, t: { file: string; begin: number; end: number; type: string; dims: number[] }, half: number): Promise<Float32Array> {
+async function ropeFactors(
+  source: ModelSource,
+  t: { file: string; begin: number; end: number; type: string; dims: number[] },
+  half: number,
+): Promise<Float32Array> {
   if (t.type !== 'F32' || t.dims.length !== 1 || t.dims[0] !== half) {
-    throw new ModelConfigError(`GGUF rope_freqs.weight must be ${half} F32 values, got ${t.type} [${t.dims.join(', ')}]`, { tensor: 'rope_freqs.weight' });
+    throw new ModelConfigError(`GGUF rope_freqs.weight must be ${half} F32 values, got ${t.type} [${t.dims.join(', ')}]`, {
+      tensor: 'rope_freqs.weight',
+    });
   }
   const out = new Uint8Array(t.end - t.begin);
   let filled = 0;
@@ -65,8 +84,12 @@ async function ropeFactors(source: ModelSource, t: { file: string; begin: number
     filled += n;
   }
   if (filled < out.length) {
-    throw new TruncatedFileError(`${t.file}: rope_freqs.weight ends after ${filled} of ${out.length} bytes`,
-      { file: t.file, tensor: 'rope_freqs.weight', expected: out.length, received: filled });
+    throw new TruncatedFileError(`${t.file}: rope_freqs.weight ends after ${filled} of ${out.length} bytes`, {
+      file: t.file,
+      tensor: 'rope_freqs.weight',
+      expected: out.length,
+      received: filled,
+    });
   }
   return new Float32Array(out.buffer);
 }

@@ -46,8 +46,12 @@ function llamaCppRounding(t: LocatedTensor, target: ReturnType<typeof floatTarge
 
 /** Streams every weight file once into GPU buffers. On failure, frees what was allocated. */
 export async function loadWeights(
-  device: GPUDevice, source: ModelSource, d: Descriptors, opts: LoadOptions,
-  onProgress: (p: LoadProgress) => void, signal?: AbortSignal,
+  device: GPUDevice,
+  source: ModelSource,
+  d: Descriptors,
+  opts: LoadOptions,
+  onProgress: (p: LoadProgress) => void,
+  signal?: AbortSignal,
 ): Promise<LoadedWeights> {
   let files: string[], plan: Map<string, LocatedTensor>;
   if (d.gguf) {
@@ -62,9 +66,10 @@ export async function loadWeights(
   const sink = new GpuWeightSink(device, opts.maxBindingBytes);
   try {
     await streamLocated(source, files, plan.values(), sink, {
-      targetDtype: target, signal,
-      onProgress: (p) => onProgress({ phase: 'weights', loaded: p.loadedBytes, total: p.totalBytes, file: p.file,
-        message: `Uploading weights: ${p.file}` }),
+      targetDtype: target,
+      signal,
+      onProgress: (p) =>
+        onProgress({ phase: 'weights', loaded: p.loadedBytes, total: p.totalBytes, file: p.file, message: `Uploading weights: ${p.file}` }),
     });
     const dtype = [...sink.formatBytes].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
     const meta = [{ tensors: [...plan.values()] }];
@@ -80,15 +85,24 @@ export async function loadWeights(
  * The model fingerprint a memory bank is tied to: SHA-256 over every tensor's name, dtype, shape and
  * first bytes (the config is covered by the shapes, and different weights differ in those bytes).
  */
-async function fingerprintOf(headers: { tensors: { name: string; dtype: string; shape: number[] }[] }[], sink: GpuWeightSink): Promise<string> {
+async function fingerprintOf(
+  headers: { tensors: { name: string; dtype: string; shape: number[] }[] }[],
+  sink: GpuWeightSink,
+): Promise<string> {
   const names = [...sink.samples.keys()].sort();
   const meta = new Map(headers.flatMap((h) => h.tensors.map((t) => [t.name, `${t.dtype}[${t.shape.join(',')}]`] as const)));
   const parts: Uint8Array[] = [];
   const enc = new TextEncoder();
-  for (const n of names) { parts.push(enc.encode(`${n}:${meta.get(n)}:`)); parts.push(sink.samples.get(n)!); }
+  for (const n of names) {
+    parts.push(enc.encode(`${n}:${meta.get(n)}:`));
+    parts.push(sink.samples.get(n)!);
+  }
   const all = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
   let at = 0;
-  for (const p of parts) { all.set(p, at); at += p.byteLength; }
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
   return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

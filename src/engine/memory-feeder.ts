@@ -13,7 +13,12 @@ import { contextPositionOffset, type MemorySlots } from '../memory/slots';
 import type { Feeder } from './feeder';
 import type { Session } from './session';
 
-interface Pending { promise: Promise<Retrieval>; query: string; started: number; finished?: number }
+interface Pending {
+  promise: Promise<Retrieval>;
+  query: string;
+  started: number;
+  finished?: number;
+}
 
 export class MemoryFeeder implements Feeder {
   private readonly generated: number[] = [];
@@ -22,19 +27,31 @@ export class MemoryFeeder implements Feeder {
   readonly events: RetrievalEvent[] = [];
 
   constructor(
-    private readonly session: Session, private readonly provider: MemoryProvider, private readonly slots: MemorySlots,
-    private readonly prefixIds: readonly number[], private readonly onRetrieval: (e: RetrievalEvent) => void,
+    private readonly session: Session,
+    private readonly provider: MemoryProvider,
+    private readonly slots: MemorySlots,
+    private readonly prefixIds: readonly number[],
+    private readonly onRetrieval: (e: RetrievalEvent) => void,
   ) {}
 
-  private get interval(): number { return this.provider.policy.retrievalInterval; }
-  private get offset(): number { return contextPositionOffset(this.provider.policy); }
-  get positionOffset(): number { return this.offset; }
+  private get interval(): number {
+    return this.provider.policy.retrievalInterval;
+  }
+  private get offset(): number {
+    return contextPositionOffset(this.provider.policy);
+  }
+  get positionOffset(): number {
+    return this.offset;
+  }
 
   private start(tokens: readonly number[], signal?: AbortSignal): Pending {
     const query = this.session.tokenizer.decode(tokens, { skipSpecialTokens: true });
     const p: Pending = { promise: Promise.resolve(null as unknown as Retrieval), query, started: performance.now() };
     // The retrieval's own duration (search, fetch, decode), not the GPU work it overlapped with.
-    p.promise = this.provider.retrieve(query, signal).then((r) => { p.finished = performance.now(); return r; });
+    p.promise = this.provider.retrieve(query, signal).then((r) => {
+      p.finished = performance.now();
+      return r;
+    });
     return p;
   }
 
@@ -42,13 +59,27 @@ export class MemoryFeeder implements Feeder {
     const r = await p.promise;
     this.slots.write(r.memories.map((m) => m.data));
     this.lastReferences = r.memories.map((m) => m.reference);
-    this.emit({ phase, chunk, span, query: p.query, references: this.lastReferences, corrupt: r.corrupt, reused: false, ms: (p.finished ?? performance.now()) - p.started });
+    this.emit({
+      phase,
+      chunk,
+      span,
+      query: p.query,
+      references: this.lastReferences,
+      corrupt: r.corrupt,
+      reused: false,
+      ms: (p.finished ?? performance.now()) - p.started,
+    });
   }
 
-  private emit(e: RetrievalEvent): void { this.events.push(e); this.onRetrieval(e); }
+  private emit(e: RetrievalEvent): void {
+    this.events.push(e);
+    this.onRetrieval(e);
+  }
 
   async prompt(ids: readonly number[], signal?: AbortSignal) {
-    const e = this.session, b = this.prefixIds.length, n = this.interval;
+    const e = this.session,
+      b = this.prefixIds.length,
+      n = this.interval;
     const cached = e.reuse([...this.prefixIds, ...ids], this.provider.tag);
     if (cached < b) await e.append(this.prefixIds.slice(cached), { signal });
     let i = Math.max(0, cached - b);
@@ -56,15 +87,16 @@ export class MemoryFeeder implements Feeder {
     let next: Pending | null = this.start(ids.slice(Math.floor(i / n) * n, Math.floor(i / n) * n + n), signal);
     try {
       while (i < ids.length) {
-        const c = Math.floor(i / n), end = Math.min((c + 1) * n, ids.length);
+        const c = Math.floor(i / n),
+          end = Math.min((c + 1) * n, ids.length);
         const current = next!;
-        next = end < ids.length ? this.start(ids.slice(end, end + n), signal) : null;  // prefetch the next chunk's memories
+        next = end < ids.length ? this.start(ids.slice(end, end + n), signal) : null; // prefetch the next chunk's memories
         await this.apply(current, 'prompt', c, [c * n, end]);
         logits = await e.append(ids.slice(i, end), { signal, memory: this.slots.layerMemory(), positionOffset: this.offset });
         i = end;
       }
     } finally {
-      if (next) await next.promise.catch(() => {});  // a prefetch the loop did not reach (it stopped on an error)
+      if (next) await next.promise.catch(() => {}); // a prefetch the loop did not reach (it stopped on an error)
     }
     return { logits, cached };
   }
@@ -79,10 +111,20 @@ export class MemoryFeeder implements Feeder {
   async next(token: number, index: number, signal?: AbortSignal): Promise<Float32Array> {
     const n = this.interval;
     if (index % n === 0) {
-      const chunk = index / n, span: [number, number] = [index, index + n];
+      const chunk = index / n,
+        span: [number, number] = [index, index + n];
       if (index === 0) {
         const last = this.events[this.events.length - 1];
-        this.emit({ phase: 'decode', chunk, span, query: last?.query ?? '', references: this.lastReferences, corrupt: [], reused: true, ms: 0 });
+        this.emit({
+          phase: 'decode',
+          chunk,
+          span,
+          query: last?.query ?? '',
+          references: this.lastReferences,
+          corrupt: [],
+          reused: true,
+          ms: 0,
+        });
       } else {
         const p = this.pending!;
         this.pending = null;

@@ -11,7 +11,10 @@ import type { Tokenizer } from '../tokenizer/tokenizer';
 import { ContextOverflowError, EngineStateError, GenerationAbortedError } from '../util/errors';
 
 /** Per-chunk inputs besides the ids: explicit memory's slots, and the RoPE shift of its layouts. */
-export interface StepOptions { memory?: (LayerMemory | null)[]; positionOffset?: number }
+export interface StepOptions {
+  memory?: (LayerMemory | null)[];
+  positionOffset?: number;
+}
 
 /**
  * One forward step of `ids` at cache row `startPos` (one command encoder); when `logits` is given,
@@ -26,7 +29,10 @@ export const plainTag = 'plain';
  * The last chat turn as the model saw it: its rendered prompt plus the reply's text, and the ids
  * the model processed for them (prompt ids + the generated tokens that text shows).
  */
-export interface ChatTurn { text: string; ids: number[] }
+export interface ChatTurn {
+  text: string;
+  ids: number[];
+}
 
 export class Session {
   /** (vocab) f32: the logits of the last fed token, valid until the next step. */
@@ -51,7 +57,9 @@ export class Session {
     this.logits = new Float32Array(vocabSize);
   }
 
-  get contextLength(): number { return this.kv.contextLength; }
+  get contextLength(): number {
+    return this.kv.contextLength;
+  }
 
   /** Cache rows a generation may fill when its context sits `positionOffset` RoPE positions further on. */
   rowLimit(positionOffset = 0): number {
@@ -64,7 +72,10 @@ export class Session {
    * many rows it kept. Rows computed under another tag are all dropped.
    */
   reuse(ids: readonly number[], tag: string): number {
-    if (this.tag !== tag) { this.kv.truncate(0); this.tag = tag; }
+    if (this.tag !== tag) {
+      this.kv.truncate(0);
+      this.tag = tag;
+    }
     const keep = Math.min(this.kv.commonPrefix(ids), ids.length - 1);
     this.kv.truncate(keep);
     return keep;
@@ -87,10 +98,13 @@ export class Session {
     this.checkFits(kv.length + ids.length);
     const last = kv.length + ids.length - 1 + (opts.positionOffset ?? 0);
     if (last >= this.maxPositions) {
-      throw new ContextOverflowError(`RoPE position ${last} is past the model's ${this.maxPositions} positions ` +
-        `(cache rows up to ${kv.length + ids.length - 1}, shifted by ${opts.positionOffset} for explicit memory)`, { position: last, maxPositionEmbeddings: this.maxPositions });
+      throw new ContextOverflowError(
+        `RoPE position ${last} is past the model's ${this.maxPositions} positions ` +
+          `(cache rows up to ${kv.length + ids.length - 1}, shifted by ${opts.positionOffset} for explicit memory)`,
+        { position: last, maxPositionEmbeddings: this.maxPositions },
+      );
     }
-    for (let pos = 0; pos < ids.length;) {
+    for (let pos = 0; pos < ids.length; ) {
       if (opts.signal?.aborted) throw new GenerationAbortedError('generation aborted');
       const m = Math.min(this.maxChunk, ids.length - pos);
       const chunk = ids.slice(pos, pos + m);
@@ -109,9 +123,11 @@ export class Session {
 
   private checkFits(n: number): void {
     if (n > this.contextLength) {
-      throw new ContextOverflowError(`${n} tokens do not fit the ${this.contextLength}-token context ` +
-        '(raise contextLength at load, up to the model\'s max_position_embeddings, or shorten the input)',
-        { tokens: n, contextLength: this.contextLength });
+      throw new ContextOverflowError(
+        `${n} tokens do not fit the ${this.contextLength}-token context ` +
+          "(raise contextLength at load, up to the model's max_position_embeddings, or shorten the input)",
+        { tokens: n, contextLength: this.contextLength },
+      );
     }
   }
 }

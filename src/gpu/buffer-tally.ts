@@ -3,4 +3,8 @@
  * Its own module because the worker protocol (and so the shipped .d.ts files) names it: importing
  * it from gpu/device would pull WebGPU types into the public declarations.
  */
-export interface BufferTally { live: number; liveBytes: number; created: number }
+export interface BufferTally {
+  live: number;
+  liveBytes: number;
+  created: number;
+}

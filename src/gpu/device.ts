@@ -41,13 +41,19 @@ export interface RequestGpuOptions {
 export function isCpuAdapter(device: GPUDevice): boolean {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
   if (!info) return false;
-  return (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
-    /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`);
+  return (
+    (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.description} ${info.device}`)
+  );
 }
 
 const raisedLimits = [
-  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
-  'maxStorageBuffersPerShaderStage', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
@@ -56,20 +62,26 @@ export async function requestGpu(opts: RequestGpuOptions = {}): Promise<GpuConte
   if (!gpu) {
     throw new WebGPUUnavailableError(
       'WebGPU is not available in this browser context (navigator.gpu is undefined). Use a recent ' +
-      'Chrome/Edge (113+), Safari 26+, or Firefox 141+ on Windows; on Linux start Chrome with ' +
-      '--enable-unsafe-webgpu, and serve the page over https or localhost.');
+        'Chrome/Edge (113+), Safari 26+, or Firefox 141+ on Windows; on Linux start Chrome with ' +
+        '--enable-unsafe-webgpu, and serve the page over https or localhost.',
+    );
   }
-  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' })
-    ?? await gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+  const adapter =
+    (await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' })) ??
+    (await gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions));
   if (!adapter) {
-    throw new WebGPUUnavailableError('navigator.gpu.requestAdapter() returned no adapter: the GPU may be ' +
-      'blocklisted or disabled (check chrome://gpu), or WebGPU is off in this browser.');
+    throw new WebGPUUnavailableError(
+      'navigator.gpu.requestAdapter() returned no adapter: the GPU may be ' +
+        'blocklisted or disabled (check chrome://gpu), or WebGPU is off in this browser.',
+    );
   }
   const minBinding = opts.minStorageBinding ?? 128 * 1024 * 1024;
   if (adapter.limits.maxStorageBufferBindingSize < minBinding) {
-    throw new AdapterLimitError(`The GPU adapter allows storage bindings of at most ` +
-      `${adapter.limits.maxStorageBufferBindingSize} bytes; this engine needs ${minBinding}.`,
-      { limit: 'maxStorageBufferBindingSize', actual: adapter.limits.maxStorageBufferBindingSize, required: minBinding });
+    throw new AdapterLimitError(
+      `The GPU adapter allows storage bindings of at most ` +
+        `${adapter.limits.maxStorageBufferBindingSize} bytes; this engine needs ${minBinding}.`,
+      { limit: 'maxStorageBufferBindingSize', actual: adapter.limits.maxStorageBufferBindingSize, required: minBinding },
+    );
   }
   const requiredFeatures: GPUFeatureName[] = [];
   for (const f of ['shader-f16', 'subgroups'] as GPUFeatureName[]) {
@@ -83,7 +95,10 @@ export async function requestGpu(opts: RequestGpuOptions = {}): Promise<GpuConte
   device.addEventListener('uncapturederror', (ev) => opts.onUncapturedError?.((ev as GPUUncapturedErrorEvent).error));
   const info = adapter.info;
   return {
-    adapter, device, buffers, limits: device.limits,
+    adapter,
+    device,
+    buffers,
+    limits: device.limits,
     features: {
       f16: device.features.has('shader-f16'),
       subgroups: device.features.has('subgroups'),
@@ -98,11 +113,17 @@ function tallyBuffers(device: GPUDevice): BufferTally {
   const create = device.createBuffer.bind(device);
   device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
     const buffer = create(descriptor);
-    tally.live++; tally.created++; tally.liveBytes += buffer.size;
+    tally.live++;
+    tally.created++;
+    tally.liveBytes += buffer.size;
     const destroy = buffer.destroy.bind(buffer);
     let destroyed = false;
     buffer.destroy = () => {
-      if (!destroyed) { destroyed = true; tally.live--; tally.liveBytes -= buffer.size; }
+      if (!destroyed) {
+        destroyed = true;
+        tally.live--;
+        tally.liveBytes -= buffer.size;
+      }
       destroy();
     };
     return buffer;

@@ -42,7 +42,14 @@ export function parseWgslParams(source: string): [string, string][] {
   const m = source.match(/struct\s+Params\s*\{([^}]*)\}/);
   if (!m) return [];
   return m[1]
-    .split('\n').map((l) => l.replace(/\/\/.*$/, '').trim()).join(' ')
-    .split(',').map((f) => f.trim()).filter(Boolean)
-    .map((f) => { const [n, t] = f.split(':').map((s) => s.trim()); return [n, t] as [string, string]; });
+    .split('\n')
+    .map((l) => l.replace(/\/\/.*$/, '').trim())
+    .join(' ')
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+    .map((f) => {
+      const [n, t] = f.split(':').map((s) => s.trim());
+      return [n, t] as [string, string];
+    });
 }

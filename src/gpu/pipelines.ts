@@ -18,7 +18,9 @@ export class PipelineCache {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   constructor(private readonly device: GPUDevice) {}
 
-  get size(): number { return this.pipelines.size; }
+  get size(): number {
+    return this.pipelines.size;
+  }
 
   /** The pipeline for `spec`, compiled synchronously on first use. */
   get(spec: PipelineSpec): GPUComputePipeline {

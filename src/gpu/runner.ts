@@ -24,7 +24,9 @@ export class KernelRunner {
     this.uniforms = new UniformArena(device);
   }
 
-  get maxWorkgroupsPerDimension(): number { return this.device.limits.maxComputeWorkgroupsPerDimension; }
+  get maxWorkgroupsPerDimension(): number {
+    return this.device.limits.maxComputeWorkgroupsPerDimension;
+  }
 
   /** Starts recording a step. */
   begin(label = 'step'): void {
@@ -61,16 +63,25 @@ export class KernelRunner {
   }
 
   /** Drops a step being recorded (after an error) so the runner can be used again. */
-  abandon(): void { this.pass?.end(); this.pass = null; this.encoder = null; }
+  abandon(): void {
+    this.pass?.end();
+    this.pass = null;
+    this.encoder = null;
+  }
 
-  destroy(): void { this.uniforms.destroy(); }
+  destroy(): void {
+    this.uniforms.destroy();
+  }
 
   private computePass(): GPUComputePassEncoder {
     if (!this.pass) this.pass = this.requireEncoder().beginComputePass();
     return this.pass;
   }
 
-  private endPass(): void { this.pass?.end(); this.pass = null; }
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
 
   private requireEncoder(): GPUCommandEncoder {
     if (!this.encoder) throw new Error('KernelRunner: no step is being recorded (call begin())');

@@ -5,11 +5,15 @@
  */
 import { Memory3Error } from '../util/errors';
 
-const libSources = import.meta.glob('../../shaders/lib/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const libSources = import.meta.glob('../../shaders/lib/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<
+  string,
+  string
+>;
 
 /** shaders/lib sources by file name ("f16.wgsl" → source). */
 export const shaderLib: Record<string, string> = Object.fromEntries(
-  Object.entries(libSources).map(([path, src]) => [path.slice(path.lastIndexOf('/') + 1), src]));
+  Object.entries(libSources).map(([path, src]) => [path.slice(path.lastIndexOf('/') + 1), src]),
+);
 
 export function preprocessWgsl(source: string, defines: Iterable<string> = [], lib: Record<string, string> = shaderLib): string {
   const defined = new Set(defines);

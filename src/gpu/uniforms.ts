@@ -19,10 +19,17 @@ export class UniformArena {
   /** Reserves a slot holding `data`; returns the binding to put in a bind group. */
   alloc(data: ArrayBuffer): GPUBufferBinding {
     const size = data.byteLength;
-    if (this.offset + size > chunkBytes) { this.chunk++; this.offset = 0; }
+    if (this.offset + size > chunkBytes) {
+      this.chunk++;
+      this.offset = 0;
+    }
     if (this.chunk === this.chunks.length) {
       this.chunks.push({
-        buffer: this.device.createBuffer({ label: `uniform_arena.${this.chunk}`, size: chunkBytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }),
+        buffer: this.device.createBuffer({
+          label: `uniform_arena.${this.chunk}`,
+          size: chunkBytes,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        }),
         shadow: new Uint8Array(chunkBytes),
       });
     }
@@ -42,7 +49,13 @@ export class UniformArena {
   }
 
   /** Starts a new step. Only after the previous step's writes were flushed and submitted. */
-  reset(): void { this.chunk = 0; this.offset = 0; }
+  reset(): void {
+    this.chunk = 0;
+    this.offset = 0;
+  }
 
-  destroy(): void { for (const c of this.chunks) c.buffer.destroy(); this.chunks.length = 0; }
+  destroy(): void {
+    for (const c of this.chunks) c.buffer.destroy();
+    this.chunks.length = 0;
+  }
 }

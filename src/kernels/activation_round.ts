@@ -11,7 +11,12 @@ import { ArgCheck } from './check';
 
 export const activationRoundKernel = {
   source,
-  params: defineParams([['rows', 'u32'], ['cols', 'u32'], ['x_offset', 'u32'], ['out_offset', 'u32']] as const),
+  params: defineParams([
+    ['rows', 'u32'],
+    ['cols', 'u32'],
+    ['x_offset', 'u32'],
+    ['out_offset', 'u32'],
+  ] as const),
 };
 
 export type ActivationRounding = 'q8_0' | 'q8_k' | 'f16' | 'bf16';
@@ -20,23 +25,31 @@ const blockOf: Record<ActivationRounding, number> = { q8_0: 32, q8_k: 256, f16: 
 const wgSize = 64;
 
 export interface ActivationRoundArgs {
-  x: GPUBuffer;         // (rows, cols) f32 at xOffset
-  out: GPUBuffer;       // (rows, cols) f32 at outOffset; another buffer than x
+  x: GPUBuffer; // (rows, cols) f32 at xOffset
+  out: GPUBuffer; // (rows, cols) f32 at outOffset; another buffer than x
   rows: number;
-  cols: number;         // a multiple of the block (32 for q8_0, 256 for q8_k)
+  cols: number; // a multiple of the block (32 for q8_0, 256 for q8_k)
   mode: ActivationRounding;
-  xOffset?: number;     // elements
-  outOffset?: number;   // elements
+  xOffset?: number; // elements
+  outOffset?: number; // elements
 }
 
 export function encodeActivationRound(run: KernelRunner, a: ActivationRoundArgs): void {
-  const xOffset = a.xOffset ?? 0, outOffset = a.outOffset ?? 0, block = blockOf[a.mode];
-  new ArgCheck('activation_round').positive({ rows: a.rows, cols: a.cols }).offsets({ xOffset, outOffset })
+  const xOffset = a.xOffset ?? 0,
+    outOffset = a.outOffset ?? 0,
+    block = blockOf[a.mode];
+  new ArgCheck('activation_round')
+    .positive({ rows: a.rows, cols: a.cols })
+    .offsets({ xOffset, outOffset })
     .that(a.cols % block === 0, 'cols', `a multiple of ${block} for ${a.mode}`, a.cols)
-    .fits('x', a.x, xOffset + a.rows * a.cols).fits('out', a.out, outOffset + a.rows * a.cols)
+    .fits('x', a.x, xOffset + a.rows * a.cols)
+    .fits('out', a.out, outOffset + a.rows * a.cols)
     .distinct('out', a.out, 'x', a.x);
   run.dispatch({
-    key: `activation_round.${a.mode}.wg${wgSize}`, source, defines: [a.mode.toUpperCase()], constants: { WG_SIZE: wgSize },
+    key: `activation_round.${a.mode}.wg${wgSize}`,
+    source,
+    defines: [a.mode.toUpperCase()],
+    constants: { WG_SIZE: wgSize },
     params: activationRoundKernel.params.pack({ rows: a.rows, cols: a.cols, x_offset: xOffset, out_offset: outOffset }),
     buffers: [a.x, a.out],
     workgroups: gridFor(Math.ceil((a.rows * a.cols) / block / wgSize), run.maxWorkgroupsPerDimension),

@@ -16,30 +16,45 @@ import { ArgCheck } from './check';
 export const attentionKernel = {
   source,
   params: defineParams([
-    ['m', 'u32'], ['start_pos', 'u32'], ['n_heads', 'u32'], ['kv_heads', 'u32'], ['head_dim', 'u32'],
-    ['group', 'u32'], ['mem_count', 'u32'], ['n_splits', 'u32'], ['chunk', 'u32'], ['q_offset', 'u32'],
-    ['out_offset', 'u32'], ['scale', 'f32'], ['mem_heads_mask', 'u32'],
+    ['m', 'u32'],
+    ['start_pos', 'u32'],
+    ['n_heads', 'u32'],
+    ['kv_heads', 'u32'],
+    ['head_dim', 'u32'],
+    ['group', 'u32'],
+    ['mem_count', 'u32'],
+    ['n_splits', 'u32'],
+    ['chunk', 'u32'],
+    ['q_offset', 'u32'],
+    ['out_offset', 'u32'],
+    ['scale', 'f32'],
+    ['mem_heads_mask', 'u32'],
   ] as const),
 };
 
 export const attentionMergeKernel = {
   source: mergeSource,
-  params: defineParams([['rows_heads', 'u32'], ['head_dim', 'u32'], ['n_splits', 'u32'], ['out_offset', 'u32']] as const),
+  params: defineParams([
+    ['rows_heads', 'u32'],
+    ['head_dim', 'u32'],
+    ['n_splits', 'u32'],
+    ['out_offset', 'u32'],
+  ] as const),
 };
 
 export interface AttentionArgs {
-  q: GPUBuffer;          // (m, nHeads, headDim) f32 at qOffset, RoPE'd; must not be `out`
-  qOffset?: number;      // elements
-  out: GPUBuffer;        // (m, nHeads, headDim) f32 at outOffset
-  outOffset?: number;    // elements
-  kCache: GPUBuffer;     // (ctx, kvHeads, headDim) f32, RoPE'd; rows 0 .. startPos+m-1 are read
-  vCache: GPUBuffer;     // (ctx, kvHeads, headDim) f32
-  m: number;             // query rows; row i sits at position startPos + i
+  q: GPUBuffer; // (m, nHeads, headDim) f32 at qOffset, RoPE'd; must not be `out`
+  qOffset?: number; // elements
+  out: GPUBuffer; // (m, nHeads, headDim) f32 at outOffset
+  outOffset?: number; // elements
+  kCache: GPUBuffer; // (ctx, kvHeads, headDim) f32, RoPE'd; rows 0 .. startPos+m-1 are read
+  vCache: GPUBuffer; // (ctx, kvHeads, headDim) f32
+  m: number; // query rows; row i sits at position startPos + i
   startPos: number;
   nHeads: number;
-  kvHeads: number;       // divides nHeads; head h reads kv head floor(h / (nHeads / kvHeads))
-  headDim: number;       // 1 ..= 256
-  scale: number;         // score scale, usually 1 / sqrt(headDim)
+  kvHeads: number; // divides nHeads; head h reads kv head floor(h / (nHeads / kvHeads))
+  headDim: number; // 1 ..= 256
+  scale: number; // score scale, usually 1 / sqrt(headDim)
   /** Memory slots seen by every row without a mask: k, v (kvHeads, count, headDim) f32, RoPE'd keys. */
   /** Memory slots; `headMask` bit h set = kv head h reads them (default: every head; up to 32 kv heads). */
   memory?: { k: GPUBuffer; v: GPUBuffer; count: number; headMask?: number };
@@ -54,7 +69,11 @@ const splitCap = 64;
 const wgSize = 64;
 const maxHeadDim = 256;
 
-export interface AttentionPlan { nSplits: number; chunk: number; totalKeys: number }
+export interface AttentionPlan {
+  nSplits: number;
+  chunk: number;
+  totalKeys: number;
+}
 
 /** How the joint key list [memory, context 0 .. startPos+m-1] is split for these shapes. */
 export function planAttention(m: number, nHeads: number, totalKeys: number, maxSplits = splitCap): AttentionPlan {
@@ -78,12 +97,23 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
   // vec4 loads when every vector the kernel touches starts on a multiple of 4 elements.
   const vec4 = headDim % 4 === 0 && (args.qOffset ?? 0) % 4 === 0 && (!direct || outOffset % 4 === 0);
   run.dispatch({
-    key: `attention.${direct ? 'direct' : 'split'}.${vec4 ? 'vec4' : 'f32'}.hd${hdVariant}.wg${wgSize}`, source,
-    defines: [...(direct ? ['DIRECT'] : []), ...(vec4 ? ['VEC4'] : []), `HD${hdVariant}`], constants: { WG_SIZE: wgSize },
+    key: `attention.${direct ? 'direct' : 'split'}.${vec4 ? 'vec4' : 'f32'}.hd${hdVariant}.wg${wgSize}`,
+    source,
+    defines: [...(direct ? ['DIRECT'] : []), ...(vec4 ? ['VEC4'] : []), `HD${hdVariant}`],
+    constants: { WG_SIZE: wgSize },
     params: attentionKernel.params.pack({
-      m, start_pos: args.startPos, n_heads: nHeads, kv_heads: args.kvHeads, head_dim: headDim,
-      group: nHeads / args.kvHeads, mem_count: memCount, n_splits: plan.nSplits, chunk: plan.chunk,
-      q_offset: args.qOffset ?? 0, out_offset: direct ? outOffset : 0, scale: args.scale,
+      m,
+      start_pos: args.startPos,
+      n_heads: nHeads,
+      kv_heads: args.kvHeads,
+      head_dim: headDim,
+      group: nHeads / args.kvHeads,
+      mem_count: memCount,
+      n_splits: plan.nSplits,
+      chunk: plan.chunk,
+      q_offset: args.qOffset ?? 0,
+      out_offset: direct ? outOffset : 0,
+      scale: args.scale,
       mem_heads_mask: (args.memory?.headMask ?? 0xffffffff) >>> 0,
     }),
     buffers: [args.q, args.kCache, args.vCache, mem.k, mem.v, dst],
@@ -91,7 +121,9 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
   });
   if (direct) return;
   run.dispatch({
-    key: `attention_merge.f32.wg${wgSize}`, source: mergeSource, constants: { WG_SIZE: wgSize },
+    key: `attention_merge.f32.wg${wgSize}`,
+    source: mergeSource,
+    constants: { WG_SIZE: wgSize },
     params: attentionMergeKernel.params.pack({ rows_heads: rowsHeads, head_dim: headDim, n_splits: plan.nSplits, out_offset: outOffset }),
     buffers: [dst, args.out],
     workgroups: gridFor(Math.ceil((rowsHeads * headDim) / wgSize), run.maxWorkgroupsPerDimension),
@@ -100,19 +132,27 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
 
 function validate(a: AttentionArgs): void {
   if (a.maxSplits !== undefined && !(Number.isInteger(a.maxSplits) && a.maxSplits >= 1)) {
-    throw new InvalidOptionsError(`attention: maxSplits must be a positive integer, got ${a.maxSplits}`, { op: 'attention', maxSplits: a.maxSplits });
+    throw new InvalidOptionsError(`attention: maxSplits must be a positive integer, got ${a.maxSplits}`, {
+      op: 'attention',
+      maxSplits: a.maxSplits,
+    });
   }
-  const c = new ArgCheck('attention').positive({ m: a.m, nHeads: a.nHeads, kvHeads: a.kvHeads, headDim: a.headDim })
+  const c = new ArgCheck('attention')
+    .positive({ m: a.m, nHeads: a.nHeads, kvHeads: a.kvHeads, headDim: a.headDim })
     .offsets({ startPos: a.startPos, qOffset: a.qOffset ?? 0, outOffset: a.outOffset ?? 0 })
     .that(a.nHeads % a.kvHeads === 0, 'nHeads', `a multiple of kvHeads = ${a.kvHeads}`, a.nHeads)
     .that(a.headDim <= maxHeadDim, 'headDim', `<= ${maxHeadDim}`, a.headDim)
     .that(Number.isFinite(a.scale), 'scale', 'a finite number', a.scale)
     .distinct('out', a.out, 'q', a.q);
   const row = a.kvHeads * a.headDim;
-  c.fits('q', a.q, (a.qOffset ?? 0) + a.m * a.nHeads * a.headDim).fits('out', a.out, (a.outOffset ?? 0) + a.m * a.nHeads * a.headDim)
-    .fits('kCache', a.kCache, (a.startPos + a.m) * row).fits('vCache', a.vCache, (a.startPos + a.m) * row);
+  c.fits('q', a.q, (a.qOffset ?? 0) + a.m * a.nHeads * a.headDim)
+    .fits('out', a.out, (a.outOffset ?? 0) + a.m * a.nHeads * a.headDim)
+    .fits('kCache', a.kCache, (a.startPos + a.m) * row)
+    .fits('vCache', a.vCache, (a.startPos + a.m) * row);
   if (a.memory) {
-    c.offsets({ 'memory.count': a.memory.count }).fits('memory.k', a.memory.k, a.memory.count * row).fits('memory.v', a.memory.v, a.memory.count * row);
+    c.offsets({ 'memory.count': a.memory.count })
+      .fits('memory.k', a.memory.k, a.memory.count * row)
+      .fits('memory.v', a.memory.v, a.memory.count * row);
   }
 }
 
@@ -122,7 +162,11 @@ const scratches = new WeakMap<GPUDevice, GPUBuffer>();
 /** A tiny buffer bound in place of absent memory slots (memCount 0 then takes the same code path). */
 function dummyBuffer(device: GPUDevice): GPUBuffer {
   let b = dummies.get(device);
-  if (!b) dummies.set(device, (b = device.createBuffer({ label: 'attention.no_memory', size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST })));
+  if (!b)
+    dummies.set(
+      device,
+      (b = device.createBuffer({ label: 'attention.no_memory', size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST })),
+    );
   return b;
 }
 

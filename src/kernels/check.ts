@@ -20,8 +20,10 @@ export class ArgCheck {
    */
   fail(tensor: string, expected: unknown, actual: unknown, quantity?: string, label?: string): never {
     const what = quantity ? `${tensor} ${quantity}` : tensor;
-    throw new ShapeMismatchError(`${this.op}: ${what}: expected ${show(expected)}, got ${show(actual)}${label ? ` (buffer "${label}")` : ''}`,
-      { op: this.op, tensor, ...(quantity ? { quantity } : {}), expected, actual, ...(label ? { label } : {}) });
+    throw new ShapeMismatchError(
+      `${this.op}: ${what}: expected ${show(expected)}, got ${show(actual)}${label ? ` (buffer "${label}")` : ''}`,
+      { op: this.op, tensor, ...(quantity ? { quantity } : {}), expected, actual, ...(label ? { label } : {}) },
+    );
   }
 
   /** Each value is an integer ≥ 1 (a count or a dimension). */
@@ -55,7 +57,12 @@ export class ArgCheck {
    */
   sameOrDisjoint(out: string, outBuf: object, outOffset: number, input: string, inBuf: object, inOffset: number, n: number): this {
     if (outBuf === inBuf && outOffset !== inOffset && Math.abs(outOffset - inOffset) < n) {
-      this.fail(out, `the range of ${input} or one disjoint from it`, `${out} offset ${outOffset}, ${input} offset ${inOffset}, ${n} elements`, 'range');
+      this.fail(
+        out,
+        `the range of ${input} or one disjoint from it`,
+        `${out} offset ${outOffset}, ${input} offset ${inOffset}, ${n} elements`,
+        'range',
+      );
     }
     return this;
   }

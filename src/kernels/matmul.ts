@@ -18,8 +18,14 @@ import { ArgCheck } from './check';
 import { checkCols, isQuantized, weightFormats } from './weight-formats';
 
 const params = defineParams([
-  ['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ['x_offset', 'u32'], ['y_offset', 'u32'],
-  ['y_stride', 'u32'], ['bias_offset', 'u32'], ['accumulate', 'u32'],
+  ['m', 'u32'],
+  ['n', 'u32'],
+  ['k', 'u32'],
+  ['x_offset', 'u32'],
+  ['y_offset', 'u32'],
+  ['y_stride', 'u32'],
+  ['bias_offset', 'u32'],
+  ['accumulate', 'u32'],
 ] as const);
 
 export const gemvKernel = { source: gemvSource, params };
@@ -28,31 +34,35 @@ export const matmulKernel = { source: matmulSource, params };
 
 /** Largest m that takes the GEMV path by default on a GPU. */
 export const gemvMaxM = 4;
-const gemvRows = 4;       // ROWS in matmul_gemv.wgsl
+const gemvRows = 4; // ROWS in matmul_gemv.wgsl
 const tiledWgSize = 64;
-const tileM = 8, tileN = 4;  // register tile in matmul.wgsl: TM rows of x by 4 rows of w
+const tileM = 8,
+  tileN = 4; // register tile in matmul.wgsl: TM rows of x by 4 rows of w
 
 export type MatmulPath = 'gemv' | 'gemv_rows' | 'tiled';
 
 export interface MatmulArgs {
-  x: GPUBuffer;          // (m, k) f32 activations, row-major
-  xOffset?: number;      // element offset of x[0, 0]
-  w: GpuMatrix;          // (n, k) weights in any weight format
-  bias?: GPUBuffer;      // (n) f32
-  y: GPUBuffer;          // (m, yStride) f32 output
-  yOffset?: number;      // element offset of y[0, 0]
-  yStride?: number;      // elements between output rows (default n)
+  x: GPUBuffer; // (m, k) f32 activations, row-major
+  xOffset?: number; // element offset of x[0, 0]
+  w: GpuMatrix; // (n, k) weights in any weight format
+  bias?: GPUBuffer; // (n) f32
+  y: GPUBuffer; // (m, yStride) f32 output
+  yOffset?: number; // element offset of y[0, 0]
+  yStride?: number; // elements between output rows (default n)
   m: number;
-  accumulate?: boolean;  // y += x·wᵀ (+bias) instead of y = x·wᵀ (+bias): fuses the residual add
-  path?: MatmulPath;     // force a kernel (tests, benchmarks); default by m and adapter
+  accumulate?: boolean; // y += x·wᵀ (+bias) instead of y = x·wᵀ (+bias): fuses the residual add
+  path?: MatmulPath; // force a kernel (tests, benchmarks); default by m and adapter
 }
 
 function validate(a: MatmulArgs, n: number, k: number, xOffset: number, yOffset: number, yStride: number): void {
-  const c = new ArgCheck('matmul').positive({ m: a.m })
+  const c = new ArgCheck('matmul')
+    .positive({ m: a.m })
     .that(a.w.dtype !== 'f16' || k % 2 === 0, 'w', 'an even k for packed f16 weights', k);
   checkCols(c, 'w', a.w.dtype, k);
-  c.that(Number.isInteger(yStride) && yStride >= n, 'yStride', `>= n = ${n}`, yStride).offsets({ xOffset, yOffset })
-    .fits('x', a.x, xOffset + a.m * k).fits('y', a.y, yOffset + (a.m - 1) * yStride + n);
+  c.that(Number.isInteger(yStride) && yStride >= n, 'yStride', `>= n = ${n}`, yStride)
+    .offsets({ xOffset, yOffset })
+    .fits('x', a.x, xOffset + a.m * k)
+    .fits('y', a.y, yOffset + (a.m - 1) * yStride + n);
   if (a.bias) c.fits('bias', a.bias, n);
 }
 
@@ -72,25 +82,41 @@ function variantKey(op: string, a: MatmulArgs, vec4: boolean, xVec4: boolean, wg
 const paths: Record<MatmulPath, { op: string; source: string; wgSize: number; workgroups(m: number, rows: number): number }> = {
   gemv: { op: 'matmul_gemv', source: gemvSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / gemvRows) },
   gemv_rows: { op: 'matmul_gemv_rows', source: gemvRowsSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / 64) },
-  tiled: { op: 'matmul', source: matmulSource, wgSize: tiledWgSize,
-    workgroups: (m, rows) => Math.ceil((Math.ceil(m / tileM) * Math.ceil(rows / tileN)) / tiledWgSize) },
+  tiled: {
+    op: 'matmul',
+    source: matmulSource,
+    wgSize: tiledWgSize,
+    workgroups: (m, rows) => Math.ceil((Math.ceil(m / tileM) * Math.ceil(rows / tileN)) / tiledWgSize),
+  },
 };
 
 export function encodeMatmul(run: KernelRunner, args: MatmulArgs): void {
   const { w, m } = args;
-  const n = w.rows, k = w.cols;
-  const xOffset = args.xOffset ?? 0, yOffset = args.yOffset ?? 0, yStride = args.yStride ?? n;
+  const n = w.rows,
+    k = w.cols;
+  const xOffset = args.xOffset ?? 0,
+    yOffset = args.yOffset ?? 0,
+    yStride = args.yStride ?? n;
   validate(args, n, k, xOffset, yOffset, yStride);
   const kernel = paths[args.path ?? defaultPath(run.device, m)];
-  const vec4 = k % 4 === 0;  // every weight row starts on a 16-byte (f32) / 8-byte (f16) boundary
-  const xVec4 = vec4 && xOffset % 4 === 0 && kernel.op === 'matmul';  // x rows on 16-byte boundaries too
+  const vec4 = k % 4 === 0; // every weight row starts on a 16-byte (f32) / 8-byte (f16) boundary
+  const xVec4 = vec4 && xOffset % 4 === 0 && kernel.op === 'matmul'; // x rows on 16-byte boundaries too
   const { key, defines } = variantKey(kernel.op, args, vec4, xVec4, kernel.wgSize);
   for (const part of w.parts) {
     run.dispatch({
-      key, source: kernel.source, defines, constants: { WG_SIZE: kernel.wgSize },
+      key,
+      source: kernel.source,
+      defines,
+      constants: { WG_SIZE: kernel.wgSize },
       params: params.pack({
-        m, n: part.rows, k, x_offset: xOffset, y_offset: yOffset + part.rowStart, y_stride: yStride,
-        bias_offset: part.rowStart, accumulate: args.accumulate ? 1 : 0,
+        m,
+        n: part.rows,
+        k,
+        x_offset: xOffset,
+        y_offset: yOffset + part.rowStart,
+        y_stride: yStride,
+        bias_offset: part.rowStart,
+        accumulate: args.accumulate ? 1 : 0,
       }),
       buffers: args.bias ? [args.x, part.buffer, args.y, args.bias] : [args.x, part.buffer, args.y],
       workgroups: gridFor(kernel.workgroups(m, part.rows), run.maxWorkgroupsPerDimension),

@@ -11,8 +11,8 @@ import { checkCols, partBytes, streamBytes, weightFormats, type WeightFormat } f
 export type MatrixDtype = WeightFormat;
 
 export interface GpuMatrixPart {
-  buffer: GPUBuffer;  // (rows, cols) in the matrix format's GPU layout (weight-formats.ts)
-  rowStart: number;   // first matrix row held by this part
+  buffer: GPUBuffer; // (rows, cols) in the matrix format's GPU layout (weight-formats.ts)
+  rowStart: number; // first matrix row held by this part
   rows: number;
 }
 
@@ -20,7 +20,7 @@ export interface GpuMatrix {
   rows: number;
   cols: number;
   dtype: MatrixDtype;
-  parts: GpuMatrixPart[];  // consecutive row ranges covering [0, rows)
+  parts: GpuMatrixPart[]; // consecutive row ranges covering [0, rows)
 }
 
 export interface CreateGpuMatrixOptions {
@@ -33,7 +33,9 @@ export interface CreateGpuMatrixOptions {
 }
 
 /** Streamed bytes of one row (what writeMatrixRows offsets count). */
-export function matrixRowBytes(m: Pick<GpuMatrix, 'cols' | 'dtype'>): number { return streamBytes(m.dtype, 1, m.cols); }
+export function matrixRowBytes(m: Pick<GpuMatrix, 'cols' | 'dtype'>): number {
+  return streamBytes(m.dtype, 1, m.cols);
+}
 
 /** GPU bytes the matrix holds. */
 export function matrixGpuBytes(m: GpuMatrix): number {
@@ -45,7 +47,8 @@ const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.
 export function createGpuMatrix(device: GPUDevice, opts: CreateGpuMatrixOptions): GpuMatrix {
   const { rows, cols, dtype, label } = opts;
   const whole = (v: number) => Number.isInteger(v) && v >= 1;
-  const c = new ArgCheck('create_gpu_matrix').that(whole(rows) && whole(cols), label, 'a shape of positive integers', [rows, cols])
+  const c = new ArgCheck('create_gpu_matrix')
+    .that(whole(rows) && whole(cols), label, 'a shape of positive integers', [rows, cols])
     .that(dtype !== 'f16' || cols % 2 === 0, label, 'an even column count for packed f16', cols);
   checkCols(c, label, dtype, cols);
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
@@ -57,8 +60,12 @@ export function createGpuMatrix(device: GPUDevice, opts: CreateGpuMatrixOptions)
   while (rowsPerPart > 0 && partBytes(dtype, rowsPerPart, cols) > maxPartBytes) rowsPerPart--;
   if (spec.pairedScales && (cols / spec.blockElems) % 2 === 1 && rowsPerPart < rows) rowsPerPart -= rowsPerPart % 2;
   if (rowsPerPart < 1) {
-    throw new AdapterLimitError(`createGpuMatrix(${label}): one row is ${rowBytes} bytes, more than a part may hold (${maxPartBytes})`,
-      { tensor: label, limit: 'maxStorageBufferBindingSize', actual: maxPartBytes, required: rowBytes });
+    throw new AdapterLimitError(`createGpuMatrix(${label}): one row is ${rowBytes} bytes, more than a part may hold (${maxPartBytes})`, {
+      tensor: label,
+      limit: 'maxStorageBufferBindingSize',
+      actual: maxPartBytes,
+      required: rowBytes,
+    });
   }
   const parts: GpuMatrixPart[] = [];
   for (let rowStart = 0; rowStart < rows; rowStart += rowsPerPart) {
@@ -81,7 +88,12 @@ function asBytes(data: ArrayBufferView<ArrayBuffer> | ArrayBuffer): Uint8Array<A
  * boundaries. Formats with paired f16 scales (q8_0, q4_0) also need writes to start on an even
  * block of their part (each part does) and to hold an even number of blocks unless they end one.
  */
-export function writeMatrixRows(device: GPUDevice, m: GpuMatrix, byteOffset: number, bytes: ArrayBufferView<ArrayBuffer> | ArrayBuffer): void {
+export function writeMatrixRows(
+  device: GPUDevice,
+  m: GpuMatrix,
+  byteOffset: number,
+  bytes: ArrayBufferView<ArrayBuffer> | ArrayBuffer,
+): void {
   const src = asBytes(bytes);
   const spec = weightFormats[m.dtype];
   const unit = spec.streamBlockBytes;
@@ -102,7 +114,9 @@ export function writeMatrixRows(device: GPUDevice, m: GpuMatrix, byteOffset: num
     const at = byteOffset + pos;
     if (at >= partEnd) continue;
     const n = Math.min(partEnd - at, src.byteLength - pos);
-    const block = (at - partStart) / unit, blocks = n / unit, partBlocks = (partEnd - partStart) / unit;
+    const block = (at - partStart) / unit,
+      blocks = n / unit,
+      partBlocks = (partEnd - partStart) / unit;
     if (spec.pairedScales && (block % 2 !== 0 || (blocks % 2 !== 0 && block + blocks !== partBlocks))) {
       bad(`a range that starts on an even ${m.dtype} block of its part and holds an even number of blocks unless it ends the part`);
     }

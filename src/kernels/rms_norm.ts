@@ -7,7 +7,13 @@ import { ArgCheck } from './check';
 
 export const rmsNormKernel = {
   source,
-  params: defineParams([['rows', 'u32'], ['cols', 'u32'], ['x_offset', 'u32'], ['y_offset', 'u32'], ['eps', 'f32']] as const),
+  params: defineParams([
+    ['rows', 'u32'],
+    ['cols', 'u32'],
+    ['x_offset', 'u32'],
+    ['y_offset', 'u32'],
+    ['eps', 'f32'],
+  ] as const),
 };
 
 const wgSize = 256;
@@ -15,11 +21,11 @@ const wgSize = 256;
 export const rmsNormMaxCols = 8192;
 
 export interface RmsNormArgs {
-  x: GPUBuffer;       // (rows, cols) f32 at xOffset
-  xOffset?: number;   // elements
-  weight: GPUBuffer;  // (cols) f32
-  y: GPUBuffer;       // (rows, cols) f32 at yOffset; may be x (in place)
-  yOffset?: number;   // elements
+  x: GPUBuffer; // (rows, cols) f32 at xOffset
+  xOffset?: number; // elements
+  weight: GPUBuffer; // (cols) f32
+  y: GPUBuffer; // (rows, cols) f32 at yOffset; may be x (in place)
+  yOffset?: number; // elements
   rows: number;
   cols: number;
   eps: number;
@@ -33,16 +39,23 @@ export function rmsNormKey(inPlace: boolean, subgroups: boolean): string {
 
 export function encodeRmsNorm(run: KernelRunner, args: RmsNormArgs): void {
   const { x, weight, y, rows, cols, eps } = args;
-  const xOffset = args.xOffset ?? 0, yOffset = args.yOffset ?? 0;
+  const xOffset = args.xOffset ?? 0,
+    yOffset = args.yOffset ?? 0;
   validate(args, xOffset, yOffset);
   const inPlace = x === y;
   const subgroups = args.subgroups ?? run.device.features.has('subgroups');
   if (subgroups && !run.device.features.has('subgroups')) {
-    throw new AdapterLimitError('rms_norm: subgroups requested but the device lacks the `subgroups` feature', { op: 'rms_norm', feature: 'subgroups' });
+    throw new AdapterLimitError('rms_norm: subgroups requested but the device lacks the `subgroups` feature', {
+      op: 'rms_norm',
+      feature: 'subgroups',
+    });
   }
   const defines = [...(inPlace ? ['IN_PLACE'] : []), ...(subgroups ? ['SUBGROUPS'] : [])];
   run.dispatch({
-    key: rmsNormKey(inPlace, subgroups), source, defines, constants: { WG_SIZE: wgSize },
+    key: rmsNormKey(inPlace, subgroups),
+    source,
+    defines,
+    constants: { WG_SIZE: wgSize },
     params: rmsNormKernel.params.pack({ rows, cols, x_offset: xOffset, y_offset: yOffset, eps }),
     buffers: inPlace ? [x, weight] : [x, weight, y],
     workgroups: gridFor(rows, run.maxWorkgroupsPerDimension),
@@ -50,10 +63,14 @@ export function encodeRmsNorm(run: KernelRunner, args: RmsNormArgs): void {
 }
 
 function validate(a: RmsNormArgs, xOffset: number, yOffset: number): void {
-  const c = new ArgCheck('rms_norm').positive({ rows: a.rows, cols: a.cols })
+  const c = new ArgCheck('rms_norm')
+    .positive({ rows: a.rows, cols: a.cols })
     .that(a.cols <= rmsNormMaxCols, 'cols', `an integer in [1, ${rmsNormMaxCols}]`, a.cols)
-    .that(a.eps >= 0, 'eps', 'a number >= 0', a.eps).offsets({ xOffset, yOffset });
+    .that(a.eps >= 0, 'eps', 'a number >= 0', a.eps)
+    .offsets({ xOffset, yOffset });
   const n = a.rows * a.cols;
-  c.fits('x', a.x, xOffset + n).fits('y', a.y, yOffset + n).fits('weight', a.weight, a.cols)
+  c.fits('x', a.x, xOffset + n)
+    .fits('y', a.y, yOffset + n)
+    .fits('weight', a.weight, a.cols)
     .sameOrDisjoint('y', a.y, yOffset, 'x', a.x, xOffset, n);
 }

@@ -12,7 +12,12 @@ import { ArgCheck } from './check';
 export const ropeKernel = {
   source,
   params: defineParams([
-    ['rows', 'u32'], ['heads', 'u32'], ['head_dim', 'u32'], ['row_stride', 'u32'], ['offset', 'u32'], ['start_pos', 'u32'],
+    ['rows', 'u32'],
+    ['heads', 'u32'],
+    ['head_dim', 'u32'],
+    ['row_stride', 'u32'],
+    ['offset', 'u32'],
+    ['start_pos', 'u32'],
   ] as const),
 };
 
@@ -21,21 +26,22 @@ const wgSize = 256;
 export type RopeStyle = 'half' | 'interleaved';
 
 export interface RopeArgs {
-  x: GPUBuffer;         // (rows, rowStride) f32 at offset, rotated in place
-  offset?: number;      // elements, to row 0 head 0
+  x: GPUBuffer; // (rows, rowStride) f32 at offset, rotated in place
+  offset?: number; // elements, to row 0 head 0
   rows: number;
   heads: number;
-  headDim: number;      // even
-  rowStride?: number;   // elements between rows; default heads * headDim
-  startPos: number;     // absolute position of row 0
-  invFreq: GPUBuffer;   // (headDim/2) f32, see ropeInvFreqBuffer
+  headDim: number; // even
+  rowStride?: number; // elements between rows; default heads * headDim
+  startPos: number; // absolute position of row 0
+  invFreq: GPUBuffer; // (headDim/2) f32, see ropeInvFreqBuffer
   style: RopeStyle;
 }
 
 /** Uploads per-pair inverse frequencies (headDim/2 f32) to a storage buffer, once at load. */
 export function ropeInvFreqBuffer(device: GPUDevice, invFreq: Float32Array): GPUBuffer {
   const buf = device.createBuffer({
-    label: 'rope.inv_freq', size: Math.max(16, Math.ceil(invFreq.byteLength / 16) * 16),
+    label: 'rope.inv_freq',
+    size: Math.max(16, Math.ceil(invFreq.byteLength / 16) * 16),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
   });
   device.queue.writeBuffer(buf, 0, Float32Array.from(invFreq));
@@ -48,10 +54,17 @@ export function encodeRope(run: KernelRunner, args: RopeArgs): void {
   validate(args, offset, rowStride);
   const pairs = args.rows * args.heads * (args.headDim / 2);
   run.dispatch({
-    key: `rope.${args.style}.f32.wg${wgSize}`, source, constants: { WG_SIZE: wgSize },
+    key: `rope.${args.style}.f32.wg${wgSize}`,
+    source,
+    constants: { WG_SIZE: wgSize },
     defines: args.style === 'interleaved' ? ['INTERLEAVED'] : [],
     params: ropeKernel.params.pack({
-      rows: args.rows, heads: args.heads, head_dim: args.headDim, row_stride: rowStride, offset, start_pos: args.startPos,
+      rows: args.rows,
+      heads: args.heads,
+      head_dim: args.headDim,
+      row_stride: rowStride,
+      offset,
+      start_pos: args.startPos,
     }),
     buffers: [args.x, args.invFreq],
     workgroups: gridFor(Math.ceil(pairs / wgSize), run.maxWorkgroupsPerDimension),
@@ -59,11 +72,17 @@ export function encodeRope(run: KernelRunner, args: RopeArgs): void {
 }
 
 function validate(a: RopeArgs, offset: number, rowStride: number): void {
-  const c = new ArgCheck('rope').positive({ rows: a.rows, heads: a.heads, headDim: a.headDim })
+  const c = new ArgCheck('rope')
+    .positive({ rows: a.rows, heads: a.heads, headDim: a.headDim })
     .that(a.headDim % 2 === 0, 'headDim', 'an even integer >= 2', a.headDim)
     .offsets({ startPos: a.startPos, offset })
     .that(a.startPos + a.rows <= 2 ** 24, 'startPos', 'an integer with startPos + rows <= 2^24 (exact in f32)', a.startPos)
     .that(a.style === 'half' || a.style === 'interleaved', 'style', "'half' or 'interleaved'", a.style)
-    .that(Number.isInteger(rowStride) && rowStride >= a.heads * a.headDim, 'rowStride', `>= heads*headDim = ${a.heads * a.headDim}`, rowStride);
+    .that(
+      Number.isInteger(rowStride) && rowStride >= a.heads * a.headDim,
+      'rowStride',
+      `>= heads*headDim = ${a.heads * a.headDim}`,
+      rowStride,
+    );
   c.fits('x', a.x, offset + (a.rows - 1) * rowStride + a.heads * a.headDim).fits('invFreq', a.invFreq, a.headDim / 2);
 }

@@ -9,30 +9,42 @@ import { ArgCheck } from './check';
 
 export const siluMulKernel = {
   source,
-  params: defineParams([['n', 'u32'], ['gate_offset', 'u32'], ['up_offset', 'u32'], ['out_offset', 'u32']] as const),
+  params: defineParams([
+    ['n', 'u32'],
+    ['gate_offset', 'u32'],
+    ['up_offset', 'u32'],
+    ['out_offset', 'u32'],
+  ] as const),
 };
 
 const wgSize = 256;
 
 export interface SiluMulArgs {
-  gate: GPUBuffer;      // (n) f32 at gateOffset
-  up: GPUBuffer;        // (n) f32 at upOffset; may be the gate buffer
-  out: GPUBuffer;       // (n) f32 at outOffset; may be gate or up (in place)
+  gate: GPUBuffer; // (n) f32 at gateOffset
+  up: GPUBuffer; // (n) f32 at upOffset; may be the gate buffer
+  out: GPUBuffer; // (n) f32 at outOffset; may be gate or up (in place)
   n: number;
-  gateOffset?: number;  // elements
-  upOffset?: number;    // elements
-  outOffset?: number;   // elements
+  gateOffset?: number; // elements
+  upOffset?: number; // elements
+  outOffset?: number; // elements
 }
 
 export function encodeSiluMul(run: KernelRunner, args: SiluMulArgs): void {
-  const gateOffset = args.gateOffset ?? 0, upOffset = args.upOffset ?? 0, outOffset = args.outOffset ?? 0;
+  const gateOffset = args.gateOffset ?? 0,
+    upOffset = args.upOffset ?? 0,
+    outOffset = args.outOffset ?? 0;
   validate(args, gateOffset, upOffset, outOffset);
   const { gate, up, out } = args;
   const variant = out === gate ? (up === gate ? 'inplace_all' : 'inplace_gate') : out === up ? 'inplace_up' : 'f32';
-  const defines = { f32: [], inplace_gate: ['OUT_IS_GATE'], inplace_up: ['OUT_IS_UP'], inplace_all: ['OUT_IS_GATE', 'UP_IS_GATE'] }[variant];
+  const defines = { f32: [], inplace_gate: ['OUT_IS_GATE'], inplace_up: ['OUT_IS_UP'], inplace_all: ['OUT_IS_GATE', 'UP_IS_GATE'] }[
+    variant
+  ];
   const buffers = { f32: [gate, up, out], inplace_gate: [gate, up], inplace_up: [gate, up], inplace_all: [gate] }[variant];
   run.dispatch({
-    key: `silu_mul.${variant}.wg${wgSize}`, source, defines, constants: { WG_SIZE: wgSize },
+    key: `silu_mul.${variant}.wg${wgSize}`,
+    source,
+    defines,
+    constants: { WG_SIZE: wgSize },
     params: siluMulKernel.params.pack({ n: args.n, gate_offset: gateOffset, up_offset: upOffset, out_offset: outOffset }),
     buffers,
     workgroups: gridFor(Math.ceil(args.n / wgSize), run.maxWorkgroupsPerDimension),
@@ -40,8 +52,12 @@ export function encodeSiluMul(run: KernelRunner, args: SiluMulArgs): void {
 }
 
 function validate(a: SiluMulArgs, gateOffset: number, upOffset: number, outOffset: number): void {
-  new ArgCheck('silu_mul').positive({ n: a.n }).offsets({ gateOffset, upOffset, outOffset })
-    .fits('gate', a.gate, gateOffset + a.n).fits('up', a.up, upOffset + a.n).fits('out', a.out, outOffset + a.n)
+  new ArgCheck('silu_mul')
+    .positive({ n: a.n })
+    .offsets({ gateOffset, upOffset, outOffset })
+    .fits('gate', a.gate, gateOffset + a.n)
+    .fits('up', a.up, upOffset + a.n)
+    .fits('out', a.out, outOffset + a.n)
     .sameOrDisjoint('out', a.out, outOffset, 'gate', a.gate, gateOffset, a.n)
     .sameOrDisjoint('out', a.out, outOffset, 'up', a.up, upOffset, a.n);
 }

@@ -45,7 +45,11 @@ function padded4(bytes: Uint8Array): Uint8Array {
 }
 
 const plain = (name: 'f32' | 'f16', bytes: number): FormatSpec => ({
-  name, define: name === 'f16' ? 'F16' : null, blockElems: 4 / bytes, streamBlockBytes: 4, gpuBlockBytes: 4,
+  name,
+  define: name === 'f16' ? 'F16' : null,
+  blockElems: 4 / bytes,
+  streamBlockBytes: 4,
+  gpuBlockBytes: 4,
   pairedScales: false,
   place: (src, block) => [{ offset: block * 4, bytes: src }],
 });
@@ -54,7 +58,11 @@ const plain = (name: 'f32' | 'f16', bytes: number): FormatSpec => ({
 function scaledBlocks(name: 'q8_0' | 'q4_0', quantBytes: number): FormatSpec {
   const blockBytes = 2 + quantBytes;
   return {
-    name, define: name.toUpperCase(), blockElems: 32, streamBlockBytes: blockBytes, gpuBlockBytes: blockBytes,
+    name,
+    define: name.toUpperCase(),
+    blockElems: 32,
+    streamBlockBytes: blockBytes,
+    gpuBlockBytes: blockBytes,
     pairedScales: true,
     place(src, block, partBlocks) {
       const n = src.length / blockBytes;
@@ -76,7 +84,11 @@ function scaledBlocks(name: 'q8_0' | 'q4_0', quantBytes: number): FormatSpec {
 /** q4_k and q6_k: blocks kept whole, each padded to `gpuBytes`. */
 function wholeBlocks(name: 'q4_k' | 'q6_k', streamBytes: number, gpuBytes: number): FormatSpec {
   return {
-    name, define: name.toUpperCase(), blockElems: 256, streamBlockBytes: streamBytes, gpuBlockBytes: gpuBytes,
+    name,
+    define: name.toUpperCase(),
+    blockElems: 256,
+    streamBlockBytes: streamBytes,
+    gpuBlockBytes: gpuBytes,
     pairedScales: false,
     place(src, block) {
       if (streamBytes === gpuBytes) return [{ offset: block * gpuBytes, bytes: src }];
@@ -99,7 +111,9 @@ export const weightFormats: Record<WeightFormat, FormatSpec> = {
 
 export const quantizedFormats = ['q8_0', 'q4_0', 'q4_k', 'q6_k'] as const satisfies readonly WeightFormat[];
 
-export function isQuantized(f: WeightFormat): boolean { return weightFormats[f].blockElems >= 32; }
+export function isQuantized(f: WeightFormat): boolean {
+  return weightFormats[f].blockElems >= 32;
+}
 
 /** Streamed bytes of a (rows, cols) matrix in format `f`. */
 export function streamBytes(f: WeightFormat, rows: number, cols: number): number {

@@ -8,7 +8,12 @@ import type { MemoryPolicy } from './types';
 /** How a bank is searched: BM25 over its text, or an ONNX sentence-embedding model alone or fused with BM25. */
 export type RetrieverSpec =
   | { kind: 'lexical' }
-  | { kind: 'embedding' | 'hybrid'; /** Folder URL holding model.onnx and tokenizer.json. */ model: string; pooling?: 'cls' | 'mean'; /** Hybrid: the embedding side's weight (0.5). */ weight?: number };
+  | {
+      kind: 'embedding' | 'hybrid' /** Folder URL holding model.onnx and tokenizer.json. */;
+      model: string;
+      pooling?: 'cls' | 'mean' /** Hybrid: the embedding side's weight (0.5). */;
+      weight?: number;
+    };
 
 export interface CreateBankOptions {
   /** Overrides of the model's memory policy (config.json `memory3`, else the paper's defaults). */
@@ -18,13 +23,19 @@ export interface CreateBankOptions {
   overwrite?: boolean;
 }
 
-export interface MemoryDocument { source: string; text: string }
+export interface MemoryDocument {
+  source: string;
+  text: string;
+}
 
 /** The policy knobs a generation may override (the others are fixed by the bank: it was encoded with them). */
 export type InferenceKnob = 'memoriesPerRetrieval' | 'retrievalInterval' | 'positionScheme' | 'dedupThreshold' | 'minRelativeScore';
 
 /** Explicit memory for one request: the bank to read, and inference knobs of its policy. */
-export interface MemoryRequest { bank: string; policy?: Partial<Pick<MemoryPolicy, InferenceKnob>> }
+export interface MemoryRequest {
+  bank: string;
+  policy?: Partial<Pick<MemoryPolicy, InferenceKnob>>;
+}
 
 export interface AddDocumentsProgress {
   phase: 'split' | 'encode' | 'done';
@@ -36,4 +47,10 @@ export interface AddDocumentsProgress {
   referencesResumed: number;
 }
 
-export interface AddDocumentsResult { references: number; resumed: number; documents: number; ms: number; referencesPerSecond: number }
+export interface AddDocumentsResult {
+  references: number;
+  resumed: number;
+  documents: number;
+  ms: number;
+  referencesPerSecond: number;
+}

@@ -6,11 +6,16 @@ export function packCodebooks(c: RecordCodec): Uint8Array | undefined {
   const books = [...(c.keyBooks ?? []), ...(c.valueBooks ?? [])].map(serializeCodebook);
   if (books.length === 0) return undefined;
   const size = 8 + books.reduce((n, b) => n + 4 + b.byteLength, 0);
-  const out = new Uint8Array(size), dv = new DataView(out.buffer);
+  const out = new Uint8Array(size),
+    dv = new DataView(out.buffer);
   dv.setUint32(0, c.keyBooks?.length ?? 0, true);
   dv.setUint32(4, c.valueBooks?.length ?? 0, true);
   let at = 8;
-  for (const b of books) { dv.setUint32(at, b.byteLength, true); out.set(b, at + 4); at += 4 + b.byteLength; }
+  for (const b of books) {
+    dv.setUint32(at, b.byteLength, true);
+    out.set(b, at + 4);
+    at += 4 + b.byteLength;
+  }
   return out;
 }
 
@@ -18,7 +23,8 @@ export function unpackCodebooks(spec: CodecSpec, shape: MemoryShape, bytes: Uint
   const c: RecordCodec = { spec, shape };
   if (!bytes) return c;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const nk = dv.getUint32(0, true), nv = dv.getUint32(4, true);
+  const nk = dv.getUint32(0, true),
+    nv = dv.getUint32(4, true);
   const books: PqCodebook[] = [];
   let at = 8;
   for (let i = 0; i < nk + nv; i++) {

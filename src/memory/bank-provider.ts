@@ -21,8 +21,11 @@ export class BankProvider implements MemoryProvider {
   readonly cache = new MemoryCache<MemoryRecordData>({ maxRecords: 64 });
 
   constructor(
-    readonly store: BankStore, readonly policy: MemoryPolicy, private readonly codec: RecordCodec,
-    private readonly retriever: { search(query: string, k: number): Promise<SearchHit[]>; close?(): void }, private readonly tokenizer: Tokenizer,
+    readonly store: BankStore,
+    readonly policy: MemoryPolicy,
+    private readonly codec: RecordCodec,
+    private readonly retriever: { search(query: string, k: number): Promise<SearchHit[]>; close?(): void },
+    private readonly tokenizer: Tokenizer,
   ) {
     this.tag = providerTag(store, policy);
   }
@@ -34,13 +37,17 @@ export class BankProvider implements MemoryProvider {
     signal?.throwIfAborted();
     const refs = await this.store.getReferences(hits.map((h) => h.id));
     const queryTokens = this.policy.dedupThreshold === null ? [] : this.tokenizer.encode(query, { addSpecialTokens: false });
-    const kept = relevant(hits.filter((h) => {
-      const r = refs.get(h.id);
-      if (!r) return false;
-      if (this.policy.dedupThreshold === null) return true;
-      return overlapRatio(queryTokens, this.tokenizer.encode(r.text, { addSpecialTokens: false })) <= this.policy.dedupThreshold;
-    }), this.policy.minRelativeScore);
-    const memories: Retrieval['memories'] = [], corrupt: number[] = [];
+    const kept = relevant(
+      hits.filter((h) => {
+        const r = refs.get(h.id);
+        if (!r) return false;
+        if (this.policy.dedupThreshold === null) return true;
+        return overlapRatio(queryTokens, this.tokenizer.encode(r.text, { addSpecialTokens: false })) <= this.policy.dedupThreshold;
+      }),
+      this.policy.minRelativeScore,
+    );
+    const memories: Retrieval['memories'] = [],
+      corrupt: number[] = [];
     const missing = kept.filter((h) => !this.cache.get(h.id)).map((h) => h.id);
     const fetched = missing.length ? await this.store.getRecords(missing) : { records: new Map(), corrupt: [] as number[] };
     corrupt.push(...fetched.corrupt);
@@ -60,7 +67,10 @@ export class BankProvider implements MemoryProvider {
     return { memories, corrupt };
   }
 
-  close(): void { this.retriever.close?.(); this.store.close(); }
+  close(): void {
+    this.retriever.close?.();
+    this.store.close();
+  }
 }
 
 /** Hits (best first) scoring at least `ratio` × the first one's; all of them when ratio is null. */

@@ -8,7 +8,15 @@ import type { Tokenizer } from '../tokenizer/tokenizer';
 import { InvalidOptionsError, ModelFetchError, RetrievalError } from '../util/errors';
 import { isWebPageResponse, looksLikeWebPage, webPageError } from '../util/web-page';
 import {
-  CosineIndex, createIndexWorker, fuseHits, LexicalRetriever, OnnxEmbedder, type IndexWorker, type Pooling, type SearchHit, type TextEmbedder,
+  CosineIndex,
+  createIndexWorker,
+  fuseHits,
+  LexicalRetriever,
+  OnnxEmbedder,
+  type IndexWorker,
+  type Pooling,
+  type SearchHit,
+  type TextEmbedder,
 } from './retrieval';
 import type { BankStore } from './store/bank-store';
 
@@ -16,7 +24,11 @@ import type { RetrieverSpec } from './api-types';
 
 export type { RetrieverSpec } from './api-types';
 
-interface StoredState { kind: RetrieverSpec['kind']; index: Uint8Array; embedder?: { model: string; pooling: Pooling; weight: number } }
+interface StoredState {
+  kind: RetrieverSpec['kind'];
+  index: Uint8Array;
+  embedder?: { model: string; pooling: Pooling; weight: number };
+}
 
 export type TokenizerFactory = (tokenizerJson: unknown) => Tokenizer;
 
@@ -30,16 +42,23 @@ async function loadEmbedder(url: string, pooling: Pooling, makeTokenizer: Tokeni
     e = (async () => {
       const base = url.endsWith('/') ? url : `${url}/`;
       const get = async (file: string) => {
-        const r = await fetch(new URL(file, base)).catch((err) => { throw new ModelFetchError(`fetching ${base}${file} failed: ${(err as Error).message}`); });
-        if (!r.ok) throw new ModelFetchError(`fetching ${base}${file} failed: HTTP ${r.status}`, { url: `${base}${file}`, status: r.status });
+        const r = await fetch(new URL(file, base)).catch((err) => {
+          throw new ModelFetchError(`fetching ${base}${file} failed: ${(err as Error).message}`);
+        });
+        if (!r.ok)
+          throw new ModelFetchError(`fetching ${base}${file} failed: HTTP ${r.status}`, { url: `${base}${file}`, status: r.status });
         if (isWebPageResponse(r, file)) throw webPageError(`${base}${file}`, file, r.status);
         return r;
       };
       const text = await (await get('tokenizer.json')).text();
       if (looksLikeWebPage(text)) throw webPageError(`${base}tokenizer.json`, 'tokenizer.json');
       let json: unknown;
-      try { json = JSON.parse(text); } catch (err) {
-        throw new RetrievalError(`embedding model ${base}: tokenizer.json is not valid JSON (${(err as Error).message})`, { url: `${base}tokenizer.json` });
+      try {
+        json = JSON.parse(text);
+      } catch (err) {
+        throw new RetrievalError(`embedding model ${base}: tokenizer.json is not valid JSON (${(err as Error).message})`, {
+          url: `${base}tokenizer.json`,
+        });
       }
       const tokenizer = makeTokenizer(json);
       const model = new Uint8Array(await (await get('model.onnx')).arrayBuffer());
@@ -57,10 +76,15 @@ export const offThreadVectors = 20_000;
 /** The dense side: an embedder and a cosine index, in this thread or in an index worker. */
 class Dense {
   private readonly ids = new Set<number>();
-  private constructor(readonly embedder: TextEmbedder, private readonly local: CosineIndex | null, private readonly worker: IndexWorker | null) {}
+  private constructor(
+    readonly embedder: TextEmbedder,
+    private readonly local: CosineIndex | null,
+    private readonly worker: IndexWorker | null,
+  ) {}
 
   static async create(embedder: TextEmbedder, all: { ids: number[]; vectors: Float32Array[] }, offThreadAt: number): Promise<Dense> {
-    const dim = embedder.dim, packed = new Float32Array(all.ids.length * dim);
+    const dim = embedder.dim,
+      packed = new Float32Array(all.ids.length * dim);
     all.vectors.forEach((v, i) => packed.set(v, i * dim));
     let d: Dense;
     if (all.ids.length >= offThreadAt && typeof Worker !== 'undefined') {
@@ -75,12 +99,15 @@ class Dense {
     return d;
   }
 
-  get offThread(): boolean { return this.worker !== null; }
+  get offThread(): boolean {
+    return this.worker !== null;
+  }
 
   async add(ids: number[], vectors: Float32Array[]): Promise<void> {
     const packed = new Float32Array(ids.length * this.embedder.dim);
     vectors.forEach((v, i) => packed.set(v, i * this.embedder.dim));
-    if (this.worker) await this.worker.add(ids, packed); else this.local!.add(ids, packed);
+    if (this.worker) await this.worker.add(ids, packed);
+    else this.local!.add(ids, packed);
     for (const id of ids) this.ids.add(id);
   }
 
@@ -89,7 +116,9 @@ class Dense {
     return this.worker ? this.worker.search(q, k) : this.local!.search(q, k);
   }
 
-  close(): void { this.worker?.terminate(); }
+  close(): void {
+    this.worker?.terminate();
+  }
 }
 
 /**
@@ -114,15 +143,21 @@ async function reconcile(lexical: LexicalRetriever, store: BankStore): Promise<L
 
 export class BankRetriever {
   private constructor(
-    readonly spec: RetrieverSpec, private readonly lexical: LexicalRetriever, private readonly dense: Dense | null,
+    readonly spec: RetrieverSpec,
+    private readonly lexical: LexicalRetriever,
+    private readonly dense: Dense | null,
   ) {}
 
   /** The initial meta state of a new bank (validated; the embedder is loaded once to check it works). */
   static async initialState(spec: RetrieverSpec = { kind: 'lexical' }, makeTokenizer: TokenizerFactory): Promise<StoredState> {
     const lexical = new LexicalRetriever().serialize();
     if (spec.kind === 'lexical') return { kind: 'lexical', index: lexical };
-    if (spec.kind !== 'embedding' && spec.kind !== 'hybrid') throw new InvalidOptionsError(`retriever.kind must be lexical, embedding or hybrid, got ${JSON.stringify((spec as { kind: unknown }).kind)}`);
-    if (typeof spec.model !== 'string') throw new InvalidOptionsError('retriever.model must be the URL of a folder with model.onnx and tokenizer.json');
+    if (spec.kind !== 'embedding' && spec.kind !== 'hybrid')
+      throw new InvalidOptionsError(
+        `retriever.kind must be lexical, embedding or hybrid, got ${JSON.stringify((spec as { kind: unknown }).kind)}`,
+      );
+    if (typeof spec.model !== 'string')
+      throw new InvalidOptionsError('retriever.model must be the URL of a folder with model.onnx and tokenizer.json');
     const pooling = spec.pooling ?? 'cls';
     await loadEmbedder(spec.model, pooling, makeTokenizer);
     return { kind: spec.kind, index: lexical, embedder: { model: spec.model, pooling, weight: spec.weight ?? 0.5 } };
@@ -134,19 +169,29 @@ export class BankRetriever {
     if (state.kind === 'lexical' || !state.embedder) return new BankRetriever({ kind: 'lexical' }, lexical, null);
     const embedder = await loadEmbedder(state.embedder.model, state.embedder.pooling, makeTokenizer);
     const dense = await Dense.create(embedder, await store.allVectors(), offThreadAt);
-    const spec: RetrieverSpec = { kind: state.kind, model: state.embedder.model, pooling: state.embedder.pooling, weight: state.embedder.weight };
+    const spec: RetrieverSpec = {
+      kind: state.kind,
+      model: state.embedder.model,
+      pooling: state.embedder.pooling,
+      weight: state.embedder.weight,
+    };
     return new BankRetriever(spec, lexical, dense);
   }
 
   /** True when the cosine index runs in its own worker (large banks). */
-  get offThread(): boolean { return this.dense?.offThread ?? false; }
+  get offThread(): boolean {
+    return this.dense?.offThread ?? false;
+  }
 
-  get kind(): string { return this.spec.kind; }
+  get kind(): string {
+    return this.spec.kind;
+  }
 
   /** Embeddings to store with a batch of references (null for a lexical bank). */
   async embed(texts: string[]): Promise<Float32Array[] | null> {
     if (!this.dense) return null;
-    const flat = await this.dense.embedder.embed(texts), dim = this.dense.embedder.dim;
+    const flat = await this.dense.embedder.embed(texts),
+      dim = this.dense.embedder.dim;
     return texts.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
   }
 
@@ -156,25 +201,32 @@ export class BankRetriever {
     if (this.dense && vectors) await this.dense.add(ids, vectors);
   }
 
-  has(id: number): boolean { return this.lexical.has(id); }
+  has(id: number): boolean {
+    return this.lexical.has(id);
+  }
 
   /** Drops references from the in-memory indexes (the lexical one; dense vectors go with the bank's rows). */
-  remove(ids: number[]): void { this.lexical.remove(ids); }
+  remove(ids: number[]): void {
+    this.lexical.remove(ids);
+  }
 
   async search(query: string, k: number): Promise<SearchHit[]> {
     if (!this.dense || this.spec.kind === 'lexical') return this.lexical.search(query, k);
     if (this.spec.kind === 'embedding') return this.dense.search(query, k);
-    const n = Math.max(4 * k, 20);   // hybrid: reciprocal rank fusion of both rankings
+    const n = Math.max(4 * k, 20); // hybrid: reciprocal rank fusion of both rankings
     const [dense, sparse] = await Promise.all([this.dense.search(query, n), this.lexical.search(query, n)]);
     return fuseHits(dense, sparse, k, { weight: this.spec.weight ?? 0.5 });
   }
 
-  close(): void { this.dense?.close(); }
+  close(): void {
+    this.dense?.close();
+  }
 
   /** What the bank's meta keeps (the dense index is rebuilt from the vectors store). */
   state(): StoredState {
     const s: StoredState = { kind: this.spec.kind, index: this.lexical.serialize() };
-    if (this.spec.kind !== 'lexical') s.embedder = { model: this.spec.model, pooling: this.spec.pooling ?? 'cls', weight: this.spec.weight ?? 0.5 };
+    if (this.spec.kind !== 'lexical')
+      s.embedder = { model: this.spec.model, pooling: this.spec.pooling ?? 'cls', weight: this.spec.weight ?? 0.5 };
     return s;
   }
 }

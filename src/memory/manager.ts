@@ -12,7 +12,7 @@ import { packCodebooks, unpackCodebooks } from './bank-codec';
 import { encodeRecord, trainRecordCodec, type RecordCodec } from './codec';
 import { inferenceKnobs, policyFingerprint, policyFromConfig, resolvePolicy } from './policy';
 import { prefixTokens, splitIntoReferences, type TokenizedReference } from './references';
-import { BankRetriever, } from './bank-retriever';
+import { BankRetriever } from './bank-retriever';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { BankStore } from './store/bank-store';
 import { bankStats, type BankStats } from './store/banks';
@@ -47,10 +47,12 @@ export class MemoryManager {
   private writer: { key: string; writer: MemoryWriter } | null = null;
 
   constructor(private readonly host: MemoryHost) {
-    policyFromConfig(this.cfg.memory3);  // a config.json memory3 block with an unknown knob fails the load
+    policyFromConfig(this.cfg.memory3); // a config.json memory3 block with an unknown knob fails the load
   }
 
-  private get cfg(): ModelConfig { return this.host.model.cfg; }
+  private get cfg(): ModelConfig {
+    return this.host.model.cfg;
+  }
 
   /** The policy for a bank: paper defaults ← the model's config.json `memory3` block ← overrides. */
   policy(overrides: Partial<MemoryPolicy> = {}): MemoryPolicy {
@@ -64,9 +66,17 @@ export class MemoryManager {
   async createBank(name: string, opts: CreateBankOptions = {}): Promise<BankStats> {
     const policy = this.policy(opts.policy);
     const retrieverState = await BankRetriever.initialState(opts.retriever, makeTokenizer);
-    const store = await BankStore.create(name, {
-      modelFingerprint: this.host.modelFingerprint, policy, codec: policy.codec, shape: this.shape(policy), retrieverState,
-    }, { overwrite: opts.overwrite });
+    const store = await BankStore.create(
+      name,
+      {
+        modelFingerprint: this.host.modelFingerprint,
+        policy,
+        codec: policy.codec,
+        shape: this.shape(policy),
+        retrieverState,
+      },
+      { overwrite: opts.overwrite },
+    );
     store.close();
     return bankStats(name);
   }
@@ -90,7 +100,12 @@ export class MemoryManager {
    * batch. A document already complete (same text hash) is skipped; one stopped half-way continues
    * after its stored references, so an interrupted run resumes without duplicates.
    */
-  async addDocuments(bank: string, docs: MemoryDocument[], onProgress: (p: AddDocumentsProgress) => void = () => {}, signal?: AbortSignal): Promise<AddDocumentsResult> {
+  async addDocuments(
+    bank: string,
+    docs: MemoryDocument[],
+    onProgress: (p: AddDocumentsProgress) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<AddDocumentsResult> {
     if (!Array.isArray(docs)) throw new InvalidOptionsError('addDocuments takes an array of { source, text }');
     const t0 = performance.now();
     const store = await this.open(bank);
@@ -98,7 +113,10 @@ export class MemoryManager {
       return await this.encodeInto(store, docs, onProgress, signal, t0);
     } catch (err) {
       if (signal?.aborted) {
-        throw new EncodingAbortedError(`encoding into bank "${bank}" was cancelled; stored references are kept and adding the same documents again resumes`, { bank });
+        throw new EncodingAbortedError(
+          `encoding into bank "${bank}" was cancelled; stored references are kept and adding the same documents again resumes`,
+          { bank },
+        );
       }
       throw err;
     } finally {
@@ -107,8 +125,21 @@ export class MemoryManager {
   }
 
   /** Plans, then encodes and stores batch after batch; the index is saved however it ends. */
-  private async encodeInto(store: BankStore, docs: MemoryDocument[], onProgress: (p: AddDocumentsProgress) => void, signal: AbortSignal | undefined, t0: number): Promise<AddDocumentsResult> {
-    const progress: AddDocumentsProgress = { phase: 'split', documents: docs.length, documentsDone: 0, references: 0, referencesDone: 0, referencesResumed: 0 };
+  private async encodeInto(
+    store: BankStore,
+    docs: MemoryDocument[],
+    onProgress: (p: AddDocumentsProgress) => void,
+    signal: AbortSignal | undefined,
+    t0: number,
+  ): Promise<AddDocumentsResult> {
+    const progress: AddDocumentsProgress = {
+      phase: 'split',
+      documents: docs.length,
+      documentsDone: 0,
+      references: 0,
+      referencesDone: 0,
+      referencesResumed: 0,
+    };
     const codec = unpackCodebooks(store.meta.codec, store.meta.shape, store.meta.codebooks);
     const run: EncodeRun = { store, codec, retriever: await BankRetriever.open(store, makeTokenizer), batches: 0 };
     try {
@@ -136,7 +167,13 @@ export class MemoryManager {
     progress.phase = 'done';
     onProgress({ ...progress });
     const ms = performance.now() - t0;
-    return { references: progress.referencesDone, resumed: progress.referencesResumed, documents: docs.length, ms, referencesPerSecond: progress.referencesDone / Math.max(1e-3, ms / 1000) };
+    return {
+      references: progress.referencesDone,
+      resumed: progress.referencesResumed,
+      documents: docs.length,
+      ms,
+      referencesPerSecond: progress.referencesDone / Math.max(1e-3, ms / 1000),
+    };
   }
 
   /**
@@ -145,10 +182,12 @@ export class MemoryManager {
    * text changed is deleted and starts over.
    */
   private async plan(run: EncodeRun, docs: MemoryDocument[], progress: AddDocumentsProgress): Promise<DocumentWork[]> {
-    const { store, retriever } = run, policy = store.meta.policy;
+    const { store, retriever } = run,
+      policy = store.meta.policy;
     const work: DocumentWork[] = [];
     for (const doc of docs) {
-      if (typeof doc?.source !== 'string' || typeof doc?.text !== 'string') throw new InvalidOptionsError('each document needs string `source` and `text`');
+      if (typeof doc?.source !== 'string' || typeof doc?.text !== 'string')
+        throw new InvalidOptionsError('each document needs string `source` and `text`');
       const hash = await hashText(doc.text);
       const status = await store.documentStatus(doc.source);
       if (status?.status === 'done' && status.hash === hash) {
@@ -171,31 +210,58 @@ export class MemoryManager {
   }
 
   /** Memory records of one batch, encoded on the GPU; the first batch of a PQ bank trains its codebooks. */
-  private async encodeBatch(run: EncodeRun, writer: MemoryWriter, batch: TokenizedReference[], signal?: AbortSignal): Promise<MemoryRecordData[]> {
-    const data = await this.host.exclusive(() => writer.encode(batch.map((r) => r.tokens), signal));
+  private async encodeBatch(
+    run: EncodeRun,
+    writer: MemoryWriter,
+    batch: TokenizedReference[],
+    signal?: AbortSignal,
+  ): Promise<MemoryRecordData[]> {
+    const data = await this.host.exclusive(() =>
+      writer.encode(
+        batch.map((r) => r.tokens),
+        signal,
+      ),
+    );
     if (needsTraining(run.codec)) run.codec = await this.trainCodec(run.store, run.codec, data);
     return data;
   }
 
   /** Embeds, stores (one transaction, with the document's status) and indexes one batch; saves the index every 16 batches. */
-  private async storeBatch(run: EncodeRun, w: DocumentWork, batch: TokenizedReference[], data: MemoryRecordData[], last: boolean): Promise<void> {
-    const texts = batch.map((r) => r.text), vectors = await run.retriever.embed(texts);
-    const ids = await run.store.putBatch(batch.map((r, j) => ({
-      reference: { source: r.source, text: r.text, start: r.start, end: r.end, tokenCount: r.tokenCount },
-      record: { payload: encodeRecord(run.codec, data[j]), positions: data[j].positions },
-      ...(vectors ? { vector: vectors[j] } : {}),
-    })), { source: w.doc.source, status: last ? 'done' : 'partial', hash: w.hash });
+  private async storeBatch(
+    run: EncodeRun,
+    w: DocumentWork,
+    batch: TokenizedReference[],
+    data: MemoryRecordData[],
+    last: boolean,
+  ): Promise<void> {
+    const texts = batch.map((r) => r.text),
+      vectors = await run.retriever.embed(texts);
+    const ids = await run.store.putBatch(
+      batch.map((r, j) => ({
+        reference: { source: r.source, text: r.text, start: r.start, end: r.end, tokenCount: r.tokenCount },
+        record: { payload: encodeRecord(run.codec, data[j]), positions: data[j].positions },
+        ...(vectors ? { vector: vectors[j] } : {}),
+      })),
+      { source: w.doc.source, status: last ? 'done' : 'partial', hash: w.hash },
+    );
     await run.retriever.add(ids, texts, vectors);
     if (++run.batches % 16 === 0) await this.saveIndex(run.store, run.retriever);
   }
 
   /** Trains PQ codebooks on the first records of a bank and stores them with the bank. */
-  private async trainCodec(store: BankStore, codec: RecordCodec, data: { keys: Float32Array; values: Float32Array }[]): Promise<RecordCodec> {
+  private async trainCodec(
+    store: BankStore,
+    codec: RecordCodec,
+    data: { keys: Float32Array; values: Float32Array }[],
+  ): Promise<RecordCodec> {
     const take = data.slice(0, pqTrainingRecords);
     const cat = (part: 'keys' | 'values') => {
       const out = new Float32Array(take.reduce((n, d) => n + d[part].length, 0));
       let at = 0;
-      for (const d of take) { out.set(d[part], at); at += d[part].length; }
+      for (const d of take) {
+        out.set(d[part], at);
+        at += d[part].length;
+      }
       return out;
     };
     const trained = trainRecordCodec(codec.spec, codec.shape, { keys: cat('keys'), values: cat('values') }, { seed: 1 });
@@ -212,7 +278,9 @@ export class MemoryManager {
     for (const k of Object.keys(overrides)) {
       if ((inferenceKnobs as readonly string[]).includes(k)) continue;
       const why = k in this.policy() ? `is fixed by the bank "${bank}" (it was encoded with it)` : 'is not a memory policy knob';
-      throw new InvalidOptionsError(`memory policy: ${k} ${why}; only ${inferenceKnobs.join(', ')} can change at generation`, { option: k });
+      throw new InvalidOptionsError(`memory policy: ${k} ${why}; only ${inferenceKnobs.join(', ')} can change at generation`, {
+        option: k,
+      });
     }
     const store = await this.open(bank);
     const policy = resolvePolicy(this.cfg, store.meta.policy, overrides);
@@ -222,14 +290,26 @@ export class MemoryManager {
     return { provider, prefixIds: prefixTokens(this.host.tokenizer, policy) };
   }
 
-  destroy(): void { this.writer?.writer.destroy(); this.writer = null; }
+  destroy(): void {
+    this.writer?.writer.destroy();
+    this.writer = null;
+  }
 }
 
 /** One addDocuments call's open bank, its retriever and codec (PQ codebooks arrive with the first batch). */
-interface EncodeRun { store: BankStore; retriever: BankRetriever; codec: RecordCodec; batches: number }
+interface EncodeRun {
+  store: BankStore;
+  retriever: BankRetriever;
+  codec: RecordCodec;
+  batches: number;
+}
 
 /** A document still to encode: its references after any already stored. */
-interface DocumentWork { doc: MemoryDocument; hash: string; refs: TokenizedReference[] }
+interface DocumentWork {
+  doc: MemoryDocument;
+  hash: string;
+  refs: TokenizedReference[];
+}
 
 function needsTraining(c: RecordCodec): boolean {
   return (c.spec.keys === 'pq' && !c.keyBooks) || (c.spec.values === 'pq' && !c.valueBooks);

@@ -34,22 +34,36 @@ export function defaultPolicy(m: PolicyModelShape): MemoryPolicy {
 
 /** config.json `memory3` keys (snake_case) → policy fields. */
 const configKeys: Record<string, keyof MemoryPolicy> = {
-  memory_layers: 'memoryLayers', memory_heads: 'memoryHeads', tokens_per_head: 'tokensPerHead',
-  reference_length: 'referenceLength', memories_per_retrieval: 'memoriesPerRetrieval',
-  retrieval_interval: 'retrievalInterval', reference_prefix: 'referencePrefix', position_scheme: 'positionScheme',
-  codec: 'codec', dedup_threshold: 'dedupThreshold', min_relative_score: 'minRelativeScore',
+  memory_layers: 'memoryLayers',
+  memory_heads: 'memoryHeads',
+  tokens_per_head: 'tokensPerHead',
+  reference_length: 'referenceLength',
+  memories_per_retrieval: 'memoriesPerRetrieval',
+  retrieval_interval: 'retrievalInterval',
+  reference_prefix: 'referencePrefix',
+  position_scheme: 'positionScheme',
+  codec: 'codec',
+  dedup_threshold: 'dedupThreshold',
+  min_relative_score: 'minRelativeScore',
 };
 
 /** The knobs a generation may override; the others are fixed by the bank that was encoded with them. */
-export const inferenceKnobs: readonly InferenceKnob[] = ['memoriesPerRetrieval', 'retrievalInterval', 'positionScheme', 'dedupThreshold', 'minRelativeScore'];
+export const inferenceKnobs: readonly InferenceKnob[] = [
+  'memoriesPerRetrieval',
+  'retrievalInterval',
+  'positionScheme',
+  'dedupThreshold',
+  'minRelativeScore',
+];
 
 export function policyFromConfig(block: Record<string, unknown> | null): Partial<MemoryPolicy> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(block ?? {})) {
     const field = configKeys[k] ?? (Object.values(configKeys).includes(k as keyof MemoryPolicy) ? k : null);
     if (!field) {
-      throw new ModelConfigError(`config.json: memory3.${k} is not a memory policy knob (known: ${Object.keys(configKeys).join(', ')})`,
-        { field: `memory3.${k}` });
+      throw new ModelConfigError(`config.json: memory3.${k} is not a memory policy knob (known: ${Object.keys(configKeys).join(', ')})`, {
+        field: `memory3.${k}`,
+      });
     }
     out[field] = v;
   }
@@ -78,7 +92,11 @@ function indexList(knob: string, v: unknown, n: number): void {
 }
 
 /** Defaults ← model config block ← overrides, validated against the model's shape. */
-export function resolvePolicy(m: PolicyModelShape, fromConfig: Partial<MemoryPolicy> = {}, overrides: Partial<MemoryPolicy> = {}): MemoryPolicy {
+export function resolvePolicy(
+  m: PolicyModelShape,
+  fromConfig: Partial<MemoryPolicy> = {},
+  overrides: Partial<MemoryPolicy> = {},
+): MemoryPolicy {
   const p: MemoryPolicy = { ...defaultPolicy(m), ...fromConfig, ...overrides };
   p.codec = { ...defaultPolicy(m).codec, ...fromConfig.codec, ...overrides.codec };
   indexList('memoryLayers', p.memoryLayers, m.numLayers);
@@ -95,13 +113,20 @@ export function resolvePolicy(m: PolicyModelShape, fromConfig: Partial<MemoryPol
   if (!codecs.includes(p.codec.values)) fail('codec.values', `one of ${codecs.join(', ')}`, p.codec.values);
   if (p.codec.pqSubvectors !== undefined) intIn('codec.pqSubvectors', p.codec.pqSubvectors, 1, 256);
   if (m.numKvHeads > maxMaskedKvHeads && p.memoryHeads.length !== m.numKvHeads) {
-    fail('memoryHeads', `every kv head for a model with ${m.numKvHeads} kv heads (the attention kernel's memory-head mask has ${maxMaskedKvHeads} bits, so a subset would alias heads)`, p.memoryHeads);
+    fail(
+      'memoryHeads',
+      `every kv head for a model with ${m.numKvHeads} kv heads (the attention kernel's memory-head mask has ${maxMaskedKvHeads} bits, so a subset would alias heads)`,
+      p.memoryHeads,
+    );
   }
   if (m.maxPositionEmbeddings !== undefined) {
     const offset = p.positionScheme === 'parallel' ? p.referenceLength : p.memoriesPerRetrieval * p.referenceLength;
     if (offset >= m.maxPositionEmbeddings) {
-      fail(p.positionScheme === 'parallel' ? 'referenceLength' : 'memoriesPerRetrieval × referenceLength',
-        `below the model's ${m.maxPositionEmbeddings} positions (the ${p.positionScheme} layout starts the context at position ${offset})`, offset);
+      fail(
+        p.positionScheme === 'parallel' ? 'referenceLength' : 'memoriesPerRetrieval × referenceLength',
+        `below the model's ${m.maxPositionEmbeddings} positions (the ${p.positionScheme} layout starts the context at position ${offset})`,
+        offset,
+      );
     }
   }
   if (p.dedupThreshold !== null && !(typeof p.dedupThreshold === 'number' && p.dedupThreshold > 0 && p.dedupThreshold <= 1)) {
@@ -116,7 +141,11 @@ export function resolvePolicy(m: PolicyModelShape, fromConfig: Partial<MemoryPol
 /** A stable string of everything in a policy that changes what a bank stores (for bank compatibility). */
 export function policyFingerprint(p: MemoryPolicy): string {
   return JSON.stringify({
-    l: p.memoryLayers, h: p.memoryHeads, k: p.tokensPerHead, r: p.referenceLength, x: p.referencePrefix,
+    l: p.memoryLayers,
+    h: p.memoryHeads,
+    k: p.tokensPerHead,
+    r: p.referenceLength,
+    x: p.referencePrefix,
     c: [p.codec.keys, p.codec.values, p.codec.pqSubvectors ?? null],
   });
 }

@@ -21,7 +21,9 @@ const encode = (tok: Tokenizer, s: string) => tok.encode(s, { addSpecialTokens: 
 
 /** The reference prefix as ids; every occurrence of the tokenizer's BOS string becomes the BOS id. */
 export function prefixTokens(tokenizer: Tokenizer, policy: Pick<MemoryPolicy, 'referencePrefix'>): number[] {
-  const prefix = policy.referencePrefix, bos = tokenizer.bosToken, bosId = tokenizer.bosTokenId;
+  const prefix = policy.referencePrefix,
+    bos = tokenizer.bosToken,
+    bosId = tokenizer.bosTokenId;
   if (!bos || bosId === null) return prefix ? encode(tokenizer, prefix) : [];
   const ids: number[] = [];
   prefix.split(bos).forEach((part, i) => {
@@ -41,30 +43,36 @@ function longestFit(tok: Tokenizer, text: string, start: number, limit: number):
   };
   let lo = clamp(start + 1);
   if (!fits(lo)) {
-    throw new InvalidOptionsError(`referenceLength ${limit} is too small: one character at offset ${start} needs more tokens`,
-      { option: 'referenceLength' });
+    throw new InvalidOptionsError(`referenceLength ${limit} is too small: one character at offset ${start} needs more tokens`, {
+      option: 'referenceLength',
+    });
   }
   // Gallop to a slice that no longer fits, then bisect between the last fit and it.
   let step = Math.max(1, limit);
   let hi = clamp(lo + step);
   while (hi > lo && fits(hi)) {
     if (hi === text.length) return hi;
-    lo = hi; step *= 2; hi = clamp(lo + step);
+    lo = hi;
+    step *= 2;
+    hi = clamp(lo + step);
   }
   while (hi - lo > 1) {
     const mid = clamp(Math.floor((lo + hi) / 2));
     if (mid <= lo) break;
-    if (fits(mid)) lo = mid; else hi = mid;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
   }
   return lo;
 }
 
-function isLowSurrogate(code: number): boolean { return code >= 0xdc00 && code <= 0xdfff; }
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
 
 /** Where to cut in (start, maxEnd]: a paragraph end, else a sentence end, near maxEnd; else the last word gap. */
 function preferredCut(text: string, start: number, maxEnd: number): number {
   if (maxEnd >= text.length) return text.length;
-  const span = text.slice(start, maxEnd + 1);  // one look-ahead char: is the cut followed by a space?
+  const span = text.slice(start, maxEnd + 1); // one look-ahead char: is the cut followed by a space?
   const floor = Math.floor((maxEnd - start) * preferredShare);
   const lastMatch = (re: RegExp) => {
     let best = -1;
@@ -96,7 +104,11 @@ function trimEnd(text: string, start: number, end: number): number {
  * ends (when they keep at least half of the longest possible reference), then word gaps.
  */
 export function splitIntoReferences(
-  tokenizer: Tokenizer, source: string, text: string, policy: Pick<MemoryPolicy, 'referenceLength'>, firstId: number,
+  tokenizer: Tokenizer,
+  source: string,
+  text: string,
+  policy: Pick<MemoryPolicy, 'referenceLength'>,
+  firstId: number,
 ): TokenizedReference[] {
   const limit = policy.referenceLength;
   if (!Number.isInteger(limit) || limit < 1) {
@@ -110,7 +122,8 @@ export function splitIntoReferences(
     const maxEnd = longestFit(tokenizer, text, start, limit);
     let end = trimEnd(text, start, preferredCut(text, start, maxEnd));
     let tokens = encode(tokenizer, text.slice(start, end));
-    if (tokens.length > limit) {  // the trimmed or preferred cut encodes longer: fall back to the longest fit
+    if (tokens.length > limit) {
+      // the trimmed or preferred cut encodes longer: fall back to the longest fit
       end = maxEnd;
       tokens = encode(tokenizer, text.slice(start, end));
     }

@@ -19,16 +19,18 @@ export function rerotate(v: Float32Array, offset: number, headDim: number, invFr
   const half = headDim / 2;
   for (let i = 0; i < half; i++) {
     const a = Math.fround(delta * invFreq[i]);
-    const c = Math.cos(a), s = Math.sin(a);
-    const x = v[offset + i], y = v[offset + i + half];
+    const c = Math.cos(a),
+      s = Math.sin(a);
+    const x = v[offset + i],
+      y = v[offset + i + half];
     v[offset + i] = x * c - y * s;
     v[offset + i + half] = y * c + x * s;
   }
 }
 
 export class MemorySlots {
-  readonly slots: number;                 // memoriesPerRetrieval × tokensPerHead
-  private readonly keys: GPUBuffer[];     // per memory layer: (kvHeads, slots, headDim) f32
+  readonly slots: number; // memoriesPerRetrieval × tokensPerHead
+  private readonly keys: GPUBuffer[]; // per memory layer: (kvHeads, slots, headDim) f32
   private readonly values: GPUBuffer[];
   private readonly stagingK: Float32Array<ArrayBuffer>; // (kvHeads, occupied, headDim) for one layer
   private readonly stagingV: Float32Array<ArrayBuffer>;
@@ -36,8 +38,12 @@ export class MemorySlots {
   private count = 0;
   readonly bytes: number;
 
-  constructor(private readonly device: GPUDevice, private readonly cfg: ModelConfig, readonly policy: MemoryPolicy,
-    private readonly invFreq: Float32Array) {
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly cfg: ModelConfig,
+    readonly policy: MemoryPolicy,
+    private readonly invFreq: Float32Array,
+  ) {
     this.slots = policy.memoriesPerRetrieval * policy.tokensPerHead;
     const elems = cfg.numKvHeads * Math.max(1, this.slots) * cfg.headDim;
     this.keys = policy.memoryLayers.map((l) => device.createBuffer({ label: `memory.k.${l}`, size: elems * 4, usage: storage }));
@@ -49,7 +55,9 @@ export class MemorySlots {
   }
 
   /** Number of occupied slots per kv head (the records' used slots, summed). */
-  get occupied(): number { return this.count; }
+  get occupied(): number {
+    return this.count;
+  }
 
   /**
    * Writes `records` (≤ memoriesPerRetrieval, decoded) into the slots, packed: record r fills only
@@ -59,7 +67,10 @@ export class MemorySlots {
    * r × referenceLength further on.
    */
   write(records: readonly MemoryRecordData[]): void {
-    const p = this.policy, c = this.cfg, hd = c.headDim, k = p.tokensPerHead;
+    const p = this.policy,
+      c = this.cfg,
+      hd = c.headDim,
+      k = p.tokensPerHead;
     if (records.length > p.memoriesPerRetrieval) throw new RangeError(`${records.length} records for ${p.memoriesPerRetrieval} slots`);
     const used = records.map((rec) => {
       const n = rec.slots ?? k;
@@ -90,7 +101,9 @@ export class MemorySlots {
     this.count = S;
   }
 
-  clear(): void { this.count = 0; }
+  clear(): void {
+    this.count = 0;
+  }
 
   /** Per model layer: the slots for memory layers, null elsewhere (what LlamaModel.record takes). */
   layerMemory(): (LayerMemory | null)[] {
@@ -102,5 +115,7 @@ export class MemorySlots {
     return out;
   }
 
-  destroy(): void { for (const b of [...this.keys, ...this.values]) b.destroy(); }
+  destroy(): void {
+    for (const b of [...this.keys, ...this.values]) b.destroy();
+  }
 }

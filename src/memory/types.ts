@@ -67,8 +67,8 @@ export interface Reference {
 
 /** One reference's sparse memory, decoded to f32. */
 export interface MemoryRecordData {
-  keys: Float32Array;    // (memLayers, memHeads, tokensPerHead, headDim), RoPE applied at their positions
-  values: Float32Array;  // (memLayers, memHeads, tokensPerHead, headDim)
+  keys: Float32Array; // (memLayers, memHeads, tokensPerHead, headDim), RoPE applied at their positions
+  values: Float32Array; // (memLayers, memHeads, tokensPerHead, headDim)
   /** Position (within [prefix + reference]) of each kept token, for re-rotation: (memLayers, memHeads, tokensPerHead). */
   positions: Uint16Array;
   /**

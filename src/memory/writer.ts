@@ -45,14 +45,14 @@ export class MemoryWriter {
   readonly prefix: readonly number[];
   readonly batchSize: number;
   private readonly device: GPUDevice;
-  private readonly kv: KvCache;             // (prefixLen + referenceLength) rows; layers ≤ the last memory layer used
-  private readonly headList: GPUBuffer;     // (memHeads) u32 kv head indices
-  private readonly scores: GPUBuffer;       // (memHeads, referenceLength) f32 log-scores, reused per layer
-  private readonly positions: GPUBuffer;    // (batch, memLayers, memHeads, k) u32
-  private readonly keys: GPUBuffer;         // (batch, memLayers, memHeads, k, headDim) f32, RoPE applied
-  private readonly values: GPUBuffer;       // (batch, memLayers, memHeads, k, headDim) f32
-  private readonly staging: GPUBuffer;      // MAP_READ: keys | values | positions of one batch
-  private readonly layers: number;          // forward through layers [0, layers)
+  private readonly kv: KvCache; // (prefixLen + referenceLength) rows; layers ≤ the last memory layer used
+  private readonly headList: GPUBuffer; // (memHeads) u32 kv head indices
+  private readonly scores: GPUBuffer; // (memHeads, referenceLength) f32 log-scores, reused per layer
+  private readonly positions: GPUBuffer; // (batch, memLayers, memHeads, k) u32
+  private readonly keys: GPUBuffer; // (batch, memLayers, memHeads, k, headDim) f32, RoPE applied
+  private readonly values: GPUBuffer; // (batch, memLayers, memHeads, k, headDim) f32
+  private readonly staging: GPUBuffer; // MAP_READ: keys | values | positions of one batch
+  private readonly layers: number; // forward through layers [0, layers)
   /** Only when referenceLength > the model's chunk: un-rotated q (memLayers, referenceLength, heads, headDim)
    *  and k (memLayers, referenceLength, kvHeads, headDim) of a reference run in chunks. */
   private readonly capture: { q: GPUBuffer; k: GPUBuffer } | null;
@@ -61,10 +61,14 @@ export class MemoryWriter {
   private destroyed = false;
 
   constructor(
-    private readonly model: LlamaModel, private readonly run: KernelRunner, tokenizer: Tokenizer,
-    readonly policy: MemoryPolicy, opts: MemoryWriterOptions = {},
+    private readonly model: LlamaModel,
+    private readonly run: KernelRunner,
+    tokenizer: Tokenizer,
+    readonly policy: MemoryPolicy,
+    opts: MemoryWriterOptions = {},
   ) {
-    const c = model.cfg, p = policy;
+    const c = model.cfg,
+      p = policy;
     this.device = model.device;
     this.prefix = prefixTokens(tokenizer, p);
     this.shape = { memLayers: p.memoryLayers.length, memHeads: p.memoryHeads.length, tokensPerHead: p.tokensPerHead, headDim: c.headDim };
@@ -86,20 +90,29 @@ export class MemoryWriter {
     this.keys = buf('memory_writer.keys', recordBytes * this.batchSize);
     this.values = buf('memory_writer.values', recordBytes * this.batchSize);
     const rows = this.shape.memLayers * p.referenceLength;
-    this.capture = p.referenceLength <= model.maxChunk ? null : {
-      q: buf('memory_writer.capture.q', 4 * rows * c.numHeads * c.headDim),
-      k: buf('memory_writer.capture.k', 4 * rows * c.numKvHeads * c.headDim),
-    };
-    this.staging = buf('memory_writer.readback', (2 * recordBytes + 4 * vectors) * this.batchSize,
-      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    this.capture =
+      p.referenceLength <= model.maxChunk
+        ? null
+        : {
+            q: buf('memory_writer.capture.q', 4 * rows * c.numHeads * c.headDim),
+            k: buf('memory_writer.capture.k', 4 * rows * c.numKvHeads * c.headDim),
+          };
+    this.staging = buf(
+      'memory_writer.readback',
+      (2 * recordBytes + 4 * vectors) * this.batchSize,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    );
   }
 
   /**
    * Encodes references (token ids each, prefix not included) into sparse memories, in order.
    * `signal` is checked before every batch; `onBatch` reports progress after each.
    */
-  async encode(refs: readonly (readonly number[])[], signal?: AbortSignal,
-    onBatch?: (done: number, total: number) => void): Promise<WrittenMemory[]> {
+  async encode(
+    refs: readonly (readonly number[])[],
+    signal?: AbortSignal,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<WrittenMemory[]> {
     if (this.destroyed) throw new EngineStateError('memory writer: encode() after destroy()');
     if (this.busy) throw new EngineStateError('memory writer: encode() while another encode() runs; await it first');
     refs.forEach((ids, i) => this.validateReference(ids, i));
@@ -107,8 +120,9 @@ export class MemoryWriter {
     try {
       const out: WrittenMemory[] = [];
       for (let b0 = 0; b0 < refs.length; b0 += this.batchSize) {
-        if (signal?.aborted) throw new GenerationAbortedError(`memory encoding aborted after ${b0} of ${refs.length} references`, { done: b0 });
-        out.push(...await this.encodeBatch(refs.slice(b0, b0 + this.batchSize)));
+        if (signal?.aborted)
+          throw new GenerationAbortedError(`memory encoding aborted after ${b0} of ${refs.length} references`, { done: b0 });
+        out.push(...(await this.encodeBatch(refs.slice(b0, b0 + this.batchSize))));
         onBatch?.(out.length, refs.length);
       }
       return out;
@@ -127,8 +141,11 @@ export class MemoryWriter {
   }
 
   private async encodeBatch(batch: readonly (readonly number[])[]): Promise<WrittenMemory[]> {
-    const s = this.shape, vectors = s.memLayers * s.memHeads * s.tokensPerHead, vecBytes = vectors * s.headDim * 4;
-    const kBytes = vecBytes * batch.length, pBytes = 4 * vectors * batch.length;
+    const s = this.shape,
+      vectors = s.memLayers * s.memHeads * s.tokensPerHead,
+      vecBytes = vectors * s.headDim * 4;
+    const kBytes = vecBytes * batch.length,
+      pBytes = 4 * vectors * batch.length;
     this.device.pushErrorScope('validation');
     try {
       if (!this.prefixReady) this.recordPrefix();
@@ -149,15 +166,18 @@ export class MemoryWriter {
       throw new GPUExecutionError(`memory writer: reading memories back failed: ${(err as Error).message}`);
     }
     const bytes = this.staging.getMappedRange(0, 2 * kBytes + pBytes);
-    const keys = new Float32Array(bytes, 0, kBytes / 4), values = new Float32Array(bytes, kBytes, kBytes / 4);
+    const keys = new Float32Array(bytes, 0, kBytes / 4),
+      values = new Float32Array(bytes, kBytes, kBytes / 4);
     const positions = new Uint32Array(bytes, 2 * kBytes, pBytes / 4);
     const per = vectors * s.headDim;
-    const out = batch.map((ids, b): WrittenMemory => ({
-      keys: keys.slice(b * per, (b + 1) * per),
-      values: values.slice(b * per, (b + 1) * per),
-      positions: Uint16Array.from(positions.subarray(b * vectors, (b + 1) * vectors)),
-      tokenCount: ids.length,
-    }));
+    const out = batch.map(
+      (ids, b): WrittenMemory => ({
+        keys: keys.slice(b * per, (b + 1) * per),
+        values: values.slice(b * per, (b + 1) * per),
+        positions: Uint16Array.from(positions.subarray(b * vectors, (b + 1) * vectors)),
+        tokenCount: ids.length,
+      }),
+    );
     this.staging.unmap();
     return out;
   }
@@ -176,7 +196,8 @@ export class MemoryWriter {
 
   /** The prefix's keys/values into cache rows [0, prefixLen), in chunks the model's activations hold. */
   private recordPrefix(): void {
-    const P = this.prefix.length, chunk = this.model.maxChunk;
+    const P = this.prefix.length,
+      chunk = this.model.maxChunk;
     for (let pos = 0; pos < P; pos += chunk) {
       const ids = this.prefix.slice(pos, pos + chunk);
       this.model.writeTokens(ids);
@@ -191,12 +212,15 @@ export class MemoryWriter {
    * the ids buffer holds one chunk), its un-rotated q and k copied aside, and is scored at the end.
    */
   private recordReference(ids: readonly number[], b: number): void {
-    const P = this.prefix.length, n = ids.length, chunk = this.model.maxChunk;
+    const P = this.prefix.length,
+      n = ids.length,
+      chunk = this.model.maxChunk;
     if (n <= chunk) {
       this.model.writeTokens(ids);
       this.step(`memory.reference.${b}`, () => {
         this.model.record(this.run, n, P, {
-          kv: this.kv, layers: this.layers,
+          kv: this.kv,
+          layers: this.layers,
           onProjected: (layer, q, kOffset) => {
             const li = this.policy.memoryLayers.indexOf(layer);
             if (li >= 0) this.recordSelection(li, b, n, q, 0, this.kv.layers[layer].k, kOffset);
@@ -206,14 +230,19 @@ export class MemoryWriter {
       });
       return;
     }
-    const cap = this.capture!, c = this.model.cfg, L = this.policy.referenceLength;
-    const qRow = c.numHeads * c.headDim, kRow = c.numKvHeads * c.headDim;
+    const cap = this.capture!,
+      c = this.model.cfg,
+      L = this.policy.referenceLength;
+    const qRow = c.numHeads * c.headDim,
+      kRow = c.numKvHeads * c.headDim;
     for (let r0 = 0; r0 < n; r0 += chunk) {
-      const m = Math.min(chunk, n - r0), last = r0 + m === n;
+      const m = Math.min(chunk, n - r0),
+        last = r0 + m === n;
       this.model.writeTokens(ids.slice(r0, r0 + m));
       this.step(`memory.reference.${b}.${r0}`, () => {
         this.model.record(this.run, m, P + r0, {
-          kv: this.kv, layers: this.layers,
+          kv: this.kv,
+          layers: this.layers,
           onProjected: (layer, q, kOffset) => {
             const li = this.policy.memoryLayers.indexOf(layer);
             if (li < 0) return;
@@ -230,25 +259,56 @@ export class MemoryWriter {
 
   /** Scores and top-k of memory layer `li` for record slot b, on un-rotated q/k rows of the reference. */
   private recordSelection(li: number, b: number, n: number, q: GPUBuffer, qOffset: number, k: GPUBuffer, kOffset: number): void {
-    const c = this.model.cfg, s = this.shape;
+    const c = this.model.cfg,
+      s = this.shape;
     encodeMemoryScores(this.run, {
-      q, qOffset, k, kOffset, headList: this.headList, scores: this.scores, n, prefixLen: 0,
-      heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, memHeads: s.memHeads,
+      q,
+      qOffset,
+      k,
+      kOffset,
+      headList: this.headList,
+      scores: this.scores,
+      n,
+      prefixLen: 0,
+      heads: c.numHeads,
+      kvHeads: c.numKvHeads,
+      headDim: c.headDim,
+      memHeads: s.memHeads,
     });
     encodeMemoryTopk(this.run, {
-      scores: this.scores, positions: this.positions, n, k: s.tokensPerHead, memHeads: s.memHeads,
-      posBase: this.prefix.length, outOffset: this.layerSlot(b, li),
+      scores: this.scores,
+      positions: this.positions,
+      n,
+      k: s.tokensPerHead,
+      memHeads: s.memHeads,
+      posBase: this.prefix.length,
+      outOffset: this.layerSlot(b, li),
     });
   }
 
   /** The kept tokens' post-RoPE keys and values of every memory layer into record slot b. */
   private recordGather(b: number): void {
-    const c = this.model.cfg, s = this.shape, P = this.prefix.length;
-    this.policy.memoryLayers.forEach((layer, li) => encodeMemoryGather(this.run, {
-      positions: this.positions, headList: this.headList, kCache: this.kv.layers[layer].k, vCache: this.kv.layers[layer].v,
-      keys: this.keys, values: this.values, memHeads: s.memHeads, k: s.tokensPerHead, headDim: c.headDim, kvHeads: c.numKvHeads,
-      posBase: P, rowBase: P, posOffset: this.layerSlot(b, li), outOffset: this.layerSlot(b, li) * c.headDim,
-    }));
+    const c = this.model.cfg,
+      s = this.shape,
+      P = this.prefix.length;
+    this.policy.memoryLayers.forEach((layer, li) =>
+      encodeMemoryGather(this.run, {
+        positions: this.positions,
+        headList: this.headList,
+        kCache: this.kv.layers[layer].k,
+        vCache: this.kv.layers[layer].v,
+        keys: this.keys,
+        values: this.values,
+        memHeads: s.memHeads,
+        k: s.tokensPerHead,
+        headDim: c.headDim,
+        kvHeads: c.numKvHeads,
+        posBase: P,
+        rowBase: P,
+        posOffset: this.layerSlot(b, li),
+        outOffset: this.layerSlot(b, li) * c.headDim,
+      }),
+    );
   }
 
   /** Index of the first (head, slot) of memory layer li in record b: (batch, memLayers, memHeads, k). */
@@ -257,8 +317,11 @@ export class MemoryWriter {
   }
 
   private validatePolicy(): void {
-    const c = this.model.cfg, p = this.policy;
-    const bad = (what: string, option: string) => { throw new InvalidOptionsError(`memory writer: ${what}`, { option }); };
+    const c = this.model.cfg,
+      p = this.policy;
+    const bad = (what: string, option: string) => {
+      throw new InvalidOptionsError(`memory writer: ${what}`, { option });
+    };
     if (p.memoryLayers.length === 0 || p.memoryLayers.some((l) => !Number.isInteger(l) || l < 0 || l >= c.numLayers)) {
       bad(`memoryLayers ${JSON.stringify(p.memoryLayers)} must be non-empty indices < ${c.numLayers}`, 'memoryLayers');
     }
@@ -269,15 +332,21 @@ export class MemoryWriter {
   }
 
   private validateReference(ids: readonly number[], i: number): void {
-    const p = this.policy, vocab = this.model.cfg.vocabSize;
+    const p = this.policy,
+      vocab = this.model.cfg.vocabSize;
     if (!Array.isArray(ids) || ids.length < 1 || ids.length > p.referenceLength) {
-      throw new InvalidOptionsError(`memory writer: reference ${i} has ${Array.isArray(ids) ? ids.length : 'no'} tokens, ` +
-        `expected 1..${p.referenceLength}`, { option: 'refs', index: i });
+      throw new InvalidOptionsError(
+        `memory writer: reference ${i} has ${Array.isArray(ids) ? ids.length : 'no'} tokens, ` + `expected 1..${p.referenceLength}`,
+        { option: 'refs', index: i },
+      );
     }
     const t = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
     if (t >= 0) {
-      throw new InvalidOptionsError(`memory writer: reference ${i} token ${t} is ${ids[t]}, not an id below ${vocab}`,
-        { option: 'refs', index: i, position: t });
+      throw new InvalidOptionsError(`memory writer: reference ${i} token ${t} is ${ids[t]}, not an id below ${vocab}`, {
+        option: 'refs',
+        index: i,
+        position: t,
+      });
     }
   }
 }

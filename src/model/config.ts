@@ -66,8 +66,10 @@ function positiveInt(raw: Json, key: string, fallback?: number): number {
   const v = raw[key] ?? fallback;
   if (v === undefined) throw new ModelConfigError(`config.json: missing required field "${key}"`, { field: key });
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-    throw new ModelConfigError(`config.json: "${key}" must be a positive integer, got ${JSON.stringify(v)}`,
-      { field: key, actual: v as never });
+    throw new ModelConfigError(`config.json: "${key}" must be a positive integer, got ${JSON.stringify(v)}`, {
+      field: key,
+      actual: v as never,
+    });
   }
   return v;
 }
@@ -78,8 +80,10 @@ function positiveNumber(raw: Json, key: string, fallback: number | undefined, pr
     throw new ModelConfigError(`config.json: missing required field "${prefix}${key}"`, { field: prefix + key });
   }
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new ModelConfigError(`config.json: "${prefix}${key}" must be a positive number, got ${JSON.stringify(v)}`,
-      { field: prefix + key, actual: v as never });
+    throw new ModelConfigError(`config.json: "${prefix}${key}" must be a positive number, got ${JSON.stringify(v)}`, {
+      field: prefix + key,
+      actual: v as never,
+    });
   }
   return v;
 }
@@ -98,8 +102,7 @@ function tokenIds(raw: Json, key: string): number[] {
   const list = Array.isArray(v) ? v : [v];
   for (const id of list) {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
-      throw new ModelConfigError(`config.json: "${key}" must hold non-negative integers, got ${JSON.stringify(v)}`,
-        { field: key });
+      throw new ModelConfigError(`config.json: "${key}" must hold non-negative integers, got ${JSON.stringify(v)}`, { field: key });
     }
   }
   return list as number[];
@@ -121,13 +124,14 @@ function resolveFamily(raw: Json): { family: ModelFamily; architecture: string }
   }
   if (modelType !== undefined && modelType !== null) {
     if (typeof modelType !== 'string' || !modelTypes.includes(modelType as ModelFamily)) {
-      throw new UnsupportedModelError(`Unsupported model_type ${JSON.stringify(modelType)}; ${supported}`,
-        { modelType: modelType as never });
+      throw new UnsupportedModelError(`Unsupported model_type ${JSON.stringify(modelType)}; ${supported}`, {
+        modelType: modelType as never,
+      });
     }
     family ??= modelType as ModelFamily;
   }
-  if (!family) throw new ModelConfigError(`config.json names neither "architectures" nor "model_type"; ${supported}`,
-    { field: 'architectures' });
+  if (!family)
+    throw new ModelConfigError(`config.json names neither "architectures" nor "model_type"; ${supported}`, { field: 'architectures' });
   architecture ??= Object.keys(architectures).find((a) => architectures[a] === family)!;
   return { family, architecture };
 }
@@ -138,8 +142,9 @@ function parseRopeScaling(v: unknown): RopeScaling | null {
   const type = v.rope_type ?? v.type;
   if (type === 'default') return null;
   if (type !== 'llama3') {
-    throw new UnsupportedModelError(`Unsupported rope_scaling type ${JSON.stringify(type)}; supported: llama3`,
-      { ropeScaling: type as never });
+    throw new UnsupportedModelError(`Unsupported rope_scaling type ${JSON.stringify(type)}; supported: llama3`, {
+      ropeScaling: type as never,
+    });
   }
   const p = 'rope_scaling.';
   const scaling: RopeScaling = {
@@ -150,8 +155,10 @@ function parseRopeScaling(v: unknown): RopeScaling | null {
     originalMaxPositionEmbeddings: positiveNumber(v, 'original_max_position_embeddings', undefined, p),
   };
   if (scaling.highFreqFactor <= scaling.lowFreqFactor) {
-    throw new ModelConfigError(`config.json: rope_scaling.high_freq_factor (${scaling.highFreqFactor}) must exceed ` +
-      `low_freq_factor (${scaling.lowFreqFactor})`, { field: 'rope_scaling.high_freq_factor' });
+    throw new ModelConfigError(
+      `config.json: rope_scaling.high_freq_factor (${scaling.highFreqFactor}) must exceed ` + `low_freq_factor (${scaling.lowFreqFactor})`,
+      { field: 'rope_scaling.high_freq_factor' },
+    );
   }
   return scaling;
 }
@@ -166,8 +173,10 @@ function parseSlidingWindow(raw: Json, family: ModelFamily): number | null {
 
 function checkActivation(raw: Json): void {
   const act = raw.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new UnsupportedModelError(`Unsupported hidden_act ${JSON.stringify(act)}; supported: silu`, { hiddenAct: act as never });
-  if (raw.mlp_bias === true) throw new UnsupportedModelError('Unsupported mlp_bias: true (MLP projections without bias only)', { field: 'mlp_bias' });
+  if (act !== 'silu')
+    throw new UnsupportedModelError(`Unsupported hidden_act ${JSON.stringify(act)}; supported: silu`, { hiddenAct: act as never });
+  if (raw.mlp_bias === true)
+    throw new UnsupportedModelError('Unsupported mlp_bias: true (MLP projections without bias only)', { field: 'mlp_bias' });
 }
 
 function parseShape(raw: Json) {
@@ -176,16 +185,25 @@ function parseShape(raw: Json) {
   const numKvHeads = positiveInt(raw, 'num_key_value_heads', numHeads);
   const explicitHeadDim = raw.head_dim !== undefined && raw.head_dim !== null;
   if (!explicitHeadDim && hiddenSize % numHeads !== 0) {
-    throw new ModelConfigError(`config.json: "num_attention_heads" (${numHeads}) does not divide hidden_size (${hiddenSize})`,
-      { field: 'num_attention_heads', expected: `a divisor of ${hiddenSize}`, actual: numHeads });
+    throw new ModelConfigError(`config.json: "num_attention_heads" (${numHeads}) does not divide hidden_size (${hiddenSize})`, {
+      field: 'num_attention_heads',
+      expected: `a divisor of ${hiddenSize}`,
+      actual: numHeads,
+    });
   }
   const headDim = explicitHeadDim ? positiveInt(raw, 'head_dim') : hiddenSize / numHeads;
   if (numHeads % numKvHeads !== 0) {
-    throw new ModelConfigError(`config.json: "num_key_value_heads" (${numKvHeads}) does not divide num_attention_heads (${numHeads})`,
-      { field: 'num_key_value_heads', expected: `a divisor of ${numHeads}`, actual: numKvHeads });
+    throw new ModelConfigError(`config.json: "num_key_value_heads" (${numKvHeads}) does not divide num_attention_heads (${numHeads})`, {
+      field: 'num_key_value_heads',
+      expected: `a divisor of ${numHeads}`,
+      actual: numKvHeads,
+    });
   }
   if (headDim % 2 !== 0) {
-    throw new ModelConfigError(`config.json: head dimension ${headDim} must be even for rotary embeddings`, { field: 'head_dim', actual: headDim });
+    throw new ModelConfigError(`config.json: head dimension ${headDim} must be even for rotary embeddings`, {
+      field: 'head_dim',
+      actual: headDim,
+    });
   }
   return { hiddenSize, numHeads, numKvHeads, headDim };
 }

@@ -45,8 +45,13 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 
 /** Source values per unit and bytes per unit of each tensor dtype (an element, or a ggml block). */
 export const sourceUnits: Record<TensorDtype, { elems: number; bytes: number }> = {
-  F32: { elems: 1, bytes: 4 }, F16: { elems: 1, bytes: 2 }, BF16: { elems: 1, bytes: 2 },
-  Q8_0: { elems: 32, bytes: 34 }, Q4_0: { elems: 32, bytes: 18 }, Q4_K: { elems: 256, bytes: 144 }, Q6_K: { elems: 256, bytes: 210 },
+  F32: { elems: 1, bytes: 4 },
+  F16: { elems: 1, bytes: 2 },
+  BF16: { elems: 1, bytes: 2 },
+  Q8_0: { elems: 32, bytes: 34 },
+  Q4_0: { elems: 32, bytes: 18 },
+  Q4_K: { elems: 256, bytes: 144 },
+  Q6_K: { elems: 256, bytes: 210 },
 };
 
 const isFloat = (d: TensorDtype): d is SafetensorsDtype => d === 'F32' || d === 'F16' || d === 'BF16';
@@ -135,7 +140,11 @@ class TensorWriter {
   private readonly stage: Uint8Array;
   readonly out: WeightFormat;
 
-  constructor(private readonly ctx: Ctx, private readonly t: LocatedTensor, stage: Uint8Array) {
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly t: LocatedTensor,
+    stage: Uint8Array,
+  ) {
     this.out = tensorOutputFormat(t, ctx.opts.targetDtype);
     this.unit = unitBytes(t, this.out);
     this.stage = stage.subarray(0, stageBytes(t, this.out, ctx.chunkBytes));
@@ -173,8 +182,11 @@ class TensorWriter {
 function truncated(file: string, t: LocatedTensor, pos: number): TruncatedFileError {
   const expected = t.end - t.begin;
   const received = Math.max(0, pos - t.begin);
-  return new TruncatedFileError(`${file}: data ends at byte ${pos}; tensor "${t.name}" expected ${expected} bytes ` +
-    `(file bytes ${t.begin}..${t.end}), received ${received}`, { file, tensor: t.name, expected, received });
+  return new TruncatedFileError(
+    `${file}: data ends at byte ${pos}; tensor "${t.name}" expected ${expected} bytes ` +
+      `(file bytes ${t.begin}..${t.end}), received ${received}`,
+    { file, tensor: t.name, expected, received },
+  );
 }
 
 /** Stream the non-empty `tensors` (sorted by offset) of one file in a single sequential read. */
@@ -197,7 +209,10 @@ async function streamFile(ctx: Ctx, file: string, tensors: LocatedTensor[]): Pro
         const t = tensors[ti];
         const n = pos < t.begin ? Math.min(t.begin - pos, value.length - off) : Math.min(t.end - pos, value.length - off);
         if (pos >= t.begin) {
-          if (!w) { w = new TensorWriter(ctx, t, stage); await sink.begin(t.name, t.shape, w.out); }
+          if (!w) {
+            w = new TensorWriter(ctx, t, stage);
+            await sink.begin(t.name, t.shape, w.out);
+          }
           await w.push(value.subarray(off, off + n));
         }
         pos += n;
@@ -233,7 +248,13 @@ export async function streamTensors(
 ): Promise<void> {
   const shapes = new Map<string, readonly number[]>();
   for (const [name, v] of plan) shapes.set(name, Array.isArray(v) ? v : (v as { shape: readonly number[] }).shape);
-  await streamLocated(source, files.map((f) => f.path), locateTensors(shapes, files).values(), sink, opts);
+  await streamLocated(
+    source,
+    files.map((f) => f.path),
+    locateTensors(shapes, files).values(),
+    sink,
+    opts,
+  );
 }
 
 /**
@@ -241,7 +262,11 @@ export async function streamTensors(
  * once, sequentially, from its first planned tensor to its last.
  */
 export async function streamLocated(
-  source: ModelSource, files: readonly string[], tensors: Iterable<LocatedTensor>, sink: TensorSink, opts: StreamTensorsOptions,
+  source: ModelSource,
+  files: readonly string[],
+  tensors: Iterable<LocatedTensor>,
+  sink: TensorSink,
+  opts: StreamTensorsOptions,
 ): Promise<void> {
   const chunkBytes = opts.chunkBytes ?? 8 << 20;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`);

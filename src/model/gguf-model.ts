@@ -40,7 +40,9 @@ export function ggufTensorName(hfName: string): string {
 export const ggufArchitectures = Object.keys(architectures);
 
 /** llama.cpp's RoPE for the arch: 'llama' rotates adjacent pairs (rows interleaved), 'qwen2' halves as HF. */
-export function ggufInterleavesQk(arch: string): boolean { return arch === 'llama'; }
+export function ggufInterleavesQk(arch: string): boolean {
+  return arch === 'llama';
+}
 
 /** token ids the metadata names, for the config's BOS and EOS. */
 function tokenId(h: GgufHeader, key: string): number | null {
@@ -51,11 +53,13 @@ function tokenId(h: GgufHeader, key: string): number | null {
 function checkSupported(h: GgufHeader, arch: string): void {
   const scaling = h.metadata.get(`${arch}.rope.scaling.type`);
   if (scaling !== undefined && scaling !== 'none') {
-    throw new UnsupportedModelError(`GGUF rope scaling ${JSON.stringify(scaling)} is not supported (only none, or Llama-3 rope_freqs)`,
-      { ropeScaling: String(scaling) });
+    throw new UnsupportedModelError(`GGUF rope scaling ${JSON.stringify(scaling)} is not supported (only none, or Llama-3 rope_freqs)`, {
+      ropeScaling: String(scaling),
+    });
   }
   const experts = h.metadata.get(`${arch}.expert_count`);
-  if (typeof experts === 'number' && experts > 0) throw new UnsupportedModelError(`mixture-of-experts GGUF models (${experts} experts) are not supported`, { experts });
+  if (typeof experts === 'number' && experts > 0)
+    throw new UnsupportedModelError(`mixture-of-experts GGUF models (${experts} experts) are not supported`, { experts });
 }
 
 /** The ModelConfig a GGUF header implies. `tensorNames`: every tensor in the model's files. */
@@ -63,29 +67,47 @@ export function ggufModelConfig(h: GgufHeader, tensorNames: ReadonlySet<string>,
   const arch = ggufMeta<string>(h, 'general.architecture', 'string');
   const known = architectures[arch];
   if (!known) {
-    throw new UnsupportedModelError(`Unsupported GGUF architecture "${arch}"; supported: ${ggufArchitectures.join(', ')}`, { architecture: arch });
+    throw new UnsupportedModelError(`Unsupported GGUF architecture "${arch}"; supported: ${ggufArchitectures.join(', ')}`, {
+      architecture: arch,
+    });
   }
   checkSupported(h, arch);
   const int = (key: string, fallback?: number) => {
     const v = ggufMeta<number>(h, `${arch}.${key}`, 'number', fallback);
-    if (!Number.isInteger(v) || v <= 0) throw new ModelConfigError(`GGUF metadata "${arch}.${key}" must be a positive integer, got ${v}`, { field: `${arch}.${key}` });
+    if (!Number.isInteger(v) || v <= 0)
+      throw new ModelConfigError(`GGUF metadata "${arch}.${key}" must be a positive integer, got ${v}`, { field: `${arch}.${key}` });
     return v;
   };
   const hiddenSize = int('embedding_length');
   const numHeads = int('attention.head_count');
   const numKvHeads = int('attention.head_count_kv', numHeads);
   const headDim = int('attention.key_length', hiddenSize / numHeads);
-  if (int('attention.value_length', headDim) !== headDim) throw new UnsupportedModelError('GGUF attention.value_length ≠ key_length is not supported', { field: `${arch}.attention.value_length` });
-  if (int('rope.dimension_count', headDim) !== headDim) throw new UnsupportedModelError('partial rotary embeddings (rope.dimension_count < head dim) are not supported', { field: `${arch}.rope.dimension_count` });
+  if (int('attention.value_length', headDim) !== headDim)
+    throw new UnsupportedModelError('GGUF attention.value_length ≠ key_length is not supported', {
+      field: `${arch}.attention.value_length`,
+    });
+  if (int('rope.dimension_count', headDim) !== headDim)
+    throw new UnsupportedModelError('partial rotary embeddings (rope.dimension_count < head dim) are not supported', {
+      field: `${arch}.rope.dimension_count`,
+    });
   if (numHeads % numKvHeads !== 0 || headDim % 2 !== 0) {
-    throw new ModelConfigError(`GGUF heads (${numHeads} query, ${numKvHeads} kv, dim ${headDim}) are inconsistent`, { field: `${arch}.attention.head_count_kv` });
+    throw new ModelConfigError(`GGUF heads (${numHeads} query, ${numKvHeads} kv, dim ${headDim}) are inconsistent`, {
+      field: `${arch}.attention.head_count_kv`,
+    });
   }
   const vocabSize = embedDims?.[1] ?? int('vocab_size');
   const bias = tensorNames.has('blk.0.attn_q.bias');
   const eos = ['eos', 'eot', 'eom'].map((k) => tokenId(h, `tokenizer.ggml.${k}_token_id`)).filter((v): v is number => v !== null);
   return {
-    family: known.family, architecture: known.architecture, hiddenSize, numHeads, numKvHeads, headDim,
-    intermediateSize: int('feed_forward_length'), numLayers: int('block_count'), vocabSize,
+    family: known.family,
+    architecture: known.architecture,
+    hiddenSize,
+    numHeads,
+    numKvHeads,
+    headDim,
+    intermediateSize: int('feed_forward_length'),
+    numLayers: int('block_count'),
+    vocabSize,
     rmsNormEps: ggufMeta<number>(h, `${arch}.attention.layer_norm_rms_epsilon`, 'number'),
     ropeTheta: ggufMeta<number>(h, `${arch}.rope.freq_base`, 'number', 10000),
     ropeScaling: null,
@@ -95,11 +117,15 @@ export function ggufModelConfig(h: GgufHeader, tensorNames: ReadonlySet<string>,
     attentionOutputBias: tensorNames.has('blk.0.attn_output.bias'),
     bosTokenId: tokenId(h, 'tokenizer.ggml.bos_token_id'),
     eosTokenIds: [...new Set(eos)],
-    slidingWindow: null, memory3: null,
+    slidingWindow: null,
+    memory3: null,
   };
 }
 
-export interface GgufFile { path: string; header: GgufHeader }
+export interface GgufFile {
+  path: string;
+  header: GgufHeader;
+}
 
 /** Every tensor of the model's files by GGUF name (a split model spreads them over several files). */
 export function ggufTensorIndex(files: readonly GgufFile[]): Map<string, GgufTensorInfo & { file: string }> {
@@ -118,27 +144,46 @@ export function ggufTensorIndex(files: readonly GgufFile[]): Map<string, GgufTen
  * Where each tensor `cfg` needs lies, under HF names and shapes, checked: MissingTensorError,
  * ShapeMismatchError, UnsupportedDtypeError (a type the engine does not read, e.g. Q5_K).
  */
-export function locateGgufTensors(cfg: ModelConfig, arch: string, index: ReadonlyMap<string, GgufTensorInfo & { file: string }>): Map<string, LocatedTensor> {
+export function locateGgufTensors(
+  cfg: ModelConfig,
+  arch: string,
+  index: ReadonlyMap<string, GgufTensorInfo & { file: string }>,
+): Map<string, LocatedTensor> {
   const out = new Map<string, LocatedTensor>();
   const files = [...new Set([...index.values()].map((t) => t.file))];
   for (const [hfName, shape] of expectedTensors(cfg)) {
     const name = ggufTensorName(hfName);
     const t = index.get(name);
     if (!t) {
-      throw new MissingTensorError(`GGUF tensor "${name}" (${hfName}, shape [${shape.join(', ')}]) not found in ${files.join(', ')}`,
-        { tensor: name, expected: shape, files });
+      throw new MissingTensorError(`GGUF tensor "${name}" (${hfName}, shape [${shape.join(', ')}]) not found in ${files.join(', ')}`, {
+        tensor: name,
+        expected: shape,
+        files,
+      });
     }
     const hfShape = [...t.dims].reverse();
     if (hfShape.length !== shape.length || hfShape.some((d, i) => d !== shape[i])) {
-      throw new ShapeMismatchError(`GGUF tensor "${name}" in ${t.file}: expected dims [${[...shape].reverse().join(', ')}], got [${t.dims.join(', ')}]`,
-        { tensor: name, file: t.file, expected: [...shape].reverse(), actual: t.dims });
+      throw new ShapeMismatchError(
+        `GGUF tensor "${name}" in ${t.file}: expected dims [${[...shape].reverse().join(', ')}], got [${t.dims.join(', ')}]`,
+        { tensor: name, file: t.file, expected: [...shape].reverse(), actual: t.dims },
+      );
     }
     if (!t.dtype) {
-      throw new UnsupportedDtypeError(`GGUF tensor "${name}" in ${t.file} has type ${t.type}; the engine loads ${supportedGgufTypes.join(', ')}`,
-        { tensor: name, file: t.file, dtype: t.type });
+      throw new UnsupportedDtypeError(
+        `GGUF tensor "${name}" in ${t.file} has type ${t.type}; the engine loads ${supportedGgufTypes.join(', ')}`,
+        { tensor: name, file: t.file, dtype: t.type },
+      );
     }
     const qk = /self_attn\.[qk]_proj\./.test(hfName) && ggufInterleavesQk(arch);
-    out.set(hfName, { name: hfName, dtype: t.dtype, shape, file: t.file, begin: t.begin, end: t.end, interleavedHeadRows: qk ? cfg.headDim : undefined });
+    out.set(hfName, {
+      name: hfName,
+      dtype: t.dtype,
+      shape,
+      file: t.file,
+      begin: t.begin,
+      end: t.end,
+      interleavedHeadRows: qk ? cfg.headDim : undefined,
+    });
   }
   return out;
 }

@@ -5,18 +5,22 @@
 import type { ModelConfig } from './config';
 
 export interface LayerCache {
-  k: GPUBuffer;  // (ctx, kvHeads, headDim) f32, RoPE applied
-  v: GPUBuffer;  // (ctx, kvHeads, headDim) f32
+  k: GPUBuffer; // (ctx, kvHeads, headDim) f32, RoPE applied
+  v: GPUBuffer; // (ctx, kvHeads, headDim) f32
 }
 
 export class KvCache {
   readonly layers: LayerCache[] = [];
   /** Token ids whose keys/values are in the cache, in position order. */
   readonly tokens: number[] = [];
-  readonly rowElems: number;  // kvHeads * headDim: elements per position
+  readonly rowElems: number; // kvHeads * headDim: elements per position
   readonly bytes: number;
 
-  constructor(device: GPUDevice, cfg: ModelConfig, readonly contextLength: number) {
+  constructor(
+    device: GPUDevice,
+    cfg: ModelConfig,
+    readonly contextLength: number,
+  ) {
     this.rowElems = cfg.numKvHeads * cfg.headDim;
     const size = contextLength * this.rowElems * 4;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -29,7 +33,9 @@ export class KvCache {
     this.bytes = size * 2 * cfg.numLayers;
   }
 
-  get length(): number { return this.tokens.length; }
+  get length(): number {
+    return this.tokens.length;
+  }
 
   /** Length of the longest prefix of `ids` already in the cache. */
   commonPrefix(ids: ArrayLike<number>): number {
@@ -40,7 +46,15 @@ export class KvCache {
   }
 
   /** Forgets positions from `length` on; their slots are overwritten by later tokens. */
-  truncate(length: number): void { this.tokens.length = Math.min(length, this.tokens.length); }
+  truncate(length: number): void {
+    this.tokens.length = Math.min(length, this.tokens.length);
+  }
 
-  destroy(): void { for (const l of this.layers) { l.k.destroy(); l.v.destroy(); } this.layers.length = 0; }
+  destroy(): void {
+    for (const l of this.layers) {
+      l.k.destroy();
+      l.v.destroy();
+    }
+    this.layers.length = 0;
+  }
 }

@@ -17,10 +17,10 @@ import type { ModelWeights } from './weights';
 
 /** Memory slots for one layer, as the attention kernel reads them (explicit memory). */
 export interface LayerMemory {
-  k: GPUBuffer;  // (kvHeads, count, headDim) f32, RoPE applied
-  v: GPUBuffer;  // (kvHeads, count, headDim) f32
+  k: GPUBuffer; // (kvHeads, count, headDim) f32, RoPE applied
+  v: GPUBuffer; // (kvHeads, count, headDim) f32
   count: number;
-  headMask?: number;  // bit h: kv head h reads the slots (default all)
+  headMask?: number; // bit h: kv head h reads the slots (default all)
 }
 
 export interface RecordOptions {
@@ -44,23 +44,27 @@ const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsag
 
 export class LlamaModel {
   readonly kv: KvCache;
-  readonly logits: GPUBuffer;       // (vocab) f32: logits of the step's last row
-  private readonly tokens: GPUBuffer;   // (maxChunk) u32 input ids
-  private readonly x: GPUBuffer;        // (maxChunk, hidden) residual stream
-  private readonly xn: GPUBuffer;       // (maxChunk, hidden) normed
-  private readonly q: GPUBuffer;        // (maxChunk, heads*headDim)
-  private readonly attn: GPUBuffer;     // (maxChunk, heads*headDim)
-  private readonly gate: GPUBuffer;     // (maxChunk, intermediate)
-  private readonly up: GPUBuffer;       // (maxChunk, intermediate)
-  private readonly invFreq: GPUBuffer;  // (headDim/2) f32
-  private readonly rounded: GPUBuffer | null;  // (maxChunk, max(hidden, heads*headDim, intermediate)): matmul inputs rounded as llama.cpp does
+  readonly logits: GPUBuffer; // (vocab) f32: logits of the step's last row
+  private readonly tokens: GPUBuffer; // (maxChunk) u32 input ids
+  private readonly x: GPUBuffer; // (maxChunk, hidden) residual stream
+  private readonly xn: GPUBuffer; // (maxChunk, hidden) normed
+  private readonly q: GPUBuffer; // (maxChunk, heads*headDim)
+  private readonly attn: GPUBuffer; // (maxChunk, heads*headDim)
+  private readonly gate: GPUBuffer; // (maxChunk, intermediate)
+  private readonly up: GPUBuffer; // (maxChunk, intermediate)
+  private readonly invFreq: GPUBuffer; // (headDim/2) f32
+  private readonly rounded: GPUBuffer | null; // (maxChunk, max(hidden, heads*headDim, intermediate)): matmul inputs rounded as llama.cpp does
   readonly activationBytes: number;
 
   constructor(
-    readonly device: GPUDevice, readonly cfg: ModelConfig, readonly weights: ModelWeights,
-    contextLength: number, readonly maxChunk: number,
+    readonly device: GPUDevice,
+    readonly cfg: ModelConfig,
+    readonly weights: ModelWeights,
+    contextLength: number,
+    readonly maxChunk: number,
   ) {
-    const c = cfg, n = maxChunk;
+    const c = cfg,
+      n = maxChunk;
     const buf = (label: string, elems: number) => device.createBuffer({ label, size: Math.max(16, elems * 4), usage: storage });
     this.kv = new KvCache(device, cfg, contextLength);
     this.tokens = buf('act.tokens', n);
@@ -74,7 +78,9 @@ export class LlamaModel {
     this.invFreq = ropeInvFreqBuffer(device, ropeInvFreq(cfg));
     const widest = Math.max(c.hiddenSize, c.numHeads * c.headDim, c.intermediateSize);
     this.rounded = weights.inputRounding.size > 0 ? buf('act.rounded', n * widest) : null;
-    this.activationBytes = 4 * n * (1 + 2 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.intermediateSize) + 4 * c.vocabSize +
+    this.activationBytes =
+      4 * n * (1 + 2 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.intermediateSize) +
+      4 * c.vocabSize +
       (this.rounded ? 4 * n * widest : 0);
   }
 
@@ -98,23 +104,46 @@ export class LlamaModel {
    * startPos..startPos+m-1, and the logits of the last row into `logits`.
    */
   record(run: KernelRunner, m: number, startPos: number, opts: RecordOptions = {}): void {
-    const c = this.cfg, w = this.weights, H = c.hiddenSize;
-    const kv = opts.kv ?? this.kv, kvRow = kv.rowElems, pos = startPos + (opts.positionOffset ?? 0);
+    const c = this.cfg,
+      w = this.weights,
+      H = c.hiddenSize;
+    const kv = opts.kv ?? this.kv,
+      kvRow = kv.rowElems,
+      pos = startPos + (opts.positionOffset ?? 0);
     const layers = opts.layers ?? c.numLayers;
     encodeEmbedding(run, { table: w.embed, tokens: this.tokens, count: m, out: this.x });
     for (let l = 0; l < layers; l++) {
-      const lw = w.layers[l], cache = kv.layers[l], kvOffset = startPos * kvRow;
+      const lw = w.layers[l],
+        cache = kv.layers[l],
+        kvOffset = startPos * kvRow;
       encodeRmsNorm(run, { x: this.x, weight: lw.attnNorm, y: this.xn, rows: m, cols: H, eps: c.rmsNormEps });
       this.matmul(run, { x: this.xn, w: lw.q, bias: lw.qBias ?? undefined, y: this.q, m });
       this.matmul(run, { x: this.xn, w: lw.k, bias: lw.kBias ?? undefined, y: cache.k, yOffset: kvOffset, m });
       this.matmul(run, { x: this.xn, w: lw.v, bias: lw.vBias ?? undefined, y: cache.v, yOffset: kvOffset, m });
       opts.onProjected?.(l, this.q, kvOffset);
       encodeRope(run, { x: this.q, rows: m, heads: c.numHeads, headDim: c.headDim, startPos: pos, invFreq: this.invFreq, style: 'half' });
-      encodeRope(run, { x: cache.k, offset: kvOffset, rows: m, heads: c.numKvHeads, headDim: c.headDim, startPos: pos, invFreq: this.invFreq, style: 'half' });
+      encodeRope(run, {
+        x: cache.k,
+        offset: kvOffset,
+        rows: m,
+        heads: c.numKvHeads,
+        headDim: c.headDim,
+        startPos: pos,
+        invFreq: this.invFreq,
+        style: 'half',
+      });
       const mem = opts.memory?.[l];
       encodeAttention(run, {
-        q: this.q, out: this.attn, kCache: cache.k, vCache: cache.v, m, startPos,
-        nHeads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim),
+        q: this.q,
+        out: this.attn,
+        kCache: cache.k,
+        vCache: cache.v,
+        m,
+        startPos,
+        nHeads: c.numHeads,
+        kvHeads: c.numKvHeads,
+        headDim: c.headDim,
+        scale: 1 / Math.sqrt(c.headDim),
         memory: mem && mem.count > 0 ? mem : undefined,
       });
       this.matmul(run, { x: this.attn, w: lw.o, bias: lw.oBias ?? undefined, y: this.x, m, accumulate: true });
@@ -130,10 +159,13 @@ export class LlamaModel {
   }
 
   /** A second cache of the same geometry (the memory writer's scratch context). */
-  createCache(contextLength: number): KvCache { return new KvCache(this.device, this.cfg, contextLength); }
+  createCache(contextLength: number): KvCache {
+    return new KvCache(this.device, this.cfg, contextLength);
+  }
 
   destroy(): void {
     this.kv.destroy();
-    for (const b of [this.tokens, this.x, this.xn, this.q, this.attn, this.gate, this.up, this.logits, this.invFreq, this.rounded]) b?.destroy();
+    for (const b of [this.tokens, this.x, this.xn, this.q, this.attn, this.gate, this.up, this.logits, this.invFreq, this.rounded])
+      b?.destroy();
   }
 }

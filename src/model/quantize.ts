@@ -17,13 +17,15 @@ export function quantizeBlocks(target: QuantizeTarget, x: Float32Array): Uint8Ar
   const size = quantBlockBytes[target];
   const out = new Uint8Array((x.length / 32) * size);
   for (let b = 0; b < x.length / 32; b++) {
-    const v = x.subarray(b * 32, b * 32 + 32), o = b * size;
+    const v = x.subarray(b * 32, b * 32 + 32),
+      o = b * size;
     let m = 0;
     for (let i = 0; i < 32; i++) if (Math.abs(v[i]) > Math.abs(m)) m = v[i];
     const bits = f32ToF16Bits(target === 'q8_0' ? Math.abs(m) / 127 : -m / 8);
     out[o] = bits & 255;
     out[o + 1] = bits >> 8;
-    const d = f16BitsToF32(bits), id = d === 0 ? 0 : 1 / d;
+    const d = f16BitsToF32(bits),
+      id = d === 0 ? 0 : 1 / d;
     if (target === 'q8_0') {
       for (let i = 0; i < 32; i++) out[o + 2 + i] = Math.max(-127, Math.min(127, Math.round(v[i] * id))) & 255;
     } else {
@@ -45,7 +47,11 @@ const bytesPerValue = { f32: 4, f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 } as const;
  * which Chrome caps at 8 GiB) or 2 GiB where it reports none. The widest format whose matrices fit
  * the budget wins, in order f32 (only for an all-F32 checkpoint), f16, q8_0, then q4_0 regardless.
  */
-export function autoWeightDtype(o: { matrixValues: number; allF32: boolean; deviceMemoryGiB?: number | null }): 'f32' | 'f16' | 'q8_0' | 'q4_0' {
+export function autoWeightDtype(o: {
+  matrixValues: number;
+  allF32: boolean;
+  deviceMemoryGiB?: number | null;
+}): 'f32' | 'f16' | 'q8_0' | 'q4_0' {
   const budget = (o.deviceMemoryGiB ? o.deviceMemoryGiB / 4 : 2) * 2 ** 30;
   const fits = (f: keyof typeof bytesPerValue) => o.matrixValues * bytesPerValue[f] <= budget;
   if (o.allF32 && fits('f32')) return 'f32';

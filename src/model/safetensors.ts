@@ -43,16 +43,22 @@ const maxHeaderBytes = 100_000_000;
 /** Length N of the JSON header from the first 8 bytes. */
 export function safetensorsHeaderLength(bytes: Uint8Array, file = 'safetensors file'): number {
   if (bytes.length < 8) {
-    throw new TruncatedFileError(`${file}: ${bytes.length} bytes, fewer than the 8-byte header length`,
-      { file, expected: 8, received: bytes.length });
+    throw new TruncatedFileError(`${file}: ${bytes.length} bytes, fewer than the 8-byte header length`, {
+      file,
+      expected: 8,
+      received: bytes.length,
+    });
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const n = view.getBigUint64(0, true);
   if (n === 0n || n > BigInt(maxHeaderBytes)) {
     // Printable text starting with '<' is never a valid length (it exceeds the cap): a web page.
     if (bytes[0] === 0x3c && bytes.subarray(0, 8).every((b) => b >= 0x09 && b < 0x7f)) throw webPageError(file, file);
-    throw new ModelConfigError(`${file}: header length ${n} is not in 1..${maxHeaderBytes}; not a safetensors file?`,
-      { file, field: 'header length', actual: n.toString() });
+    throw new ModelConfigError(`${file}: header length ${n} is not in 1..${maxHeaderBytes}; not a safetensors file?`, {
+      file,
+      field: 'header length',
+      actual: n.toString(),
+    });
   }
   return Number(n);
 }
@@ -76,8 +82,11 @@ function parseEntry(name: string, entry: unknown, dataStart: number, file: strin
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
   if (typeof dtype !== 'string') throw bad('has no dtype');
   if (!(dtype in dtypeBytes)) {
-    throw new UnsupportedDtypeError(`${file}: tensor "${name}" has dtype ${dtype}; supported: F32, F16, BF16`,
-      { file, tensor: name, dtype });
+    throw new UnsupportedDtypeError(`${file}: tensor "${name}" has dtype ${dtype}; supported: F32, F16, BF16`, {
+      file,
+      tensor: name,
+      dtype,
+    });
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw bad(`has an invalid shape ${JSON.stringify(shape)}`);
@@ -88,8 +97,10 @@ function parseEntry(name: string, entry: unknown, dataStart: number, file: strin
   const [b, e] = offsets as number[];
   const bytes = shape.reduce((a: number, d: number) => a * d, 1) * dtypeBytes[dtype as SafetensorsDtype];
   if (e < b || e - b !== bytes) {
-    throw new ModelConfigError(`${file}: tensor "${name}" (${dtype} ${JSON.stringify(shape)}) needs ${bytes} bytes ` +
-      `but data_offsets [${b}, ${e}] span ${e - b}`, { file, tensor: name, expected: bytes, actual: e - b });
+    throw new ModelConfigError(
+      `${file}: tensor "${name}" (${dtype} ${JSON.stringify(shape)}) needs ${bytes} bytes ` + `but data_offsets [${b}, ${e}] span ${e - b}`,
+      { file, tensor: name, expected: bytes, actual: e - b },
+    );
   }
   return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin: dataStart + b, end: dataStart + e };
 }
@@ -98,15 +109,21 @@ function checkLayout(tensors: SafetensorsTensor[], fileSize: number | undefined,
   const sorted = [...tensors].sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i].begin < sorted[i - 1].end && sorted[i].end > sorted[i].begin) {
-      throw new ModelConfigError(`${file}: tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap`,
-        { file, tensor: sorted[i].name });
+      throw new ModelConfigError(`${file}: tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap`, {
+        file,
+        tensor: sorted[i].name,
+      });
     }
   }
   if (fileSize === undefined) return;
   for (const t of sorted) {
     if (t.end > fileSize) {
-      throw new TruncatedFileError(`${file}: tensor "${t.name}" ends at byte ${t.end} but the file has ${fileSize} bytes`,
-        { file, tensor: t.name, expected: t.end, received: fileSize });
+      throw new TruncatedFileError(`${file}: tensor "${t.name}" ends at byte ${t.end} but the file has ${fileSize} bytes`, {
+        file,
+        tensor: t.name,
+        expected: t.end,
+        received: fileSize,
+      });
     }
   }
 }
@@ -119,12 +136,18 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileSize?: number, fil
   const n = safetensorsHeaderLength(bytes, file);
   const dataStart = 8 + n;
   if (fileSize !== undefined && dataStart > fileSize) {
-    throw new TruncatedFileError(`${file}: header needs ${dataStart} bytes but the file has ${fileSize}`,
-      { file, expected: dataStart, received: fileSize });
+    throw new TruncatedFileError(`${file}: header needs ${dataStart} bytes but the file has ${fileSize}`, {
+      file,
+      expected: dataStart,
+      received: fileSize,
+    });
   }
   if (bytes.length < dataStart) {
-    throw new TruncatedFileError(`${file}: header needs ${dataStart} bytes, got ${bytes.length}`,
-      { file, expected: dataStart, received: bytes.length });
+    throw new TruncatedFileError(`${file}: header needs ${dataStart} bytes, got ${bytes.length}`, {
+      file,
+      expected: dataStart,
+      received: bytes.length,
+    });
   }
   const json = parseJsonHeader(bytes, n, file);
   let metadata: Record<string, string> | null = null;
@@ -155,16 +178,25 @@ async function readBytes(source: ModelSource, path: string, start: number, end: 
     const n = Math.min(value.length, want - filled);
     parts.push(value.subarray(0, n));
     filled += n;
-    if (filled === want) { await reader.cancel(); break; }
+    if (filled === want) {
+      await reader.cancel();
+      break;
+    }
   }
   if (filled < want) {
-    throw new TruncatedFileError(`${path}: header ends after ${start + filled} bytes, expected ${end}`,
-      { file: path, expected: end, received: start + filled });
+    throw new TruncatedFileError(`${path}: header ends after ${start + filled} bytes, expected ${end}`, {
+      file: path,
+      expected: end,
+      received: start + filled,
+    });
   }
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(want);
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -174,8 +206,11 @@ export async function readSafetensorsHeader(source: ModelSource, path: string): 
   const lenBytes = await readBytes(source, path, 0, Math.min(8, size ?? 8));
   const n = safetensorsHeaderLength(lenBytes, path);
   if (size !== null && 8 + n > size) {
-    throw new TruncatedFileError(`${path}: header needs ${8 + n} bytes but the file has ${size}`,
-      { file: path, expected: 8 + n, received: size });
+    throw new TruncatedFileError(`${path}: header needs ${8 + n} bytes but the file has ${size}`, {
+      file: path,
+      expected: 8 + n,
+      received: size,
+    });
   }
   const json = await readBytes(source, path, 8, 8 + n);
   const head = new Uint8Array(8 + n);
@@ -194,8 +229,10 @@ export function parseShardIndex(json: unknown, file = 'model.safetensors.index.j
   const weightMap = new Map<string, string>();
   for (const [name, shard] of Object.entries(map)) {
     if (typeof shard !== 'string' || shard.length === 0) {
-      throw new ModelConfigError(`${file}: weight_map["${name}"] must be a file name, got ${JSON.stringify(shard)}`,
-        { file, field: `weight_map.${name}` });
+      throw new ModelConfigError(`${file}: weight_map["${name}"] must be a file name, got ${JSON.stringify(shard)}`, {
+        file,
+        field: `weight_map.${name}`,
+      });
     }
     weightMap.set(name, shard);
   }

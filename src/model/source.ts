@@ -51,7 +51,10 @@ export function memorySource(files: Record<string, Uint8Array>, opts: { chunkSiz
       const stop = Math.min(end ?? bytes.length, bytes.length);
       return new ReadableStream<Uint8Array>({
         pull(c) {
-          if (pos >= stop) { c.close(); return; }
+          if (pos >= stop) {
+            c.close();
+            return;
+          }
           const n = Math.min(chunkSize, stop - pos);
           c.enqueue(bytes.slice(pos, pos + n));
           pos += n;
@@ -69,9 +72,16 @@ function sliceStream(body: ReadableStream<Uint8Array>, skip: number, limit: numb
   return new ReadableStream<Uint8Array>({
     async pull(c) {
       for (;;) {
-        if (left <= 0) { await reader.cancel(); c.close(); return; }
+        if (left <= 0) {
+          await reader.cancel();
+          c.close();
+          return;
+        }
         const { done, value } = await reader.read();
-        if (done) { c.close(); return; }
+        if (done) {
+          c.close();
+          return;
+        }
         let chunk = value;
         if (toSkip > 0) {
           const n = Math.min(toSkip, chunk.length);
@@ -128,13 +138,21 @@ export function urlSource(baseUrl: string, opts: { fetch?: typeof fetch } = {}):
     }
     return res;
   };
-  const httpError = (path: string, res: Response) => new ModelFetchError(`Fetching ${urlOf(path)} failed: HTTP ${res.status} ${res.statusText}`.trim(),
-    { url: urlOf(path), path, status: res.status });
-  const fail = (path: string, res: Response): never => { throw httpError(path, res); };
+  const httpError = (path: string, res: Response) =>
+    new ModelFetchError(`Fetching ${urlOf(path)} failed: HTTP ${res.status} ${res.statusText}`.trim(), {
+      url: urlOf(path),
+      path,
+      status: res.status,
+    });
+  const fail = (path: string, res: Response): never => {
+    throw httpError(path, res);
+  };
   /** The answer to HEAD (or a one-byte GET where HEAD is refused), or why the file is missing (404 or a web page). */
   const probe = async (path: string): Promise<Response | ModelFetchError> => {
     const ask = async (init: RequestInit): Promise<Response | ModelFetchError> => {
-      try { return await request(path, init); } catch (err) {
+      try {
+        return await request(path, init);
+      } catch (err) {
         if (err instanceof ModelFetchError && err.details?.webPage) return err;
         throw err;
       }

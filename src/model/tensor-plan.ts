@@ -15,9 +15,9 @@ export type TensorDtype = SafetensorsDtype | GgufDtype;
 export interface LocatedTensor {
   name: string;
   dtype: TensorDtype;
-  shape: number[];  // HF order, row-major
+  shape: number[]; // HF order, row-major
   file: string;
-  begin: number;    // absolute byte offsets in `file`
+  begin: number; // absolute byte offsets in `file`
   end: number;
   /** GGUF llama q/k: rows (or bias elements) interleaved per head of this many rows, put back in HF order on load. */
   interleavedHeadRows?: number;
@@ -57,7 +57,10 @@ export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
  * The GPU format of a tensor: norms and biases f32; quantized matrices keep their format; float
  * matrices take `target`, except that q8_0/q4_0 need rows of whole 32-value blocks (others: f16).
  */
-export function tensorOutputFormat(t: Pick<LocatedTensor, 'name' | 'dtype' | 'shape'>, target: 'f32' | 'f16' | 'q8_0' | 'q4_0'): WeightFormat {
+export function tensorOutputFormat(
+  t: Pick<LocatedTensor, 'name' | 'dtype' | 'shape'>,
+  target: 'f32' | 'f16' | 'q8_0' | 'q4_0',
+): WeightFormat {
   if (t.name.endsWith('.bias') || t.name.endsWith('norm.weight')) return 'f32';
   if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') return t.dtype.toLowerCase() as WeightFormat;
   if (target === 'q8_0' || target === 'q4_0') return t.shape.length === 2 && t.shape[1] % 32 === 0 ? target : 'f16';
@@ -89,12 +92,19 @@ export function locateTensors(plan: ReadonlyMap<string, readonly number[]>, file
   for (const [name, shape] of plan) {
     const t = found.get(name);
     if (!t) {
-      throw new MissingTensorError(`Tensor "${name}" (shape [${shape.join(', ')}]) not found in ${searched.join(', ') || '(no files)'}`,
-        { tensor: name, expected: [...shape], files: searched });
+      throw new MissingTensorError(`Tensor "${name}" (shape [${shape.join(', ')}]) not found in ${searched.join(', ') || '(no files)'}`, {
+        tensor: name,
+        expected: [...shape],
+        files: searched,
+      });
     }
     if (!sameShape(t.shape, shape)) {
-      throw new ShapeMismatchError(`Tensor "${name}" in ${t.file}: expected shape [${shape.join(', ')}], got [${t.shape.join(', ')}]`,
-        { tensor: name, file: t.file, expected: [...shape], actual: t.shape });
+      throw new ShapeMismatchError(`Tensor "${name}" in ${t.file}: expected shape [${shape.join(', ')}], got [${t.shape.join(', ')}]`, {
+        tensor: name,
+        file: t.file,
+        expected: [...shape],
+        actual: t.shape,
+      });
     }
   }
   return found;

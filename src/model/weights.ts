@@ -10,27 +10,27 @@ import type { ModelConfig } from './config';
 import type { TensorSink } from './convert';
 
 export interface LayerWeights {
-  attnNorm: GPUBuffer;  // (hidden) f32
-  q: GpuMatrix;         // (heads*headDim, hidden)
-  k: GpuMatrix;         // (kvHeads*headDim, hidden)
-  v: GpuMatrix;         // (kvHeads*headDim, hidden)
-  o: GpuMatrix;         // (hidden, heads*headDim)
-  qBias: GPUBuffer | null;  // (heads*headDim) f32, qwen2 only
-  kBias: GPUBuffer | null;  // (kvHeads*headDim) f32
-  vBias: GPUBuffer | null;  // (kvHeads*headDim) f32
-  oBias: GPUBuffer | null;  // (hidden) f32, Llama with attention_bias only
-  mlpNorm: GPUBuffer;   // (hidden) f32
-  gate: GpuMatrix;      // (intermediate, hidden)
-  up: GpuMatrix;        // (intermediate, hidden)
-  down: GpuMatrix;      // (hidden, intermediate)
+  attnNorm: GPUBuffer; // (hidden) f32
+  q: GpuMatrix; // (heads*headDim, hidden)
+  k: GpuMatrix; // (kvHeads*headDim, hidden)
+  v: GpuMatrix; // (kvHeads*headDim, hidden)
+  o: GpuMatrix; // (hidden, heads*headDim)
+  qBias: GPUBuffer | null; // (heads*headDim) f32, qwen2 only
+  kBias: GPUBuffer | null; // (kvHeads*headDim) f32
+  vBias: GPUBuffer | null; // (kvHeads*headDim) f32
+  oBias: GPUBuffer | null; // (hidden) f32, Llama with attention_bias only
+  mlpNorm: GPUBuffer; // (hidden) f32
+  gate: GpuMatrix; // (intermediate, hidden)
+  up: GpuMatrix; // (intermediate, hidden)
+  down: GpuMatrix; // (hidden, intermediate)
 }
 
 export interface ModelWeights {
-  embed: GpuMatrix;     // (vocab, hidden)
+  embed: GpuMatrix; // (vocab, hidden)
   layers: LayerWeights[];
   finalNorm: GPUBuffer; // (hidden) f32
-  lmHead: GpuMatrix;    // (vocab, hidden); the embedding itself when tied
-  bytes: number;        // GPU bytes held by the weights
+  lmHead: GpuMatrix; // (vocab, hidden); the embedding itself when tied
+  bytes: number; // GPU bytes held by the weights
   /** With `activationRounding: 'llama.cpp'`: how each matrix's input is rounded first (absent: not at all). */
   inputRounding: Map<GpuMatrix, ActivationRounding>;
 }
@@ -43,21 +43,31 @@ export class GpuWeightSink implements TensorSink {
   /** The first bytes of every tensor, for the model fingerprint (a bank is tied to these weights). */
   readonly samples = new Map<string, Uint8Array>();
   bytes = 0;
-  constructor(private readonly device: GPUDevice, private readonly maxPartBytes?: number) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxPartBytes?: number,
+  ) {}
 
   /** Bytes of weights per GPU format, matrices and vectors. */
   readonly formatBytes = new Map<WeightFormat, number>();
 
   begin(name: string, shape: number[], format: WeightFormat): void {
     if (shape.length === 2) {
-      const m = createGpuMatrix(this.device, { rows: shape[0], cols: shape[1], dtype: format, label: name, maxPartBytes: this.maxPartBytes });
+      const m = createGpuMatrix(this.device, {
+        rows: shape[0],
+        cols: shape[1],
+        dtype: format,
+        label: name,
+        maxPartBytes: this.maxPartBytes,
+      });
       this.stored.set(name, { kind: 'matrix', m });
       this.count(format, matrixGpuBytes(m));
     } else {
       if (format !== 'f32') throw new Error(`weight ${name}: vectors are stored f32, not ${format}`);
       const n = shape.reduce((a, b) => a * b, 1);
       const b = this.device.createBuffer({
-        label: name, size: Math.max(16, Math.ceil((n * 4) / 4) * 4),
+        label: name,
+        size: Math.max(16, Math.ceil((n * 4) / 4) * 4),
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
       });
       this.stored.set(name, { kind: 'vector', b });
@@ -111,7 +121,11 @@ export class GpuWeightSink implements TensorSink {
  * Assembles the loaded tensors into the layer structure the forward pass walks. `rounding` names,
  * per tensor, how llama.cpp would round that matrix's input (only in the llama.cpp-rounding mode).
  */
-export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink, rounding?: (name: string) => ActivationRounding | null): ModelWeights {
+export function assembleWeights(
+  cfg: ModelConfig,
+  sink: GpuWeightSink,
+  rounding?: (name: string) => ActivationRounding | null,
+): ModelWeights {
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     const p = `model.layers.${l}.`;
@@ -138,7 +152,8 @@ export function assembleWeights(cfg: ModelConfig, sink: GpuWeightSink, rounding?
     if (mode && s.kind === 'matrix') inputRounding.set(s.m, mode);
   }
   return {
-    embed, layers,
+    embed,
+    layers,
     finalNorm: sink.vector('model.norm.weight'),
     lmHead: cfg.tieWordEmbeddings ? embed : sink.matrix('lm_head.weight'),
     bytes: sink.bytes,

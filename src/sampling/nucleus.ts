@@ -24,9 +24,7 @@ function binOf(x: number): number {
  * returns n ≥ 1. Keeps, in descending order, each token whose predecessors' mass is below
  * topP · (total mass), and drops tokens below `minLogit` (min-p).
  */
-export function nucleusOverVocab(
-  work: Float32Array, order: Int32Array, scratch: NucleusScratch, topP: number, minLogit: number,
-): number {
+export function nucleusOverVocab(work: Float32Array, order: Int32Array, scratch: NucleusScratch, topP: number, minLogit: number): number {
   const mass = scratch.binMass;
   mass.fill(0);
   let total = 0;

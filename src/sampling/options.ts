@@ -65,7 +65,9 @@ export function validateSamplingOptions(options: SamplingOptions = {}): Resolved
     const rule = rules[key];
     if (typeof value !== 'number' || !rule.check(value)) {
       throw new InvalidOptionsError(`${key} must be ${rule.range}, got ${String(value)}`, {
-        option: key, expected: rule.range, actual: typeof value === 'number' ? value : String(value),
+        option: key,
+        expected: rule.range,
+        actual: typeof value === 'number' ? value : String(value),
       });
     }
   }

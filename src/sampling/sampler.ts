@@ -30,7 +30,10 @@ export class Sampler {
   private count = 0;
   private maxLogit = 0; // largest scaled logit among candidates (softmax shift)
 
-  constructor(options: SamplingOptions, readonly vocabSize: number) {
+  constructor(
+    options: SamplingOptions,
+    readonly vocabSize: number,
+  ) {
     if (!Number.isSafeInteger(vocabSize) || vocabSize < 1) {
       throw new InvalidOptionsError(`vocabSize must be a positive integer, got ${vocabSize}`);
     }
@@ -63,7 +66,8 @@ export class Sampler {
     const probs = out ?? new Float32Array(this.vocabSize);
     if (probs.length !== this.vocabSize) {
       throw new ShapeMismatchError('Sampler.probabilities: out has the wrong length', {
-        expected: this.vocabSize, actual: probs.length,
+        expected: this.vocabSize,
+        actual: probs.length,
       });
     }
     probs.fill(0);
@@ -81,7 +85,8 @@ export class Sampler {
   private penalize(logits: Float32Array, history: ArrayLike<number>): void {
     if (logits.length !== this.vocabSize) {
       throw new ShapeMismatchError('Sampler: logits row length differs from the vocabulary size', {
-        expected: this.vocabSize, actual: logits.length,
+        expected: this.vocabSize,
+        actual: logits.length,
       });
     }
     this.work.set(logits);

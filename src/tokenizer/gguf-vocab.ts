@@ -15,18 +15,42 @@ type Meta = ReadonlyMap<string, unknown>;
 const tokenType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
 
 const gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
-const llama3 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const qwen2 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const llama3 =
+  "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const qwen2 =
+  "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-interface PreTokenizer { regexes: string[]; cleanSpaces: boolean; addBos: boolean; ignoreMerges: boolean }
+interface PreTokenizer {
+  regexes: string[];
+  cleanSpaces: boolean;
+  addBos: boolean;
+  ignoreMerges: boolean;
+}
 
 /** llama.cpp's pre-tokenizer of each `tokenizer.ggml.pre` name (src/llama-vocab.cpp), for the families the engine runs. */
 const preTokenizers: Record<string, PreTokenizer> = {};
-const define = (names: string[], p: PreTokenizer) => { for (const n of names) preTokenizers[n] = p; };
-define(['default'], { regexes: ['[\\p{P}\\$\\+<=>\\^~\\|]+', gpt2, '\\p{N}+', '[0-9][0-9][0-9]'], cleanSpaces: true, addBos: false, ignoreMerges: false });
-define(['llama3', 'llama-v3', 'llama-bpe', 'falcon3', 'pixtral'], { regexes: [llama3], cleanSpaces: true, addBos: true, ignoreMerges: true });
+const define = (names: string[], p: PreTokenizer) => {
+  for (const n of names) preTokenizers[n] = p;
+};
+define(['default'], {
+  regexes: ['[\\p{P}\\$\\+<=>\\^~\\|]+', gpt2, '\\p{N}+', '[0-9][0-9][0-9]'],
+  cleanSpaces: true,
+  addBos: false,
+  ignoreMerges: false,
+});
+define(['llama3', 'llama-v3', 'llama-bpe', 'falcon3', 'pixtral'], {
+  regexes: [llama3],
+  cleanSpaces: true,
+  addBos: true,
+  ignoreMerges: true,
+});
 define(['gpt-2', 'phi-2', 'mpt', 'olmo'], { regexes: [gpt2], cleanSpaces: true, addBos: false, ignoreMerges: false });
-define(['starcoder', 'refact', 'codeshell', 'exaone', 'minerva-7b'], { regexes: ['\\p{N}', gpt2], cleanSpaces: true, addBos: false, ignoreMerges: false });
+define(['starcoder', 'refact', 'codeshell', 'exaone', 'minerva-7b'], {
+  regexes: ['\\p{N}', gpt2],
+  cleanSpaces: true,
+  addBos: false,
+  ignoreMerges: false,
+});
 define(['smollm', 'command-r'], { regexes: ['\\p{N}', gpt2], cleanSpaces: false, addBos: false, ignoreMerges: false });
 define(['qwen2', 'deepseek-r1-qwen', 'megrez'], { regexes: [qwen2], cleanSpaces: false, addBos: false, ignoreMerges: false });
 define(['stablelm2'], { regexes: [qwen2], cleanSpaces: true, addBos: false, ignoreMerges: false });
@@ -73,8 +97,10 @@ function spmMerges(tokens: string[], scores: number[], types: number[] | null, v
     if (t !== tokenType.normal && t !== tokenType.userDefined) return;
     const chars = Array.from(piece);
     for (let k = 1; k < chars.length; k++) {
-      const left = chars.slice(0, k).join(''), right = chars.slice(k).join('');
-      const l = vocab.get(left), r = vocab.get(right);
+      const left = chars.slice(0, k).join(''),
+        right = chars.slice(k).join('');
+      const l = vocab.get(left),
+        r = vocab.get(right);
       if (l !== undefined && r !== undefined) merges.push({ left, right, score: scores[i], l, r });
     }
   });
@@ -99,15 +125,20 @@ function addedTokens(tokens: string[], types: number[] | null): Record<string, u
 }
 
 function postProcessor(bos: string | null, eos: string | null, addBos: boolean, addEos: boolean, ids: Map<string, number>): unknown {
-  const single: unknown[] = [], pair: unknown[] = [];
+  const single: unknown[] = [],
+    pair: unknown[] = [];
   const special: Record<string, unknown> = {};
   const add = (tok: string | null, on: boolean) => {
     if (!on || tok === null) return null;
     special[tok] = { id: tok, ids: [ids.get(tok)], tokens: [tok] };
     return { SpecialToken: { id: tok, type_id: 0 } };
   };
-  const b = add(bos, addBos), e = add(eos, addEos);
-  for (const [list, seqs] of [[single, ['A']], [pair, ['A', 'B']]] as const) {
+  const b = add(bos, addBos),
+    e = add(eos, addEos);
+  for (const [list, seqs] of [
+    [single, ['A']],
+    [pair, ['A', 'B']],
+  ] as const) {
     for (const s of seqs) {
       if (b) list.push(b);
       list.push({ Sequence: { id: s, type_id: 0 } });
@@ -118,39 +149,66 @@ function postProcessor(bos: string | null, eos: string | null, addBos: boolean, 
 }
 
 interface JsonParts {
-  tokens: string[]; types: number[] | null; vocab: Map<string, number>; merges: string[];
-  spm: boolean; spacePrefix: boolean; pre: PreTokenizer | null; unk: number | null; post: unknown;
+  tokens: string[];
+  types: number[] | null;
+  vocab: Map<string, number>;
+  merges: string[];
+  spm: boolean;
+  spacePrefix: boolean;
+  pre: PreTokenizer | null;
+  unk: number | null;
+  post: unknown;
 }
 
 /** The tokenizer.json of a vocabulary: SentencePiece-style (▁ normalizer, byte fallback) or byte-level BPE with its pre-tokenizer. */
 function tokenizerJsonOf(p: JsonParts): Record<string, unknown> {
   const { spm, spacePrefix, pre } = p;
   return {
-    version: '1.0', truncation: null, padding: null,
+    version: '1.0',
+    truncation: null,
+    padding: null,
     added_tokens: addedTokens(p.tokens, p.types),
-    normalizer: spm ? {
-      type: 'Sequence', normalizers: [
-        ...(spacePrefix ? [{ type: 'Prepend', prepend: '▁' }] : []),
-        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
-      ],
-    } : null,
-    pre_tokenizer: spm ? null : {
-      type: 'Sequence', pretokenizers: [
-        ...pre!.regexes.map((r) => ({ type: 'Split', pattern: { Regex: r }, behavior: 'Isolated', invert: false })),
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-      ],
-    },
+    normalizer: spm
+      ? {
+          type: 'Sequence',
+          normalizers: [
+            ...(spacePrefix ? [{ type: 'Prepend', prepend: '▁' }] : []),
+            { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+          ],
+        }
+      : null,
+    pre_tokenizer: spm
+      ? null
+      : {
+          type: 'Sequence',
+          pretokenizers: [
+            ...pre!.regexes.map((r) => ({ type: 'Split', pattern: { Regex: r }, behavior: 'Isolated', invert: false })),
+            { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+          ],
+        },
     post_processor: p.post,
-    decoder: spm ? {
-      type: 'Sequence', decoders: [
-        { type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
-        ...(spacePrefix ? [{ type: 'Strip', content: ' ', start: 1, stop: 0 }] : []),
-      ],
-    } : { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+    decoder: spm
+      ? {
+          type: 'Sequence',
+          decoders: [
+            { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+            { type: 'ByteFallback' },
+            { type: 'Fuse' },
+            ...(spacePrefix ? [{ type: 'Strip', content: ' ', start: 1, stop: 0 }] : []),
+          ],
+        }
+      : { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
     model: {
-      type: 'BPE', dropout: null, unk_token: p.unk === null ? null : p.tokens[p.unk], continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: spm, byte_fallback: spm, ignore_merges: pre?.ignoreMerges ?? false,
-      vocab: Object.fromEntries(p.vocab), merges: p.merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: p.unk === null ? null : p.tokens[p.unk],
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: spm,
+      byte_fallback: spm,
+      ignore_merges: pre?.ignoreMerges ?? false,
+      vocab: Object.fromEntries(p.vocab),
+      merges: p.merges,
     },
   };
 }
@@ -159,26 +217,34 @@ function tokenizerJsonOf(p: JsonParts): Record<string, unknown> {
 export function ggufTokenizerFiles(meta: Meta): GgufTokenizerFiles {
   const model = meta.get('tokenizer.ggml.model');
   if (model !== 'gpt2' && model !== 'llama') {
-    throw new TokenizerError(`GGUF tokenizer.ggml.model ${JSON.stringify(model ?? null)} is not supported; supported: gpt2 (BPE), llama (SentencePiece)`,
-      { field: 'tokenizer.ggml.model' });
+    throw new TokenizerError(
+      `GGUF tokenizer.ggml.model ${JSON.stringify(model ?? null)} is not supported; supported: gpt2 (BPE), llama (SentencePiece)`,
+      { field: 'tokenizer.ggml.model' },
+    );
   }
   const tokens = strings(meta, 'tokenizer.ggml.tokens', true)!;
   const n = tokens.length;
   const types = numbers(meta, 'tokenizer.ggml.token_type', n);
   const vocab = new Map<string, number>();
-  tokens.forEach((t, i) => { if (!vocab.has(t)) vocab.set(t, i); });
-  const bos = id(meta, 'tokenizer.ggml.bos_token_id', n), eos = id(meta, 'tokenizer.ggml.eos_token_id', n);
+  tokens.forEach((t, i) => {
+    if (!vocab.has(t)) vocab.set(t, i);
+  });
+  const bos = id(meta, 'tokenizer.ggml.bos_token_id', n),
+    eos = id(meta, 'tokenizer.ggml.eos_token_id', n);
   const unk = id(meta, 'tokenizer.ggml.unknown_token_id', n);
   const spm = model === 'llama';
   const preName = spm ? null : String(meta.get('tokenizer.ggml.pre') ?? 'default');
   const pre = preName === null ? null : preTokenizers[preName];
   if (preName !== null && !pre) {
-    throw new TokenizerError(`GGUF pre-tokenizer "${preName}" is not supported; supported: ${ggufPreTokenizers.join(', ')}`, { field: 'tokenizer.ggml.pre' });
+    throw new TokenizerError(`GGUF pre-tokenizer "${preName}" is not supported; supported: ${ggufPreTokenizers.join(', ')}`, {
+      field: 'tokenizer.ggml.pre',
+    });
   }
   const addBos = flag(meta, 'tokenizer.ggml.add_bos_token', spm || (pre?.addBos ?? false));
   const addEos = flag(meta, 'tokenizer.ggml.add_eos_token', false);
   const spacePrefix = spm && flag(meta, 'tokenizer.ggml.add_space_prefix', true);
-  const bosText = bos === null ? null : tokens[bos], eosText = eos === null ? null : tokens[eos];
+  const bosText = bos === null ? null : tokens[bos],
+    eosText = eos === null ? null : tokens[eos];
   let merges: string[];
   if (spm) {
     const scores = numbers(meta, 'tokenizer.ggml.scores', n);
@@ -187,11 +253,24 @@ export function ggufTokenizerFiles(meta: Meta): GgufTokenizerFiles {
   } else {
     merges = strings(meta, 'tokenizer.ggml.merges', true)!;
   }
-  const tokenizerJson = tokenizerJsonOf({ tokens, types, vocab, merges, spm, spacePrefix, pre, unk, post: postProcessor(bosText, eosText, addBos, addEos, vocab) });
+  const tokenizerJson = tokenizerJsonOf({
+    tokens,
+    types,
+    vocab,
+    merges,
+    spm,
+    spacePrefix,
+    pre,
+    unk,
+    post: postProcessor(bosText, eosText, addBos, addEos, vocab),
+  });
   const template = meta.get('tokenizer.chat_template');
   const tokenizerConfig: Record<string, unknown> = {
-    bos_token: bosText, eos_token: eosText, unk_token: unk === null ? null : tokens[unk],
-    add_bos_token: addBos, add_eos_token: addEos,
+    bos_token: bosText,
+    eos_token: eosText,
+    unk_token: unk === null ? null : tokens[unk],
+    add_bos_token: addBos,
+    add_eos_token: addEos,
     chat_template: typeof template === 'string' ? template : null,
     clean_up_tokenization_spaces: pre?.cleanSpaces ?? false,
   };

@@ -26,7 +26,10 @@ export class StreamingDecoder {
   private readOffset: number;
   private readonly skipSpecialTokens: boolean;
 
-  constructor(private readonly tokenizer: Tokenizer, options: StreamingDecoderOptions = {}) {
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    options: StreamingDecoderOptions = {},
+  ) {
     this.skipSpecialTokens = options.skipSpecialTokens ?? true;
     const context = Array.from(options.contextIds ?? []).slice(-maxHeldTokens);
     this.ids.push(...context);

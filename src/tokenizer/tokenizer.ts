@@ -40,16 +40,23 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function checkTokenIds(json: Record<string, unknown>): void {
   const model = isPlainObject(json.model) ? json.model : {};
   if (model.vocab !== undefined && !isPlainObject(model.vocab) && !Array.isArray(model.vocab)) {
-    throw new TokenizerError(`tokenizer.json: model.vocab must be an object (token → id) or a list, got ${typeof model.vocab}`, { field: 'model.vocab' });
+    throw new TokenizerError(`tokenizer.json: model.vocab must be an object (token → id) or a list, got ${typeof model.vocab}`, {
+      field: 'model.vocab',
+    });
   }
   const vocab = isPlainObject(model.vocab) ? Object.values(model.vocab) : [];
   const added = Array.isArray(json.added_tokens) ? json.added_tokens.map((t) => (isPlainObject(t) ? t.id : undefined)) : [];
   const limit = 2 * (vocab.length + added.length) + 4096;
-  for (const [where, ids] of [['model.vocab', vocab], ['added_tokens', added]] as const) {
+  for (const [where, ids] of [
+    ['model.vocab', vocab],
+    ['added_tokens', added],
+  ] as const) {
     const bad = ids.find((id) => typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id >= limit);
     if (bad !== undefined || ids.includes(undefined)) {
-      throw new TokenizerError(`tokenizer.json: ${where} holds the id ${JSON.stringify(bad)}; ids must be integers in 0..${limit - 1} for ${vocab.length + added.length} tokens`,
-        { field: where, id: bad === undefined ? null : (bad as never) });
+      throw new TokenizerError(
+        `tokenizer.json: ${where} holds the id ${JSON.stringify(bad)}; ids must be integers in 0..${limit - 1} for ${vocab.length + added.length} tokens`,
+        { field: where, id: bad === undefined ? null : (bad as never) },
+      );
     }
   }
 }
@@ -120,7 +127,10 @@ export class Tokenizer {
       throw new TokenizerError('encode produced a token with no id (tokenizer.json has no unk_token)', { position: bad });
     }
     const odd = ids.findIndex((id) => !Number.isSafeInteger(id) || id < 0);
-    if (odd >= 0) throw new TokenizerError(`encode produced the id ${JSON.stringify(ids[odd])}, not a token id (a malformed tokenizer.json vocab)`, { position: odd });
+    if (odd >= 0)
+      throw new TokenizerError(`encode produced the id ${JSON.stringify(ids[odd])}, not a token id (a malformed tokenizer.json vocab)`, {
+        position: odd,
+      });
     return ids;
   }
 

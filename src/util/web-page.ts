@@ -22,7 +22,9 @@ export function looksLikeWebPage(head: string | Uint8Array): boolean {
 
 /** The named error for a required file answered with a web page. */
 export function webPageError(url: string, path: string, status?: number): ModelFetchError {
-  return new ModelFetchError(`${url}: the server returned a web page (HTML${status === undefined ? '' : `, HTTP ${status}`}) instead of ${path}; ` +
-    'the file is missing and the server answers unknown paths with a page (a single-page-app fallback such as Vite\'s dev server)',
-    { url, path, status, webPage: true });
+  return new ModelFetchError(
+    `${url}: the server returned a web page (HTML${status === undefined ? '' : `, HTTP ${status}`}) instead of ${path}; ` +
+      "the file is missing and the server answers unknown paths with a page (a single-page-app fallback such as Vite's dev server)",
+    { url, path, status, webPage: true },
+  );
 }

@@ -5,7 +5,13 @@
  */
 import { transferHandlers } from 'comlink';
 import type {
-  EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo,
+  EngineState,
+  GenerateRequest,
+  GenerationDelta,
+  GenerationResult,
+  LoadOptions,
+  LoadProgress,
+  ModelInfo,
 } from '../engine/types';
 import type { BufferTally } from '../gpu/buffer-tally';
 import type { RetrievalEvent } from '../memory/provider';
@@ -16,14 +22,30 @@ import { errorClasses, type ErrorName } from '../util/errors';
 /** Where the model comes from: a folder URL (Hugging Face `resolve/main/` layout or a static path) or picked files. */
 export type ModelSpec = string | { url: string } | { files: File[] };
 
-export interface WorkerLoadRequest extends LoadOptions { model: ModelSpec }
+export interface WorkerLoadRequest extends LoadOptions {
+  model: ModelSpec;
+}
 
 /** What the worker exposes. Callbacks arrive as comlink proxies. */
 export interface WorkerApi {
-  load(req: WorkerLoadRequest, onProgress: (p: LoadProgress) => void, onState: (s: EngineState, detail?: string) => void): Promise<ModelInfo>;
-  generate(id: number, req: GenerateRequest, onDelta: (d: GenerationDelta) => void, onRetrieval?: (e: RetrievalEvent) => void): Promise<GenerationResult>;
+  load(
+    req: WorkerLoadRequest,
+    onProgress: (p: LoadProgress) => void,
+    onState: (s: EngineState, detail?: string) => void,
+  ): Promise<ModelInfo>;
+  generate(
+    id: number,
+    req: GenerateRequest,
+    onDelta: (d: GenerationDelta) => void,
+    onRetrieval?: (e: RetrievalEvent) => void,
+  ): Promise<GenerationResult>;
   createBank(name: string, opts: CreateBankOptions): Promise<BankStats>;
-  addDocuments(id: number, bank: string, docs: MemoryDocument[], onProgress: (p: AddDocumentsProgress) => void): Promise<AddDocumentsResult>;
+  addDocuments(
+    id: number,
+    bank: string,
+    docs: MemoryDocument[],
+    onProgress: (p: AddDocumentsProgress) => void,
+  ): Promise<AddDocumentsResult>;
   listBanks(): Promise<BankSummary[]>;
   deleteBank(name: string): Promise<void>;
   bankStats(name: string): Promise<BankStats>;
@@ -44,7 +66,12 @@ export interface WorkerApi {
   dispose(): Promise<void>;
 }
 
-interface SerializedError { name: string; message: string; stack?: string; details?: Record<string, unknown> }
+interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  details?: Record<string, unknown>;
+}
 
 /** Replaces comlink's 'throw' handler so named engine errors keep their class, details and stack. */
 export function installErrorTransfer(): void {
@@ -65,7 +92,7 @@ export function installErrorTransfer(): void {
     deserialize(s: { isError: boolean; value: unknown }): never {
       if (!s.isError) throw s.value;
       const e = s.value as SerializedError;
-      const Cls = (errorClasses as Record<string, typeof errorClasses[ErrorName]>)[e.name];
+      const Cls = (errorClasses as Record<string, (typeof errorClasses)[ErrorName]>)[e.name];
       const err: Error = Cls ? new Cls(e.message, e.details) : Object.assign(new Error(e.message), { name: e.name });
       if (e.stack) err.stack = e.stack;
       throw err;

@@ -36,44 +36,58 @@ function current(): Engine {
 function relay<A>(cb: (a: A) => unknown): { send: (a: A) => void; drain: () => Promise<void> } {
   let last: Promise<unknown> = Promise.resolve();
   return {
-    send: (a) => { last = Promise.resolve(cb(a)).catch(() => {}); },
-    drain: async () => { await last; },
+    send: (a) => {
+      last = Promise.resolve(cb(a)).catch(() => {});
+    },
+    drain: async () => {
+      await last;
+    },
   };
 }
 
 async function withAbort<T>(id: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctl = new AbortController();
   controllers.set(id, ctl);
-  try { return await fn(ctl.signal); } finally { controllers.delete(id); }
+  try {
+    return await fn(ctl.signal);
+  } finally {
+    controllers.delete(id);
+  }
 }
 
 const api: WorkerApi = {
   async load(req, onProgress, onState) {
-    if (engine) { engine.dispose(); engine = null; }
+    if (engine) {
+      engine.dispose();
+      engine = null;
+    }
     const { model, ...opts } = req;
     const progress = relay(onProgress);
     engine = await Engine.load(sourceOf(model), opts, progress.send, (s, d) => void onState(s, d));
     await progress.drain();
     return engine.info;
   },
-  generate: (id, req, onDelta, onRetrieval) => withAbort(id, async (signal) => {
-    const deltas = relay(onDelta), retrievals = relay(onRetrieval ?? (() => {}));
-    try {
-      return await current().generate(req, deltas.send, signal, onRetrieval ? retrievals.send : undefined);
-    } finally {
-      await deltas.drain();
-      await retrievals.drain();
-    }
-  }),
+  generate: (id, req, onDelta, onRetrieval) =>
+    withAbort(id, async (signal) => {
+      const deltas = relay(onDelta),
+        retrievals = relay(onRetrieval ?? (() => {}));
+      try {
+        return await current().generate(req, deltas.send, signal, onRetrieval ? retrievals.send : undefined);
+      } finally {
+        await deltas.drain();
+        await retrievals.drain();
+      }
+    }),
   createBank: (name, opts) => current().memory.createBank(name, opts),
-  addDocuments: (id, bank, docs, onProgress) => withAbort(id, async (signal) => {
-    const progress = relay(onProgress);
-    try {
-      return await current().memory.addDocuments(bank, docs, progress.send, signal);
-    } finally {
-      await progress.drain();
-    }
-  }),
+  addDocuments: (id, bank, docs, onProgress) =>
+    withAbort(id, async (signal) => {
+      const progress = relay(onProgress);
+      try {
+        return await current().memory.addDocuments(bank, docs, progress.send, signal);
+      } finally {
+        await progress.drain();
+      }
+    }),
   listBanks: () => listBanks(),
   deleteBank: (name) => deleteBank(name),
   bankStats: (name) => bankStats(name),
@@ -87,19 +101,40 @@ const api: WorkerApi = {
     store.close();
     return bankStats(name);
   },
-  abort(id) { controllers.get(id)?.abort(); },
+  abort(id) {
+    controllers.get(id)?.abort();
+  },
   evaluate: (id, tokens) => withAbort(id, async (signal) => Float32Array.from(await current().evaluate(tokens, signal))),
-  async tokenize(text, addSpecialTokens) { return current().tokenizer.encode(text, { addSpecialTokens }); },
-  async detokenize(tokens) { return current().tokenizer.decode(tokens, { skipSpecialTokens: false }); },
+  async tokenize(text, addSpecialTokens) {
+    return current().tokenizer.encode(text, { addSpecialTokens });
+  },
+  async detokenize(tokens) {
+    return current().tokenizer.decode(tokens, { skipSpecialTokens: false });
+  },
   async applyChatTemplate(messages) {
     const t = current().tokenizer;
-    return applyChatTemplate(t.chatTemplate as never, messages as never, { addGenerationPrompt: true, bosToken: t.bosToken, eosToken: t.eosToken });
+    return applyChatTemplate(t.chatTemplate as never, messages as never, {
+      addGenerationPrompt: true,
+      bosToken: t.bosToken,
+      eosToken: t.eosToken,
+    });
   },
-  async resetContext() { current().resetContext(); },
-  async cachedTokenCount() { return current().cachedTokens.length; },
-  async simulateDeviceLoss() { current().simulateDeviceLoss(); },
-  async debugStats() { return current().bufferTally; },
-  async dispose() { engine?.dispose(); engine = null; },
+  async resetContext() {
+    current().resetContext();
+  },
+  async cachedTokenCount() {
+    return current().cachedTokens.length;
+  },
+  async simulateDeviceLoss() {
+    current().simulateDeviceLoss();
+  },
+  async debugStats() {
+    return current().bufferTally;
+  },
+  async dispose() {
+    engine?.dispose();
+    engine = null;
+  },
 };
 
 expose(api);

@@ -1,8 +1,14 @@
 /** Bad model inputs fail with a named error that says which, through the worker boundary. */
 import { describe, expect, test } from 'vitest';
 import {
-  createEngine, MissingTensorError, ModelFetchError, ShapeMismatchError, TruncatedFileError, UnsupportedDtypeError,
-  UnsupportedModelError, WorkerStartError,
+  createEngine,
+  MissingTensorError,
+  ModelFetchError,
+  ShapeMismatchError,
+  TruncatedFileError,
+  UnsupportedDtypeError,
+  UnsupportedModelError,
+  WorkerStartError,
 } from '../../src/index';
 import { writeSafetensors } from '../helpers/safetensors-writer';
 import { fixtureFiles } from '../helpers/engine';
@@ -19,21 +25,28 @@ async function withConfig(edit: (cfg: Record<string, unknown>) => void): Promise
 
 describe('bad inputs', () => {
   test('unsupported architecture', async () => {
-    const files = await withConfig((c) => { c.architectures = ['GPTNeoXForCausalLM']; c.model_type = 'gpt_neox'; });
+    const files = await withConfig((c) => {
+      c.architectures = ['GPTNeoXForCausalLM'];
+      c.model_type = 'gpt_neox';
+    });
     const err = await createEngine({ model: files }).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedModelError);
     expect(err.message).toMatch(/GPTNeoX|gpt_neox/);
   });
 
   test('missing tensor names the tensor', async () => {
-    const files = await withConfig((c) => { c.num_hidden_layers = 3; });
+    const files = await withConfig((c) => {
+      c.num_hidden_layers = 3;
+    });
     const err = await createEngine({ model: files }).catch((e) => e);
     expect(err).toBeInstanceOf(MissingTensorError);
     expect(err.message).toContain('model.layers.2.');
   });
 
   test('shape mismatch names tensor, expected and actual', async () => {
-    const files = await withConfig((c) => { c.intermediate_size = 96; });
+    const files = await withConfig((c) => {
+      c.intermediate_size = 96;
+    });
     const err = await createEngine({ model: files }).catch((e) => e);
     expect(err).toBeInstanceOf(ShapeMismatchError);
     expect(err.message).toMatch(/mlp\.(gate|up|down)_proj/);
@@ -50,7 +63,14 @@ describe('bad inputs', () => {
 
   test('wrong dtype', async () => {
     const files = await fixtureFiles('llama', base);
-    files[3] = new File([writeSafetensors([{ name: 'model.embed_tokens.weight', dtype: 'I8', shape: [4], data: new Uint8Array(4) }]) as Uint8Array<ArrayBuffer>], 'model.safetensors');
+    files[3] = new File(
+      [
+        writeSafetensors([
+          { name: 'model.embed_tokens.weight', dtype: 'I8', shape: [4], data: new Uint8Array(4) },
+        ]) as Uint8Array<ArrayBuffer>,
+      ],
+      'model.safetensors',
+    );
     const err = await createEngine({ model: files }).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedDtypeError);
     expect(err.message).toMatch(/I8/);

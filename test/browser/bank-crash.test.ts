@@ -52,14 +52,21 @@ async function settled(name: string): Promise<Raw | null> {
   await listBanks(); // sweeps what the dead writer left behind
   const inDirectory = (await listBanks()).some((b) => b.name === name);
   const dbs = await bankDatabases(name);
-  if (!inDirectory) { expect(dbs, `no database of a bank that does not exist: ${name}`).toEqual([]); return null; }
+  if (!inDirectory) {
+    expect(dbs, `no database of a bank that does not exist: ${name}`).toEqual([]);
+    return null;
+  }
   expect(dbs).toEqual([await currentDb(name)]);
   return checkBank(name);
 }
 
 const made: string[] = [];
-const track = (n: string) => { made.push(n); return n; };
-const oldName = uniqueBankName('crash-old'), newName = uniqueBankName('crash-new');
+const track = (n: string) => {
+  made.push(n);
+  return n;
+};
+const oldName = uniqueBankName('crash-old'),
+  newName = uniqueBankName('crash-new');
 let file: Blob;
 let oldRaw: Raw, newRaw: Raw;
 
@@ -91,8 +98,17 @@ describe('a writer killed at any point leaves the old bank or the new one, whole
   // new one in, 3 more transactions of about 1,800 puts. Commit points stop the writer between
   // transactions, put points inside one (each of those costs Chromium 2 s to stop the spinning thread).
   const points: CrashJob['at'][] = [
-    { commit: 1 }, { commit: 2 }, { commit: 3 }, { commit: 4 }, { commit: 5 }, { commit: 6 }, { commit: 7 },
-    { put: 700 }, { put: 2500 }, { checkpoint: 'before-switch' }, { checkpoint: 'after-switch' },
+    { commit: 1 },
+    { commit: 2 },
+    { commit: 3 },
+    { commit: 4 },
+    { commit: 5 },
+    { commit: 6 },
+    { commit: 7 },
+    { put: 700 },
+    { put: 2500 },
+    { checkpoint: 'before-switch' },
+    { checkpoint: 'after-switch' },
   ];
 
   test('overwriting import', async () => {
@@ -112,7 +128,13 @@ describe('a writer killed at any point leaves the old bank or the new one, whole
   });
 
   test('import under a new name', async () => {
-    const fresh: CrashJob['at'][] = [{ commit: 1 }, { commit: 3 }, { put: 900 }, { checkpoint: 'before-switch' }, { checkpoint: 'after-switch' }];
+    const fresh: CrashJob['at'][] = [
+      { commit: 1 },
+      { commit: 3 },
+      { put: 900 },
+      { checkpoint: 'before-switch' },
+      { checkpoint: 'after-switch' },
+    ];
     for (const at of fresh) {
       const name = track(uniqueBankName('crash-fresh'));
       const where = await crashAt({ op: 'import', name, file, overwrite: false, at });

@@ -57,7 +57,13 @@ describe('the bundled memory3-tiny knowledge bank', () => {
     expect(await ensureBundledBank(engine, manifestUrl, 'another-model')).toBeNull();
 
     for (const element of ['actinium', 'barium', 'bromine']) {
-      const r = await engine.generate({ prompt: `What is the atomic number of ${element}?`, maxTokens: 4, temperature: 0, ignoreEos: true, memory: { bank: manifest.name } }).result;
+      const r = await engine.generate({
+        prompt: `What is the atomic number of ${element}?`,
+        maxTokens: 4,
+        temperature: 0,
+        ignoreEos: true,
+        memory: { bank: manifest.name },
+      }).result;
       expect(r.retrievals![0].references.map((x) => x.source)).toContain(`elements/${element}`);
     }
   });
@@ -68,20 +74,26 @@ describe('the bundled memory3-tiny knowledge bank', () => {
     await engine.memory.createBank(fresh, { policy: { codec } });
     const sample = docs.slice(0, 3).map((d) => ({ source: `elements/${d.source}`, text: d.text }));
     await engine.memory.addDocuments(fresh, sample);
-    const shipped = await BankStore.open(manifest.name), now = await BankStore.open(fresh);
+    const shipped = await BankStore.open(manifest.name),
+      now = await BankStore.open(fresh);
     try {
       const rc = unpackCodebooks(shipped.meta.codec, shipped.meta.shape, shipped.meta.codebooks);
       let compared = 0;
       for (const d of sample) {
-        const a = await shipped.referencesBySource(d.source), b = await now.referencesBySource(d.source);
+        const a = await shipped.referencesBySource(d.source),
+          b = await now.referencesBySource(d.source);
         expect(a.map((x) => x.text)).toEqual(b.map((x) => x.text));
-        const ra = await shipped.getRecords(a.map((x) => x.id!)), rb = await now.getRecords(b.map((x) => x.id!));
+        const ra = await shipped.getRecords(a.map((x) => x.id!)),
+          rb = await now.getRecords(b.map((x) => x.id!));
         expect(ra.corrupt).toEqual([]);
         for (let i = 0; i < a.length; i++) {
-          const x = ra.records.get(a[i].id!)!, y = rb.records.get(b[i].id!)!;
+          const x = ra.records.get(a[i].id!)!,
+            y = rb.records.get(b[i].id!)!;
           expect([...x.positions]).toEqual([...y.positions]);
-          const dx = decodeRecord(rc, x.payload), dy = decodeRecord(rc, y.payload);
-          let worst = 0, scale = 0;
+          const dx = decodeRecord(rc, x.payload),
+            dy = decodeRecord(rc, y.payload);
+          let worst = 0,
+            scale = 0;
           for (const part of ['keys', 'values'] as const) {
             for (let j = 0; j < dx[part].length; j++) {
               worst = Math.max(worst, Math.abs(dx[part][j] - dy[part][j]));

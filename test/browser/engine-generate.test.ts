@@ -6,21 +6,32 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { commands } from 'vitest/browser';
 import {
-  ContextOverflowError, createEngine, DeviceLostError, EngineStateError, GenerationAbortedError, InvalidOptionsError,
+  ContextOverflowError,
+  createEngine,
+  DeviceLostError,
+  EngineStateError,
+  GenerationAbortedError,
+  InvalidOptionsError,
   type Memory3Engine,
 } from '../../src/index';
 import { argmax, fixtureUrl } from '../helpers/engine';
 
 let engine: Memory3Engine;
-beforeAll(async () => { engine = await createEngine({ model: fixtureUrl('llama'), contextLength: 96 }); });
-afterAll(async () => { await engine?.dispose(); });
+beforeAll(async () => {
+  engine = await createEngine({ model: fixtureUrl('llama'), contextLength: 96 });
+});
+afterAll(async () => {
+  await engine?.dispose();
+});
 
 async function referenceGreedy(prompt: number[], n: number): Promise<number[]> {
-  const seq = [...prompt], out: number[] = [];
+  const seq = [...prompt],
+    out: number[] = [];
   for (let i = 0; i < n; i++) {
     const [row] = await commands.referenceLogits({ dir: 'test/fixtures/models/llama', tokens: seq });
     const t = argmax(row);
-    out.push(t); seq.push(t);
+    out.push(t);
+    seq.push(t);
   }
   return out;
 }
@@ -31,7 +42,10 @@ describe('generation', () => {
     const stream = engine.generate({ tokens: prompt, maxTokens: 12, temperature: 0, ignoreEos: true });
     let streamed = '';
     const streamedTokens: number[] = [];
-    for await (const d of stream) { streamed += d.text; streamedTokens.push(...d.tokens); }
+    for await (const d of stream) {
+      streamed += d.text;
+      streamedTokens.push(...d.tokens);
+    }
     const r = await stream.result;
     expect(r.tokens).toEqual(await referenceGreedy(prompt, 12));
     expect(streamedTokens).toEqual(r.tokens);
@@ -45,8 +59,11 @@ describe('generation', () => {
   });
 
   test('seeded sampling is reproducible and differs across seeds', async () => {
-    const run = async (seed: number) => (await engine.generate({ prompt: 'Once', maxTokens: 16, temperature: 1.5, topK: 50, seed, ignoreEos: true }).result).tokens;
-    const a = await run(7), b = await run(7), c = await run(8);
+    const run = async (seed: number) =>
+      (await engine.generate({ prompt: 'Once', maxTokens: 16, temperature: 1.5, topK: 50, seed, ignoreEos: true }).result).tokens;
+    const a = await run(7),
+      b = await run(7),
+      c = await run(8);
     expect(a).toEqual(b);
     expect(c).not.toEqual(a);
   });
@@ -65,7 +82,11 @@ describe('generation', () => {
     const ctl = new AbortController();
     const stream = engine.generate({ prompt: 'Abort me', maxTokens: 60, temperature: 0, ignoreEos: true, signal: ctl.signal });
     let got = 0;
-    await expect((async () => { for await (const _ of stream) if (++got === 3) ctl.abort(); })()).rejects.toBeInstanceOf(GenerationAbortedError);
+    await expect(
+      (async () => {
+        for await (const _ of stream) if (++got === 3) ctl.abort();
+      })(),
+    ).rejects.toBeInstanceOf(GenerationAbortedError);
     await expect(stream.result).rejects.toBeInstanceOf(GenerationAbortedError);
     expect(got).toBeLessThan(60);
     const after = (await engine.generate({ prompt: 'Abort me', maxTokens: 8, temperature: 0, ignoreEos: true }).result).tokens;
@@ -94,7 +115,12 @@ describe('generation', () => {
   });
 
   test('streamed chat completion chunks end with finish_reason and usage', async () => {
-    const chunks = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Stream' }], max_tokens: 5, temperature: 0, stream: true });
+    const chunks = await engine.chat.completions.create({
+      messages: [{ role: 'user', content: 'Stream' }],
+      max_tokens: 5,
+      temperature: 0,
+      stream: true,
+    });
     const all = [];
     for await (const c of chunks) all.push(c);
     const last = all[all.length - 1];

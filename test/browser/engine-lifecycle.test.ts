@@ -4,9 +4,7 @@
  * 200 generate/abort cycles, methods on a disposed engine. Every promise settles, with a named error.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  createEngine, DeviceLostError, EngineStateError, GenerationAbortedError, type Memory3Engine,
-} from '../../src/index';
+import { createEngine, DeviceLostError, EngineStateError, GenerationAbortedError, type Memory3Engine } from '../../src/index';
 import { deleteBank } from '../../src/memory/store/index';
 import { fixtureUrl } from '../helpers/engine';
 import { checkBank } from '../helpers/memory-store';
@@ -16,15 +14,27 @@ const policy = { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2,
 const longDocs = [{ source: 'long.txt', text: Array.from({ length: 40 }, (_, i) => `Line ${i} tells of the sea and ships.`).join(' ') }];
 const long = { prompt: 'The sea', maxTokens: 200, temperature: 0, ignoreEos: true };
 const banks: string[] = [];
-const bankName = (tag: string) => { const n = `life-${tag}-${Date.now().toString(36)}`; banks.push(n); return n; };
+const bankName = (tag: string) => {
+  const n = `life-${tag}-${Date.now().toString(36)}`;
+  banks.push(n);
+  return n;
+};
 
 /** The promise's outcome, or 'hung' when it has not settled within `ms`. */
 async function outcome(p: Promise<unknown>, ms = 20_000): Promise<unknown> {
-  return Promise.race([p.then((v) => ({ value: v }), (e: unknown) => e), new Promise((r) => setTimeout(() => r('hung'), ms))]);
+  return Promise.race([
+    p.then(
+      (v) => ({ value: v }),
+      (e: unknown) => e,
+    ),
+    new Promise((r) => setTimeout(() => r('hung'), ms)),
+  ]);
 }
 
 let engine: Memory3Engine;
-beforeAll(async () => { engine = await load(); });
+beforeAll(async () => {
+  engine = await load();
+});
 afterAll(async () => {
   await engine?.dispose();
   for (const b of banks) await deleteBank(b).catch(() => {});
@@ -66,7 +76,11 @@ describe('one engine, many requests', () => {
         const ctl = new AbortController();
         const s = engine.generate({ ...long, prompt: `Cycle ${i}`, signal: ctl.signal });
         let got = 0;
-        const err = await outcome((async () => { for await (const _ of s) if (++got === 1) ctl.abort(); })());
+        const err = await outcome(
+          (async () => {
+            for await (const _ of s) if (++got === 1) ctl.abort();
+          })(),
+        );
         expect(err).toBeInstanceOf(GenerationAbortedError);
         expect(await outcome(s.result)).toBeInstanceOf(GenerationAbortedError);
         aborted++;
@@ -85,7 +99,14 @@ describe('faults in flight', () => {
     const s = e.generate(long);
     const seen: string[] = [];
     let disposing: Promise<void> | null = null;
-    const loop = outcome((async () => { for await (const d of s) { seen.push(d.text); if (seen.length === 1) disposing = e.dispose(); } })());
+    const loop = outcome(
+      (async () => {
+        for await (const d of s) {
+          seen.push(d.text);
+          if (seen.length === 1) disposing = e.dispose();
+        }
+      })(),
+    );
     expect(await outcome(s.result)).toBeInstanceOf(EngineStateError);
     expect(await loop).toBeInstanceOf(EngineStateError);
     expect(await outcome(disposing!)).toEqual({ value: undefined });
@@ -93,8 +114,16 @@ describe('faults in flight', () => {
     expect(seen.length).toBeGreaterThan(0);
     const p = e.tokenize('x');
     expect(p).toBeInstanceOf(Promise);
-    for (const call of [p, e.detokenize([1]), e.evaluate([1]), e.resetContext(), e.memory.list(), e.memory.stats('x'),
-      e.memory.createBank('x'), e.chat.completions.create({ messages: [{ role: 'user', content: 'x' }] })]) {
+    for (const call of [
+      p,
+      e.detokenize([1]),
+      e.evaluate([1]),
+      e.resetContext(),
+      e.memory.list(),
+      e.memory.stats('x'),
+      e.memory.createBank('x'),
+      e.chat.completions.create({ messages: [{ role: 'user', content: 'x' }] }),
+    ]) {
       expect(await outcome(call)).toBeInstanceOf(EngineStateError);
     }
     expect(() => e.generate({ prompt: 'x' })).toThrow(EngineStateError);
@@ -104,7 +133,11 @@ describe('faults in flight', () => {
     const e = await load();
     const bank = bankName('dispose-encode');
     await e.memory.createBank(bank, { policy });
-    const encoding = e.memory.addDocuments(bank, longDocs, { onProgress: (p) => { if (p.referencesDone > 0) void e.dispose(); } });
+    const encoding = e.memory.addDocuments(bank, longDocs, {
+      onProgress: (p) => {
+        if (p.referencesDone > 0) void e.dispose();
+      },
+    });
     expect(await outcome(encoding)).toBeInstanceOf(EngineStateError);
     const raw = await checkBank(bank);
     const r = await engine.memory.addDocuments(bank, longDocs);
@@ -117,7 +150,11 @@ describe('faults in flight', () => {
     const e = await createEngine({ model: fixtureUrl('llama'), contextLength: 256, onStateChange: (st) => states.push(st) });
     const s = e.generate(long);
     let n = 0;
-    const loop = outcome((async () => { for await (const _ of s) if (++n === 2) await e.simulateDeviceLoss(); })());
+    const loop = outcome(
+      (async () => {
+        for await (const _ of s) if (++n === 2) await e.simulateDeviceLoss();
+      })(),
+    );
     expect(await outcome(s.result)).toBeInstanceOf(DeviceLostError);
     expect(await loop).toBeInstanceOf(DeviceLostError);
     expect(e.state).toBe('lost');
@@ -133,7 +170,11 @@ describe('faults in flight', () => {
     const e = await load();
     const bank = bankName('lost-encode');
     await e.memory.createBank(bank, { policy });
-    const encoding = e.memory.addDocuments(bank, longDocs, { onProgress: (p) => { if (p.referencesDone > 0) void e.simulateDeviceLoss(); } });
+    const encoding = e.memory.addDocuments(bank, longDocs, {
+      onProgress: (p) => {
+        if (p.referencesDone > 0) void e.simulateDeviceLoss();
+      },
+    });
     expect(await outcome(encoding)).toBeInstanceOf(DeviceLostError);
     expect(e.state).toBe('lost');
     await e.dispose();

@@ -18,8 +18,8 @@ const cases: { file: string; dtype: string; formats: string[] }[] = [
   { file: 'llama/model-bf16.gguf', dtype: 'f16', formats: ['f16', 'f32'] },
   { file: 'llama/model-q8_0.gguf', dtype: 'q8_0', formats: ['q8_0', 'f32'] },
   { file: 'llama/model-q4_0.gguf', dtype: 'q4_0', formats: ['q4_0', 'f32'] },
-  { file: 'llama3/model-q4_0.gguf', dtype: 'q4_0', formats: ['q4_0', 'f32'] },  // rope_freqs, tied quantized head
-  { file: 'qwen2/model-q8_0.gguf', dtype: 'q8_0', formats: ['q8_0', 'f32'] },   // biases, NEOX RoPE, tied
+  { file: 'llama3/model-q4_0.gguf', dtype: 'q4_0', formats: ['q4_0', 'f32'] }, // rope_freqs, tied quantized head
+  { file: 'qwen2/model-q8_0.gguf', dtype: 'q8_0', formats: ['q8_0', 'f32'] }, // biases, NEOX RoPE, tied
   { file: 'llama-k/model-q4_k_m.gguf', dtype: 'q4_k', formats: ['q4_k', 'q6_k', 'f32'] },
   { file: 'llama-k/model-q6_k.gguf', dtype: 'q6_k', formats: ['q6_k', 'f32'] },
 ];
@@ -29,7 +29,8 @@ const url = (file: string) => `/test/fixtures/models/${file}`;
 async function checkAgainstReference(engine: Memory3Engine, ref: string, seed: number): Promise<void> {
   const rand = seeded(seed);
   const tokens = Array.from({ length: 19 }, () => Math.floor(rand() * (engine.info.vocabSize - 8)));
-  for (const n of [19, 20, 21]) {  // 19 prompt tokens in chunks of 7, then single-token steps
+  for (const n of [19, 20, 21]) {
+    // 19 prompt tokens in chunks of 7, then single-token steps
     const ids = [...tokens, 5, 17].slice(0, n);
     const ours = await engine.evaluate(ids);
     const [want] = await commands.referenceLogits({ dir: ref, tokens: ids });
@@ -89,7 +90,7 @@ describe('GGUF loading', () => {
     }
   });
 
-  test('the demo\'s downloader caches a split GGUF from its first split\'s URL; the engine loads the cached files', async () => {
+  test("the demo's downloader caches a split GGUF from its first split's URL; the engine loads the cached files", async () => {
     await forgetCachedModels();
     const at = new URL(url('llama/model-q4_0-00001-of-00002.gguf'), location.href).href;
     const first = await cachedModelFiles(at, { partSize: 1 << 16 });
@@ -106,7 +107,7 @@ describe('GGUF loading', () => {
     }
   });
 
-  test('a split GGUF (-00001-of-00002) loads from the first split\'s URL', async () => {
+  test("a split GGUF (-00001-of-00002) loads from the first split's URL", async () => {
     const engine = await createEngine({ model: url('llama/model-q4_0-00001-of-00002.gguf') });
     try {
       expect(engine.info.weightDtype).toBe('q4_0');
@@ -122,15 +123,16 @@ describe('bad GGUF files fail with named errors through the worker', () => {
     const [file] = await fixtureFiles('llama', ['model-q4_0.gguf']);
     const bytes = new Uint8Array(await file.arrayBuffer());
     const as = (b: Uint8Array) => [new File([b as Uint8Array<ArrayBuffer>], 'model.gguf')];
-    const magic = bytes.slice(); magic.set([0x47, 0x47, 0x4d, 0x4c], 0);  // "GGML"
+    const magic = bytes.slice();
+    magic.set([0x47, 0x47, 0x4d, 0x4c], 0); // "GGML"
     await expect(createEngine({ model: as(magic) })).rejects.toBeInstanceOf(ModelFormatError);
     const cut = await createEngine({ model: as(bytes.slice(0, bytes.length - 100)) }).catch((e) => e);
     expect(cut).toBeInstanceOf(TruncatedFileError);
     expect(cut.message).toContain('output.weight');
     const typed = bytes.slice();
     const name = new TextEncoder().encode('blk.0.ffn_up.weight');
-    const at = typed.findIndex((_, i) => name.every((c, j) => typed[i + j] === c)) + name.length + 4 + 16;  // after n_dims and 2 dims
-    new DataView(typed.buffer).setUint32(at, 20, true);  // IQ4_NL: Q4_0's 18-byte blocks of 32, a type the engine does not read
+    const at = typed.findIndex((_, i) => name.every((c, j) => typed[i + j] === c)) + name.length + 4 + 16; // after n_dims and 2 dims
+    new DataView(typed.buffer).setUint32(at, 20, true); // IQ4_NL: Q4_0's 18-byte blocks of 32, a type the engine does not read
     const err = await createEngine({ model: as(typed) }).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedDtypeError);
     expect(err.message).toMatch(/blk\.0\.ffn_up\.weight.*IQ4_NL/);
@@ -146,8 +148,11 @@ describe("quantize on load (weightDtype 'q8_0' | 'q4_0')", () => {
       try {
         expect(quantized.info.weightDtype).toBe(target);
         expect(quantized.info.gpuBytes.weights).toBe(gguf.info.gpuBytes.weights);
-        const matrices = (b: number) => b - (quantized.info.weightFormats.f32 ?? 0);  // norms stay f32
-        expect(matrices(quantized.info.gpuBytes.weights) / matrices(f32.info.gpuBytes.weights)).toBeCloseTo((target === 'q8_0' ? 34 : 18) / 128, 6);
+        const matrices = (b: number) => b - (quantized.info.weightFormats.f32 ?? 0); // norms stay f32
+        expect(matrices(quantized.info.gpuBytes.weights) / matrices(f32.info.gpuBytes.weights)).toBeCloseTo(
+          (target === 'q8_0' ? 34 : 18) / 128,
+          6,
+        );
         const ids = [322, 10, 200, 30, 41, 57, 6, 99, 123, 7, 8];
         expect(Array.from(await quantized.evaluate(ids))).toEqual(Array.from(await gguf.evaluate(ids)));
         await checkAgainstReference(quantized, `test/fixtures/models/llama/model-${target}.gguf`, 11);

@@ -5,24 +5,42 @@ import { fixtureUrl } from '../helpers/engine';
 
 let engine: Memory3Engine;
 const bank = `api-${Date.now()}`;
-beforeAll(async () => { engine = await createEngine({ model: fixtureUrl('llama'), contextLength: 256 }); });
-afterAll(async () => { await engine?.memory.delete(bank).catch(() => {}); await engine?.dispose(); });
+beforeAll(async () => {
+  engine = await createEngine({ model: fixtureUrl('llama'), contextLength: 256 });
+});
+afterAll(async () => {
+  await engine?.memory.delete(bank).catch(() => {});
+  await engine?.dispose();
+});
 
 test('create, encode with progress, list, stats, generate with retrieval events, delete', async () => {
-  const created = await engine.memory.createBank(bank, { policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 24 } });
+  const created = await engine.memory.createBank(bank, {
+    policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 24 },
+  });
   expect(created.counts.records).toBe(0);
   const progress: number[] = [];
-  const added = await engine.memory.addDocuments(bank, [
-    { source: 'iron.txt', text: 'Iron is a metal with symbol Fe. Iron rusts in water and air, forming red iron oxide.' },
-    { source: 'cats.txt', text: 'Cats are small felines. A cat purrs and sleeps in the sun all day long.' },
-  ], { onProgress: (p) => progress.push(p.referencesDone) });
+  const added = await engine.memory.addDocuments(
+    bank,
+    [
+      { source: 'iron.txt', text: 'Iron is a metal with symbol Fe. Iron rusts in water and air, forming red iron oxide.' },
+      { source: 'cats.txt', text: 'Cats are small felines. A cat purrs and sleeps in the sun all day long.' },
+    ],
+    { onProgress: (p) => progress.push(p.referencesDone) },
+  );
   expect(added.references).toBeGreaterThan(1);
   expect(progress[progress.length - 1]).toBe(added.references);
   expect((await engine.memory.list()).map((b) => b.name)).toContain(bank);
   expect((await engine.memory.stats(bank)).counts.records).toBe(added.references);
 
   const events: RetrievalEvent[] = [];
-  const stream = engine.generate({ prompt: 'Iron rusts: iron oxide.', maxTokens: 8, temperature: 0, ignoreEos: true, memory: { bank }, onRetrieval: (e) => events.push(e) });
+  const stream = engine.generate({
+    prompt: 'Iron rusts: iron oxide.',
+    maxTokens: 8,
+    temperature: 0,
+    ignoreEos: true,
+    memory: { bank },
+    onRetrieval: (e) => events.push(e),
+  });
   let text = '';
   for await (const d of stream) text += d.text;
   const r = await stream.result;
@@ -37,16 +55,29 @@ test('create, encode with progress, list, stats, generate with retrieval events,
   const copy = `${bank}-copy`;
   const imported = await engine.memory.import(file, { name: copy });
   expect(imported.counts).toEqual((await engine.memory.stats(bank)).counts);
-  const again = await engine.generate({ prompt: 'Iron rusts: iron oxide.', maxTokens: 8, temperature: 0, ignoreEos: true, memory: { bank: copy } }).result;
+  const again = await engine.generate({
+    prompt: 'Iron rusts: iron oxide.',
+    maxTokens: 8,
+    temperature: 0,
+    ignoreEos: true,
+    memory: { bank: copy },
+  }).result;
   const strip = (rs: RetrievalEvent[]) => rs.map((e) => ({ ...e, ms: 0 }));
   expect(strip(again.retrievals!)).toEqual(strip(r.retrievals!));
   expect(again.tokens).toEqual(r.tokens);
-  await expect(engine.memory.import(file.slice(0, file.size - 7), { name: `${bank}-cut` })).rejects.toMatchObject({ name: 'TruncatedFileError' });
+  await expect(engine.memory.import(file.slice(0, file.size - 7), { name: `${bank}-cut` })).rejects.toMatchObject({
+    name: 'TruncatedFileError',
+  });
   expect((await engine.memory.list()).map((b) => b.name)).not.toContain(`${bank}-cut`);
   await engine.memory.delete(copy);
 
   const ctl = new AbortController();
-  const aborting = engine.memory.addDocuments(bank, [{ source: 'long.txt', text: 'Sea water. '.repeat(200) }], { signal: ctl.signal, onProgress: (p) => { if (p.referencesDone > 0) ctl.abort(); } });
+  const aborting = engine.memory.addDocuments(bank, [{ source: 'long.txt', text: 'Sea water. '.repeat(200) }], {
+    signal: ctl.signal,
+    onProgress: (p) => {
+      if (p.referencesDone > 0) ctl.abort();
+    },
+  });
   await expect(aborting).rejects.toBeInstanceOf(GenerationAbortedError);
   await engine.memory.delete(bank);
   expect((await engine.memory.list()).map((b) => b.name)).not.toContain(bank);
@@ -54,10 +85,19 @@ test('create, encode with progress, list, stats, generate with retrieval events,
 
 test('a cached KV prefix is not reused once the bank or a retrieval knob changed (stale memory rows)', async () => {
   const name = `${bank}-stale`;
-  await engine.memory.createBank(name, { policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 24 } });
+  await engine.memory.createBank(name, {
+    policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 24 },
+  });
   try {
     await engine.memory.addDocuments(name, [{ source: 'iron.txt', text: 'Iron is a metal with symbol Fe. Iron rusts in water.' }]);
-    const ask = (policy = {}) => engine.generate({ prompt: 'Iron rusts in water and air.', maxTokens: 2, temperature: 0, ignoreEos: true, memory: { bank: name, policy } }).result;
+    const ask = (policy = {}) =>
+      engine.generate({
+        prompt: 'Iron rusts in water and air.',
+        maxTokens: 2,
+        temperature: 0,
+        ignoreEos: true,
+        memory: { bank: name, policy },
+      }).result;
     await ask();
     // Nothing changed: the prompt's rows are reused (the control that makes the checks below mean something).
     expect((await ask()).usage.cachedPromptTokens).toBeGreaterThan(0);
@@ -77,7 +117,9 @@ test('a cached KV prefix is not reused once the bank or a retrieval knob changed
 
 test('chat.completions reads memory (stream and not) and returns the retrievals; unknown knobs are refused', async () => {
   const name = `${bank}-chat`;
-  await engine.memory.createBank(name, { policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 24 } });
+  await engine.memory.createBank(name, {
+    policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 24 },
+  });
   try {
     await engine.memory.addDocuments(name, [
       { source: 'iron.txt', text: 'Iron is a metal with symbol Fe.' },
@@ -94,7 +136,14 @@ test('chat.completions reads memory (stream and not) and returns the retrievals;
     expect(reply.choices[0].message.content).toBe(direct.text);
     const chunks = [];
     await engine.resetContext();
-    for await (const c of await engine.chat.completions.create({ messages, max_tokens: 6, temperature: 0, memory: { bank: name }, stream: true })) chunks.push(c);
+    for await (const c of await engine.chat.completions.create({
+      messages,
+      max_tokens: 6,
+      temperature: 0,
+      memory: { bank: name },
+      stream: true,
+    }))
+      chunks.push(c);
     const last = chunks[chunks.length - 1];
     expect(last.retrievals!.map((e) => e.references.map((r) => r.id))).toEqual(reply.retrievals!.map((e) => e.references.map((r) => r.id)));
     expect(chunks.slice(0, -1).every((c) => c.retrievals === undefined)).toBe(true);
@@ -102,10 +151,13 @@ test('chat.completions reads memory (stream and not) and returns the retrievals;
     // Without memory there are no retrievals, and the reply is the model's own.
     const plain = await engine.chat.completions.create({ messages, max_tokens: 6, temperature: 0 });
     expect(plain.retrievals).toBeUndefined();
-    await expect(engine.chat.completions.create({ messages, memory: { bank: name, policy: { tokensPerHead: 2 } as never } }))
-      .rejects.toMatchObject({ name: 'InvalidOptionsError', message: expect.stringContaining('tokensPerHead is fixed by the bank') });
-    await expect(engine.chat.completions.create({ messages, memory: { bank: name, policy: { topN: 2 } as never } }))
-      .rejects.toMatchObject({ name: 'InvalidOptionsError', message: expect.stringContaining('topN is not a memory policy knob') });
+    await expect(
+      engine.chat.completions.create({ messages, memory: { bank: name, policy: { tokensPerHead: 2 } as never } }),
+    ).rejects.toMatchObject({ name: 'InvalidOptionsError', message: expect.stringContaining('tokensPerHead is fixed by the bank') });
+    await expect(engine.chat.completions.create({ messages, memory: { bank: name, policy: { topN: 2 } as never } })).rejects.toMatchObject({
+      name: 'InvalidOptionsError',
+      message: expect.stringContaining('topN is not a memory policy knob'),
+    });
   } finally {
     await engine.memory.delete(name);
   }
@@ -113,14 +165,22 @@ test('chat.completions reads memory (stream and not) and returns the retrievals;
 
 test('minRelativeScore splices only the references scoring near the best one', async () => {
   const name = `${bank}-cut`;
-  await engine.memory.createBank(name, { policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 3, retrievalInterval: 24 } });
+  await engine.memory.createBank(name, {
+    policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 3, retrievalInterval: 24 },
+  });
   try {
     await engine.memory.addDocuments(name, [
       { source: 'velde.txt', text: 'Mara Velde was born in Tampere.' },
       { source: 'mara.txt', text: 'Mara Kosk lives in Oulu.' },
       { source: 'born.txt', text: 'Leo Ahl was born in Turku.' },
     ]);
-    const ask = (minRelativeScore: number | null) => engine.generate({ prompt: 'Where was Mara Velde born?', maxTokens: 1, temperature: 0, memory: { bank: name, policy: { minRelativeScore } } }).result;
+    const ask = (minRelativeScore: number | null) =>
+      engine.generate({
+        prompt: 'Where was Mara Velde born?',
+        maxTokens: 1,
+        temperature: 0,
+        memory: { bank: name, policy: { minRelativeScore } },
+      }).result;
     const all = (await ask(null)).retrievals![0].references;
     expect(all.length).toBe(3);
     expect(all[0].source).toBe('velde.txt');

@@ -17,23 +17,41 @@ let engine: Engine;
 const bank = `e2e-${Date.now()}`;
 const policy = { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 12 };
 const docs = [
-  { source: 'cats.txt', text: 'Cats are small felines. A cat purrs and sleeps in the sun. Cats hunt mice at night and climb trees with ease.' },
+  {
+    source: 'cats.txt',
+    text: 'Cats are small felines. A cat purrs and sleeps in the sun. Cats hunt mice at night and climb trees with ease.',
+  },
   { source: 'iron.txt', text: 'Iron is a metal with symbol Fe and atomic number 26. Iron rusts in water and air, forming red iron oxide.' },
-  { source: 'sea.txt', text: 'The sea is salty water covering most of the planet. Waves and tides move the sea; whales and fish live there.' },
+  {
+    source: 'sea.txt',
+    text: 'The sea is salty water covering most of the planet. Waves and tides move the sea; whales and fish live there.',
+  },
 ];
 
-beforeAll(async () => { engine = await Engine.load(urlSource(`${location.origin}/test/fixtures/models/llama/`), { contextLength: 256 }); });
-afterAll(async () => { engine?.dispose(); await deleteBank(bank).catch(() => {}); });
+beforeAll(async () => {
+  engine = await Engine.load(urlSource(`${location.origin}/test/fixtures/models/llama/`), { contextLength: 256 });
+});
+afterAll(async () => {
+  engine?.dispose();
+  await deleteBank(bank).catch(() => {});
+});
 
 describe('explicit memory end to end', () => {
   test('encode documents with progress; abort mid-way, then resume without duplicates', async () => {
     await engine.memory.createBank(bank, { policy });
     const ctl = new AbortController();
     const seen: number[] = [];
-    await expect(engine.memory.addDocuments(bank, docs, (p) => {
-      seen.push(p.referencesDone);
-      if (p.referencesDone >= 1 && p.phase === 'encode') ctl.abort();
-    }, ctl.signal)).rejects.toThrow();
+    await expect(
+      engine.memory.addDocuments(
+        bank,
+        docs,
+        (p) => {
+          seen.push(p.referencesDone);
+          if (p.referencesDone >= 1 && p.phase === 'encode') ctl.abort();
+        },
+        ctl.signal,
+      ),
+    ).rejects.toThrow();
     const partial = await bankStats(bank);
     expect(partial.counts.records).toBeGreaterThan(0);
     const r = await engine.memory.addDocuments(bank, docs);
@@ -52,8 +70,12 @@ describe('explicit memory end to end', () => {
     // The fixture tokenizer has few merges (about one token per character): chunks of 24 tokens.
     const prompt = engine.tokenizer.encode('Iron rusts: iron oxide.', { addSpecialTokens: true });
     const events: string[] = [];
-    const withMemory = await engine.generate({ tokens: prompt, maxTokens: 30, temperature: 0, ignoreEos: true, memory: { bank, policy: { retrievalInterval: 24 } } },
-      undefined, undefined, (e) => events.push(`${e.phase}:${e.chunk}:${e.references.map((x) => x.source).join(',')}`));
+    const withMemory = await engine.generate(
+      { tokens: prompt, maxTokens: 30, temperature: 0, ignoreEos: true, memory: { bank, policy: { retrievalInterval: 24 } } },
+      undefined,
+      undefined,
+      (e) => events.push(`${e.phase}:${e.chunk}:${e.references.map((x) => x.source).join(',')}`),
+    );
     expect(withMemory.retrievals!.length).toBe(events.length);
     const first = withMemory.retrievals![0];
     expect(first.phase).toBe('prompt');
@@ -70,8 +92,12 @@ describe('explicit memory end to end', () => {
     const other = await Engine.load(urlSource(`${location.origin}/test/fixtures/models/qwen2/`));
     try {
       await expect(other.generate({ prompt: 'x', maxTokens: 2, memory: { bank } })).rejects.toBeInstanceOf(BankMismatchError);
-    } finally { other.dispose(); }
-    await expect(engine.generate({ prompt: 'x', maxTokens: 2, memory: { bank, policy: { tokensPerHead: 2 } as never } })).rejects.toBeInstanceOf(InvalidOptionsError);
+    } finally {
+      other.dispose();
+    }
+    await expect(
+      engine.generate({ prompt: 'x', maxTokens: 2, memory: { bank, policy: { tokensPerHead: 2 } as never } }),
+    ).rejects.toBeInstanceOf(InvalidOptionsError);
   });
 
   for (const kind of ['embedding', 'hybrid'] as const) {
@@ -88,17 +114,27 @@ describe('explicit memory end to end', () => {
           const r = await provider.retrieve('Iron rusts: iron oxide.');
           expect(r.memories.length).toBe(policy.memoriesPerRetrieval);
           expect(r.memories.map((m) => m.reference.source)).toContain('iron.txt');
-        } finally { provider.close(); }
+        } finally {
+          provider.close();
+        }
         // A large bank's cosine index runs in its own worker: same answers, off the decoding thread.
         const store = await engine.memory.open(name);
         const make = (json: unknown) => Tokenizer.fromJSON(json, null);
-        const here = await BankRetriever.open(store, make, Infinity), there = await BankRetriever.open(store, make, 1);
+        const here = await BankRetriever.open(store, make, Infinity),
+          there = await BankRetriever.open(store, make, 1);
         try {
           expect(there.offThread).toBe(true);
           expect(here.offThread).toBe(false);
-          for (const q of ['Iron rusts', 'whales in the sea', 'cats purr']) expect(await there.search(q, 3)).toEqual(await here.search(q, 3));
-        } finally { here.close(); there.close(); store.close(); }
-      } finally { await deleteBank(name); }
+          for (const q of ['Iron rusts', 'whales in the sea', 'cats purr'])
+            expect(await there.search(q, 3)).toEqual(await here.search(q, 3));
+        } finally {
+          here.close();
+          there.close();
+          store.close();
+        }
+      } finally {
+        await deleteBank(name);
+      }
     });
   }
 
@@ -110,7 +146,7 @@ describe('explicit memory end to end', () => {
     const db = await openDB(await currentDb(bank));
     const row = await db.get('records', victim);
     row.payload = row.payload.slice();
-    row.payload[0] ^= 0xff;                       // flip bits: the stored CRC-32 no longer matches
+    row.payload[0] ^= 0xff; // flip bits: the stored CRC-32 no longer matches
     await db.put('records', row);
     db.close();
     const after = await engine.generate(opts);
@@ -127,8 +163,15 @@ describe('explicit memory end to end', () => {
   test('aborting a generation with memory leaves the engine usable', async () => {
     const ctl = new AbortController();
     let n = 0;
-    await expect(engine.generate({ prompt: 'Cats and the sea', maxTokens: 40, temperature: 0, ignoreEos: true, memory: { bank } },
-      () => { if (++n === 5) ctl.abort(); }, ctl.signal)).rejects.toBeInstanceOf(GenerationAbortedError);
+    await expect(
+      engine.generate(
+        { prompt: 'Cats and the sea', maxTokens: 40, temperature: 0, ignoreEos: true, memory: { bank } },
+        () => {
+          if (++n === 5) ctl.abort();
+        },
+        ctl.signal,
+      ),
+    ).rejects.toBeInstanceOf(GenerationAbortedError);
     const ok = await engine.generate({ prompt: 'Cats and the sea', maxTokens: 5, temperature: 0, ignoreEos: true, memory: { bank } });
     expect(ok.tokens.length).toBe(5);
   });

@@ -12,7 +12,8 @@ import { Tokenizer } from '../../src/tokenizer/tokenizer';
 import { fixtureUrl } from '../helpers/engine';
 import { checkBank } from '../helpers/memory-store';
 
-const bank = `crash-encode-${Date.now().toString(36)}`, control = `${bank}-control`;
+const bank = `crash-encode-${Date.now().toString(36)}`,
+  control = `${bank}-control`;
 const policy = { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 24 };
 const words = ['kelp', 'quartz', 'lynx', 'fjord', 'mango', 'tundra', 'basalt', 'walrus', 'cobalt', 'orchid', 'glacier', 'puffin'];
 const docs = [0, 1].map((d) => ({
@@ -33,7 +34,12 @@ test('a worker killed mid-encoding leaves a consistent, searchable bank that res
   await doomed.memory.createBank(bank, { policy });
   const killed = new Promise<number>((resolve) => {
     void doomed.memory.addDocuments(bank, docs, {
-      onProgress: (p) => { if (p.referencesDone >= 8) { worker.terminate(); resolve(p.referencesDone); } },
+      onProgress: (p) => {
+        if (p.referencesDone >= 8) {
+          worker.terminate();
+          resolve(p.referencesDone);
+        }
+      },
     });
   });
   await killed;

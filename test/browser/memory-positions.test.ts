@@ -13,9 +13,14 @@ const referenceLength = 24;
 beforeAll(async () => {
   engine = await createEngine({ model: fixtureUrl('llama'), contextLength: 256 });
   await engine.memory.createBank(bank, { policy: { referenceLength, tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 24 } });
-  await engine.memory.addDocuments(bank, [{ source: 'sea.txt', text: 'The sea is salty water covering most of the planet. Waves and tides move the sea.' }]);
+  await engine.memory.addDocuments(bank, [
+    { source: 'sea.txt', text: 'The sea is salty water covering most of the planet. Waves and tides move the sea.' },
+  ]);
 });
-afterAll(async () => { await engine?.memory.delete(bank).catch(() => {}); await engine?.dispose(); });
+afterAll(async () => {
+  await engine?.memory.delete(bank).catch(() => {});
+  await engine?.dispose();
+});
 
 const prompt = (n: number) => Array.from({ length: n }, (_, i) => 10 + (i % 50));
 

@@ -37,9 +37,20 @@ describe('OnnxEmbedder in Chromium', () => {
     const got = await embedder.embed(texts);
     texts.forEach((text, i) => {
       const ids = embedder.tokenize(text);
-      const ref = referenceForward(weights, 1, ids.length, ids, ids.map(() => 1), ids.map(() => 0)).lastHiddenState.slice(0, embedderHidden);
+      const ref = referenceForward(
+        weights,
+        1,
+        ids.length,
+        ids,
+        ids.map(() => 1),
+        ids.map(() => 0),
+      ).lastHiddenState.slice(0, embedderHidden);
       const norm = Math.hypot(...ref);
-      expectClose(got.subarray(i * embedderHidden, (i + 1) * embedderHidden), ref.map((v) => v / norm), { atol: 1e-5, rtol: 1e-4, label: `row ${i}` });
+      expectClose(
+        got.subarray(i * embedderHidden, (i + 1) * embedderHidden),
+        ref.map((v) => v / norm),
+        { atol: 1e-5, rtol: 1e-4, label: `row ${i}` },
+      );
     });
     const retriever = new EmbeddingRetriever(embedder);
     await retriever.add(texts.map((text, id) => ({ id, text })));
@@ -62,7 +73,8 @@ describe('CosineIndex worker', () => {
           await worker.init({ dim, kind });
           expect(await worker.add(ids, rows.slice())).toBe(n);
           const exclude = new Set([ids[0], ids[5]]);
-          const workerMs: number[] = [], pageMs: number[] = [];
+          const workerMs: number[] = [],
+            pageMs: number[] = [];
           for (let qi = 0; qi < 5; qi++) {
             const q = queries.subarray(qi * dim, (qi + 1) * dim);
             const t = performance.now();
@@ -73,7 +85,9 @@ describe('CosineIndex worker', () => {
             expect(hits).toEqual(want);
           }
           const median = (v: number[]) => [...v].sort((a, b) => a - b)[2].toFixed(1);
-          console.log(`[chromium] CosineIndex ${kind} n=${n} dim=${dim}: query median ${median(pageMs)} ms in page, ${median(workerMs)} ms in worker`);
+          console.log(
+            `[chromium] CosineIndex ${kind} n=${n} dim=${dim}: query median ${median(pageMs)} ms in page, ${median(workerMs)} ms in worker`,
+          );
           if (n === 10_000) {
             const restored = createIndexWorker();
             expect(await restored.load(await worker.serialize())).toBe(n);

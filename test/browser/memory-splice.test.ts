@@ -17,14 +17,20 @@ import { randomF32, readF32 } from '../helpers/gpu';
 
 const dir = 'test/fixtures/models/llama';
 let engine: Engine;
-beforeAll(async () => { engine = await Engine.load(urlSource(`${location.origin}/${dir}/`), { contextLength: 128 }); });
+beforeAll(async () => {
+  engine = await Engine.load(urlSource(`${location.origin}/${dir}/`), { contextLength: 128 });
+});
 afterAll(() => engine?.dispose());
 
 /** Returns deterministic random memories per query text and remembers what it returned. */
 class FixedProvider implements MemoryProvider {
   readonly tag: string;
   readonly served = new Map<string, MemoryRecordData[]>();
-  constructor(readonly policy: MemoryPolicy, private readonly hd: number, private readonly fixed?: MemoryRecordData[]) {
+  constructor(
+    readonly policy: MemoryPolicy,
+    private readonly hd: number,
+    private readonly fixed?: MemoryRecordData[],
+  ) {
     this.tag = `test:${JSON.stringify(policy)}:${Math.random()}`;
   }
   async retrieve(query: string): Promise<Retrieval> {
@@ -32,38 +38,52 @@ class FixedProvider implements MemoryProvider {
     if (!records) {
       let seed = 7;
       for (const ch of query) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
-      const p = this.policy, n = p.memoryLayers.length * p.memoryHeads.length * p.tokensPerHead * this.hd;
+      const p = this.policy,
+        n = p.memoryLayers.length * p.memoryHeads.length * p.tokensPerHead * this.hd;
       records = Array.from({ length: p.memoriesPerRetrieval }, (_, r) => ({
-        keys: randomF32(n, seed + r * 2, 2), values: randomF32(n, seed + r * 2 + 1, 1),
+        keys: randomF32(n, seed + r * 2, 2),
+        values: randomF32(n, seed + r * 2 + 1, 1),
         positions: new Uint16Array(n / this.hd),
       }));
     }
     this.served.set(query, records);
-    return { memories: records.map((data, i) => ({ data, reference: { id: i, score: 1, source: 'test', text: query, start: 0, end: 0 } })), corrupt: [] };
+    return {
+      memories: records.map((data, i) => ({ data, reference: { id: i, score: 1, source: 'test', text: query, start: 0, end: 0 } })),
+      corrupt: [],
+    };
   }
 }
 
 /** The slots as the engine lays them out for one retrieval, per model layer, for the reference. */
 function slotSet(p: MemoryPolicy, records: MemoryRecordData[], kvHeads: number, hd: number, invFreq: Float64Array) {
-  const k = p.tokensPerHead, set: Record<number, { keys: number[]; values: number[]; count: number; headMask: number }> = {};
+  const k = p.tokensPerHead,
+    set: Record<number, { keys: number[]; values: number[]; count: number; headMask: number }> = {};
   // Record r occupies its used slots only (rec.slots, all k by default), right after record r - 1's.
-  const used = records.map((rec) => rec.slots ?? k), count = used.reduce((a, b) => a + b, 0);
+  const used = records.map((rec) => rec.slots ?? k),
+    count = used.reduce((a, b) => a + b, 0);
   const first = used.map((_, r) => used.slice(0, r).reduce((a, b) => a + b, 0));
   const headMask = p.memoryHeads.reduce((m, h) => m | (1 << h), 0);
   p.memoryLayers.forEach((l, li) => {
-    const keys = new Array(kvHeads * count * hd).fill(0), values = new Array(kvHeads * count * hd).fill(0);
-    records.forEach((rec, r) => p.memoryHeads.forEach((g, gi) => {
-      for (let t = 0; t < used[r]; t++) {
-        const src = ((li * p.memoryHeads.length + gi) * k + t) * hd, dst = (g * count + first[r] + t) * hd;
-        const delta = p.positionScheme === 'contiguous' ? r * p.referenceLength : 0;
-        for (let i = 0; i < hd / 2; i++) {   // re-rotation by delta positions (identity when delta = 0)
-          const a = delta * invFreq[i], x = rec.keys[src + i], y = rec.keys[src + i + hd / 2];
-          keys[dst + i] = x * Math.cos(a) - y * Math.sin(a);
-          keys[dst + i + hd / 2] = y * Math.cos(a) + x * Math.sin(a);
+    const keys = new Array(kvHeads * count * hd).fill(0),
+      values = new Array(kvHeads * count * hd).fill(0);
+    records.forEach((rec, r) =>
+      p.memoryHeads.forEach((g, gi) => {
+        for (let t = 0; t < used[r]; t++) {
+          const src = ((li * p.memoryHeads.length + gi) * k + t) * hd,
+            dst = (g * count + first[r] + t) * hd;
+          const delta = p.positionScheme === 'contiguous' ? r * p.referenceLength : 0;
+          for (let i = 0; i < hd / 2; i++) {
+            // re-rotation by delta positions (identity when delta = 0)
+            const a = delta * invFreq[i],
+              x = rec.keys[src + i],
+              y = rec.keys[src + i + hd / 2];
+            keys[dst + i] = x * Math.cos(a) - y * Math.sin(a);
+            keys[dst + i + hd / 2] = y * Math.cos(a) + x * Math.sin(a);
+          }
+          for (let d = 0; d < hd; d++) values[dst + d] = rec.values[src + d];
         }
-        for (let d = 0; d < hd; d++) values[dst + d] = rec.values[src + d];
-      }
-    }));
+      }),
+    );
     set[l] = { keys, values, count, headMask };
   });
   return set;
@@ -76,42 +96,76 @@ function invFreq64(theta: number, hd: number): Float64Array {
 describe('explicit memory splicing', () => {
   const shape = { numLayers: 2, numKvHeads: 2 };
   const cases: [string, Partial<MemoryPolicy>][] = [
-    ['parallel, layer 0, all heads', { memoryLayers: [0], tokensPerHead: 3, memoriesPerRetrieval: 2, retrievalInterval: 5, referenceLength: 16 }],
-    ['contiguous, both layers, kv head 1 only', { memoryLayers: [0, 1], memoryHeads: [1], tokensPerHead: 2, memoriesPerRetrieval: 3, retrievalInterval: 4, referenceLength: 8, positionScheme: 'contiguous' }],
+    [
+      'parallel, layer 0, all heads',
+      { memoryLayers: [0], tokensPerHead: 3, memoriesPerRetrieval: 2, retrievalInterval: 5, referenceLength: 16 },
+    ],
+    [
+      'contiguous, both layers, kv head 1 only',
+      {
+        memoryLayers: [0, 1],
+        memoryHeads: [1],
+        tokensPerHead: 2,
+        memoriesPerRetrieval: 3,
+        retrievalInterval: 4,
+        referenceLength: 8,
+        positionScheme: 'contiguous',
+      },
+    ],
   ];
   for (const [name, overrides] of cases) {
     test(`prompt chunks and decode intervals match the joint-softmax reference (${name})`, async () => {
-      const cfg = engine.model.cfg, hd = cfg.headDim;
+      const cfg = engine.model.cfg,
+        hd = cfg.headDim;
       const policy = resolvePolicy(shape, {}, overrides);
       const provider = new FixedProvider(policy, hd);
-      const prefix = [322, 40, 41], prompt = Array.from({ length: 12 }, (_, i) => 60 + ((i * 7) % 90));
+      const prefix = [322, 40, 41],
+        prompt = Array.from({ length: 12 }, (_, i) => 60 + ((i * 7) % 90));
       engine.resetContext();
       const r = await engine.generateWith({ tokens: prompt, maxTokens: 9, temperature: 0, ignoreEos: true }, provider, prefix);
       const fed = [...prefix, ...prompt, ...r.tokens.slice(0, -1)];
       // The documented layouts, written out independently of the engine's own helper:
       // parallel: [prefix][memories share b..b+referenceLength)[context]; contiguous: memories one after another.
       const off = policy.positionScheme === 'parallel' ? policy.referenceLength : policy.memoriesPerRetrieval * policy.referenceLength;
-      const b = prefix.length, n = policy.retrievalInterval;
+      const b = prefix.length,
+        n = policy.retrievalInterval;
       const positions = fed.map((_, t) => (t < b ? t : t + off));
       // Which retrieval each fed token attends to, from the events (query text → records served).
-      const sets = r.retrievals.map((e) => slotSet(policy, provider.served.get(e.query)!, cfg.numKvHeads, hd, invFreq64(cfg.ropeTheta, hd)));
+      const sets = r.retrievals.map((e) =>
+        slotSet(policy, provider.served.get(e.query)!, cfg.numKvHeads, hd, invFreq64(cfg.ropeTheta, hd)),
+      );
       const promptEvents = r.retrievals.filter((e) => e.phase === 'prompt');
       const memoryOf = fed.map((_, t) => {
         if (t < b) return null;
         const j = t - b;
         if (j < prompt.length) return r.retrievals.indexOf(promptEvents[Math.floor(j / n)]);
-        const g = j - prompt.length, c = Math.floor(g / n);
+        const g = j - prompt.length,
+          c = Math.floor(g / n);
         return r.retrievals.findIndex((e) => e.phase === 'decode' && e.chunk === c);
       });
       expect(promptEvents.length).toBe(Math.ceil(prompt.length / n));
       expect(r.retrievals.filter((e) => e.phase === 'decode').length).toBe(Math.ceil((r.tokens.length - 1) / n));
-      const rows = await commands.referenceLogitsWithMemory({ dir, tokens: fed, positions, memories: sets, memoryOf, lastRows: r.tokens.length });
+      const rows = await commands.referenceLogitsWithMemory({
+        dir,
+        tokens: fed,
+        positions,
+        memories: sets,
+        memoryOf,
+        lastRows: r.tokens.length,
+      });
       // Greedy tokens equal the reference's argmax at every step; the last logits are close.
       expect(rows.map(argmax)).toEqual(r.tokens);
       const last = rows[rows.length - 1];
       expect(nmse(engine.lastLogits, last)).toBeLessThanOrEqual(1e-6);
       // Zero-memory control: the reference without memories disagrees, so memories mattered.
-      const plain = await commands.referenceLogitsWithMemory({ dir, tokens: fed, positions, memories: [], memoryOf: fed.map(() => null), lastRows: 1 });
+      const plain = await commands.referenceLogitsWithMemory({
+        dir,
+        tokens: fed,
+        positions,
+        memories: [],
+        memoryOf: fed.map(() => null),
+        lastRows: 1,
+      });
       expect(nmse(plain[0], last)).toBeGreaterThan(1e-4);
     });
   }
@@ -128,27 +182,48 @@ describe('explicit memory splicing', () => {
   });
 
   test('a reference shorter than tokensPerHead splices only its own tokens (unused slots masked, not copies)', async () => {
-    const cfg = engine.model.cfg, hd = cfg.headDim;
-    const policy = resolvePolicy(shape, {}, { memoryLayers: [0, 1], tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 64, referenceLength: 8 });
+    const cfg = engine.model.cfg,
+      hd = cfg.headDim;
+    const policy = resolvePolicy(
+      shape,
+      {},
+      { memoryLayers: [0, 1], tokensPerHead: 4, memoriesPerRetrieval: 2, retrievalInterval: 64, referenceLength: 8 },
+    );
     const n = policy.memoryLayers.length * policy.memoryHeads.length * policy.tokensPerHead * hd;
     const full: MemoryRecordData = { keys: randomF32(n, 11, 2), values: randomF32(n, 12, 1), positions: new Uint16Array(n / hd) };
     // A 2-token reference as the writer stores it in 4 slots: its tokens, then copies of the last one.
-    const short: MemoryRecordData = { keys: randomF32(n, 13, 2), values: randomF32(n, 14, 1), positions: new Uint16Array(n / hd), slots: 2 };
-    for (let v = 0; v < n / hd; v++) if (v % 4 >= 2) {
-      const from = (v - (v % 4) + 1) * hd;
-      short.keys.copyWithin(v * hd, from, from + hd);
-      short.values.copyWithin(v * hd, from, from + hd);
-    }
-    const prefix = [322, 40, 41], prompt = [60, 67, 74, 81, 88, 95];
+    const short: MemoryRecordData = {
+      keys: randomF32(n, 13, 2),
+      values: randomF32(n, 14, 1),
+      positions: new Uint16Array(n / hd),
+      slots: 2,
+    };
+    for (let v = 0; v < n / hd; v++)
+      if (v % 4 >= 2) {
+        const from = (v - (v % 4) + 1) * hd;
+        short.keys.copyWithin(v * hd, from, from + hd);
+        short.values.copyWithin(v * hd, from, from + hd);
+      }
+    const prefix = [322, 40, 41],
+      prompt = [60, 67, 74, 81, 88, 95];
     engine.resetContext();
     await engine.generateWith({ tokens: prompt, maxTokens: 1, temperature: 0 }, new FixedProvider(policy, hd, [full, short]), prefix);
     const got = Float32Array.from(engine.lastLogits);
-    const fed = [...prefix, ...prompt], b = prefix.length;
+    const fed = [...prefix, ...prompt],
+      b = prefix.length;
     const positions = fed.map((_, t) => (t < b ? t : t + policy.referenceLength));
     const memoryOf = fed.map((_, t) => (t < b ? null : 0));
-    const reference = (records: MemoryRecordData[]) => commands.referenceLogitsWithMemory({
-      dir, tokens: fed, positions, memories: [slotSet(policy, records, cfg.numKvHeads, hd, invFreq64(cfg.ropeTheta, hd))], memoryOf, lastRows: 1,
-    }).then((rows) => rows[0]);
+    const reference = (records: MemoryRecordData[]) =>
+      commands
+        .referenceLogitsWithMemory({
+          dir,
+          tokens: fed,
+          positions,
+          memories: [slotSet(policy, records, cfg.numKvHeads, hd, invFreq64(cfg.ropeTheta, hd))],
+          memoryOf,
+          lastRows: 1,
+        })
+        .then((rows) => rows[0]);
     // The joint softmax over 4 + 2 slots; counting the short reference's last key three times differs.
     expect(nmse(got, await reference([full, short]))).toBeLessThanOrEqual(1e-6);
     const copies = await reference([full, { ...short, slots: undefined }]);
@@ -156,9 +231,14 @@ describe('explicit memory splicing', () => {
   });
 
   test('a retrieval still running when generation ends is awaited (no unhandled rejection)', async () => {
-    const policy = resolvePolicy(shape, {}, { memoryLayers: [0], tokensPerHead: 2, memoriesPerRetrieval: 1, retrievalInterval: 4, referenceLength: 8 });
+    const policy = resolvePolicy(
+      shape,
+      {},
+      { memoryLayers: [0], tokensPerHead: 2, memoriesPerRetrieval: 1, retrievalInterval: 4, referenceLength: 8 },
+    );
     const hd = engine.model.cfg.headDim;
-    let calls = 0, settled = false;
+    let calls = 0,
+      settled = false;
     class FailingLater extends FixedProvider {
       override async retrieve(query: string): Promise<Retrieval> {
         if (++calls === 1) return super.retrieve(query);
@@ -168,16 +248,23 @@ describe('explicit memory splicing', () => {
       }
     }
     const unhandled: unknown[] = [];
-    const listen = (e: PromiseRejectionEvent) => { unhandled.push(e.reason); e.preventDefault(); };
+    const listen = (e: PromiseRejectionEvent) => {
+      unhandled.push(e.reason);
+      e.preventDefault();
+    };
     window.addEventListener('unhandledrejection', listen);
     try {
       engine.resetContext();
       // Feeding generated token 3 completes the first decode interval and starts the next chunk's
       // retrieval; token 4 is the last one sampled, so nothing reads that retrieval.
-      const r = await engine.generateWith({ tokens: [60, 61, 62], maxTokens: 5, temperature: 0, ignoreEos: true }, new FailingLater(policy, hd), [322]);
+      const r = await engine.generateWith(
+        { tokens: [60, 61, 62], maxTokens: 5, temperature: 0, ignoreEos: true },
+        new FailingLater(policy, hd),
+        [322],
+      );
       expect(r.tokens.length).toBe(5);
       expect(calls).toBe(2);
-      expect(settled).toBe(true);   // generateWith returned only after that retrieval ended
+      expect(settled).toBe(true); // generateWith returned only after that retrieval ended
       await new Promise((res) => setTimeout(res, 50));
       expect(unhandled).toEqual([]);
     } finally {
@@ -186,26 +273,43 @@ describe('explicit memory splicing', () => {
   });
 
   test('identity: one reference, every layer, all tokens, f32, contiguous = prefilling the reference in context', async () => {
-    const cfg = engine.model.cfg, hd = cfg.headDim, kvH = cfg.numKvHeads, L = cfg.numLayers;
-    const prefix = [322, 50, 51], ref = [70, 71, 72, 73, 74, 75, 76], context = [322, 90, 91, 92, 93, 94];
-    const b = prefix.length, n = ref.length;
+    const cfg = engine.model.cfg,
+      hd = cfg.headDim,
+      kvH = cfg.numKvHeads,
+      L = cfg.numLayers;
+    const prefix = [322, 50, 51],
+      ref = [70, 71, 72, 73, 74, 75, 76],
+      context = [322, 90, 91, 92, 93, 94];
+    const b = prefix.length,
+      n = ref.length;
     // The reference's keys/values as the engine computes them when prefilling [prefix, reference].
     engine.resetContext();
     await engine.evaluate([...prefix, ...ref]);
-    const keys = new Float32Array(L * kvH * n * hd), values = new Float32Array(L * kvH * n * hd);
+    const keys = new Float32Array(L * kvH * n * hd),
+      values = new Float32Array(L * kvH * n * hd);
     for (let l = 0; l < L; l++) {
       const k = await readF32(engine.gpuDevice, engine.model.kv.layers[l].k, n * kvH * hd, b * kvH * hd);
       const v = await readF32(engine.gpuDevice, engine.model.kv.layers[l].v, n * kvH * hd, b * kvH * hd);
-      for (let g = 0; g < kvH; g++) for (let t = 0; t < n; t++) {
-        keys.set(k.subarray((t * kvH + g) * hd, (t * kvH + g + 1) * hd), ((l * kvH + g) * n + t) * hd);
-        values.set(v.subarray((t * kvH + g) * hd, (t * kvH + g + 1) * hd), ((l * kvH + g) * n + t) * hd);
-      }
+      for (let g = 0; g < kvH; g++)
+        for (let t = 0; t < n; t++) {
+          keys.set(k.subarray((t * kvH + g) * hd, (t * kvH + g + 1) * hd), ((l * kvH + g) * n + t) * hd);
+          values.set(v.subarray((t * kvH + g) * hd, (t * kvH + g + 1) * hd), ((l * kvH + g) * n + t) * hd);
+        }
     }
     const record: MemoryRecordData = { keys, values, positions: new Uint16Array(L * kvH * n).map((_, i) => b + (i % n)) };
-    const policy = resolvePolicy(shape, {}, {
-      memoryLayers: [0, 1], tokensPerHead: n, referenceLength: n, memoriesPerRetrieval: 1,
-      positionScheme: 'contiguous', codec: { keys: 'f32', values: 'f32' }, retrievalInterval: 64,
-    });
+    const policy = resolvePolicy(
+      shape,
+      {},
+      {
+        memoryLayers: [0, 1],
+        tokensPerHead: n,
+        referenceLength: n,
+        memoriesPerRetrieval: 1,
+        positionScheme: 'contiguous',
+        codec: { keys: 'f32', values: 'f32' },
+        retrievalInterval: 64,
+      },
+    );
     engine.resetContext();
     await engine.generateWith({ tokens: context, maxTokens: 1, temperature: 0 }, new FixedProvider(policy, hd, [record]), prefix);
     const withMemory = Float32Array.from(engine.lastLogits);

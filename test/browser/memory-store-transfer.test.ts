@@ -2,10 +2,23 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createBank, deleteBank, exportBank, importBank, listBanks, openBank, type ImportProgress } from '../../src/memory/store/index';
 import { BankExistsError, BankFormatError, StorageQuotaError, TruncatedFileError } from '../../src/util/errors';
-import { bankDatabases, chunkedStream, currentDb, makeItems, rawContents, readAll, simulateQuota, testMeta, uniqueBankName } from '../helpers/memory-store';
+import {
+  bankDatabases,
+  chunkedStream,
+  currentDb,
+  makeItems,
+  rawContents,
+  readAll,
+  simulateQuota,
+  testMeta,
+  uniqueBankName,
+} from '../helpers/memory-store';
 
 const made: string[] = [];
-const track = (name: string) => { made.push(name); return name; };
+const track = (name: string) => {
+  made.push(name);
+  return name;
+};
 afterEach(async () => {
   for (const name of made.splice(0)) await deleteBank(name).catch(() => {});
 });
@@ -158,7 +171,9 @@ describe('bank export / import', () => {
     const reader = exportBank(name).getReader();
     const parts: Uint8Array[] = [(await reader.read()).value!];
     let written = false;
-    const write = store.putBatch(makeItems(50, 5, 'late')).then(() => { written = true; });
+    const write = store.putBatch(makeItems(50, 5, 'late')).then(() => {
+      written = true;
+    });
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
       expect(written).toBe(false);
       parts.push(r.value);

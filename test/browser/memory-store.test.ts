@@ -2,10 +2,22 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { policyFingerprint } from '../../src/memory/policy';
 import {
-  type BankStore, bankStats, crc32, createBank, deleteBank, listBanks, openBank, recordChecksum,
+  type BankStore,
+  bankStats,
+  crc32,
+  createBank,
+  deleteBank,
+  listBanks,
+  openBank,
+  recordChecksum,
 } from '../../src/memory/store/index';
 import {
-  BankClosedError, BankExistsError, BankMismatchError, BankNotFoundError, ShapeMismatchError, StorageQuotaError,
+  BankClosedError,
+  BankExistsError,
+  BankMismatchError,
+  BankNotFoundError,
+  ShapeMismatchError,
+  StorageQuotaError,
 } from '../../src/util/errors';
 import { bankDatabases, makeItems, rawContents, simulateQuota, testMeta, uniqueBankName, writeRawRecord } from '../helpers/memory-store';
 
@@ -24,10 +36,14 @@ afterEach(async () => {
 async function expectConsistent(name: string) {
   const raw = await rawContents(name);
   expect(raw.meta.counts).toEqual({
-    references: raw.references.length, records: raw.records.length, vectors: raw.vectors.length, documents: raw.documents.length,
+    references: raw.references.length,
+    records: raw.records.length,
+    vectors: raw.vectors.length,
+    documents: raw.documents.length,
   });
-  const bytes = raw.records.reduce((n, r) => n + r.payload.byteLength + r.positions.byteLength, 0)
-    + raw.vectors.reduce((n, v) => n + v.vector.byteLength, 0);
+  const bytes =
+    raw.records.reduce((n, r) => n + r.payload.byteLength + r.positions.byteLength, 0) +
+    raw.vectors.reduce((n, v) => n + v.vector.byteLength, 0);
   expect(raw.meta.bytes).toBe(bytes);
   return raw;
 }
@@ -161,7 +177,11 @@ describe('memory bank store', () => {
     const names = (await listBanks()).map((s) => s.name);
     expect(names).toEqual(expect.arrayContaining([a.name, b.name]));
     const summary = (await listBanks()).find((s) => s.name === a.name)!;
-    expect(summary).toMatchObject({ state: 'ready', modelFingerprint: 'model-A', counts: { references: 3, records: 3, vectors: 3, documents: 1 } });
+    expect(summary).toMatchObject({
+      state: 'ready',
+      modelFingerprint: 'model-A',
+      counts: { references: 3, records: 3, vectors: 3, documents: 1 },
+    });
     const stats = await bankStats(a.name);
     expect(stats.documents).toEqual({ done: 1, partial: 0 });
     expect(stats.vectorDim).toBe(6);
@@ -241,10 +261,13 @@ describe('memory bank store', () => {
     const first = await newBank('concurrent');
     const second = await openBank(first.name);
     const worker = new Worker(new URL('../helpers/memory-store-worker.ts', import.meta.url), { type: 'module' });
-    const fromWorker = new Promise<{ ids?: number[]; error?: string }>((resolve) => { worker.onmessage = (e) => resolve(e.data); });
+    const fromWorker = new Promise<{ ids?: number[]; error?: string }>((resolve) => {
+      worker.onmessage = (e) => resolve(e.data);
+    });
     worker.postMessage({ name: first.name, seed: 500, batches: 6, perBatch: 5, source: 'w' });
     const writes = Array.from({ length: 6 }, (_, b) => [
-      first.putBatch(makeItems(100 + b, 5, 'a')), second.putBatch(makeItems(200 + b, 5, 'b')),
+      first.putBatch(makeItems(100 + b, 5, 'a')),
+      second.putBatch(makeItems(200 + b, 5, 'b')),
     ]).flat();
     const ids = (await Promise.all(writes)).flat();
     const w = await fromWorker;

@@ -24,8 +24,14 @@ const kvTol = { atol: 1e-4, rtol: 1e-3, nmse: 1e-7 };
 async function checkAgainstReference(f: WriterFixture, name: string, refs: number[][]): Promise<WrittenMemory[]> {
   const got = await f.writer.encode(refs);
   const model = await fetchReferenceModel(name);
-  const p = f.policy, s = f.writer.shape;
-  expect(s).toEqual({ memLayers: p.memoryLayers.length, memHeads: p.memoryHeads.length, tokensPerHead: p.tokensPerHead, headDim: model.headDim });
+  const p = f.policy,
+    s = f.writer.shape;
+  expect(s).toEqual({
+    memLayers: p.memoryLayers.length,
+    memHeads: p.memoryHeads.length,
+    tokensPerHead: p.tokensPerHead,
+    headDim: model.headDim,
+  });
   refs.forEach((ids, r) => {
     const want = referenceMemoryRecord(model, [...f.writer.prefix], ids, p.memoryLayers, p.memoryHeads, p.tokensPerHead);
     expect(Array.from(got[r].positions), `reference ${r} (${ids.length} tokens): positions`).toEqual(want.positions);
@@ -34,8 +40,15 @@ async function checkAgainstReference(f: WriterFixture, name: string, refs: numbe
     expect(got[r].tokenCount).toBe(ids.length);
   });
   // Different heads keep different tokens (the selection is per head, not one global choice).
-  const long = got[refs.length - 1], k = p.tokensPerHead;
-  const sets = new Set(Array.from({ length: s.memLayers * s.memHeads }, (_, v) => Array.from(long.positions.subarray(v * k, (v + 1) * k)).sort().join()));
+  const long = got[refs.length - 1],
+    k = p.tokensPerHead;
+  const sets = new Set(
+    Array.from({ length: s.memLayers * s.memHeads }, (_, v) =>
+      Array.from(long.positions.subarray(v * k, (v + 1) * k))
+        .sort()
+        .join(),
+    ),
+  );
   expect(sets.size).toBeGreaterThan(1);
   return got;
 }
@@ -48,7 +61,9 @@ const fixtures: { name: string; overrides: Partial<MemoryPolicy>; lengths: numbe
 for (const fx of fixtures) {
   describe(`memory writer on ${fx.name}`, () => {
     let f: WriterFixture;
-    beforeAll(async () => { f = await loadWriterFixture(fx.name, fx.overrides, { batchSize: 3 }); });
+    beforeAll(async () => {
+      f = await loadWriterFixture(fx.name, fx.overrides, { batchSize: 3 });
+    });
     afterAll(() => disposeFixture(f));
 
     test('token choices and K/V equal the float64 reference', async () => {
@@ -67,8 +82,10 @@ for (const fx of fixtures) {
     test('the engine context cache is untouched', async () => {
       const ids = randomRefs(5, [20])[0];
       await f.engine.evaluate(ids);
-      const kv = f.engine.model.kv, bytes = ids.length * kv.rowElems * 4;
-      const snapshot = async () => Promise.all(kv.layers.flatMap((l) => [readBytes(f.run.device, l.k, bytes), readBytes(f.run.device, l.v, bytes)]));
+      const kv = f.engine.model.kv,
+        bytes = ids.length * kv.rowElems * 4;
+      const snapshot = async () =>
+        Promise.all(kv.layers.flatMap((l) => [readBytes(f.run.device, l.k, bytes), readBytes(f.run.device, l.v, bytes)]));
       const before = await snapshot();
       await f.writer.encode(randomRefs(6, [128, 30, 4]));
       expect(await snapshot()).toEqual(before);
@@ -77,7 +94,7 @@ for (const fx of fixtures) {
 
     test(`throughput (${fx.name})`, async () => {
       const refs = randomRefs(9, Array(fx.timed).fill(f.policy.referenceLength));
-      await f.writer.encode(refs.slice(0, 1));  // pipelines compiled
+      await f.writer.encode(refs.slice(0, 1)); // pipelines compiled
       const t0 = performance.now();
       const out = await f.writer.encode(refs);
       const secs = (performance.now() - t0) / 1000;
@@ -88,9 +105,11 @@ for (const fx of fixtures) {
       await f.engine.evaluate(refs[0]);
       const prefill = (performance.now() - t1) / 1000;
       f.engine.resetContext();
-      console.log(`memory writer ${fx.name}: ${(refs.length / secs).toFixed(2)} references/s ` +
-        `(${refs.length} × ${f.policy.referenceLength} tokens, batch ${f.writer.batchSize}, SwiftShader); ` +
-        `per reference ${(secs / refs.length).toFixed(2)} s vs one ${f.policy.referenceLength}-token prefill ${prefill.toFixed(2)} s`);
+      console.log(
+        `memory writer ${fx.name}: ${(refs.length / secs).toFixed(2)} references/s ` +
+          `(${refs.length} × ${f.policy.referenceLength} tokens, batch ${f.writer.batchSize}, SwiftShader); ` +
+          `per reference ${(secs / refs.length).toFixed(2)} s vs one ${f.policy.referenceLength}-token prefill ${prefill.toFixed(2)} s`,
+      );
     });
   });
 }
@@ -109,13 +128,19 @@ describe('memory writer with a model chunk shorter than the reference', () => {
 
 describe('memory writer control', () => {
   let f: WriterFixture;
-  beforeAll(async () => { f = await loadWriterFixture('llama', {}, { batchSize: 2 }); });
+  beforeAll(async () => {
+    f = await loadWriterFixture('llama', {}, { batchSize: 2 });
+  });
   afterAll(() => disposeFixture(f));
 
   test('abort between batches, then the writer still works', async () => {
     const refs = randomRefs(3, [10, 20, 30, 40, 50]);
-    const ctl = new AbortController(), progress: number[][] = [];
-    const run = f.writer.encode(refs, ctl.signal, (done, total) => { progress.push([done, total]); ctl.abort(); });
+    const ctl = new AbortController(),
+      progress: number[][] = [];
+    const run = f.writer.encode(refs, ctl.signal, (done, total) => {
+      progress.push([done, total]);
+      ctl.abort();
+    });
     await expect(run).rejects.toBeInstanceOf(GenerationAbortedError);
     expect(progress).toEqual([[2, 5]]);
     await expect(f.writer.encode(refs, ctl.signal)).rejects.toBeInstanceOf(GenerationAbortedError);
@@ -128,7 +153,12 @@ describe('memory writer control', () => {
     const L = f.policy.referenceLength;
     await expect(f.writer.encode([[]])).rejects.toBeInstanceOf(InvalidOptionsError);
     await expect(f.writer.encode([Array(L + 1).fill(1)])).rejects.toBeInstanceOf(InvalidOptionsError);
-    await expect(f.writer.encode([[1, 2], [3, 328]])).rejects.toThrow(/reference 1 token 1/);
+    await expect(
+      f.writer.encode([
+        [1, 2],
+        [3, 328],
+      ]),
+    ).rejects.toThrow(/reference 1 token 1/);
     await expect(f.writer.encode([[1.5]])).rejects.toBeInstanceOf(InvalidOptionsError);
   });
 

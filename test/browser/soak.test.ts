@@ -22,7 +22,9 @@ beforeAll(async () => {
   const worker = new Worker(new URL('../../src/worker/worker.ts', import.meta.url), { type: 'module', name: workerName });
   engine = await createEngine({ model: fixtureUrl('llama'), contextLength: 256, worker });
   for (const [i, bank] of banks.entries()) {
-    await engine.memory.createBank(bank, { policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2 + i, retrievalInterval: 24 } });
+    await engine.memory.createBank(bank, {
+      policy: { referenceLength: 24, tokensPerHead: 4, memoriesPerRetrieval: 2 + i, retrievalInterval: 24 },
+    });
     await engine.memory.addDocuments(bank, docs);
   }
 });
@@ -33,12 +35,20 @@ afterAll(async () => {
 
 test('80 turns with explicit memory: flat GPU buffers, no heap growth', async () => {
   const report = await runSoak(engine, {
-    turns: 80, memories: banks.map((bank) => ({ name: bank, bank })), swapEvery: 10, maxTokens: 12, contextLength: 256, retrievalInterval: 6, heapEvery: 5,
+    turns: 80,
+    memories: banks.map((bank) => ({ name: bank, bank })),
+    swapEvery: 10,
+    maxTokens: 12,
+    contextLength: 256,
+    retrievalInterval: 6,
+    heapEvery: 5,
     questions: ['Do cats purr?', 'What rusts?', 'Is the sea salty?', 'Tell me about iron.'],
     heap: () => commands.workerHeap(workerName),
   });
   const f = flatness(report.samples, 20);
-  console.log(`soak: ${JSON.stringify({ conversations: report.conversations, decodeRetrievals: report.decodeRetrievals, ms: Math.round(report.ms), ...f })}`);
+  console.log(
+    `soak: ${JSON.stringify({ conversations: report.conversations, decodeRetrievals: report.decodeRetrievals, ms: Math.round(report.ms), ...f })}`,
+  );
   expect(report.conversations).toBeGreaterThan(2);
   expect(report.decodeRetrievals).toBeGreaterThanOrEqual(80);
   expect(Object.keys(f.gpu).sort()).toEqual([...banks].sort());

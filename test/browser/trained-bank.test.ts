@@ -21,8 +21,13 @@ const available = (await fetch(`${modelUrl}config.json`)).ok;
 describe.skipIf(!available)('trained memory3-tiny with an engine-built bank', () => {
   let engine: Engine;
   const bank = `trained-${Date.now()}`;
-  beforeAll(async () => { engine = await Engine.load(urlSource(modelUrl)); });
-  afterAll(async () => { engine?.dispose(); await deleteBank(bank).catch(() => {}); });
+  beforeAll(async () => {
+    engine = await Engine.load(urlSource(modelUrl));
+  });
+  afterAll(async () => {
+    engine?.dispose();
+    await deleteBank(bank).catch(() => {});
+  });
 
   test('element questions retrieve their element and memory changes the prediction', async () => {
     await engine.memory.createBank(bank);
@@ -46,14 +51,24 @@ describe.skipIf(!available)('trained memory3-tiny with an engine-built bank', ()
     await engine.memory.createBank(name);
     try {
       await engine.memory.addDocuments(name, qa.documents);
-      let right = 0, rightWithout = 0;
+      let right = 0,
+        rightWithout = 0;
       for (const q of qa.questions) {
         const ask = (memory: boolean) => {
           engine.resetContext();
-          return engine.generate({ messages: [{ role: 'user', content: q.question }], maxTokens: 16, temperature: 0, stop: ['\n'], ...(memory ? { memory: { bank: name } } : {}) });
+          return engine.generate({
+            messages: [{ role: 'user', content: q.question }],
+            maxTokens: 16,
+            temperature: 0,
+            stop: ['\n'],
+            ...(memory ? { memory: { bank: name } } : {}),
+          });
         };
         const r = await ask(true);
-        expect(r.retrievals![0].references.map((x) => x.source), q.question).toEqual(q.retrieved);
+        expect(
+          r.retrievals![0].references.map((x) => x.source),
+          q.question,
+        ).toEqual(q.retrieved);
         expect(r.text, q.question).toBe(q.withMemory);
         expect((await ask(false)).text, q.question).toBe(q.withoutMemory);
         right += r.text.trim().toLowerCase().startsWith(q.answer.toLowerCase().replace(/\.$/, '')) ? 1 : 0;

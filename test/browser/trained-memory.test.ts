@@ -23,7 +23,10 @@ const available = (await fetch(`${modelUrl}config.json`)).ok;
 /** Always returns the given records (one retrieval's worth). */
 class FixedProvider implements MemoryProvider {
   readonly tag = `trained-memory:${Math.random()}`;
-  constructor(readonly policy: MemoryPolicy, private readonly records: MemoryRecordData[]) {}
+  constructor(
+    readonly policy: MemoryPolicy,
+    private readonly records: MemoryRecordData[],
+  ) {}
   async retrieve(query: string): Promise<Retrieval> {
     return {
       memories: this.records.map((data, i) => ({ data, reference: { id: i, score: 1, source: 'fixture', text: query, start: 0, end: 0 } })),
@@ -42,12 +45,17 @@ describe.skipIf(!available)('trained memory3-tiny: engine memory path vs PyTorch
     policy = resolvePolicy({ numLayers: cfg.numLayers, numKvHeads: cfg.numKvHeads }, policyFromConfig(cfg.memory3));
     run = new KernelRunner(engine.model.device);
   });
-  afterAll(() => { run?.destroy(); engine?.dispose(); });
+  afterAll(() => {
+    run?.destroy();
+    engine?.dispose();
+  });
 
   test('writer selection and spliced logits match', async () => {
     expect(policy).toMatchObject(fixture.policy);
     expect(prefixTokens(engine.tokenizer, policy)).toEqual(fixture.prefix);
-    fixture.references.forEach((text, i) => expect(engine.tokenizer.encode(text, { addSpecialTokens: false })).toEqual(fixture.referenceIds[i]));
+    fixture.references.forEach((text, i) =>
+      expect(engine.tokenizer.encode(text, { addSpecialTokens: false })).toEqual(fixture.referenceIds[i]),
+    );
     const writer = new MemoryWriter(engine.model, run, engine.tokenizer, policy);
     const written = await writer.encode(fixture.referenceIds);
     writer.destroy();
@@ -55,13 +63,18 @@ describe.skipIf(!available)('trained memory3-tiny: engine memory path vs PyTorch
     const k = policy.tokensPerHead;
     const records = written.map((w) => ({ ...w, slots: Math.min(k, w.tokenCount) }));
     // Kept token positions per (reference, layer, kv head) in the used slots, compared as sets (order is free).
-    let same = 0, total = 0;
-    fixture.positions.forEach((perRef, r) => perRef.forEach((perLayer, li) => perLayer.forEach((want, g) => {
-      const start = (li * policy.memoryHeads.length + g) * k;
-      const got = [...records[r].positions.subarray(start, start + records[r].slots)].sort((a, b) => a - b);
-      total++;
-      if (JSON.stringify(got) === JSON.stringify([...want].sort((a, b) => a - b))) same++;
-    })));
+    let same = 0,
+      total = 0;
+    fixture.positions.forEach((perRef, r) =>
+      perRef.forEach((perLayer, li) =>
+        perLayer.forEach((want, g) => {
+          const start = (li * policy.memoryHeads.length + g) * k;
+          const got = [...records[r].positions.subarray(start, start + records[r].slots)].sort((a, b) => a - b);
+          total++;
+          if (JSON.stringify(got) === JSON.stringify([...want].sort((a, b) => a - b))) same++;
+        }),
+      ),
+    );
     expect(same / total, `${same} of ${total} (reference, layer, head) selections equal`).toBeGreaterThanOrEqual(0.9);
     engine.resetContext();
     const provider = new FixedProvider(policy, records);

@@ -17,12 +17,20 @@ const available = (await fetch(`${modelUrl}config.json`)).ok;
 
 describe.skipIf(!available)('trained memory3-tiny model vs PyTorch', () => {
   let engine: Engine;
-  beforeAll(async () => { engine = await Engine.load(urlSource(modelUrl)); });
+  beforeAll(async () => {
+    engine = await Engine.load(urlSource(modelUrl));
+  });
   afterAll(() => engine?.dispose());
 
   test('config carries the memory policy and the tokenizer its specials', () => {
     const cfg = engine.model.cfg;
-    expect(cfg.memory3).toMatchObject({ reference_prefix: '<s>Reference:', memory_layers: [0, 1, 2, 3], tokens_per_head: 64, retrieval_interval: 64, min_relative_score: 0.5 });
+    expect(cfg.memory3).toMatchObject({
+      reference_prefix: '<s>Reference:',
+      memory_layers: [0, 1, 2, 3],
+      tokens_per_head: 64,
+      retrieval_interval: 64,
+      min_relative_score: 0.5,
+    });
     expect(engine.tokenizer.bosTokenId).toBe(0);
     expect(engine.tokenizer.eosTokenIds).toContain(1);
   });

@@ -11,7 +11,9 @@ async function openChat(ctx: E2EContext, context: BrowserContext): Promise<{ pag
 }
 
 async function waitReady(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.body.dataset.ready === 'true' || !document.getElementById('alert')!.hidden, null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.body.dataset.ready === 'true' || !document.getElementById('alert')!.hidden, null, {
+    timeout: 60_000,
+  });
   expectThat(!(await page.locator('#alert').isVisible()), `the engine loads: ${await page.locator('#alert').textContent()}`);
 }
 
@@ -19,18 +21,24 @@ async function say(page: Page, text: string): Promise<string> {
   const before = Number(await page.evaluate(() => document.body.dataset.replies ?? 0));
   await page.fill('#input', text);
   await page.press('#input', 'Enter');
-  await page.waitForFunction((n) => Number(document.body.dataset.replies ?? 0) > n || !document.getElementById('alert')!.hidden, before, { timeout: 60_000 });
+  await page.waitForFunction((n) => Number(document.body.dataset.replies ?? 0) > n || !document.getElementById('alert')!.hidden, before, {
+    timeout: 60_000,
+  });
   expectThat(!(await page.locator('#alert').isVisible()), `a reply without error: ${await page.locator('#alert').textContent()}`);
   return (await page.locator('#messages li.assistant').last().textContent()) ?? '';
 }
 
 /** The service worker controls the page and has finished caching the default model. */
 async function waitOfflineReady(page: Page): Promise<void> {
-  await page.waitForFunction(async () => {
-    if (!navigator.serviceWorker.controller) return false;
-    const cache = await caches.open('memory3-models-v1');
-    return !!(await cache.match(new URL('models/memory3-tiny/model.safetensors', location.href).href));
-  }, null, { timeout: 30_000, polling: 250 });
+  await page.waitForFunction(
+    async () => {
+      if (!navigator.serviceWorker.controller) return false;
+      const cache = await caches.open('memory3-models-v1');
+      return !!(await cache.match(new URL('models/memory3-tiny/model.safetensors', location.href).href));
+    },
+    null,
+    { timeout: 30_000, polling: 250 },
+  );
 }
 
 async function conversationsPersist(ctx: E2EContext): Promise<void> {
@@ -46,17 +54,23 @@ async function conversationsPersist(ctx: E2EContext): Promise<void> {
 
   await page.click('#new-chat');
   await say(page, 'Another conversation');
-  expectThat(await page.locator('#bank').inputValue() === 'memory3-tiny-knowledge', 'a new conversation reads the default knowledge bank');
+  expectThat(
+    (await page.locator('#bank').inputValue()) === 'memory3-tiny-knowledge',
+    'a new conversation reads the default knowledge bank',
+  );
   await say(page, 'What is the atomic number of barium?');
   const knowledgeNote = (await page.locator('#messages li.assistant .note').last().textContent()) ?? '';
   expectThat(knowledgeNote.includes('elements/barium'), `the reply read barium's entry from the default bank: ${knowledgeNote}`);
   await page.reload();
   await waitReady(page);
-  expectThat(await page.locator('#conversations li').count() === 2, 'both conversations are listed after a reload');
-  expectThat(await page.locator('#messages li.user').first().textContent() === 'Another conversation', 'the open conversation is restored');
+  expectThat((await page.locator('#conversations li').count()) === 2, 'both conversations are listed after a reload');
+  expectThat(
+    (await page.locator('#messages li.user').first().textContent()) === 'Another conversation',
+    'the open conversation is restored',
+  );
   await page.locator('#conversations li', { hasText: 'Hello there' }).click();
   await page.locator('#messages li.user', { hasText: 'And a second message' }).waitFor();
-  expectThat(await page.locator('#messages li.assistant').count() === 2, 'the first conversation keeps both replies');
+  expectThat((await page.locator('#messages li.assistant').count()) === 2, 'the first conversation keeps both replies');
   await screenshot(page, 'chat-2-after-reload');
   // A new conversation reading the default bank offers the questions that bank answers; one click asks one.
   await page.click('#new-chat');
@@ -65,9 +79,14 @@ async function conversationsPersist(ctx: E2EContext): Promise<void> {
   const expected = ((await example.getAttribute('title')) ?? '').match(/answered "(.*)" when/)?.[1] ?? '';
   const before = Number(await page.evaluate(() => document.body.dataset.replies ?? 0));
   await example.click();
-  await page.waitForFunction((n) => Number(document.body.dataset.replies ?? 0) > n || !document.getElementById('alert')!.hidden, before, { timeout: 60_000 });
+  await page.waitForFunction((n) => Number(document.body.dataset.replies ?? 0) > n || !document.getElementById('alert')!.hidden, before, {
+    timeout: 60_000,
+  });
   const answer = ((await page.locator('#messages li.assistant').last().textContent()) ?? '').trim();
-  expectThat(expected !== '' && answer.startsWith(expected.replace(/\.$/, '')), `the example question is answered from the bank: "${answer}" (built: "${expected}")`);
+  expectThat(
+    expected !== '' && answer.startsWith(expected.replace(/\.$/, '')),
+    `the example question is answered from the bank: "${answer}" (built: "${expected}")`,
+  );
   await screenshot(page, 'chat-2-example-from-memory');
   expectThat(errors.length === 0, `no page errors: ${errors.join('\n')}`);
   await context.close();
@@ -81,14 +100,23 @@ async function offlineWithKnowledge(ctx: E2EContext): Promise<void> {
   await page.reload();
   await waitReady(page);
   const cacheNames = await page.evaluate(() => caches.keys());
-  expectThat(cacheNames.includes('memory3-models-v1') && cacheNames.some((n) => n.startsWith('workbox-precache')), `separate model and app-shell caches: ${cacheNames.join(', ')}`);
+  expectThat(
+    cacheNames.includes('memory3-models-v1') && cacheNames.some((n) => n.startsWith('workbox-precache')),
+    `separate model and app-shell caches: ${cacheNames.join(', ')}`,
+  );
   const reply = await say(page, 'Are you still there offline?');
   expectThat(reply.length > 0, 'a reply offline');
   await screenshot(page, 'chat-3-offline');
 
-  await page.setInputFiles('#knowledge-files', { name: 'iron.txt', mimeType: 'text/plain', buffer: Buffer.from('Iron is a metal with symbol Fe. Iron rusts in water and air, forming red iron oxide.') });
-  await page.waitForFunction(() => Number(document.body.dataset.banks ?? 0) >= 1 || !document.getElementById('alert')!.hidden, null, { timeout: 60_000 });
-  expectThat(await page.locator('#bank').inputValue() === 'iron', 'the new bank is attached to the conversation');
+  await page.setInputFiles('#knowledge-files', {
+    name: 'iron.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('Iron is a metal with symbol Fe. Iron rusts in water and air, forming red iron oxide.'),
+  });
+  await page.waitForFunction(() => Number(document.body.dataset.banks ?? 0) >= 1 || !document.getElementById('alert')!.hidden, null, {
+    timeout: 60_000,
+  });
+  expectThat((await page.locator('#bank').inputValue()) === 'iron', 'the new bank is attached to the conversation');
   await say(page, 'What is the symbol of the metal?');
   const note = (await page.locator('#messages li.assistant .note').last().textContent()) ?? '';
   expectThat(note.includes('memory read from iron.txt'), `the reply read the bank: ${note}`);

@@ -13,7 +13,10 @@ import { createBank, deleteBank, exportBank, importBank, listBanks } from '../..
 import { bankDatabases, checkBank, makeItems, readAll, testMeta, uniqueBankName } from '../helpers/memory-store';
 import { fuzzSeed, hostile, hostileValue, mutatedBytes, tally } from './harness';
 
-interface F { kind: number; payload: Uint8Array }
+interface F {
+  kind: number;
+  payload: Uint8Array;
+}
 const source = uniqueBankName('fuzz-src');
 let file: Uint8Array;
 let frames: F[];
@@ -54,26 +57,49 @@ function sign(fs: F[], keepTrailerCrc: boolean): Uint8Array {
   return w.take();
 }
 
-const enc = new TextEncoder(), dec = new TextDecoder();
+const enc = new TextEncoder(),
+  dec = new TextDecoder();
 function editJson(payload: Uint8Array, key: string, value: unknown): Uint8Array {
   try {
     const o = JSON.parse(dec.decode(payload)) as Record<string, unknown>;
-    const target = key.startsWith('meta.') && o.meta ? o.meta as Record<string, unknown> : o;
+    const target = key.startsWith('meta.') && o.meta ? (o.meta as Record<string, unknown>) : o;
     target[key.replace(/^meta\./, '')] = value;
     return enc.encode(JSON.stringify(o));
-  } catch { return payload; }
+  } catch {
+    return payload;
+  }
 }
 
-const keys = ['id', 'source', 'text', 'referenceIds', 'status', 'format', 'blobs', 'meta.counts', 'meta.nextId', 'meta.shape', 'meta.vectorDim', 'meta.bytes', 'meta.name', 'meta.policy', 'meta.codec', 'meta.state'];
-const structural = fc.array(fc.oneof(
-  fc.record({ op: fc.constant('drop' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('repeat' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('swap' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('kind' as const), at: fc.nat(), kind: fc.integer({ min: 0, max: 9 }) }),
-  fc.record({ op: fc.constant('json' as const), at: fc.nat(), key: fc.constantFrom(...keys), value: hostileValue }),
-  fc.record({ op: fc.constant('bytes' as const), at: fc.nat(), seed: fc.nat() }),
-  fc.record({ op: fc.constant('trailer' as const), word: fc.integer({ min: 0, max: 5 }), value: fc.nat() }),
-), { minLength: 1, maxLength: 3 });
+const keys = [
+  'id',
+  'source',
+  'text',
+  'referenceIds',
+  'status',
+  'format',
+  'blobs',
+  'meta.counts',
+  'meta.nextId',
+  'meta.shape',
+  'meta.vectorDim',
+  'meta.bytes',
+  'meta.name',
+  'meta.policy',
+  'meta.codec',
+  'meta.state',
+];
+const structural = fc.array(
+  fc.oneof(
+    fc.record({ op: fc.constant('drop' as const), at: fc.nat() }),
+    fc.record({ op: fc.constant('repeat' as const), at: fc.nat() }),
+    fc.record({ op: fc.constant('swap' as const), at: fc.nat() }),
+    fc.record({ op: fc.constant('kind' as const), at: fc.nat(), kind: fc.integer({ min: 0, max: 9 }) }),
+    fc.record({ op: fc.constant('json' as const), at: fc.nat(), key: fc.constantFrom(...keys), value: hostileValue }),
+    fc.record({ op: fc.constant('bytes' as const), at: fc.nat(), seed: fc.nat() }),
+    fc.record({ op: fc.constant('trailer' as const), word: fc.integer({ min: 0, max: 5 }), value: fc.nat() }),
+  ),
+  { minLength: 1, maxLength: 3 },
+);
 
 type Edits = typeof structural extends fc.Arbitrary<infer T> ? T : never;
 
@@ -92,7 +118,11 @@ function applyStructural(edits: Edits): F[] {
       fs[i] = { ...fs[i], payload: p };
     } else if (e.op === 'trailer') {
       const last = fs.findIndex((f) => f.kind === Frame.trailer && f.payload.byteLength === 24);
-      if (last >= 0) { const p = fs[last].payload.slice(); new DataView(p.buffer).setUint32(4 * e.word, e.value, true); fs[last] = { ...fs[last], payload: p }; }
+      if (last >= 0) {
+        const p = fs[last].payload.slice();
+        new DataView(p.buffer).setUint32(4 * e.word, e.value, true);
+        fs[last] = { ...fs[last], payload: p };
+      }
     }
   }
   return fs;
@@ -103,16 +133,19 @@ test('hostile bank files: a named error with nothing left behind, or a consisten
     { weight: 1, arbitrary: mutatedBytes(file) },
     { weight: 2, arbitrary: fc.tuple(structural, fc.boolean()).map(([edits, keep]) => sign(applyStructural(edits), keep)) },
   );
-  await fc.assert(fc.asyncProperty(input, async (bytes) => {
-    const name = uniqueBankName('fuzz');
-    const store = await hostile(t, () => importBank(new Blob([bytes as Uint8Array<ArrayBuffer>]), { name }));
-    if (store) {
-      store.close();
-      await checkBank(name);
-      await deleteBank(name);
-    }
-    expect(await bankDatabases(name)).toEqual([]);
-  }), { numRuns: 1500, seed: fuzzSeed, endOnFailure: true });
+  await fc.assert(
+    fc.asyncProperty(input, async (bytes) => {
+      const name = uniqueBankName('fuzz');
+      const store = await hostile(t, () => importBank(new Blob([bytes as Uint8Array<ArrayBuffer>]), { name }));
+      if (store) {
+        store.close();
+        await checkBank(name);
+        await deleteBank(name);
+      }
+      expect(await bankDatabases(name)).toEqual([]);
+    }),
+    { numRuns: 1500, seed: fuzzSeed, endOnFailure: true },
+  );
   expect((await listBanks()).filter((b) => b.name.startsWith('test-fuzz-') && b.name !== source)).toEqual([]);
   expect(t.accepted).toBeGreaterThan(0);
 });

@@ -13,7 +13,13 @@ export const fuzzScale = Number(env.FUZZ_SCALE ?? 1);
 /** Per input: generous for loaded CI machines, far below what a hang or a runaway allocation takes. */
 export const caseLimitMs = 2000;
 
-export interface FuzzTally { name: string; cases: number; accepted: number; refused: Record<string, number>; slowestMs: number }
+export interface FuzzTally {
+  name: string;
+  cases: number;
+  accepted: number;
+  refused: Record<string, number>;
+  slowestMs: number;
+}
 
 export const tally = (name: string): FuzzTally => ({ name, cases: 0, accepted: 0, refused: {}, slowestMs: 0 });
 
@@ -26,7 +32,8 @@ export async function hostile<T>(t: FuzzTally, run: () => T | Promise<T>): Promi
     t.accepted++;
     return out;
   } catch (err) {
-    if (!(err instanceof Memory3Error)) throw new Error(`unnamed failure ${(err as Error)?.name}: ${(err as Error)?.message}`, { cause: err });
+    if (!(err instanceof Memory3Error))
+      throw new Error(`unnamed failure ${(err as Error)?.name}: ${(err as Error)?.message}`, { cause: err });
     t.refused[err.name] = (t.refused[err.name] ?? 0) + 1;
     return null;
   } finally {
@@ -67,7 +74,12 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
 /** Replaces, deletes or adds fields of a JSON object (paths one or two levels deep). */
 export function mutatedObject(valid: Record<string, unknown>, extraKeys: string[] = []): fc.Arbitrary<Record<string, unknown>> {
   const keys = [...Object.keys(valid), ...extraKeys];
-  const edit = fc.record({ key: fc.constantFrom(...keys), op: fc.constantFrom('set', 'delete', 'nested'), value: hostileValue, inner: fc.string({ maxLength: 12 }) });
+  const edit = fc.record({
+    key: fc.constantFrom(...keys),
+    op: fc.constantFrom('set', 'delete', 'nested'),
+    value: hostileValue,
+    inner: fc.string({ maxLength: 12 }),
+  });
   return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => {
     const out = structuredClone(valid);
     for (const e of edits) {

@@ -19,22 +19,31 @@ export type CrashReply = { frozen: string } | { done: true } | { error: string }
 
 function spin(where: string): never {
   self.postMessage({ frozen: where } satisfies CrashReply);
-  for (;;) { /* stopped dead inside the transaction until terminated */ }
+  for (;;) {
+    /* stopped dead inside the transaction until terminated */
+  }
 }
 
 function stall(where: string): Promise<void> {
   self.postMessage({ frozen: where } satisfies CrashReply);
-  return new Promise<void>(() => { /* never settles: the writer waits here until terminated */ });
+  return new Promise<void>(() => {
+    /* never settles: the writer waits here until terminated */
+  });
 }
 
 async function run(job: CrashOp): Promise<void> {
   if (job.op === 'import') (await importBank(job.file, { name: job.name, overwrite: job.overwrite })).close();
-  else if (job.op === 'create') (await createBank(job.name, testMeta({ modelFingerprint: 'model-created' }), { overwrite: job.overwrite })).close();
+  else if (job.op === 'create')
+    (await createBank(job.name, testMeta({ modelFingerprint: 'model-created' }), { overwrite: job.overwrite })).close();
   else if (job.op === 'delete') await deleteBank(job.name);
   else {
     const store = await openBank(job.name);
     for (let b = 0; b < job.batches; b++) {
-      await store.putBatch(makeItems(9000 + b, job.perBatch, job.source), { source: job.source, status: b === job.batches - 1 ? 'done' : 'partial', hash: 'h' });
+      await store.putBatch(makeItems(9000 + b, job.perBatch, job.source), {
+        source: job.source,
+        status: b === job.batches - 1 ? 'done' : 'partial',
+        hash: 'h',
+      });
     }
     store.close();
   }
@@ -42,8 +51,11 @@ async function run(job: CrashOp): Promise<void> {
 
 self.onmessage = async (e: MessageEvent<CrashJob>) => {
   const { at, ...job } = e.data;
-  let puts = 0, commits = 0;
-  storeFaultHooks.beforePut = () => { if (at.put !== undefined && ++puts === at.put) spin(`put ${at.put}`); };
+  let puts = 0,
+    commits = 0;
+  storeFaultHooks.beforePut = () => {
+    if (at.put !== undefined && ++puts === at.put) spin(`put ${at.put}`);
+  };
   storeFaultHooks.checkpoint = (point) => {
     if (point === 'committed' && at.commit !== undefined && ++commits === at.commit) return stall(`commit ${at.commit}`);
     if (point === at.checkpoint) return stall(point);

@@ -11,9 +11,9 @@ const llamaCppForced: BrowserCommand<[options: LlamaCppForcedOptions]> = async (
 };
 
 export interface ReferenceLogitsOptions {
-  dir: string;          // repo-relative model folder, or a .gguf file
+  dir: string; // repo-relative model folder, or a .gguf file
   tokens: number[];
-  lastRows?: number;    // return the logits of the last N positions (default 1)
+  lastRows?: number; // return the logits of the last N positions (default 1)
 }
 
 const ggufReferences = new Map<string, Promise<import('../reference/llama').ReferenceModel>>();
@@ -23,7 +23,8 @@ const referenceLogits: BrowserCommand<[options: ReferenceLogitsOptions]> = async
   const { loadReferenceGguf, loadReferenceModel, referenceLogits: run } = await import('../reference/llama');
   const path = resolve(process.cwd(), o.dir);
   let model: Awaited<ReturnType<typeof loadReferenceGguf>>;
-  if (o.dir.endsWith('.gguf')) {  // parsed and dequantized once per file and test run
+  if (o.dir.endsWith('.gguf')) {
+    // parsed and dequantized once per file and test run
     const cached = ggufReferences.get(path) ?? loadReferenceGguf(path);
     ggufReferences.set(path, cached);
     model = await cached;
@@ -50,11 +51,17 @@ const referenceLogitsWithMemory: BrowserCommand<[options: MemoryReferenceOptions
   const { loadReferenceModel } = await import('../reference/llama');
   const { referenceLogitsWithMemory: run } = await import('../reference/transformer');
   const model = loadReferenceModel(resolve(process.cwd(), o.dir));
-  const sets = o.memories.map((set) => Object.fromEntries(Object.entries(set).map(([l, mem]) =>
-    [l, { keys: Float64Array.from(mem.keys), values: Float64Array.from(mem.values), count: mem.count, headMask: mem.headMask }])));
+  const sets = o.memories.map((set) =>
+    Object.fromEntries(
+      Object.entries(set).map(([l, mem]) => [
+        l,
+        { keys: Float64Array.from(mem.keys), values: Float64Array.from(mem.values), count: mem.count, headMask: mem.headMask },
+      ]),
+    ),
+  );
   const rows = run(model, o.tokens, o.positions, (t, layer) => {
     const i = o.memoryOf[t];
-    return i === null || i === undefined ? null : sets[i][layer] ?? null;
+    return i === null || i === undefined ? null : (sets[i][layer] ?? null);
   });
   return rows.slice(rows.length - (o.lastRows ?? 1)).map((r) => Array.from(r));
 };
@@ -67,8 +74,7 @@ const writeJson: BrowserCommand<[path: string, value: unknown]> = async (_ctx, p
 };
 
 /** Reads a repo-relative file as bytes (base64), for tests that build corrupted copies of fixtures. */
-const readFileBase64: BrowserCommand<[path: string]> = async (_ctx, path) =>
-  readFileSync(resolve(process.cwd(), path)).toString('base64');
+const readFileBase64: BrowserCommand<[path: string]> = async (_ctx, path) => readFileSync(resolve(process.cwd(), path)).toString('base64');
 
 /** Used JS heap (bytes, after a GC) of the page's dedicated worker named `name`, over CDP. */
 const workerHeap: BrowserCommand<[name: string]> = async (ctx, name) => {

@@ -5,13 +5,15 @@ export const fixtureUrl = (name: string) => `/test/fixtures/models/${name}/`;
 
 /** Fetches every file of a fixture folder as File objects (to build modified copies for bad-input tests). */
 export async function fixtureFiles(name: string, files: string[]): Promise<File[]> {
-  return Promise.all(files.map(async (f) => {
-    const b64 = await commands.readFileBase64(`test/fixtures/models/${name}/${f}`);
-    const bin = atob(b64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new File([bytes], f);
-  }));
+  return Promise.all(
+    files.map(async (f) => {
+      const b64 = await commands.readFileBase64(`test/fixtures/models/${name}/${f}`);
+      const bin = atob(b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      return new File([bytes], f);
+    }),
+  );
 }
 
 export function softmax(logits: ArrayLike<number>): Float64Array {
@@ -32,7 +34,11 @@ export function argmax(x: ArrayLike<number>): number {
 
 /** Normalized MSE of `a` against reference `r`. */
 export function nmse(a: ArrayLike<number>, r: ArrayLike<number>): number {
-  let se = 0, sr = 0;
-  for (let i = 0; i < r.length; i++) { se += (a[i] - r[i]) ** 2; sr += r[i] ** 2; }
+  let se = 0,
+    sr = 0;
+  for (let i = 0; i < r.length; i++) {
+    se += (a[i] - r[i]) ** 2;
+    sr += r[i] ** 2;
+  }
   return se / sr;
 }

@@ -55,7 +55,12 @@ async function loadModel(path: string): Promise<LlamaModel> {
 export function summarizeLogits(logits: Float64Array, topK: number): { token: number; top: TokenProb[] } {
   let max = -Infinity;
   let argmax = 0;
-  logits.forEach((v, i) => { if (v > max) { max = v; argmax = i; } });
+  logits.forEach((v, i) => {
+    if (v > max) {
+      max = v;
+      argmax = i;
+    }
+  });
   let sum = 0;
   for (const v of logits) sum += Math.exp(v - max);
   const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b);

@@ -13,8 +13,13 @@ export class Gauss {
   private spare: number | null = null;
   constructor(readonly rng: Prng) {}
   next(): number {
-    if (this.spare !== null) { const s = this.spare; this.spare = null; return s; }
-    const u = 1 - this.rng.nextFloat(), v = this.rng.nextFloat();
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    const u = 1 - this.rng.nextFloat(),
+      v = this.rng.nextFloat();
     const r = Math.sqrt(-2 * Math.log(u));
     this.spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
@@ -24,7 +29,11 @@ export class Gauss {
   }
 }
 
-interface LayerStyle { scale: number; channel: Float32Array; dirs: Float32Array[] }
+interface LayerStyle {
+  scale: number;
+  channel: Float32Array;
+  dirs: Float32Array[];
+}
 
 function layerStyle(g: Gauss, s: MemoryShape, outliers: number, clusters: number): LayerStyle {
   const channel = new Float32Array(s.headDim).fill(1);
@@ -35,7 +44,7 @@ function layerStyle(g: Gauss, s: MemoryShape, outliers: number, clusters: number
 
 /** Rotates pairs (j, j + d/2) of the head at `o` by pos·θ^(−2j/d), θ = 10000: Llama's RoPE (the rope reference). */
 function rope(x: Float32Array, o: number, d: number, pos: number): void {
-  const invFreq = Float64Array.from({ length: d >> 1 }, (_, j) => 10000 ** (-2 * j / d));
+  const invFreq = Float64Array.from({ length: d >> 1 }, (_, j) => 10000 ** ((-2 * j) / d));
   x.set(ropeRef(x.subarray(o, o + d), { rows: 1, heads: 1, headDim: d, startPos: pos, invFreq, style: 'half', angle: 'f64' }), o);
 }
 
@@ -46,13 +55,17 @@ export function syntheticBank(shape: MemoryShape, records: number, seed = 1, clu
   const keyStyles = Array.from({ length: shape.memLayers }, () => layerStyle(g, shape, 4, clusters));
   const valueStyles = Array.from({ length: shape.memLayers }, () => layerStyle(g, shape, 0, clusters));
   const n = records * vectorsPerRecord(shape) * d;
-  const keys = new Float32Array(n), values = new Float32Array(n);
+  const keys = new Float32Array(n),
+    values = new Float32Array(n);
   let o = 0;
   for (let r = 0; r < records; r++) {
     for (let l = 0; l < shape.memLayers; l++) {
       for (let h = 0; h < shape.memHeads; h++) {
         for (let t = 0; t < shape.tokensPerHead; t++, o += d) {
-          for (const [out, st] of [[keys, keyStyles[l]], [values, valueStyles[l]]] as const) {
+          for (const [out, st] of [
+            [keys, keyStyles[l]],
+            [values, valueStyles[l]],
+          ] as const) {
             const dir = st.dirs[h * clusters + Math.floor(g.rng.nextFloat() * clusters)];
             const amp = 2 + 0.5 * g.next();
             for (let j = 0; j < d; j++) out[o + j] = st.scale * st.channel[j] * (amp * dir[j] + 0.6 * g.next());

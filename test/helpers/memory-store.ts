@@ -7,14 +7,19 @@ import { Prng } from '../../src/util/prng';
 
 let serial = 0;
 /** A bank name no other test (or earlier run) uses. */
-export const uniqueBankName = (tag: string) => `test-${tag}-${Date.now().toString(36)}-${(serial++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+export const uniqueBankName = (tag: string) =>
+  `test-${tag}-${Date.now().toString(36)}-${(serial++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** A small bank: 2 memory layers × 2 heads × 4 tokens, head dim 8. */
 export function testMeta(over: Partial<NewBankMeta> = {}): NewBankMeta {
   const policy = { ...defaultPolicy({ numLayers: 4, numKvHeads: 2 }), tokensPerHead: 4 };
   return {
-    modelFingerprint: 'model-A', policy, codec: policy.codec,
-    shape: { memLayers: 2, memHeads: 2, tokensPerHead: 4, headDim: 8 }, vectorDim: 6, ...over,
+    modelFingerprint: 'model-A',
+    policy,
+    codec: policy.codec,
+    shape: { memLayers: 2, memHeads: 2, tokensPerHead: 4, headDim: 8 },
+    vectorDim: 6,
+    ...over,
   };
 }
 export const positionsPerRecord = 2 * 2 * 4;
@@ -28,7 +33,13 @@ export function makeItems(seed: number, n: number, source: string, opts: { ids?:
     const positions = new Uint16Array(positionsPerRecord);
     for (let j = 0; j < positions.length; j++) positions[j] = rng.nextUint32() % 132;
     const item: BatchItem = {
-      reference: { source, text: `${source} chunk ${i} ${rng.nextUint32().toString(16)}`, start: i * 100, end: i * 100 + 99, tokenCount: 1 + (i % 128) },
+      reference: {
+        source,
+        text: `${source} chunk ${i} ${rng.nextUint32().toString(16)}`,
+        start: i * 100,
+        end: i * 100 + 99,
+        tokenCount: 1 + (i % 128),
+      },
       record: { payload, positions },
     };
     if (opts.ids) item.reference.id = opts.ids[i];
@@ -47,7 +58,9 @@ export function simulateQuota(afterPuts = 0): () => void {
   storeFaultHooks.beforePut = () => {
     if (puts++ >= afterPuts) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
   };
-  return () => { storeFaultHooks.beforePut = null; };
+  return () => {
+    storeFaultHooks.beforePut = null;
+  };
 }
 
 /** Reads a stream to one array. */
@@ -61,7 +74,10 @@ export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8
   }
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -70,7 +86,10 @@ export function chunkedStream(bytes: Uint8Array, chunk: number): ReadableStream<
   let at = 0;
   return new ReadableStream({
     pull(c) {
-      if (at >= bytes.length) { c.close(); return; }
+      if (at >= bytes.length) {
+        c.close();
+        return;
+      }
       c.enqueue(bytes.slice(at, at + chunk));
       at += chunk;
     },
@@ -94,7 +113,11 @@ export async function rawContents(name: string) {
   const db = await openDB(await currentDb(name));
   try {
     const [meta, references, records, vectors, documents] = await Promise.all([
-      db.get('meta', 'bank'), db.getAll('references'), db.getAll('records'), db.getAll('vectors'), db.getAll('documents'),
+      db.get('meta', 'bank'),
+      db.getAll('references'),
+      db.getAll('records'),
+      db.getAll('vectors'),
+      db.getAll('documents'),
     ]);
     return { meta, references, records, vectors, documents };
   } finally {
@@ -103,7 +126,10 @@ export async function rawContents(name: string) {
 }
 
 /** Overwrites one stored record's row directly (to simulate on-disk corruption). */
-export async function writeRawRecord(name: string, row: { id: number; payload: Uint8Array; positions: Uint16Array; checksum: number }): Promise<void> {
+export async function writeRawRecord(
+  name: string,
+  row: { id: number; payload: Uint8Array; positions: Uint16Array; checksum: number },
+): Promise<void> {
   const db = await openDB(await currentDb(name));
   try {
     await db.put('records', row);
@@ -128,11 +154,21 @@ export async function checkBank(name: string) {
   const meta = store.meta;
   store.close();
   const raw = await rawContents(name);
-  const fail = (what: string) => { throw new Error(`bank "${name}" is inconsistent: ${what}`); };
+  const fail = (what: string) => {
+    throw new Error(`bank "${name}" is inconsistent: ${what}`);
+  };
   if (meta.state !== 'ready') fail(`state ${meta.state}`);
-  const counts = { references: raw.references.length, records: raw.records.length, vectors: raw.vectors.length, documents: raw.documents.length };
-  if (JSON.stringify(raw.meta.counts) !== JSON.stringify(counts)) fail(`meta counts ${JSON.stringify(raw.meta.counts)}, stores hold ${JSON.stringify(counts)}`);
-  const bytes = raw.records.reduce((n, r) => n + r.payload.byteLength + r.positions.byteLength, 0) + raw.vectors.reduce((n, v) => n + v.vector.byteLength, 0);
+  const counts = {
+    references: raw.references.length,
+    records: raw.records.length,
+    vectors: raw.vectors.length,
+    documents: raw.documents.length,
+  };
+  if (JSON.stringify(raw.meta.counts) !== JSON.stringify(counts))
+    fail(`meta counts ${JSON.stringify(raw.meta.counts)}, stores hold ${JSON.stringify(counts)}`);
+  const bytes =
+    raw.records.reduce((n, r) => n + r.payload.byteLength + r.positions.byteLength, 0) +
+    raw.vectors.reduce((n, v) => n + v.vector.byteLength, 0);
   if (raw.meta.bytes !== bytes) fail(`meta bytes ${raw.meta.bytes}, stores hold ${bytes}`);
   const refs = new Map(raw.references.map((r) => [r.id as number, r]));
   for (const r of raw.records) {
@@ -143,8 +179,11 @@ export async function checkBank(name: string) {
   for (const id of refs.keys()) if (id >= raw.meta.nextId) fail(`reference ${id} is not below nextId ${raw.meta.nextId}`);
   const listed = new Map(raw.documents.map((d) => [d.source, new Set(d.referenceIds)]));
   for (const d of raw.documents) {
-    for (const id of d.referenceIds) if (refs.get(id)?.source !== d.source) fail(`document ${d.source} lists reference ${id}, which is not stored for it`);
+    for (const id of d.referenceIds)
+      if (refs.get(id)?.source !== d.source) fail(`document ${d.source} lists reference ${id}, which is not stored for it`);
   }
-  for (const r of raw.references) if (listed.has(r.source) && !listed.get(r.source)!.has(r.id)) fail(`reference ${r.id} of ${r.source} is missing from its document's list`);
+  for (const r of raw.references)
+    if (listed.has(r.source) && !listed.get(r.source)!.has(r.id))
+      fail(`reference ${r.id} of ${r.source} is missing from its document's list`);
   return raw;
 }

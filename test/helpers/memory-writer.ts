@@ -14,11 +14,20 @@ import type { ReferenceTensor } from '../reference/modelFiles';
 
 export const fixtureUrl = (name: string) => `/test/fixtures/models/${name}/`;
 
-export interface WriterFixture { engine: Engine; run: KernelRunner; policy: MemoryPolicy; writer: MemoryWriter }
+export interface WriterFixture {
+  engine: Engine;
+  run: KernelRunner;
+  policy: MemoryPolicy;
+  writer: MemoryWriter;
+}
 
 /** Loads fixture `name` and a writer with the fixture's policy (config.json memory3 block) plus overrides. */
-export async function loadWriterFixture(name: string, overrides: Partial<MemoryPolicy> = {}, opts: MemoryWriterOptions = {},
-  load: LoadOptions = {}): Promise<WriterFixture> {
+export async function loadWriterFixture(
+  name: string,
+  overrides: Partial<MemoryPolicy> = {},
+  opts: MemoryWriterOptions = {},
+  load: LoadOptions = {},
+): Promise<WriterFixture> {
   const engine = await Engine.load(urlSource(fixtureUrl(name)), load);
   const cfg = engine.model.cfg;
   const policy = resolvePolicy({ numLayers: cfg.numLayers, numKvHeads: cfg.numKvHeads }, policyFromConfig(cfg.memory3), overrides);
@@ -54,24 +63,44 @@ export async function fetchReferenceModel(name: string): Promise<ReferenceModel>
   const config = await (await fetch(`${fixtureUrl(name)}config.json`)).json();
   if (config.rope_scaling) throw new Error('memory-writer helper: rope_scaling is not handled here');
   const t = await fetchTensors(name);
-  const get = (key: string) => { const x = t.get(key); if (!x) throw new Error(`missing ${key}`); return x; };
-  const heads = config.num_attention_heads, headDim = config.head_dim ?? config.hidden_size / heads;
+  const get = (key: string) => {
+    const x = t.get(key);
+    if (!x) throw new Error(`missing ${key}`);
+    return x;
+  };
+  const heads = config.num_attention_heads,
+    headDim = config.head_dim ?? config.hidden_size / heads;
   const invFreq = Float64Array.from({ length: headDim / 2 }, (_, i) => 1 / config.rope_theta ** ((2 * i) / headDim));
   const layers = Array.from({ length: config.num_hidden_layers }, (_, l) => {
     const p = `model.layers.${l}`;
     return {
-      inputNorm: get(`${p}.input_layernorm.weight`).data, postNorm: get(`${p}.post_attention_layernorm.weight`).data,
-      q: get(`${p}.self_attn.q_proj.weight`), k: get(`${p}.self_attn.k_proj.weight`),
-      v: get(`${p}.self_attn.v_proj.weight`), o: get(`${p}.self_attn.o_proj.weight`),
-      qBias: t.get(`${p}.self_attn.q_proj.bias`)?.data, kBias: t.get(`${p}.self_attn.k_proj.bias`)?.data,
+      inputNorm: get(`${p}.input_layernorm.weight`).data,
+      postNorm: get(`${p}.post_attention_layernorm.weight`).data,
+      q: get(`${p}.self_attn.q_proj.weight`),
+      k: get(`${p}.self_attn.k_proj.weight`),
+      v: get(`${p}.self_attn.v_proj.weight`),
+      o: get(`${p}.self_attn.o_proj.weight`),
+      qBias: t.get(`${p}.self_attn.q_proj.bias`)?.data,
+      kBias: t.get(`${p}.self_attn.k_proj.bias`)?.data,
       vBias: t.get(`${p}.self_attn.v_proj.bias`)?.data,
-      gate: get(`${p}.mlp.gate_proj.weight`), up: get(`${p}.mlp.up_proj.weight`), down: get(`${p}.mlp.down_proj.weight`),
+      gate: get(`${p}.mlp.gate_proj.weight`),
+      up: get(`${p}.mlp.up_proj.weight`),
+      down: get(`${p}.mlp.down_proj.weight`),
     };
   });
   const embed = get('model.embed_tokens.weight');
   return {
-    config, hidden: config.hidden_size, heads, kvHeads: config.num_key_value_heads, headDim, eps: config.rms_norm_eps,
-    invFreq, embed, layers, finalNorm: get('model.norm.weight').data, lmHead: config.tie_word_embeddings ? embed : get('lm_head.weight'),
+    config,
+    hidden: config.hidden_size,
+    heads,
+    kvHeads: config.num_key_value_heads,
+    headDim,
+    eps: config.rms_norm_eps,
+    invFreq,
+    embed,
+    layers,
+    finalNorm: get('model.norm.weight').data,
+    lmHead: config.tie_word_embeddings ? embed : get('lm_head.weight'),
   };
 }
 

@@ -70,7 +70,9 @@ export function encodeAs(values: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): U
  * through `dtypes` so one file mixes F32, F16 and BF16.
  */
 export function checkpointTensors(
-  shapes: ReadonlyMap<string, readonly number[]>, seed: number, dtypes: ('F32' | 'F16' | 'BF16')[] = ['F32', 'F16', 'BF16'],
+  shapes: ReadonlyMap<string, readonly number[]>,
+  seed: number,
+  dtypes: ('F32' | 'F16' | 'BF16')[] = ['F32', 'F16', 'BF16'],
 ): TensorSpec[] {
   let i = 0;
   const specs: TensorSpec[] = [];

@@ -9,7 +9,11 @@
 import type { Memory3Engine } from '../../src/index';
 
 /** What a turn reads: a bank and inference-time policy knobs (memoriesPerRetrieval changes the slots' shape). */
-export interface SoakMemory { name: string; bank: string; memoriesPerRetrieval?: number }
+export interface SoakMemory {
+  name: string;
+  bank: string;
+  memoriesPerRetrieval?: number;
+}
 
 export interface SoakOptions {
   turns: number;
@@ -25,31 +29,63 @@ export interface SoakOptions {
   onTurn?: (turn: number, sample: SoakSample) => void;
 }
 
-export interface SoakSample { turn: number; memory: string; buffers: number; bufferBytes: number; created: number; heap: number | null; promptTokens: number }
+export interface SoakSample {
+  turn: number;
+  memory: string;
+  buffers: number;
+  bufferBytes: number;
+  created: number;
+  heap: number | null;
+  promptTokens: number;
+}
 
 export interface SoakReport {
-  turns: number; conversations: number; decodeRetrievals: number; ms: number; samples: SoakSample[];
+  turns: number;
+  conversations: number;
+  decodeRetrievals: number;
+  ms: number;
+  samples: SoakSample[];
 }
 
 export async function runSoak(engine: Memory3Engine, o: SoakOptions): Promise<SoakReport> {
   const t0 = performance.now();
   const samples: SoakSample[] = [];
   let messages: { role: 'user' | 'assistant'; content: string }[] = [];
-  let conversations = 1, decodeRetrievals = 0;
+  let conversations = 1,
+    decodeRetrievals = 0;
   for (let turn = 0; turn < o.turns; turn++) {
     const m = o.memories[Math.floor(turn / o.swapEvery) % o.memories.length];
     messages.push({ role: 'user', content: o.questions[turn % o.questions.length] });
     const r = await engine.generate({
-      messages, maxTokens: o.maxTokens, temperature: 0.8, topK: 20, seed: turn, ignoreEos: true,
-      memory: { bank: m.bank, policy: { retrievalInterval: o.retrievalInterval, ...(m.memoriesPerRetrieval ? { memoriesPerRetrieval: m.memoriesPerRetrieval } : {}) } },
+      messages,
+      maxTokens: o.maxTokens,
+      temperature: 0.8,
+      topK: 20,
+      seed: turn,
+      ignoreEos: true,
+      memory: {
+        bank: m.bank,
+        policy: {
+          retrievalInterval: o.retrievalInterval,
+          ...(m.memoriesPerRetrieval ? { memoriesPerRetrieval: m.memoriesPerRetrieval } : {}),
+        },
+      },
     }).result;
     decodeRetrievals += (r.retrievals ?? []).filter((e) => e.phase === 'decode' && !e.reused).length;
     messages.push({ role: 'assistant', content: r.text });
-    if (r.usage.totalTokens + 2 * o.maxTokens + 48 > o.contextLength) { messages = []; conversations++; }
+    if (r.usage.totalTokens + 2 * o.maxTokens + 48 > o.contextLength) {
+      messages = [];
+      conversations++;
+    }
     const stats = await engine.debugStats();
     const sample: SoakSample = {
-      turn, memory: m.name, buffers: stats.live, bufferBytes: stats.liveBytes, created: stats.created,
-      heap: (turn + 1) % o.heapEvery === 0 ? await o.heap() : null, promptTokens: r.usage.promptTokens,
+      turn,
+      memory: m.name,
+      buffers: stats.live,
+      bufferBytes: stats.liveBytes,
+      created: stats.created,
+      heap: (turn + 1) % o.heapEvery === 0 ? await o.heap() : null,
+      promptTokens: r.usage.promptTokens,
     };
     samples.push(sample);
     o.onTurn?.(turn, sample);
@@ -69,15 +105,26 @@ export interface Flatness {
 export function flatness(samples: SoakSample[], warmupTurns: number): Flatness {
   const after = samples.filter((s) => s.turn >= warmupTurns);
   const heap = after.filter((s) => s.heap !== null) as (SoakSample & { heap: number })[];
-  const n = heap.length, mx = heap.reduce((a, s) => a + s.turn, 0) / Math.max(1, n), my = heap.reduce((a, s) => a + s.heap, 0) / Math.max(1, n);
-  const sxy = heap.reduce((a, s) => a + (s.turn - mx) * (s.heap - my), 0), sxx = heap.reduce((a, s) => a + (s.turn - mx) ** 2, 0);
+  const n = heap.length,
+    mx = heap.reduce((a, s) => a + s.turn, 0) / Math.max(1, n),
+    my = heap.reduce((a, s) => a + s.heap, 0) / Math.max(1, n);
+  const sxy = heap.reduce((a, s) => a + (s.turn - mx) * (s.heap - my), 0),
+    sxx = heap.reduce((a, s) => a + (s.turn - mx) ** 2, 0);
   return {
     warmupTurns,
-    gpu: Object.fromEntries([...new Set(after.map((s) => s.memory))].map((name) => {
-      const of = after.filter((s) => s.memory === name);
-      const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
-      return [name, { buffers: range(of.map((s) => s.buffers)), bytes: range(of.map((s) => s.bufferBytes)) }];
-    })),
-    heap: { first: heap[0]?.heap ?? 0, last: heap[n - 1]?.heap ?? 0, max: Math.max(0, ...heap.map((s) => s.heap)), bytesPerTurn: sxx > 0 ? sxy / sxx : 0, samples: n },
+    gpu: Object.fromEntries(
+      [...new Set(after.map((s) => s.memory))].map((name) => {
+        const of = after.filter((s) => s.memory === name);
+        const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+        return [name, { buffers: range(of.map((s) => s.buffers)), bytes: range(of.map((s) => s.bufferBytes)) }];
+      }),
+    ),
+    heap: {
+      first: heap[0]?.heap ?? 0,
+      last: heap[n - 1]?.heap ?? 0,
+      max: Math.max(0, ...heap.map((s) => s.heap)),
+      bytesPerTurn: sxx > 0 ? sxy / sxx : 0,
+      samples: n,
+    },
   };
 }

@@ -26,8 +26,15 @@ export function byteLevel(text: string): string {
 
 /** Merges as pairs of byte-level strings, in priority order. */
 export const tinyMerges: [string, string][] = [
-  ['H', 'e'], ['l', 'l'], ['He', 'll'], ['Hell', 'o'],
-  [byteLevel(' '), 'w'], ['o', 'r'], [byteLevel(' w'), 'or'], ['l', 'd'], [byteLevel(' wor'), 'ld'],
+  ['H', 'e'],
+  ['l', 'l'],
+  ['He', 'll'],
+  ['Hell', 'o'],
+  [byteLevel(' '), 'w'],
+  ['o', 'r'],
+  [byteLevel(' w'), 'or'],
+  ['l', 'd'],
+  [byteLevel(' wor'), 'ld'],
   // The first two bytes of 4-byte emoji (F0 9F): an emoji is then 3 tokens, the first one partial.
   [byteLevel('\u{1F600}').slice(0, 1), byteLevel('\u{1F600}').slice(1, 2)],
 ];
@@ -37,11 +44,19 @@ export const tinySpecialTokens = ['<s>', '</s>', '<|user|>', '<|assistant|>', '<
 /** Builds the parsed tokenizer.json object. */
 export function makeTinyTokenizerJson(): Record<string, unknown> {
   const vocab: Record<string, number> = {};
-  bytesToUnicode().forEach((ch, b) => { vocab[ch] = b; });
+  bytesToUnicode().forEach((ch, b) => {
+    vocab[ch] = b;
+  });
   for (const [a, b] of tinyMerges) vocab[a + b] = Object.keys(vocab).length;
   const firstSpecial = Object.keys(vocab).length;
   const addedTokens = tinySpecialTokens.map((content, i) => ({
-    id: firstSpecial + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id: firstSpecial + i,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   }));
   const byteLevelStep = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
   return {
@@ -55,15 +70,23 @@ export function makeTinyTokenizerJson(): Record<string, unknown> {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
       pair: [
-        { SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: '<s>', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '<s>', type_id: 1 } },
+        { Sequence: { id: 'B', type_id: 1 } },
       ],
       special_tokens: { '<s>': { id: '<s>', ids: [firstSpecial], tokens: ['<s>'] } },
     },
     decoder: byteLevelStep,
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
       vocab,
       merges: tinyMerges.map(([a, b]) => `${a} ${b}`),
     },

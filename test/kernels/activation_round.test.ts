@@ -7,7 +7,9 @@ import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '.
 import { activationRoundRef, type ActivationRounding } from '../reference/activation_round';
 
 let run: KernelRunner;
-beforeAll(async () => { run = await testRunner(); });
+beforeAll(async () => {
+  run = await testRunner();
+});
 
 /**
  * WGSL's f32 division may be 2.5 ULP off where C's is exact, so 127/amax can differ in its last bit
@@ -34,9 +36,11 @@ describe('activation_round kernel', () => {
       for (const c of cols) {
         test(`${mode} ${rows}x${c}`, async () => {
           const x = randomF32(rows * c + 5, rows * c, 3);
-          if (rows > 1) x.fill(0, 5 + c, 5 + c + 32);  // an all-zero block: d = 0
+          if (rows > 1) x.fill(0, 5 + c, 5 + c + 32); // an all-zero block: d = 0
           const out = poisonF32(run.device, rows * c + 9);
-          await runStep(run, (r) => encodeActivationRound(r, { x: uploadF32(run.device, x), xOffset: 5, out, outOffset: 4, rows, cols: c, mode }));
+          await runStep(run, (r) =>
+            encodeActivationRound(r, { x: uploadF32(run.device, x), xOffset: 5, out, outOffset: 4, rows, cols: c, mode }),
+          );
           const got = await readF32(run.device, out, rows * c + 9);
           const xs = x.subarray(5);
           compare(got.subarray(4, 4 + rows * c), activationRoundRef(xs, mode), xs, mode);
@@ -50,22 +54,35 @@ describe('activation_round kernel', () => {
     const x = Float32Array.from([1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -20 + 2 ** -26, 65519, 65520, -7e-8, 2.9e-8, 0]);
     const out = poisonF32(run.device, x.length);
     await runStep(run, (r) => encodeActivationRound(r, { x: uploadF32(run.device, x), out, rows: 1, cols: x.length, mode: 'f16' }));
-    expect(Array.from(await readF32(run.device, out, x.length))).toEqual([1, 1 + 4 * 2 ** -11, 2 ** -20, 65504, Infinity, -(2 ** -24), 0, 0]);
+    expect(Array.from(await readF32(run.device, out, x.length))).toEqual([
+      1,
+      1 + 4 * 2 ** -11,
+      2 ** -20,
+      65504,
+      Infinity,
+      -(2 ** -24),
+      0,
+      0,
+    ]);
     const q = Float32Array.from({ length: 32 }, (_, i) => (i === 7 ? -2.54 : (i - 16) / 10));
     const o = poisonF32(run.device, 32);
     await runStep(run, (r) => encodeActivationRound(r, { x: uploadF32(run.device, q), out: o, rows: 1, cols: 32, mode: 'q8_0' }));
     const got = await readF32(run.device, o, 32);
     const d = f16BitsToF32(f32ToF16Bits(2.54 / 127));
-    expect(got[7]).toBe(Math.fround(-127 * d));  // the extreme is exactly −127 steps of the f16 scale
-    expect(got[0]).toBe(Math.fround(Math.round(-1.6 * 127 / 2.54) * d));
+    expect(got[7]).toBe(Math.fround(-127 * d)); // the extreme is exactly −127 steps of the f16 scale
+    expect(got[0]).toBe(Math.fround(Math.round((-1.6 * 127) / 2.54) * d));
   });
 
   test('named errors for cols off the block and aliased buffers', () => {
     const x = uploadF32(run.device, new Float32Array(64));
     run.begin('bad');
     try {
-      expect(() => encodeActivationRound(run, { x, out: poisonF32(run.device, 64), rows: 1, cols: 48, mode: 'q8_0' })).toThrow(ShapeMismatchError);
+      expect(() => encodeActivationRound(run, { x, out: poisonF32(run.device, 64), rows: 1, cols: 48, mode: 'q8_0' })).toThrow(
+        ShapeMismatchError,
+      );
       expect(() => encodeActivationRound(run, { x, out: x, rows: 1, cols: 32, mode: 'f16' })).toThrow(ShapeMismatchError);
-    } finally { run.abandon(); }
+    } finally {
+      run.abandon();
+    }
   });
 });

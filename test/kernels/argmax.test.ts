@@ -12,7 +12,8 @@ const poison = 0xdeadbeef;
 
 async function gpuArgmax(x: ArrayLike<number>, xOffset = 0, n = x.length - xOffset): Promise<number> {
   const run = await runner();
-  const gx = uploadF32(run.device, x), go = uploadU32(run.device, [poison]);
+  const gx = uploadF32(run.device, x),
+    go = uploadU32(run.device, [poison]);
   await runStep(run, (r) => encodeArgmax(r, { x: gx, xOffset, n, out: go }));
   return new Uint32Array((await readF32(run.device, go, 1)).buffer)[0];
 }
@@ -33,7 +34,7 @@ describe('argmax kernel', () => {
 
   test('ties go to the lowest index, in one invocation slice and across slices', async () => {
     const x = randomF32(5000, 3);
-    for (const i of [4321, 261, 5, 1000]) x[i] = 20;  // 5 and 261 share an invocation (256 apart)
+    for (const i of [4321, 261, 5, 1000]) x[i] = 20; // 5 and 261 share an invocation (256 apart)
     expect(await gpuArgmax(x)).toBe(5);
     x[5] = 0;
     expect(await gpuArgmax(x)).toBe(261);
@@ -44,7 +45,10 @@ describe('argmax kernel', () => {
 
   test('NaN entries are skipped; all NaN gives argmaxNone', async () => {
     const x = randomF32(3000, 4);
-    x[0] = NaN; x[17] = 50; x[18] = NaN; x[2999] = NaN;
+    x[0] = NaN;
+    x[17] = 50;
+    x[18] = NaN;
+    x[2999] = NaN;
     expect(await gpuArgmax(x)).toBe(17);
     expect(await gpuArgmax(new Float32Array(300).fill(NaN))).toBe(argmaxNone);
     const mostlyNaN = new Float32Array(300).fill(NaN);
@@ -61,14 +65,16 @@ describe('argmax kernel', () => {
 
   test('xOffset and n select a window', async () => {
     const x = randomF32(1000, 8);
-    x[10] = 99; x[700] = 98;
+    x[10] = 99;
+    x[700] = 98;
     expect(await gpuArgmax(x, 100, 800)).toBe(600);
     expect(await gpuArgmax(x, 100, 500)).toBe(argmaxRef(x.subarray(100, 600), argmaxNone));
   });
 
   test('rejects n = 0 and short buffers', async () => {
     const run = await runner();
-    const gx = uploadF32(run.device, new Float32Array(8)), go = uploadU32(run.device, [0]);
+    const gx = uploadF32(run.device, new Float32Array(8)),
+      go = uploadU32(run.device, [0]);
     expect(() => encodeArgmax(run, { x: gx, n: 0, out: go })).toThrow(/n/);
     expect(() => encodeArgmax(run, { x: gx, n: 9, out: go })).toThrow(/x bytes/);
   });

@@ -6,20 +6,37 @@ import { compareClose, expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
 import { attentionRef } from '../reference/attention';
 
-interface Shape { m: number; startPos: number; nHeads: number; kvHeads: number; headDim: number; memCount: number }
-interface CaseOpts { maxSplits?: number; qOffset?: number; outOffset?: number; qScale?: number; withMemory?: boolean }
+interface Shape {
+  m: number;
+  startPos: number;
+  nHeads: number;
+  kvHeads: number;
+  headDim: number;
+  memCount: number;
+}
+interface CaseOpts {
+  maxSplits?: number;
+  qOffset?: number;
+  outOffset?: number;
+  qScale?: number;
+  withMemory?: boolean;
+}
 
 /** Cache rows past startPos + m (never visible) are poisoned with NaN and huge values. */
 function makeInputs(s: Shape, seed: number, qScale = 1) {
   const row = s.kvHeads * s.headDim;
-  const visible = s.startPos + s.m, ctx = visible + 3;
-  const kCache = randomF32(ctx * row, seed + 1), vCache = randomF32(ctx * row, seed + 2);
+  const visible = s.startPos + s.m,
+    ctx = visible + 3;
+  const kCache = randomF32(ctx * row, seed + 1),
+    vCache = randomF32(ctx * row, seed + 2);
   for (let i = visible * row; i < ctx * row; i++) {
     kCache[i] = i % 2 ? NaN : 3e38;
     vCache[i] = i % 2 ? -3e38 : NaN;
   }
   return {
-    q: randomF32(s.m * s.nHeads * s.headDim, seed, qScale), kCache, vCache,
+    q: randomF32(s.m * s.nHeads * s.headDim, seed, qScale),
+    kCache,
+    vCache,
     memK: randomF32(s.kvHeads * s.memCount * s.headDim, seed + 3),
     memV: randomF32(s.kvHeads * s.memCount * s.headDim, seed + 4),
   };
@@ -28,23 +45,37 @@ function makeInputs(s: Shape, seed: number, qScale = 1) {
 async function runCase(s: Shape, seed: number, o: CaseOpts = {}) {
   const run = await testRunner();
   const x = makeInputs(s, seed, o.qScale);
-  const qOffset = o.qOffset ?? 0, outOffset = o.outOffset ?? 0;
+  const qOffset = o.qOffset ?? 0,
+    outOffset = o.outOffset ?? 0;
   const n = s.m * s.nHeads * s.headDim;
   const qPadded = new Float32Array(qOffset + n).fill(NaN);
   qPadded.set(x.q, qOffset);
   const out = poisonF32(run.device, outOffset + n);
   const args: AttentionArgs = {
-    q: uploadF32(run.device, qPadded), qOffset, out, outOffset,
-    kCache: uploadF32(run.device, x.kCache), vCache: uploadF32(run.device, x.vCache),
-    m: s.m, startPos: s.startPos, nHeads: s.nHeads, kvHeads: s.kvHeads, headDim: s.headDim,
-    scale: 1 / Math.sqrt(s.headDim), maxSplits: o.maxSplits,
+    q: uploadF32(run.device, qPadded),
+    qOffset,
+    out,
+    outOffset,
+    kCache: uploadF32(run.device, x.kCache),
+    vCache: uploadF32(run.device, x.vCache),
+    m: s.m,
+    startPos: s.startPos,
+    nHeads: s.nHeads,
+    kvHeads: s.kvHeads,
+    headDim: s.headDim,
+    scale: 1 / Math.sqrt(s.headDim),
+    maxSplits: o.maxSplits,
   };
   if (o.withMemory ?? s.memCount > 0) {
     args.memory = { k: uploadF32(run.device, x.memK), v: uploadF32(run.device, x.memV), count: s.memCount };
   }
   await runStep(run, (r) => encodeAttention(r, args));
   const ref = attentionRef({
-    ...s, q: x.q, kCache: x.kCache, vCache: x.vCache, scale: args.scale,
+    ...s,
+    q: x.q,
+    kCache: x.kCache,
+    vCache: x.vCache,
+    scale: args.scale,
     memory: s.memCount > 0 ? { k: x.memK, v: x.memV, count: s.memCount } : undefined,
   });
   const all = await readF32(run.device, out, outOffset + n);
@@ -59,16 +90,26 @@ function maxAbsErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** Covering sweep: every (m, startPos) pair meets several head dims, head configs and memory sizes. */
 function sweep(): Shape[] {
-  const ms = [1, 2, 5, 33], starts = [0, 1, 17, 200], dims = [8, 24, 64, 80, 128], mems = [0, 1, 7, 40];
-  const heads: [number, number][] = [[1, 1], [4, 2], [6, 2], [40, 8]];
+  const ms = [1, 2, 5, 33],
+    starts = [0, 1, 17, 200],
+    dims = [8, 24, 64, 80, 128],
+    mems = [0, 1, 7, 40];
+  const heads: [number, number][] = [
+    [1, 1],
+    [4, 2],
+    [6, 2],
+    [40, 8],
+  ];
   const shapes: Shape[] = [];
-  ms.forEach((m, mi) => starts.forEach((startPos, si) => {
-    for (let j = 0; j < 3; j++) {
-      let [nHeads, kvHeads] = heads[(mi + 3 * si + j) % 4];
-      if (nHeads === 40 && m > 2) [nHeads, kvHeads] = [6, 2];
-      shapes.push({ m, startPos, nHeads, kvHeads, headDim: dims[(mi + si + 2 * j) % 5], memCount: mems[(2 * mi + si + j) % 4] });
-    }
-  }));
+  ms.forEach((m, mi) =>
+    starts.forEach((startPos, si) => {
+      for (let j = 0; j < 3; j++) {
+        let [nHeads, kvHeads] = heads[(mi + 3 * si + j) % 4];
+        if (nHeads === 40 && m > 2) [nHeads, kvHeads] = [6, 2];
+        shapes.push({ m, startPos, nHeads, kvHeads, headDim: dims[(mi + si + 2 * j) % 5], memCount: mems[(2 * mi + si + j) % 4] });
+      }
+    }),
+  );
   return shapes;
 }
 
@@ -80,7 +121,8 @@ describe('attention kernel', () => {
   shapes.forEach((s, i) => {
     const variants: CaseOpts[] = [{}, { maxSplits: 1 }, { maxSplits: i % 2 ? 1 : undefined, qOffset: 1, outOffset: 3 }];
     for (const o of variants) {
-      const name = `m=${s.m} pos=${s.startPos} heads=${s.nHeads}/${s.kvHeads} hd=${s.headDim} mem=${s.memCount} ` +
+      const name =
+        `m=${s.m} pos=${s.startPos} heads=${s.nHeads}/${s.kvHeads} hd=${s.headDim} mem=${s.memCount} ` +
         `${o.maxSplits ? 'single-pass' : 'auto-split'}${o.qOffset ? ' scalar' : ''}`;
       test(name, async () => {
         const { got, ref } = await runCase(s, 100 + i, o);
@@ -112,13 +154,23 @@ describe('attention kernel', () => {
   test('fixed debug case: one dominant key returns its value row', async () => {
     const run = await testRunner();
     const hd = 4;
-    const kCache = [0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0];  // 3 positions, 1 kv head; position 2 matches q
+    const kCache = [0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0]; // 3 positions, 1 kv head; position 2 matches q
     const vCache = [1, 1, 1, 1, 2, 2, 2, 2, 5, 6, 7, 8];
     const out = poisonF32(run.device, 2 * hd);
-    await runStep(run, (r) => encodeAttention(r, {
-      q: uploadF32(run.device, [0, 0, 0, 0, 10, 0, 0, 0]), out, kCache: uploadF32(run.device, kCache),
-      vCache: uploadF32(run.device, vCache), m: 2, startPos: 1, nHeads: 1, kvHeads: 1, headDim: hd, scale: 1,
-    }));
+    await runStep(run, (r) =>
+      encodeAttention(r, {
+        q: uploadF32(run.device, [0, 0, 0, 0, 10, 0, 0, 0]),
+        out,
+        kCache: uploadF32(run.device, kCache),
+        vCache: uploadF32(run.device, vCache),
+        m: 2,
+        startPos: 1,
+        nHeads: 1,
+        kvHeads: 1,
+        headDim: hd,
+        scale: 1,
+      }),
+    );
     // Row 0 (q = 0, sees positions 0..1): uniform weights → mean of rows 0 and 1. Row 1: position 2 wins by e^100.
     expectClose(await readF32(run.device, out, 2 * hd), [1.5, 1.5, 1.5, 1.5, 5, 6, 7, 8], tol.f32Reduction);
   });
@@ -141,7 +193,7 @@ describe('attention kernel', () => {
     for (const maxSplits of [undefined, 1]) {
       const { got, ref, head } = await runCase(s, 11, { qOffset: 13, outOffset: 37, maxSplits });
       expectClose(got, ref, tol.f32Reduction);
-      expect(Array.from(head).every(Number.isNaN)).toBe(true);  // nothing written before outOffset
+      expect(Array.from(head).every(Number.isNaN)).toBe(true); // nothing written before outOffset
     }
   });
 
@@ -159,14 +211,33 @@ describe('attention kernel', () => {
     const s = { m: 3, startPos: 5, nHeads: 8, kvHeads: 4, headDim: 16, memCount: 6 };
     for (const maxSplits of [1, 8]) {
       const x = makeInputs(s, 77);
-      const n = s.m * s.nHeads * s.headDim, headMask = 0b0101;
+      const n = s.m * s.nHeads * s.headDim,
+        headMask = 0b0101;
       const out = poisonF32(run.device, n);
-      await runStep(run, (r) => encodeAttention(r, {
-        q: uploadF32(run.device, x.q), out, kCache: uploadF32(run.device, x.kCache), vCache: uploadF32(run.device, x.vCache),
-        m: s.m, startPos: s.startPos, nHeads: s.nHeads, kvHeads: s.kvHeads, headDim: s.headDim, scale: 0.25, maxSplits,
-        memory: { k: uploadF32(run.device, x.memK), v: uploadF32(run.device, x.memV), count: s.memCount, headMask },
-      }));
-      const ref = attentionRef({ ...s, q: x.q, kCache: x.kCache, vCache: x.vCache, scale: 0.25, memory: { k: x.memK, v: x.memV, count: s.memCount, headMask } });
+      await runStep(run, (r) =>
+        encodeAttention(r, {
+          q: uploadF32(run.device, x.q),
+          out,
+          kCache: uploadF32(run.device, x.kCache),
+          vCache: uploadF32(run.device, x.vCache),
+          m: s.m,
+          startPos: s.startPos,
+          nHeads: s.nHeads,
+          kvHeads: s.kvHeads,
+          headDim: s.headDim,
+          scale: 0.25,
+          maxSplits,
+          memory: { k: uploadF32(run.device, x.memK), v: uploadF32(run.device, x.memV), count: s.memCount, headMask },
+        }),
+      );
+      const ref = attentionRef({
+        ...s,
+        q: x.q,
+        kCache: x.kCache,
+        vCache: x.vCache,
+        scale: 0.25,
+        memory: { k: x.memK, v: x.memV, count: s.memCount, headMask },
+      });
       const noMem = attentionRef({ ...s, q: x.q, kCache: x.kCache, vCache: x.vCache, scale: 0.25 });
       const got = await readF32(run.device, out, n);
       expectClose(got, ref, tol.f32Reduction);
@@ -179,17 +250,35 @@ describe('attention kernel', () => {
   test('rejects bad shapes with named errors', async () => {
     const run = await testRunner();
     const buf = uploadF32(run.device, new Float32Array(64));
-    const base: AttentionArgs = { q: buf, out: poisonF32(run.device, 64), kCache: buf, vCache: buf,
-      m: 1, startPos: 0, nHeads: 4, kvHeads: 2, headDim: 16, scale: 0.25 };
+    const base: AttentionArgs = {
+      q: buf,
+      out: poisonF32(run.device, 64),
+      kCache: buf,
+      vCache: buf,
+      m: 1,
+      startPos: 0,
+      nHeads: 4,
+      kvHeads: 2,
+      headDim: 16,
+      scale: 0.25,
+    };
     // Shapes and buffers: ShapeMismatchError naming the op and the tensor; a tuning option: InvalidOptionsError.
     const bad: [Partial<AttentionArgs>, string][] = [
-      [{ kvHeads: 3 }, 'nHeads'], [{ headDim: 300 }, 'headDim'], [{ out: buf }, 'out'], [{ startPos: 10 }, 'kCache'],
-      [{ memory: { k: buf, v: buf, count: 9 } }, 'memory.k'], [{ m: 0 }, 'm'], [{ startPos: -1 }, 'startPos'],
+      [{ kvHeads: 3 }, 'nHeads'],
+      [{ headDim: 300 }, 'headDim'],
+      [{ out: buf }, 'out'],
+      [{ startPos: 10 }, 'kCache'],
+      [{ memory: { k: buf, v: buf, count: 9 } }, 'memory.k'],
+      [{ m: 0 }, 'm'],
+      [{ startPos: -1 }, 'startPos'],
     ];
     for (const [change, tensor] of bad) {
       const err = thrown(() => encodeAttention(run, { ...base, ...change }));
       expect(err).toBeInstanceOf(ShapeMismatchError);
-      expect(err).toMatchObject({ message: expect.stringMatching(new RegExp(`^attention: ${tensor}[ :]`)), details: { op: 'attention', tensor } });
+      expect(err).toMatchObject({
+        message: expect.stringMatching(new RegExp(`^attention: ${tensor}[ :]`)),
+        details: { op: 'attention', tensor },
+      });
     }
     expect(() => encodeAttention(run, { ...base, maxSplits: 0 })).toThrow(InvalidOptionsError);
   });

@@ -10,7 +10,9 @@ import { weightBytes } from '../reference/matmul';
 import { blockOf, dequantize, randomBlocks, type QuantFormat } from '../reference/quant';
 
 let run: KernelRunner;
-beforeAll(async () => { run = await testRunner(); });
+beforeAll(async () => {
+  run = await testRunner();
+});
 
 function makeTable(rows: number, cols: number, dtype: 'f32' | 'f16', seed: number, maxPartBytes?: number) {
   const { bytes, stored } = weightBytes(randomF32(rows * cols, seed), dtype);
@@ -21,7 +23,12 @@ function makeTable(rows: number, cols: number, dtype: 'f32' | 'f16', seed: numbe
 
 describe('embedding gather', () => {
   for (const dtype of ['f32', 'f16'] as const) {
-    for (const [rows, cols, count] of [[1, 2, 1], [37, 6, 5], [50, 130, 33], [300, 64, 257]]) {
+    for (const [rows, cols, count] of [
+      [1, 2, 1],
+      [37, 6, 5],
+      [50, 130, 33],
+      [300, 64, 257],
+    ]) {
       for (const parts of [1, 3]) {
         test(`${dtype} table ${rows}x${cols}, ${count} tokens, ${parts} part(s)`, async () => {
           const rowBytes = cols * (dtype === 'f32' ? 4 : 2);
@@ -39,12 +46,15 @@ describe('embedding gather', () => {
   }
 
   test('offsets: gathers a slice of the ids into the middle of out; ids in every part', async () => {
-    const rows = 40, cols = 8;
+    const rows = 40,
+      cols = 8;
     const { table, stored } = makeTable(rows, cols, 'f16', 3, 14 * cols * 2);
     expect(table.parts.map((p) => p.rowStart)).toEqual([0, 14, 28]);
     const ids = [99, 99, 0, 13, 14, 27, 28, 39, 14, 99];
     const out = poisonF32(run.device, 12 * cols);
-    await runStep(run, (g) => encodeEmbedding(g, { table, tokens: uploadU32(run.device, ids), tokenOffset: 2, count: 7, out, outOffset: 2 * cols }));
+    await runStep(run, (g) =>
+      encodeEmbedding(g, { table, tokens: uploadU32(run.device, ids), tokenOffset: 2, count: 7, out, outOffset: 2 * cols }),
+    );
     const got = await readF32(run.device, out, 12 * cols);
     expectClose(got.subarray(2 * cols, 9 * cols), embeddingRef(stored, cols, ids.slice(2, 9)), tol.f32Elementwise);
     expect([...got.subarray(0, 2 * cols), ...got.subarray(9 * cols)].every(Number.isNaN)).toBe(true);
@@ -60,25 +70,35 @@ describe('embedding gather', () => {
     run.begin('bad');
     try {
       expect(() => encodeEmbedding(run, { table, tokens: uploadU32(run.device, [1]), count: 5, out })).toThrow(ShapeMismatchError);
-    } finally { run.abandon(); }
+    } finally {
+      run.abandon();
+    }
   });
 
   for (const format of ['q8_0', 'q4_0', 'q4_k', 'q6_k'] as QuantFormat[]) {
-    for (const [rows, cols, count, parts] of [[1, 256, 1, 1], [37, 256, 5, 3], [50, 768, 33, 2]]) {
+    for (const [rows, cols, count, parts] of [
+      [1, 256, 1, 1],
+      [37, 256, 5, 3],
+      [50, 768, 33, 2],
+    ]) {
       test(`${format} table ${rows}x${cols}, ${count} tokens, ${parts} part(s): rows dequantized`, async () => {
         const bytes = randomBlocks(format, rows * cols, rows + cols);
-        const rowBytes = (cols / blockOf[format].elems) * (format === 'q6_k' ? 212 : blockOf[format].bytes);  // GPU bytes
+        const rowBytes = (cols / blockOf[format].elems) * (format === 'q6_k' ? 212 : blockOf[format].bytes); // GPU bytes
         const maxPartBytes = parts === 1 ? undefined : Math.ceil(rows / parts) * rowBytes + 8;
         const table = createGpuMatrix(run.device, { rows, cols, dtype: format, label: 'embed', maxPartBytes });
         writeMatrixRows(run.device, table, 0, bytes);
         expect(table.parts.length).toBe(parts);
         const r = seeded(count);
         const tokens = Array.from({ length: count }, (_, t) => (t === 0 ? rows - 1 : Math.floor(r() * rows)));
-        tokens.push(rows + 3);  // past the end: a NaN row
+        tokens.push(rows + 3); // past the end: a NaN row
         const out = poisonF32(run.device, (count + 1) * cols);
         await runStep(run, (g) => encodeEmbedding(g, { table, tokens: uploadU32(run.device, tokens), count: count + 1, out }));
         const got = await readF32(run.device, out, (count + 1) * cols);
-        expectClose(got.subarray(0, count * cols), embeddingRef(dequantize(format, bytes, rows * cols), cols, tokens.slice(0, count)), tol.f32Elementwise);
+        expectClose(
+          got.subarray(0, count * cols),
+          embeddingRef(dequantize(format, bytes, rows * cols), cols, tokens.slice(0, count)),
+          tol.f32Elementwise,
+        );
         expect(got.subarray(count * cols).every(Number.isNaN)).toBe(true);
       });
     }
@@ -89,6 +109,6 @@ describe('embedding gather', () => {
     writeMatrixRows(run.device, table, 0, new Float32Array([1, 2, 3, 4, 5, 6]));
     const out = poisonF32(run.device, 6);
     await runStep(run, (g) => encodeEmbedding(g, { table, tokens: uploadU32(run.device, [2, 0, 2]), count: 3, out }));
-    expect([...await readF32(run.device, out, 6)]).toEqual([5, 6, 1, 2, 5, 6]);
+    expect([...(await readF32(run.device, out, 6))]).toEqual([5, 6, 1, 2, 5, 6]);
   });
 });

@@ -8,7 +8,9 @@ import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '.
 import { matmulRef, weightBytes } from '../reference/matmul';
 
 let run: KernelRunner;
-beforeAll(async () => { run = await testRunner(); });
+beforeAll(async () => {
+  run = await testRunner();
+});
 
 type Dtype = 'f32' | 'f16';
 
@@ -20,14 +22,26 @@ function makeMatrix(values: Float32Array, n: number, k: number, dtype: Dtype, ma
 }
 
 interface Case {
-  m: number; n: number; k: number; dtype: Dtype; path?: MatmulPath; bias?: boolean; accumulate?: boolean;
-  xOffset?: number; yOffset?: number; yStride?: number; maxPartBytes?: number; seed: number;
+  m: number;
+  n: number;
+  k: number;
+  dtype: Dtype;
+  path?: MatmulPath;
+  bias?: boolean;
+  accumulate?: boolean;
+  xOffset?: number;
+  yOffset?: number;
+  yStride?: number;
+  maxPartBytes?: number;
+  seed: number;
 }
 
 /** Runs one case; returns the written outputs and the f64 references (stored and unrounded weights). */
 async function runCase(c: Case, matrix?: { w: GpuMatrix; stored: Float32Array; values: Float32Array }) {
   const { m, n, k } = c;
-  const xOffset = c.xOffset ?? 0, yOffset = c.yOffset ?? 0, yStride = c.yStride ?? n;
+  const xOffset = c.xOffset ?? 0,
+    yOffset = c.yOffset ?? 0,
+    yStride = c.yStride ?? n;
   const x = randomF32(xOffset + m * k, c.seed);
   const values = matrix?.values ?? randomF32(n * k, c.seed + 1);
   const { w, stored } = matrix ?? makeMatrix(values, n, k, c.dtype, c.maxPartBytes);
@@ -35,10 +49,20 @@ async function runCase(c: Case, matrix?: { w: GpuMatrix; stored: Float32Array; v
   const ySize = yOffset + (m - 1) * yStride + n + 3;
   const y0 = c.accumulate ? randomF32(ySize, c.seed + 3) : new Float32Array(ySize).fill(NaN);
   const gy = c.accumulate ? uploadF32(run.device, y0) : poisonF32(run.device, ySize);
-  await runStep(run, (r) => encodeMatmul(r, {
-    x: uploadF32(run.device, x), xOffset, w, bias: bias && uploadF32(run.device, bias), y: gy, yOffset, yStride,
-    m, accumulate: c.accumulate, path: c.path,
-  }));
+  await runStep(run, (r) =>
+    encodeMatmul(r, {
+      x: uploadF32(run.device, x),
+      xOffset,
+      w,
+      bias: bias && uploadF32(run.device, bias),
+      y: gy,
+      yOffset,
+      yStride,
+      m,
+      accumulate: c.accumulate,
+      path: c.path,
+    }),
+  );
   const out = await readF32(run.device, gy, ySize);
   const xs = x.subarray(xOffset);
   const refStored = matmulRef(xs, stored, m, n, k, bias);
@@ -50,7 +74,10 @@ async function runCase(c: Case, matrix?: { w: GpuMatrix; stored: Float32Array; v
       const at = yOffset + i * yStride + j;
       written.add(at);
       got[i * n + j] = out[at];
-      if (c.accumulate) { refStored[i * n + j] += y0[at]; refExact[i * n + j] += y0[at]; }
+      if (c.accumulate) {
+        refStored[i * n + j] += y0[at];
+        refExact[i * n + j] += y0[at];
+      }
     }
   }
   const untouched = out.filter((v, i) => !written.has(i) && !Object.is(v, y0[i])).length;
@@ -71,13 +98,15 @@ const ks: Record<Dtype, number[]> = { f32: [1, 3, 64, 97, 130], f16: [2, 6, 64, 
 describe('matmul sweep', () => {
   for (const dtype of ['f32', 'f16'] as const) {
     for (const path of ['gemv', 'gemv_rows', 'tiled'] as const) {
-      ms.forEach((m, mi) => ks[dtype].forEach((k, ki) => {
-        const n = ns[(mi + ki) % ns.length];
-        const bias = (mi + ki) % 2 === 0;
-        const accumulate = (mi + 2 * ki) % 3 === 0;
-        test(`${dtype} ${path} m=${m} n=${n} k=${k}${bias ? ' bias' : ''}${accumulate ? ' accumulate' : ''}`, () =>
-          check({ m, n, k, dtype, path, bias, accumulate, seed: 1000 * mi + 10 * ki + (dtype === 'f16' ? 7 : 0) }));
-      }));
+      ms.forEach((m, mi) =>
+        ks[dtype].forEach((k, ki) => {
+          const n = ns[(mi + ki) % ns.length];
+          const bias = (mi + ki) % 2 === 0;
+          const accumulate = (mi + 2 * ki) % 3 === 0;
+          test(`${dtype} ${path} m=${m} n=${n} k=${k}${bias ? ' bias' : ''}${accumulate ? ' accumulate' : ''}`, () =>
+            check({ m, n, k, dtype, path, bias, accumulate, seed: 1000 * mi + 10 * ki + (dtype === 'f16' ? 7 : 0) }));
+        }),
+      );
     }
   }
 });
@@ -92,14 +121,22 @@ describe('matmul layout', () => {
       test(`${dtype} ${path} offsets and yStride leave other elements alone`, () =>
         check({ m: 3, n: 64, k: 98, dtype, path, bias: true, accumulate: true, xOffset: 5, yOffset: 3, yStride: 70, seed: 21 }));
       test(`${dtype} ${path} matrix split into 3 parts`, async () => {
-        const k = 66, rowBytes = k * (dtype === 'f32' ? 4 : 2);
-        const n = 50, maxPartBytes = 17 * rowBytes + 2;  // 17 + 17 + 16 rows
+        const k = 66,
+          rowBytes = k * (dtype === 'f32' ? 4 : 2);
+        const n = 50,
+          maxPartBytes = 17 * rowBytes + 2; // 17 + 17 + 16 rows
         const values = randomF32(n * k, 31);
         const { w, stored } = makeMatrix(values, n, k, dtype, maxPartBytes);
-        expect(w.parts.map((p) => [p.rowStart, p.rows])).toEqual([[0, 17], [17, 17], [34, 16]]);
+        expect(w.parts.map((p) => [p.rowStart, p.rows])).toEqual([
+          [0, 17],
+          [17, 17],
+          [34, 16],
+        ]);
         for (const accumulate of [false, true]) {
-          const { got, refStored } = await runCase({ m: 5, n, k, dtype, path, bias: true, accumulate, yStride: 53, seed: 32 },
-            { w, stored, values });
+          const { got, refStored } = await runCase(
+            { m: 5, n, k, dtype, path, bias: true, accumulate, yStride: 53, seed: 32 },
+            { w, stored, values },
+          );
           expectClose(got, refStored, tol.f32Reduction);
         }
       });
@@ -109,28 +146,42 @@ describe('matmul layout', () => {
     const w = createGpuMatrix(run.device, { rows: 2, cols: 3, dtype: 'f32', label: 'debug' });
     writeMatrixRows(run.device, w, 0, new Float32Array([1, 2, 3, -1, 0, 0.5]));
     const y = poisonF32(run.device, 4);
-    await runStep(run, (r) => encodeMatmul(r, {
-      x: uploadF32(run.device, [1, 1, 1, 2, 0, -2]), w, bias: uploadF32(run.device, [10, 20]), y, m: 2,
-    }));
-    expect([...await readF32(run.device, y, 4)]).toEqual([16, 19.5, 6, 17]);
+    await runStep(run, (r) =>
+      encodeMatmul(r, {
+        x: uploadF32(run.device, [1, 1, 1, 2, 0, -2]),
+        w,
+        bias: uploadF32(run.device, [10, 20]),
+        y,
+        m: 2,
+      }),
+    );
+    expect([...(await readF32(run.device, y, 4))]).toEqual([16, 19.5, 6, 17]);
   });
 });
 
 describe('matrix parts and writes', () => {
   for (const dtype of ['f32', 'f16'] as const) {
     test(`${dtype} writeMatrixRows with chunks straddling parts and rows`, async () => {
-      const n = 23, k = 10, values = randomF32(n * k, 41);
+      const n = 23,
+        k = 10,
+        values = randomF32(n * k, 41);
       const { bytes, stored } = weightBytes(values, dtype);
       const rowBytes = bytes.byteLength / n;
       const w = createGpuMatrix(run.device, { rows: n, cols: k, dtype, label: 'chunks', maxPartBytes: 8 * rowBytes + 4 });
       expect(w.parts.length).toBe(3);
-      for (let at = 0; at < bytes.byteLength; at += 28) {  // 28 bytes: never a whole row, often across parts
+      for (let at = 0; at < bytes.byteLength; at += 28) {
+        // 28 bytes: never a whole row, often across parts
         writeMatrixRows(run.device, w, at, bytes.subarray(at, Math.min(at + 28, bytes.byteLength)));
       }
       const y = poisonF32(run.device, n);
-      const x = new Float32Array(k).fill(0); x[3] = 1;  // y = column 3 of w
+      const x = new Float32Array(k).fill(0);
+      x[3] = 1; // y = column 3 of w
       await runStep(run, (r) => encodeMatmul(r, { x: uploadF32(run.device, x), w, y, m: 1 }));
-      expectClose(await readF32(run.device, y, n), Array.from({ length: n }, (_, j) => stored[j * k + 3]), tol.f32Elementwise);
+      expectClose(
+        await readF32(run.device, y, n),
+        Array.from({ length: n }, (_, j) => stored[j * k + 3]),
+        tol.f32Elementwise,
+      );
     });
   }
   test('rejects bad shapes and unaligned writes with named errors', () => {
@@ -138,11 +189,14 @@ describe('matrix parts and writes', () => {
     expect(() => createGpuMatrix(run.device, { rows: 4, cols: 5, dtype: 'f16', label: 'odd' })).toThrow(ShapeMismatchError);
     expect(() => writeMatrixRows(run.device, w, 2, new Uint8Array(4))).toThrow(ShapeMismatchError);
     expect(() => writeMatrixRows(run.device, w, 48, new Uint8Array(4))).toThrow(ShapeMismatchError);
-    const x = poisonF32(run.device, 6), y = poisonF32(run.device, 4);
+    const x = poisonF32(run.device, 6),
+      y = poisonF32(run.device, 4);
     run.begin('bad');
     try {
-      expect(() => encodeMatmul(run, { x, w, y, m: 2 })).toThrow(ShapeMismatchError);  // x holds one row
+      expect(() => encodeMatmul(run, { x, w, y, m: 2 })).toThrow(ShapeMismatchError); // x holds one row
       expect(() => encodeMatmul(run, { x, w, y, m: 1, yStride: 3 })).toThrow(ShapeMismatchError);
-    } finally { run.abandon(); }
+    } finally {
+      run.abandon();
+    }
   });
 });

@@ -14,11 +14,16 @@ const hasSubgroups = async () => (await testGpu()).features.subgroups;
 
 async function checkCase(rows: number, cols: number, subgroups: boolean, seed = rows * 7919 + cols): Promise<void> {
   const run = await runner();
-  const x = randomF32(rows * cols, seed, 3), w = randomF32(cols, seed + 1, 2);
-  const gx = uploadF32(run.device, x), gw = uploadF32(run.device, w), gy = poisonF32(run.device, rows * cols);
+  const x = randomF32(rows * cols, seed, 3),
+    w = randomF32(cols, seed + 1, 2);
+  const gx = uploadF32(run.device, x),
+    gw = uploadF32(run.device, w),
+    gy = poisonF32(run.device, rows * cols);
   await runStep(run, (r) => encodeRmsNorm(r, { x: gx, weight: gw, y: gy, rows, cols, eps, subgroups }));
-  expectClose(await readF32(run.device, gy, rows * cols), rmsNormRef(x, w, rows, cols, eps),
-    { ...tol.f32Reduction, label: `rms_norm ${rows}x${cols}${subgroups ? ' subgroups' : ''}` });
+  expectClose(await readF32(run.device, gy, rows * cols), rmsNormRef(x, w, rows, cols, eps), {
+    ...tol.f32Reduction,
+    label: `rms_norm ${rows}x${cols}${subgroups ? ' subgroups' : ''}`,
+  });
 }
 
 describe('rms_norm kernel', () => {
@@ -39,7 +44,8 @@ describe('rms_norm kernel', () => {
   test('debug case: constant row gives weight / sqrt(1 + eps)', async () => {
     const run = await runner();
     const cols = 5;
-    const gx = uploadF32(run.device, new Float32Array(cols).fill(-1)), gw = uploadF32(run.device, [1, 2, 3, 4, 5]);
+    const gx = uploadF32(run.device, new Float32Array(cols).fill(-1)),
+      gw = uploadF32(run.device, [1, 2, 3, 4, 5]);
     const gy = poisonF32(run.device, cols);
     await runStep(run, (r) => encodeRmsNorm(r, { x: gx, weight: gw, y: gy, rows: 1, cols, eps: 0 }));
     expect(Array.from(await readF32(run.device, gy, cols))).toEqual([-1, -2, -3, -4, -5]);
@@ -47,9 +53,14 @@ describe('rms_norm kernel', () => {
 
   test('in place with offsets leaves the rest untouched', async () => {
     const run = await runner();
-    const rows = 3, cols = 100, off = 13, total = off + rows * cols + 9;
-    const buf = randomF32(total, 42), w = randomF32(cols, 43);
-    const gb = uploadF32(run.device, buf), gw = uploadF32(run.device, w);
+    const rows = 3,
+      cols = 100,
+      off = 13,
+      total = off + rows * cols + 9;
+    const buf = randomF32(total, 42),
+      w = randomF32(cols, 43);
+    const gb = uploadF32(run.device, buf),
+      gw = uploadF32(run.device, w);
     await runStep(run, (r) => encodeRmsNorm(r, { x: gb, xOffset: off, weight: gw, y: gb, yOffset: off, rows, cols, eps }));
     const out = await readF32(run.device, gb, total);
     const ref = Float64Array.from(buf);
@@ -61,9 +72,13 @@ describe('rms_norm kernel', () => {
 
   test('separate output with offsets', async () => {
     const run = await runner();
-    const rows = 2, cols = 64;
-    const x = randomF32(5 + rows * cols, 9), w = randomF32(cols, 10);
-    const gx = uploadF32(run.device, x), gw = uploadF32(run.device, w), gy = poisonF32(run.device, 3 + rows * cols);
+    const rows = 2,
+      cols = 64;
+    const x = randomF32(5 + rows * cols, 9),
+      w = randomF32(cols, 10);
+    const gx = uploadF32(run.device, x),
+      gw = uploadF32(run.device, w),
+      gy = poisonF32(run.device, 3 + rows * cols);
     await runStep(run, (r) => encodeRmsNorm(r, { x: gx, xOffset: 5, weight: gw, y: gy, yOffset: 3, rows, cols, eps }));
     const out = await readF32(run.device, gy, rows * cols, 3);
     expectClose(out, rmsNormRef(x.subarray(5), w, rows, cols, eps), tol.f32Reduction);
@@ -71,7 +86,8 @@ describe('rms_norm kernel', () => {
 
   test('rejects bad shapes with a named error', async () => {
     const run = await runner();
-    const gx = uploadF32(run.device, new Float32Array(8)), gw = uploadF32(run.device, new Float32Array(8));
+    const gx = uploadF32(run.device, new Float32Array(8)),
+      gw = uploadF32(run.device, new Float32Array(8));
     expect(() => encodeRmsNorm(run, { x: gx, weight: gw, y: gx, rows: 2, cols: 8, eps })).toThrow(/x bytes/);
     expect(() => encodeRmsNorm(run, { x: gx, weight: gw, y: gx, rows: 1, cols: 0, eps })).toThrow(/ShapeMismatch|cols/);
   });

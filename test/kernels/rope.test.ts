@@ -13,14 +13,20 @@ const styles: RopeStyle[] = ['half', 'interleaved'];
 
 async function runRope(x: Float32Array, a: RopeRefArgs): Promise<Float32Array> {
   const run = await runner();
-  const gx = uploadF32(run.device, x), gf = ropeInvFreqBuffer(run.device, a.invFreq);
+  const gx = uploadF32(run.device, x),
+    gf = ropeInvFreqBuffer(run.device, a.invFreq);
   await runStep(run, (r) => encodeRope(r, { ...a, x: gx, invFreq: gf }));
   return readF32(run.device, gx, x.length);
 }
 
 describe('rope kernel', () => {
   for (const style of styles) {
-    for (const [heads, headDim] of [[1, 8], [3, 24], [5, 80], [2, 128]]) {
+    for (const [heads, headDim] of [
+      [1, 8],
+      [3, 24],
+      [5, 80],
+      [2, 128],
+    ]) {
       for (const startPos of [0, 5, 1000]) {
         test(`${style} heads=${heads} headDim=${headDim} startPos=${startPos}, rows 1/3/17`, async () => {
           for (const rows of [1, 3, 17]) {
@@ -46,7 +52,11 @@ describe('rope kernel', () => {
 
   test('offset and rowStride (K rows inside a cache / fused QKV) leave the gaps untouched', async () => {
     for (const style of styles) {
-      const heads = 2, headDim = 24, rows = 5, rowStride = 70, offset = 11;
+      const heads = 2,
+        headDim = 24,
+        rows = 5,
+        rowStride = 70,
+        offset = 11;
       const x = randomF32(offset + rows * rowStride + 3, 77);
       const a: RopeRefArgs = { rows, heads, headDim, rowStride, offset, startPos: 37, invFreq: ropeInvFreq(headDim, 500000), style };
       const out = await runRope(x, a);
@@ -60,10 +70,12 @@ describe('rope kernel', () => {
 
   test('angle precision for positions 0..4095 (headDim 128, theta 1e4 and 5e5)', async () => {
     for (const theta of [10000, 500000]) {
-      const rows = 4096, headDim = 128;
+      const rows = 4096,
+        headDim = 128;
       const x = randomF32(rows * headDim, theta);
       const a: RopeRefArgs = { rows, heads: 1, headDim, startPos: 0, invFreq: ropeInvFreq(headDim, theta), style: 'half' };
-      const out = await runRope(x, a), ref = ropeRef(x, a);
+      const out = await runRope(x, a),
+        ref = ropeRef(x, a);
       let maxErr = 0;
       for (let i = 0; i < out.length; i++) maxErr = Math.max(maxErr, Math.abs(out[i] - ref[i]));
       console.log(`rope theta=${theta} pos<4096: max |gpu - f64 ref| = ${maxErr.toExponential(3)} (|x| < 1)`);
@@ -79,7 +91,8 @@ describe('rope kernel', () => {
 
   test('rejects odd headDim and short buffers', async () => {
     const run = await runner();
-    const gx = uploadF32(run.device, new Float32Array(16)), gf = ropeInvFreqBuffer(run.device, new Float32Array(4));
+    const gx = uploadF32(run.device, new Float32Array(16)),
+      gf = ropeInvFreqBuffer(run.device, new Float32Array(4));
     const base = { x: gx, invFreq: gf, rows: 1, heads: 1, startPos: 0, style: 'half' as const };
     expect(() => encodeRope(run, { ...base, headDim: 7 })).toThrow(/headDim/);
     expect(() => encodeRope(run, { ...base, headDim: 8, rows: 3 })).toThrow(/x bytes/);

@@ -13,8 +13,11 @@ describe('silu_mul kernel', () => {
   for (const n of [1, 7, 64, 100, 255, 257, 576, 4099]) {
     test(`n=${n}`, async () => {
       const run = await runner();
-      const gate = randomF32(n, n, 8), up = randomF32(n, n + 1, 2);
-      const gg = uploadF32(run.device, gate), gu = uploadF32(run.device, up), go = poisonF32(run.device, n);
+      const gate = randomF32(n, n, 8),
+        up = randomF32(n, n + 1, 2);
+      const gg = uploadF32(run.device, gate),
+        gu = uploadF32(run.device, up),
+        go = poisonF32(run.device, n);
       await runStep(run, (r) => encodeSiluMul(r, { gate: gg, up: gu, out: go, n }));
       expectClose(await readF32(run.device, go, n), siluMulRef(gate, up), tol.f32Elementwise);
     });
@@ -22,9 +25,12 @@ describe('silu_mul kernel', () => {
 
   test('debug case and large |x|: finite, silu(±100) = 100 / -0', async () => {
     const run = await runner();
-    const gate = [0, 1, -1, 20, -20, 88, -88, 100, -100, 1e30, -1e30], up = gate.map(() => 1);
+    const gate = [0, 1, -1, 20, -20, 88, -88, 100, -100, 1e30, -1e30],
+      up = gate.map(() => 1);
     const n = gate.length;
-    const gg = uploadF32(run.device, gate), gu = uploadF32(run.device, up), go = poisonF32(run.device, n);
+    const gg = uploadF32(run.device, gate),
+      gu = uploadF32(run.device, up),
+      go = poisonF32(run.device, n);
     await runStep(run, (r) => encodeSiluMul(r, { gate: gg, up: gu, out: go, n }));
     const out = await readF32(run.device, go, n);
     for (const v of out) expect(Number.isFinite(v)).toBe(true);
@@ -36,8 +42,10 @@ describe('silu_mul kernel', () => {
 
   test('gate and up in one buffer (fused gate_up row), offsets, rest of out untouched', async () => {
     const run = await runner();
-    const f = 100, both = randomF32(3 + 2 * f, 11, 6);
-    const gb = uploadF32(run.device, both), go = poisonF32(run.device, 5 + f + 4);
+    const f = 100,
+      both = randomF32(3 + 2 * f, 11, 6);
+    const gb = uploadF32(run.device, both),
+      go = poisonF32(run.device, 5 + f + 4);
     await runStep(run, (r) => encodeSiluMul(r, { gate: gb, gateOffset: 3, up: gb, upOffset: 3 + f, out: go, outOffset: 5, n: f }));
     const out = await readF32(run.device, go, 5 + f + 4);
     expectClose(out.subarray(5, 5 + f), siluMulRef(both.subarray(3, 3 + f), both.subarray(3 + f)), tol.f32Elementwise);
@@ -46,15 +54,20 @@ describe('silu_mul kernel', () => {
 
   test('in place: out === gate, out === up, and one buffer holding gate, up and out', async () => {
     const run = await runner();
-    const n = 300, gate = randomF32(n, 21, 6), up = randomF32(n, 22, 2), ref = siluMulRef(gate, up);
-    const gg = uploadF32(run.device, gate), gu = uploadF32(run.device, up);
+    const n = 300,
+      gate = randomF32(n, 21, 6),
+      up = randomF32(n, 22, 2),
+      ref = siluMulRef(gate, up);
+    const gg = uploadF32(run.device, gate),
+      gu = uploadF32(run.device, up);
     await runStep(run, (r) => encodeSiluMul(r, { gate: gg, up: gu, out: gg, n }));
     expectClose(await readF32(run.device, gg, n), ref, tol.f32Elementwise);
     const gg2 = uploadF32(run.device, gate);
     await runStep(run, (r) => encodeSiluMul(r, { gate: gg2, up: gu, out: gu, n }));
     expectClose(await readF32(run.device, gu, n), ref, tol.f32Elementwise);
     const both = new Float32Array(2 * n);
-    both.set(gate); both.set(up, n);
+    both.set(gate);
+    both.set(up, n);
     const gb = uploadF32(run.device, both);
     await runStep(run, (r) => encodeSiluMul(r, { gate: gb, up: gb, upOffset: n, out: gb, n }));
     const out = await readF32(run.device, gb, 2 * n);
@@ -64,7 +77,8 @@ describe('silu_mul kernel', () => {
 
   test('rejects overlapping in-place ranges and short buffers', async () => {
     const run = await runner();
-    const g = uploadF32(run.device, new Float32Array(16)), o = uploadF32(run.device, new Float32Array(8));
+    const g = uploadF32(run.device, new Float32Array(16)),
+      o = uploadF32(run.device, new Float32Array(8));
     expect(() => encodeSiluMul(run, { gate: g, up: o, out: g, outOffset: 1, n: 8 })).toThrow(/out range/);
     expect(() => encodeSiluMul(run, { gate: o, up: o, out: g, n: 9 })).toThrow(/gate bytes/);
   });

@@ -31,14 +31,29 @@ import { seeded } from '../helpers/gpu';
 const fixtures = '/test/fixtures/models';
 const floatModels = ['llama', 'llama3', 'qwen2', 'mistral', 'memory3'];
 const ggufFiles: [string, string][] = [
-  ['llama-q8_0', 'llama/model-q8_0.gguf'], ['llama-q4_0', 'llama/model-q4_0.gguf'], ['llama3-q4_0', 'llama3/model-q4_0.gguf'],
-  ['qwen2-q8_0', 'qwen2/model-q8_0.gguf'], ['llama-q4_k_m', 'llama-k/model-q4_k_m.gguf'], ['llama-q6_k', 'llama-k/model-q6_k.gguf'],
-  ['llama-f16.gguf', 'llama/model-f16.gguf'], ['llama-bf16.gguf', 'llama/model-bf16.gguf'],
+  ['llama-q8_0', 'llama/model-q8_0.gguf'],
+  ['llama-q4_0', 'llama/model-q4_0.gguf'],
+  ['llama3-q4_0', 'llama3/model-q4_0.gguf'],
+  ['qwen2-q8_0', 'qwen2/model-q8_0.gguf'],
+  ['llama-q4_k_m', 'llama-k/model-q4_k_m.gguf'],
+  ['llama-q6_k', 'llama-k/model-q6_k.gguf'],
+  ['llama-f16.gguf', 'llama/model-f16.gguf'],
+  ['llama-bf16.gguf', 'llama/model-bf16.gguf'],
 ];
-const promptLength = 20, ggufPromptLength = 8, steps = 32, topK = 5, tolerance = 1e-3, ggufPrompts = 6;
+const promptLength = 20,
+  ggufPromptLength = 8,
+  steps = 32,
+  topK = 5,
+  tolerance = 1e-3,
+  ggufPrompts = 6;
 
 interface Result {
-  model: string; agree: boolean; tokens: number; prompts: number; maxDeltaP: number; tolerance: number;
+  model: string;
+  agree: boolean;
+  tokens: number;
+  prompts: number;
+  maxDeltaP: number;
+  tolerance: number;
   /** GGUF cases: steps within `tolerance` before the first larger one, summed over prompts. */
   exactSteps?: number;
   /** GGUF cases: max |Δp| with f32 activations (the engine's default), on the first prompt. */
@@ -50,8 +65,8 @@ interface Result {
 const results: Result[] = [];
 
 interface Decoded {
-  greedyMismatches: { step: number; margin: number; text: string }[];  // margin: llama.cpp's top-1 − top-2 probability
-  deltas: number[];  // per step: max |Δp| over llama.cpp's top-5
+  greedyMismatches: { step: number; margin: number; text: string }[]; // margin: llama.cpp's top-1 − top-2 probability
+  deltas: number[]; // per step: max |Δp| over llama.cpp's top-5
 }
 
 /** llama.cpp's forced decode of `prompt`, and ours on each engine, step by step. */
@@ -60,13 +75,17 @@ async function decode(engines: Memory3Engine[], gguf: string, prompt: number[]):
   const ref = await commands.llamaCppForced({ gguf, promptTokens: prompt, steps, topK });
   const out: Decoded[] = engines.map(() => ({ greedyMismatches: [], deltas: [] }));
   for (let s = 0; s < steps; s++) {
-    const fed = ref.fed.slice(0, promptLength + s), theirs = ref.steps[s];
+    const fed = ref.fed.slice(0, promptLength + s),
+      theirs = ref.steps[s];
     for (const [i, engine] of engines.entries()) {
       const probs = softmax(await engine.evaluate(fed));
       if (argmax(probs) !== theirs.token) {
         const [a, b] = theirs.top;
-        out[i].greedyMismatches.push({ step: s, margin: a.p - b.p,
-          text: `step ${s}: greedy ${argmax(probs)} vs llama.cpp ${theirs.token} (llama.cpp p ${a.p.toFixed(4)} vs ${b.p.toFixed(4)}, ours ${probs[a.token].toFixed(4)} vs ${probs[b.token].toFixed(4)})` });
+        out[i].greedyMismatches.push({
+          step: s,
+          margin: a.p - b.p,
+          text: `step ${s}: greedy ${argmax(probs)} vs llama.cpp ${theirs.token} (llama.cpp p ${a.p.toFixed(4)} vs ${b.p.toFixed(4)}, ours ${probs[a.token].toFixed(4)} vs ${probs[b.token].toFixed(4)})`,
+        });
       }
       out[i].deltas.push(Math.max(...theirs.top.map(({ token, p }) => Math.abs(probs[token] - p))));
     }
@@ -81,7 +100,14 @@ const promptOf = (seed: number, vocab: number, length = promptLength) => {
 
 describe('oracle: our engine vs llama.cpp on identical weights', () => {
   afterAll(async () => {
-    await commands.writeJson('test/fixtures/models/oracle-results.json', { promptLength, ggufPromptLength, steps, topK, tolerance, results });
+    await commands.writeJson('test/fixtures/models/oracle-results.json', {
+      promptLength,
+      ggufPromptLength,
+      steps,
+      topK,
+      tolerance,
+      results,
+    });
   });
 
   for (const name of floatModels) {
@@ -89,9 +115,20 @@ describe('oracle: our engine vs llama.cpp on identical weights', () => {
       const engine = await createEngine({ model: `${fixtures}/${name}/`, prefillChunk: 8 });
       try {
         const [d] = await decode([engine], `test/fixtures/models/${name}/model.gguf`, promptOf(1234 + name.length, engine.info.vocabSize));
-        const mismatches = [...d.greedyMismatches.map((g) => g.text), ...d.deltas.flatMap((x, s) => (x > tolerance ? [`step ${s}: |Δp| ${x.toExponential(2)}`] : []))];
+        const mismatches = [
+          ...d.greedyMismatches.map((g) => g.text),
+          ...d.deltas.flatMap((x, s) => (x > tolerance ? [`step ${s}: |Δp| ${x.toExponential(2)}`] : [])),
+        ];
         const maxDeltaP = Math.max(...d.deltas);
-        results.push({ model: name, agree: mismatches.length === 0, tokens: steps, prompts: 1, maxDeltaP, tolerance, mismatches: mismatches.slice(0, 10) });
+        results.push({
+          model: name,
+          agree: mismatches.length === 0,
+          tokens: steps,
+          prompts: 1,
+          maxDeltaP,
+          tolerance,
+          mismatches: mismatches.slice(0, 10),
+        });
         console.log(`oracle ${name}: max |Δp| ${maxDeltaP.toExponential(2)}, ${mismatches.length} mismatches`);
         expect(mismatches).toEqual([]);
       } finally {
@@ -106,10 +143,17 @@ describe('oracle: our engine vs llama.cpp on identical weights', () => {
       const rounded = await createEngine({ model, prefillChunk: 8, activationRounding: 'llama.cpp' });
       const plain = await createEngine({ model, prefillChunk: 8 });
       try {
-        const mismatches: string[] = [], nearTies: string[] = [];
-        let exactSteps = 0, maxDeltaP = 0, maxDeltaPF32 = 0;
+        const mismatches: string[] = [],
+          nearTies: string[] = [];
+        let exactSteps = 0,
+          maxDeltaP = 0,
+          maxDeltaPF32 = 0;
         for (let p = 0; p < ggufPrompts; p++) {
-          const [r, f] = await decode(p === 0 ? [rounded, plain] : [rounded], `test/fixtures/models/${file}`, promptOf(1234 + name.length + 100 * p, rounded.info.vocabSize, ggufPromptLength));
+          const [r, f] = await decode(
+            p === 0 ? [rounded, plain] : [rounded],
+            `test/fixtures/models/${file}`,
+            promptOf(1234 + name.length + 100 * p, rounded.info.vocabSize, ggufPromptLength),
+          );
           const flip = r.deltas.findIndex((x) => x > tolerance);
           // After a flip, a greedy difference where llama.cpp's top two are closer than the measured
           // perturbation (2·|Δp| at that step) is that flip's doing, not a misread weight.
@@ -122,9 +166,21 @@ describe('oracle: our engine vs llama.cpp on identical weights', () => {
           if (f) maxDeltaPF32 = Math.max(maxDeltaPF32, ...f.deltas);
         }
         if (exactSteps < steps) mismatches.push(`only ${exactSteps} steps within ${tolerance} before a rounding flip (need ${steps})`);
-        results.push({ model: name, agree: mismatches.length === 0, tokens: steps, prompts: ggufPrompts, maxDeltaP, tolerance, exactSteps, maxDeltaPF32,
-          nearTies, mismatches: mismatches.slice(0, 10) });
-        console.log(`oracle ${name}: ${exactSteps}/${steps * ggufPrompts} steps exact, max |Δp| ${maxDeltaP.toExponential(2)} (f32 activations ${maxDeltaPF32.toExponential(2)}), ${mismatches.length} mismatches`);
+        results.push({
+          model: name,
+          agree: mismatches.length === 0,
+          tokens: steps,
+          prompts: ggufPrompts,
+          maxDeltaP,
+          tolerance,
+          exactSteps,
+          maxDeltaPF32,
+          nearTies,
+          mismatches: mismatches.slice(0, 10),
+        });
+        console.log(
+          `oracle ${name}: ${exactSteps}/${steps * ggufPrompts} steps exact, max |Δp| ${maxDeltaP.toExponential(2)} (f32 activations ${maxDeltaPF32.toExponential(2)}), ${mismatches.length} mismatches`,
+        );
         expect(mismatches).toEqual([]);
       } finally {
         await rounded.dispose();

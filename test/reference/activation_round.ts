@@ -33,12 +33,17 @@ export function activationRoundRef(x: Float32Array, mode: ActivationRounding): F
       const amax = v.reduce((a, e) => Math.max(a, Math.abs(e)), 0);
       const d = f16BitsToF32(f32ToF16Bits(f(amax / 127)));
       const id = amax !== 0 ? f(127 / amax) : 0;
-      v.forEach((e, i) => { out[b + i] = f(d * rne(f(e * id))); });
+      v.forEach((e, i) => {
+        out[b + i] = f(d * rne(f(e * id)));
+      });
     } else {
       let m = 0;
       for (const e of v) if (Math.abs(e) > Math.abs(m)) m = e;
-      const s = m !== 0 ? f(-127 / m) : 0, d = m !== 0 ? f(1 / s) : 0;
-      v.forEach((e, i) => { out[b + i] = f(d * Math.min(127, rne(f(e * s)))); });
+      const s = m !== 0 ? f(-127 / m) : 0,
+        d = m !== 0 ? f(1 / s) : 0;
+      v.forEach((e, i) => {
+        out[b + i] = f(d * Math.min(127, rne(f(e * s))));
+      });
     }
   }
   return out;

@@ -5,17 +5,17 @@
  *   scores = scale · q·k,  p = softmax(scores) jointly over all keys,  out = Σ p · v.
  */
 export interface AttentionRefArgs {
-  q: ArrayLike<number>;        // (m, nHeads, headDim) at qOffset
+  q: ArrayLike<number>; // (m, nHeads, headDim) at qOffset
   qOffset?: number;
-  kCache: ArrayLike<number>;   // (ctx, kvHeads, headDim)
-  vCache: ArrayLike<number>;   // (ctx, kvHeads, headDim)
+  kCache: ArrayLike<number>; // (ctx, kvHeads, headDim)
+  vCache: ArrayLike<number>; // (ctx, kvHeads, headDim)
   m: number;
   startPos: number;
   nHeads: number;
   kvHeads: number;
   headDim: number;
   scale: number;
-  memory?: { k: ArrayLike<number>; v: ArrayLike<number>; count: number; headMask?: number };  // (kvHeads, count, headDim); headMask bit g: kv head g reads memory
+  memory?: { k: ArrayLike<number>; v: ArrayLike<number>; count: number; headMask?: number }; // (kvHeads, count, headDim); headMask bit g: kv head g reads memory
 }
 
 /** Returns out (m, nHeads, headDim). */

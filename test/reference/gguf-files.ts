@@ -14,12 +14,15 @@ const types: Record<number, string> = { 0: 'F32', 1: 'F16', 2: 'q4_0', 8: 'q8_0'
 
 /** HF row h·d + j·d/2 + i was stored at row h·d + 2i + j (convert_hf_to_gguf's permute). */
 function deinterleave(t: ReferenceTensor, headDim: number): ReferenceTensor {
-  const cols = t.shape.length > 1 ? t.shape[1] : 1, rows = t.shape[0], half = headDim / 2;
+  const cols = t.shape.length > 1 ? t.shape[1] : 1,
+    rows = t.shape[0],
+    half = headDim / 2;
   const out = new Float64Array(t.data.length);
   for (let h = 0; h < rows / headDim; h++) {
     for (let i = 0; i < half; i++) {
       for (let j = 0; j < 2; j++) {
-        const from = (h * headDim + 2 * i + j) * cols, to = (h * headDim + j * half + i) * cols;
+        const from = (h * headDim + 2 * i + j) * cols,
+          to = (h * headDim + j * half + i) * cols;
         out.set(t.data.subarray(from, from + cols), to);
       }
     }
@@ -28,9 +31,9 @@ function deinterleave(t: ReferenceTensor, headDim: number): ReferenceTensor {
 }
 
 export interface GgufReference {
-  config: Record<string, any>;          // HF config.json fields the reference reads
+  config: Record<string, any>; // HF config.json fields the reference reads
   tensors: Map<string, ReferenceTensor>; // HF names and shapes
-  ropeFactors: Float64Array | null;      // rope_freqs.weight
+  ropeFactors: Float64Array | null; // rope_freqs.weight
 }
 
 export async function readGgufModel(path: string): Promise<GgufReference> {
@@ -38,12 +41,19 @@ export async function readGgufModel(path: string): Promise<GgufReference> {
   const meta = metadata as unknown as Record<string, any>;
   const file = readFileSync(path);
   const arch = meta['general.architecture'] as string;
-  const heads = meta[`${arch}.attention.head_count`], hidden = meta[`${arch}.embedding_length`];
+  const heads = meta[`${arch}.attention.head_count`],
+    hidden = meta[`${arch}.embedding_length`];
   const headDim = meta[`${arch}.attention.key_length`] ?? hidden / heads;
   const hfNames = new Map<string, string>();
   for (let l = 0; l < meta[`${arch}.block_count`]; l++) {
-    for (const s of ['input_layernorm.weight', 'post_attention_layernorm.weight', 'mlp.gate_proj.weight', 'mlp.up_proj.weight', 'mlp.down_proj.weight',
-      ...['q', 'k', 'v', 'o'].flatMap((p) => [`self_attn.${p}_proj.weight`, `self_attn.${p}_proj.bias`])]) {
+    for (const s of [
+      'input_layernorm.weight',
+      'post_attention_layernorm.weight',
+      'mlp.gate_proj.weight',
+      'mlp.up_proj.weight',
+      'mlp.down_proj.weight',
+      ...['q', 'k', 'v', 'o'].flatMap((p) => [`self_attn.${p}_proj.weight`, `self_attn.${p}_proj.bias`]),
+    ]) {
       hfNames.set(ggufTensorName(`model.layers.${l}.${s}`), `model.layers.${l}.${s}`);
     }
   }
@@ -57,7 +67,10 @@ export async function readGgufModel(path: string): Promise<GgufReference> {
     const count = shape.reduce((a, b) => a * b, 1);
     const bytes = new Uint8Array(file.buffer, file.byteOffset + Number(tensorDataOffset + info.offset));
     const data = type === type.toUpperCase() ? decode(bytes, type, count) : dequantize(type as QuantFormat, bytes, count);
-    if (info.name === 'rope_freqs.weight') { ropeFactors = data; continue; }
+    if (info.name === 'rope_freqs.weight') {
+      ropeFactors = data;
+      continue;
+    }
     const name = hfNames.get(info.name);
     if (!name) throw new Error(`reference: no HF name for GGUF tensor ${info.name}`);
     let t: ReferenceTensor = { shape, data };
@@ -65,9 +78,15 @@ export async function readGgufModel(path: string): Promise<GgufReference> {
     tensors.set(name, t);
   }
   const config = {
-    hidden_size: hidden, num_attention_heads: heads, num_key_value_heads: meta[`${arch}.attention.head_count_kv`] ?? heads,
-    head_dim: headDim, num_hidden_layers: meta[`${arch}.block_count`], rms_norm_eps: meta[`${arch}.attention.layer_norm_rms_epsilon`],
-    rope_theta: meta[`${arch}.rope.freq_base`] ?? 10000, rope_scaling: null, tie_word_embeddings: !tensors.has('lm_head.weight'),
+    hidden_size: hidden,
+    num_attention_heads: heads,
+    num_key_value_heads: meta[`${arch}.attention.head_count_kv`] ?? heads,
+    head_dim: headDim,
+    num_hidden_layers: meta[`${arch}.block_count`],
+    rms_norm_eps: meta[`${arch}.attention.layer_norm_rms_epsilon`],
+    rope_theta: meta[`${arch}.rope.freq_base`] ?? 10000,
+    rope_scaling: null,
+    tie_word_embeddings: !tensors.has('lm_head.weight'),
   };
   return { config, tensors, ropeFactors };
 }

@@ -39,7 +39,7 @@ export function loadReferenceModel(dir: string): ReferenceModel {
 export async function loadReferenceGguf(path: string): Promise<ReferenceModel> {
   const { config, tensors, ropeFactors } = await readGgufModel(path);
   const m = referenceModelOf(config, tensors, path);
-  if (ropeFactors) m.invFreq = m.invFreq.map((f, i) => f / ropeFactors[i]);  // llama.cpp divides each frequency
+  if (ropeFactors) m.invFreq = m.invFreq.map((f, i) => f / ropeFactors[i]); // llama.cpp divides each frequency
   return m;
 }
 
@@ -56,21 +56,31 @@ function referenceModelOf(config: Record<string, any>, tensors: Map<string, Refe
     const p = `model.layers.${l}`;
     layers.push({
       inputNorm: get(`${p}.input_layernorm.weight`).data,
-      q: get(`${p}.self_attn.q_proj.weight`), k: get(`${p}.self_attn.k_proj.weight`),
-      v: get(`${p}.self_attn.v_proj.weight`), o: get(`${p}.self_attn.o_proj.weight`),
+      q: get(`${p}.self_attn.q_proj.weight`),
+      k: get(`${p}.self_attn.k_proj.weight`),
+      v: get(`${p}.self_attn.v_proj.weight`),
+      o: get(`${p}.self_attn.o_proj.weight`),
       qBias: tensors.get(`${p}.self_attn.q_proj.bias`)?.data,
       kBias: tensors.get(`${p}.self_attn.k_proj.bias`)?.data,
       vBias: tensors.get(`${p}.self_attn.v_proj.bias`)?.data,
       postNorm: get(`${p}.post_attention_layernorm.weight`).data,
-      gate: get(`${p}.mlp.gate_proj.weight`), up: get(`${p}.mlp.up_proj.weight`), down: get(`${p}.mlp.down_proj.weight`),
+      gate: get(`${p}.mlp.gate_proj.weight`),
+      up: get(`${p}.mlp.up_proj.weight`),
+      down: get(`${p}.mlp.down_proj.weight`),
     });
   }
   const embed = get('model.embed_tokens.weight');
   return {
-    config, hidden: config.hidden_size, heads, kvHeads: config.num_key_value_heads, headDim,
-    eps: config.rms_norm_eps, invFreq: ropeInvFreq(config, headDim), embed, layers,
+    config,
+    hidden: config.hidden_size,
+    heads,
+    kvHeads: config.num_key_value_heads,
+    headDim,
+    eps: config.rms_norm_eps,
+    invFreq: ropeInvFreq(config, headDim),
+    embed,
+    layers,
     finalNorm: get('model.norm.weight').data,
     lmHead: config.tie_word_embeddings ? embed : get('lm_head.weight'),
   };
 }
-

@@ -2,8 +2,14 @@
 import { f16ToF32Array, f32ToF16Array } from '../../src/util/f16';
 
 /** y[i, j] = Σ_k x[i, k]·w[j, k] + bias[j]; x (m, k), w (n, k), bias (n), all row-major. Returns (m, n). */
-export function matmulRef(x: ArrayLike<number>, w: ArrayLike<number>, m: number, n: number, k: number,
-  bias?: ArrayLike<number>): Float64Array {
+export function matmulRef(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  m: number,
+  n: number,
+  k: number,
+  bias?: ArrayLike<number>,
+): Float64Array {
   const y = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {

@@ -9,15 +9,28 @@
 import { flat, referenceForward, type LayerCapture, type ReferenceModel } from './transformer';
 
 /** Dimensions of one layer's selection. */
-export interface SelectDims { heads: number; kvHeads: number; headDim: number }
+export interface SelectDims {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+}
 
 /**
  * log w_j per (memory head, token): q rows (rows, heads*headDim), k rows (rows, kvHeads*headDim);
  * rows [0, prefixLen) are skipped. Returns (memHeads.length, rows - prefixLen) row-major.
  */
-export function memoryScoresRef(q: ArrayLike<number>, k: ArrayLike<number>, rows: number, prefixLen: number,
-  d: SelectDims, memHeads: number[]): Float64Array {
-  const n = rows - prefixLen, hd = d.headDim, group = d.heads / d.kvHeads, scale = 1 / Math.sqrt(hd);
+export function memoryScoresRef(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  rows: number,
+  prefixLen: number,
+  d: SelectDims,
+  memHeads: number[],
+): Float64Array {
+  const n = rows - prefixLen,
+    hd = d.headDim,
+    group = d.heads / d.kvHeads,
+    scale = 1 / Math.sqrt(hd);
   const out = new Float64Array(memHeads.length * n);
   memHeads.forEach((g, mh) => {
     for (let j = 0; j < n; j++) {
@@ -40,7 +53,7 @@ export function memoryScoresRef(q: ArrayLike<number>, k: ArrayLike<number>, rows
 
 /** Indices of the k best of `scores` (best first, ties → lower index); short lists repeat their last. */
 export function topKRef(scores: ArrayLike<number>, k: number): number[] {
-  const order = Array.from(scores, (_, j) => j).sort((a, b) => (scores[b] - scores[a]) || (a - b));
+  const order = Array.from(scores, (_, j) => j).sort((a, b) => scores[b] - scores[a] || a - b);
   const kept = order.slice(0, Math.min(k, order.length));
   while (kept.length < k) kept.push(kept[kept.length - 1]);
   return kept;
@@ -48,9 +61,9 @@ export function topKRef(scores: ArrayLike<number>, k: number): number[] {
 
 /** One memory record in float64, laid out as MemoryRecordData, plus what the selection saw. */
 export interface ReferenceRecord {
-  keys: Float64Array;     // (memLayers, memHeads, k, headDim), RoPE applied
-  values: Float64Array;   // (memLayers, memHeads, k, headDim)
-  positions: number[];    // (memLayers, memHeads, k): prefixLen + j
+  keys: Float64Array; // (memLayers, memHeads, k, headDim), RoPE applied
+  values: Float64Array; // (memLayers, memHeads, k, headDim)
+  positions: number[]; // (memLayers, memHeads, k): prefixLen + j
   scores: Float64Array[]; // per memory layer: (memHeads, n) log-scores
 }
 
@@ -62,14 +75,23 @@ export function forwardCapture(m: ReferenceModel, tokens: number[], layers: numb
 }
 
 /** The memory record of `reference` (ids) encoded after `prefix` (ids), as the writer should produce it. */
-export function referenceMemoryRecord(m: ReferenceModel, prefix: number[], reference: number[],
-  memoryLayers: number[], memoryHeads: number[], k: number): ReferenceRecord {
-  const P = prefix.length, hd = m.headDim, rows = P + reference.length;
+export function referenceMemoryRecord(
+  m: ReferenceModel,
+  prefix: number[],
+  reference: number[],
+  memoryLayers: number[],
+  memoryHeads: number[],
+  k: number,
+): ReferenceRecord {
+  const P = prefix.length,
+    hd = m.headDim,
+    rows = P + reference.length;
   const caps = forwardCapture(m, [...prefix, ...reference], Math.max(...memoryLayers) + 1);
   const size = memoryLayers.length * memoryHeads.length * k;
   const rec: ReferenceRecord = { keys: new Float64Array(size * hd), values: new Float64Array(size * hd), positions: [], scores: [] };
   memoryLayers.forEach((l, li) => {
-    const c = caps[l], n = reference.length;
+    const c = caps[l],
+      n = reference.length;
     const scores = memoryScoresRef(flat(c.q), flat(c.k), rows, P, m, memoryHeads);
     rec.scores.push(scores);
     memoryHeads.forEach((g, mh) => {

@@ -9,7 +9,10 @@ import { seeded } from '../helpers/random';
 export type QuantFormat = 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
 
 export const blockOf: Record<QuantFormat, { elems: number; bytes: number }> = {
-  q8_0: { elems: 32, bytes: 34 }, q4_0: { elems: 32, bytes: 18 }, q4_k: { elems: 256, bytes: 144 }, q6_k: { elems: 256, bytes: 210 },
+  q8_0: { elems: 32, bytes: 34 },
+  q4_0: { elems: 32, bytes: 18 },
+  q4_k: { elems: 256, bytes: 144 },
+  q6_k: { elems: 256, bytes: 210 },
 };
 
 const half = (b: Uint8Array, at: number) => f16BitsToF32(b[at] | (b[at + 1] << 8));
@@ -35,7 +38,8 @@ export function q4kScaleMin(b: Uint8Array, s: number, j: number): [number, numbe
 }
 
 function q4_k(b: Uint8Array, out: Float64Array, o: number): void {
-  const d = half(b, 0), dmin = half(b, 2);
+  const d = half(b, 0),
+    dmin = half(b, 2);
   for (let c = 0; c < 4; c++) {
     for (let h = 0; h < 2; h++) {
       const [sc, m] = q4kScaleMin(b, 4, 2 * c + h);
@@ -66,7 +70,8 @@ const kernels: Record<QuantFormat, (b: Uint8Array, out: Float64Array, o: number)
 /** The values of `elements` quantized values stored as consecutive blocks in `bytes`. */
 export function dequantize(format: QuantFormat, bytes: Uint8Array, elements: number): Float64Array {
   const { elems, bytes: size } = blockOf[format];
-  if (elements % elems !== 0 || bytes.length < (elements / elems) * size) throw new RangeError(`dequantize: ${elements} ${format} values need whole blocks`);
+  if (elements % elems !== 0 || bytes.length < (elements / elems) * size)
+    throw new RangeError(`dequantize: ${elements} ${format} values need whole blocks`);
   const out = new Float64Array(elements);
   for (let b = 0; b < elements / elems; b++) kernels[format](bytes.subarray(b * size, (b + 1) * size), out, b * elems);
   return out;
@@ -80,15 +85,21 @@ export function randomBlocks(format: QuantFormat, elements: number, seed: number
   const { elems, bytes: size } = blockOf[format];
   const r = seeded(seed);
   const out = new Uint8Array((elements / elems) * size);
-  const putHalf = (at: number, v: number) => { const h = f32ToF16Bits(v); out[at] = h & 255; out[at + 1] = h >> 8; };
+  const putHalf = (at: number, v: number) => {
+    const h = f32ToF16Bits(v);
+    out[at] = h & 255;
+    out[at + 1] = h >> 8;
+  };
   for (let b = 0; b < elements / elems; b++) {
     const o = b * size;
     for (let i = 0; i < size; i++) out[o + i] = Math.floor(r() * 256);
     const jitter = 0.5 + r();
     if (format === 'q8_0') putHalf(o, (scale / 127) * jitter * (r() < 0.5 ? -1 : 1));
     else if (format === 'q4_0') putHalf(o, (scale / 8) * jitter);
-    else if (format === 'q4_k') { putHalf(o, (scale / (15 * 63)) * jitter); putHalf(o + 2, (scale / 63) * jitter * 0.5); }
-    else putHalf(o + 208, (scale / (32 * 127)) * jitter);
+    else if (format === 'q4_k') {
+      putHalf(o, (scale / (15 * 63)) * jitter);
+      putHalf(o + 2, (scale / 63) * jitter * 0.5);
+    } else putHalf(o + 208, (scale / (32 * 127)) * jitter);
   }
   return out;
 }

@@ -6,27 +6,35 @@
  */
 /** `F`: the inverse frequencies' array type (the kernel test uploads Float32Array; the model reference's are float64). */
 export interface RopeRefArgs<F extends ArrayLike<number> = Float32Array> {
-  rows: number; heads: number; headDim: number;
-  rowStride?: number; offset?: number; startPos: number;
-  invFreq: F;                  // (headDim/2)
+  rows: number;
+  heads: number;
+  headDim: number;
+  rowStride?: number;
+  offset?: number;
+  startPos: number;
+  invFreq: F; // (headDim/2)
   style: 'half' | 'interleaved';
-  angle?: 'f32' | 'f64';       // pos·invFreq rounded to f32 as the kernel forms it (default), or in float64
+  angle?: 'f32' | 'f64'; // pos·invFreq rounded to f32 as the kernel forms it (default), or in float64
 }
 
 /** Returns a float64 copy of `x` with the rotation applied where the kernel applies it. */
 export function ropeRef(x: ArrayLike<number>, a: RopeRefArgs<ArrayLike<number>>): Float64Array {
   const out = Float64Array.from(x);
-  const half = a.headDim / 2, stride = a.rowStride ?? a.heads * a.headDim, offset = a.offset ?? 0;
+  const half = a.headDim / 2,
+    stride = a.rowStride ?? a.heads * a.headDim,
+    offset = a.offset ?? 0;
   for (let r = 0; r < a.rows; r++) {
     const pos = a.startPos + r;
     for (let h = 0; h < a.heads; h++) {
       const base = offset + r * stride + h * a.headDim;
       for (let i = 0; i < half; i++) {
         const angle = a.angle === 'f64' ? pos * a.invFreq[i] : Math.fround(pos * a.invFreq[i]);
-        const c = Math.cos(angle), s = Math.sin(angle);
+        const c = Math.cos(angle),
+          s = Math.sin(angle);
         const ia = a.style === 'half' ? base + i : base + 2 * i;
         const ib = a.style === 'half' ? ia + half : ia + 1;
-        const xa = x[ia], xb = x[ib];
+        const xa = x[ia],
+          xb = x[ib];
         out[ia] = xa * c - xb * s;
         out[ib] = xb * c + xa * s;
       }

@@ -18,9 +18,12 @@ export interface LayerWeights {
   k: ReferenceTensor; // (kvHeads*headDim, hidden)
   v: ReferenceTensor; // (kvHeads*headDim, hidden)
   o: ReferenceTensor; // (hidden, heads*headDim)
-  qBias?: Float64Array; kBias?: Float64Array; vBias?: Float64Array;
+  qBias?: Float64Array;
+  kBias?: Float64Array;
+  vBias?: Float64Array;
   postNorm: Float64Array; // (hidden)
-  gate: ReferenceTensor; up: ReferenceTensor; // (inter, hidden)
+  gate: ReferenceTensor;
+  up: ReferenceTensor; // (inter, hidden)
   down: ReferenceTensor; // (hidden, inter)
 }
 
@@ -64,20 +67,25 @@ export function softmax(x: Float64Array): Float64Array {
 
 /** Explicit memory one token attends to in one layer: the attention reference's memory slots. */
 export interface RefMemory {
-  keys: Float64Array;    // (kvHeads, count, headDim), RoPE already applied
-  values: Float64Array;  // (kvHeads, count, headDim)
+  keys: Float64Array; // (kvHeads, count, headDim), RoPE already applied
+  values: Float64Array; // (kvHeads, count, headDim)
   count: number;
-  headMask: number;      // bit g: kv head g reads the slots
+  headMask: number; // bit g: kv head g reads the slots
 }
 
 /** What one layer computed for every token, for the memory writer's reference. */
-export interface LayerCapture { q: Float64Array[]; k: Float64Array[]; kRot: Float64Array[]; v: Float64Array[] }
+export interface LayerCapture {
+  q: Float64Array[];
+  k: Float64Array[];
+  kRot: Float64Array[];
+  v: Float64Array[];
+}
 
 export interface ForwardOptions {
-  positions?: number[];                                       // RoPE position of each token (default its index)
-  memoryAt?: (t: number, layer: number) => RefMemory | null;  // memory token t attends to in `layer`
-  layers?: number;                                            // run layers [0, layers) only (default all)
-  capture?: (layer: number, c: LayerCapture) => void;        // un-rotated q, k and rotated k, v of each layer
+  positions?: number[]; // RoPE position of each token (default its index)
+  memoryAt?: (t: number, layer: number) => RefMemory | null; // memory token t attends to in `layer`
+  layers?: number; // run layers [0, layers) only (default all)
+  capture?: (layer: number, c: LayerCapture) => void; // un-rotated q, k and rotated k, v of each layer
 }
 
 /** x + y: the residual connection (the engine fuses it into the matmul as y += x·wᵀ). */
@@ -107,14 +115,29 @@ export function referenceForward(m: ReferenceModel, tokens: number[], o: Forward
     const q = normed.map((x) => matVec(layer.q, x, layer.qBias));
     const k = normed.map((x) => matVec(layer.k, x, layer.kBias));
     const v = normed.map((x) => matVec(layer.v, x, layer.vBias));
-    const qRot = q.map((x, t) => ropeRef(x, { rows: 1, heads: m.heads, headDim: m.headDim, startPos: pos(t), invFreq: m.invFreq, style: 'half', angle: 'f64' }));
-    const kRot = k.map((x, t) => ropeRef(x, { rows: 1, heads: m.kvHeads, headDim: m.headDim, startPos: pos(t), invFreq: m.invFreq, style: 'half', angle: 'f64' }));
+    const qRot = q.map((x, t) =>
+      ropeRef(x, { rows: 1, heads: m.heads, headDim: m.headDim, startPos: pos(t), invFreq: m.invFreq, style: 'half', angle: 'f64' }),
+    );
+    const kRot = k.map((x, t) =>
+      ropeRef(x, { rows: 1, heads: m.kvHeads, headDim: m.headDim, startPos: pos(t), invFreq: m.invFreq, style: 'half', angle: 'f64' }),
+    );
     o.capture?.(l, { q, k, kRot, v });
-    const kCache = flat(kRot), vCache = flat(v);
+    const kCache = flat(kRot),
+      vCache = flat(v);
     xs = xs.map((x, t) => {
       const mem = o.memoryAt?.(t, l);
-      const a = attentionRef({ q: qRot[t], kCache, vCache, m: 1, startPos: t, nHeads: m.heads, kvHeads: m.kvHeads, headDim: m.headDim,
-        scale: 1 / Math.sqrt(m.headDim), memory: mem ? { k: mem.keys, v: mem.values, count: mem.count, headMask: mem.headMask } : undefined });
+      const a = attentionRef({
+        q: qRot[t],
+        kCache,
+        vCache,
+        m: 1,
+        startPos: t,
+        nHeads: m.heads,
+        kvHeads: m.kvHeads,
+        headDim: m.headDim,
+        scale: 1 / Math.sqrt(m.headDim),
+        memory: mem ? { k: mem.keys, v: mem.values, count: mem.count, headMask: mem.headMask } : undefined,
+      });
       return residual(x, matVec(layer.o, a));
     });
     xs = xs.map((x) => {
@@ -135,7 +158,10 @@ export function referenceLogits(m: ReferenceModel, tokens: number[]): Float64Arr
  * jointly to [memory slots of its kv head, causal context], as the engine does with memories spliced in.
  */
 export function referenceLogitsWithMemory(
-  m: ReferenceModel, tokens: number[], positions: number[], memoryAt: (t: number, layer: number) => RefMemory | null,
+  m: ReferenceModel,
+  tokens: number[],
+  positions: number[],
+  memoryAt: (t: number, layer: number) => RefMemory | null,
 ): Float64Array[] {
   return referenceForward(m, tokens, { positions, memoryAt }).map((x) => matVec(m.lmHead, rmsNorm(x, m.finalNorm, m.eps)));
 }

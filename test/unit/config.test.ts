@@ -5,32 +5,86 @@ import { expectClose } from '../helpers/expect-close';
 
 /** Verbatim config.json of meta-llama/Llama-3.2-1B (publicly documented values). */
 const llama32 = {
-  architectures: ['LlamaForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 128000,
-  eos_token_id: 128001, head_dim: 64, hidden_act: 'silu', hidden_size: 2048, initializer_range: 0.02,
-  intermediate_size: 8192, max_position_embeddings: 131072, mlp_bias: false, model_type: 'llama',
-  num_attention_heads: 32, num_hidden_layers: 16, num_key_value_heads: 8, pretraining_tp: 1, rms_norm_eps: 1e-5,
+  architectures: ['LlamaForCausalLM'],
+  attention_bias: false,
+  attention_dropout: 0.0,
+  bos_token_id: 128000,
+  eos_token_id: 128001,
+  head_dim: 64,
+  hidden_act: 'silu',
+  hidden_size: 2048,
+  initializer_range: 0.02,
+  intermediate_size: 8192,
+  max_position_embeddings: 131072,
+  mlp_bias: false,
+  model_type: 'llama',
+  num_attention_heads: 32,
+  num_hidden_layers: 16,
+  num_key_value_heads: 8,
+  pretraining_tp: 1,
+  rms_norm_eps: 1e-5,
   rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
-  rope_theta: 500000.0, tie_word_embeddings: true, torch_dtype: 'bfloat16', use_cache: true, vocab_size: 128256,
+  rope_theta: 500000.0,
+  tie_word_embeddings: true,
+  torch_dtype: 'bfloat16',
+  use_cache: true,
+  vocab_size: 128256,
 };
 /** Qwen/Qwen2.5-0.5B-Instruct. */
 const qwen25 = {
-  architectures: ['Qwen2ForCausalLM'], attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645,
-  hidden_act: 'silu', hidden_size: 896, initializer_range: 0.02, intermediate_size: 4864, max_position_embeddings: 32768,
-  max_window_layers: 21, model_type: 'qwen2', num_attention_heads: 14, num_hidden_layers: 24, num_key_value_heads: 2,
-  rms_norm_eps: 1e-6, rope_theta: 1000000.0, sliding_window: 32768, tie_word_embeddings: true, torch_dtype: 'bfloat16',
-  use_cache: true, use_sliding_window: false, vocab_size: 151936,
+  architectures: ['Qwen2ForCausalLM'],
+  attention_dropout: 0.0,
+  bos_token_id: 151643,
+  eos_token_id: 151645,
+  hidden_act: 'silu',
+  hidden_size: 896,
+  initializer_range: 0.02,
+  intermediate_size: 4864,
+  max_position_embeddings: 32768,
+  max_window_layers: 21,
+  model_type: 'qwen2',
+  num_attention_heads: 14,
+  num_hidden_layers: 24,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  sliding_window: 32768,
+  tie_word_embeddings: true,
+  torch_dtype: 'bfloat16',
+  use_cache: true,
+  use_sliding_window: false,
+  vocab_size: 151936,
 };
 /** mistralai/Mistral-7B-v0.1. */
 const mistral = {
-  architectures: ['MistralForCausalLM'], bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu', hidden_size: 4096,
-  initializer_range: 0.02, intermediate_size: 14336, max_position_embeddings: 32768, model_type: 'mistral',
-  num_attention_heads: 32, num_hidden_layers: 32, num_key_value_heads: 8, rms_norm_eps: 1e-5, rope_theta: 10000.0,
-  sliding_window: 4096, tie_word_embeddings: false, torch_dtype: 'bfloat16', use_cache: true, vocab_size: 32000,
+  architectures: ['MistralForCausalLM'],
+  bos_token_id: 1,
+  eos_token_id: 2,
+  hidden_act: 'silu',
+  hidden_size: 4096,
+  initializer_range: 0.02,
+  intermediate_size: 14336,
+  max_position_embeddings: 32768,
+  model_type: 'mistral',
+  num_attention_heads: 32,
+  num_hidden_layers: 32,
+  num_key_value_heads: 8,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000.0,
+  sliding_window: 4096,
+  tie_word_embeddings: false,
+  torch_dtype: 'bfloat16',
+  use_cache: true,
+  vocab_size: 32000,
 };
 
 function expectThrow(fn: () => unknown, cls: abstract new (...a: never[]) => Error, ...fragments: string[]): void {
   let err: unknown;
-  try { fn(); } catch (e) { err = e; }
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
   expect(err, 'expected a throw').toBeInstanceOf(cls);
   for (const f of fragments) expect((err as Error).message).toContain(f);
 }
@@ -39,11 +93,26 @@ describe('parseModelConfig', () => {
   it('normalizes a Llama 3.2 config with llama3 rope scaling and tied embeddings', () => {
     const c = parseModelConfig(llama32);
     expect(c).toEqual<ModelConfig>({
-      family: 'llama', architecture: 'LlamaForCausalLM', hiddenSize: 2048, intermediateSize: 8192, numLayers: 16,
-      numHeads: 32, numKvHeads: 8, headDim: 64, vocabSize: 128256, rmsNormEps: 1e-5, ropeTheta: 500000,
+      family: 'llama',
+      architecture: 'LlamaForCausalLM',
+      hiddenSize: 2048,
+      intermediateSize: 8192,
+      numLayers: 16,
+      numHeads: 32,
+      numKvHeads: 8,
+      headDim: 64,
+      vocabSize: 128256,
+      rmsNormEps: 1e-5,
+      ropeTheta: 500000,
       ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
-      maxPositionEmbeddings: 131072, tieWordEmbeddings: true, attentionBias: false, attentionOutputBias: false,
-      bosTokenId: 128000, eosTokenIds: [128001], slidingWindow: null, memory3: null,
+      maxPositionEmbeddings: 131072,
+      tieWordEmbeddings: true,
+      attentionBias: false,
+      attentionOutputBias: false,
+      bosTokenId: 128000,
+      eosTokenIds: [128001],
+      slidingWindow: null,
+      memory3: null,
     });
   });
 
@@ -61,9 +130,17 @@ describe('parseModelConfig', () => {
 
   it('normalizes Mistral (sliding window, untied head, defaults for absent fields)', () => {
     const c = parseModelConfig(mistral);
-    expect(c).toMatchObject({ family: 'mistral', headDim: 128, slidingWindow: 4096, tieWordEmbeddings: false,
-      attentionBias: false, bosTokenId: 1, eosTokenIds: [2], ropeScaling: null });
-    expect(contextLimit(c)).toBe(4096);  // the window bounds the context the engine holds
+    expect(c).toMatchObject({
+      family: 'mistral',
+      headDim: 128,
+      slidingWindow: 4096,
+      tieWordEmbeddings: false,
+      attentionBias: false,
+      bosTokenId: 1,
+      eosTokenIds: [2],
+      ropeScaling: null,
+    });
+    expect(contextLimit(c)).toBe(4096); // the window bounds the context the engine holds
     expect(contextLimit(parseModelConfig(qwen25))).toBe(parseModelConfig(qwen25).maxPositionEmbeddings);
     const { rope_theta: _t, rms_norm_eps: _e, num_key_value_heads: _k, ...sparse } = mistral;
     const d = parseModelConfig(sparse);
@@ -85,8 +162,14 @@ describe('parseModelConfig', () => {
   });
 
   it('rejects unsupported architectures, model types, activations and rope scaling', () => {
-    expectThrow(() => parseModelConfig({ ...llama32, architectures: ['GPT2LMHeadModel'] }), UnsupportedModelError,
-      'GPT2LMHeadModel', 'LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM');
+    expectThrow(
+      () => parseModelConfig({ ...llama32, architectures: ['GPT2LMHeadModel'] }),
+      UnsupportedModelError,
+      'GPT2LMHeadModel',
+      'LlamaForCausalLM',
+      'Qwen2ForCausalLM',
+      'MistralForCausalLM',
+    );
     expectThrow(() => parseModelConfig({ ...llama32, model_type: 'mixtral' }), UnsupportedModelError, 'mixtral', 'llama');
     expectThrow(() => parseModelConfig({ ...llama32, hidden_act: 'gelu' }), UnsupportedModelError, 'gelu');
     expectThrow(() => parseModelConfig({ ...llama32, mlp_bias: true }), UnsupportedModelError, 'mlp_bias');
@@ -104,8 +187,11 @@ describe('parseModelConfig', () => {
     expectThrow(() => parseModelConfig({ ...mistral, num_attention_heads: 30 }), ModelConfigError, 'num_attention_heads', '4096');
     expectThrow(() => parseModelConfig({ ...llama32, num_key_value_heads: 5 }), ModelConfigError, 'num_key_value_heads');
     expectThrow(() => parseModelConfig({ ...llama32, rms_norm_eps: -1 }), ModelConfigError, 'rms_norm_eps');
-    expectThrow(() => parseModelConfig({ ...llama32, rope_scaling: { rope_type: 'llama3', factor: 8 } }), ModelConfigError,
-      'rope_scaling.low_freq_factor');
+    expectThrow(
+      () => parseModelConfig({ ...llama32, rope_scaling: { rope_type: 'llama3', factor: 8 } }),
+      ModelConfigError,
+      'rope_scaling.low_freq_factor',
+    );
     expectThrow(() => parseModelConfig({ ...llama32, memory3: 'yes' }), ModelConfigError, 'memory3');
     expectThrow(() => parseModelConfig([]), ModelConfigError);
     expectThrow(() => parseModelConfig({ hidden_size: 8 }), ModelConfigError, 'architectures');
@@ -135,7 +221,7 @@ describe('ropeInvFreq', () => {
     const c = parseModelConfig(mistral);
     const got = ropeInvFreq(c);
     expect(got.length).toBe(64);
-    const ref = Array.from({ length: 64 }, (_, i) => Math.exp((-2 * i / 128) * Math.log(10000)));
+    const ref = Array.from({ length: 64 }, (_, i) => Math.exp(((-2 * i) / 128) * Math.log(10000)));
     expectClose(got, ref, { atol: 0, rtol: 1e-7, label: 'inv_freq' });
     expect(got[0]).toBe(1);
   });
@@ -148,7 +234,7 @@ describe('ropeInvFreq', () => {
     const plain = Array.from({ length: 32 }, (_, i) => 1 / 500000 ** (i / 32));
     const kinds = plain.map((p, i) => {
       if (Math.abs(got[i] - p) <= 1e-7 * p) return 'high';
-      if (Math.abs(got[i] - p / 32) <= 1e-7 * p / 32) return 'low';
+      if (Math.abs(got[i] - p / 32) <= (1e-7 * p) / 32) return 'low';
       return 'medium';
     });
     expect(kinds.filter((k) => k === 'medium').length).toBeGreaterThan(0); // the smoothing branch is exercised

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  bf16BitsToF32, bf16ToF16Array, bf16ToF32Array, f16BitsToF32, f16ToF32Array, f32BitsToF16Bits, f32ToF16Array,
+  bf16BitsToF32,
+  bf16ToF16Array,
+  bf16ToF32Array,
+  f16BitsToF32,
+  f16ToF32Array,
+  f32BitsToF16Bits,
+  f32ToF16Array,
   f32ToF16Bits,
 } from '../../src/util/f16';
 
@@ -20,9 +26,11 @@ function refF16Bits(x: number): number {
   if (a >= 65520) return sign | 0x7c00;
   let lo = 0;
   let hi = f16Values.length - 1;
-  while (lo < hi) { // largest index with value ≤ a
+  while (lo < hi) {
+    // largest index with value ≤ a
     const mid = (lo + hi + 1) >> 1;
-    if (f16Values[mid] <= a) lo = mid; else hi = mid - 1;
+    if (f16Values[mid] <= a) lo = mid;
+    else hi = mid - 1;
   }
   if (lo === f16Values.length - 1) return sign | lo;
   const dLo = a - f16Values[lo];
@@ -34,8 +42,14 @@ function refF16Bits(x: number): number {
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-function f32FromBits(bits: number): number { u32[0] = bits; return f32[0]; }
-function f32Bits(x: number): number { f32[0] = x; return u32[0]; }
+function f32FromBits(bits: number): number {
+  u32[0] = bits;
+  return f32[0];
+}
+function f32Bits(x: number): number {
+  f32[0] = x;
+  return u32[0];
+}
 
 describe('f16 bits → f32', () => {
   it('matches the IEEE formula for all 65536 patterns and round-trips every non-NaN exactly', () => {
@@ -89,11 +103,30 @@ describe('f32 → f16 rounding', () => {
 
   it('handles the named edge cases', () => {
     const cases: [number, number][] = [
-      [0, 0], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65519.99, 0x7bff], [65520, 0x7c00],
-      [1e6, 0x7c00], [-1e6, 0xfc00], [Infinity, 0x7c00], [-Infinity, 0xfc00],
-      [2 ** -24, 0x0001], [2 ** -25, 0x0000], [Math.fround(2 ** -25 * 1.0000001), 0x0001], [1.5 * 2 ** -24, 0x0002],
-      [2.5 * 2 ** -24, 0x0002], [-(2 ** -26), 0x8000], [1e-45, 0], [2 ** -14, 0x0400], [1023.5 * 2 ** -24, 0x0400],
-      [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [0.1, 0x2e66], [-65504, 0xfbff],
+      [0, 0],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65519.99, 0x7bff],
+      [65520, 0x7c00],
+      [1e6, 0x7c00],
+      [-1e6, 0xfc00],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0x0000],
+      [Math.fround(2 ** -25 * 1.0000001), 0x0001],
+      [1.5 * 2 ** -24, 0x0002],
+      [2.5 * 2 ** -24, 0x0002],
+      [-(2 ** -26), 0x8000],
+      [1e-45, 0],
+      [2 ** -14, 0x0400],
+      [1023.5 * 2 ** -24, 0x0400],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [0.1, 0x2e66],
+      [-65504, 0xfbff],
     ];
     for (const [x, bits] of cases) expect(f32ToF16Bits(x), `x=${x}`).toBe(bits);
     expect(f32BitsToF16Bits(0xffc00000) & 0xfe00).toBe(0xfe00); // negative quiet NaN keeps its sign
@@ -105,7 +138,10 @@ describe('f32 → f16 rounding', () => {
     const n = 200_000;
     const bits = new Uint32Array(n);
     let s = 12345;
-    for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; bits[i] = s; }
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      bits[i] = s;
+    }
     const out = f32ToF16Array(new Float32Array(bits.buffer));
     const view = new Float32Array(bits.buffer);
     for (let i = 0; i < n; i++) {
@@ -127,8 +163,8 @@ describe('bf16', () => {
       const exp = (b >> 7) & 0xff;
       const mant = b & 0x7f;
       const sign = b & 0x8000 ? -1 : 1;
-      const ref = exp === 0xff ? (mant ? NaN : sign * Infinity)
-        : sign * (exp === 0 ? (mant / 128) * 2 ** -126 : (1 + mant / 128) * 2 ** (exp - 127));
+      const ref =
+        exp === 0xff ? (mant ? NaN : sign * Infinity) : sign * (exp === 0 ? (mant / 128) * 2 ** -126 : (1 + mant / 128) * 2 ** (exp - 127));
       const got = bf16BitsToF32(b);
       if (!(Object.is(got, ref) || (Number.isNaN(ref) && Number.isNaN(got)))) expect.fail(`bf16 0x${b.toString(16)}: ${got} vs ${ref}`);
       if (!(Object.is(arr[b], got) || Number.isNaN(got))) expect.fail(`array bf16 0x${b.toString(16)}`);

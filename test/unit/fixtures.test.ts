@@ -35,7 +35,9 @@ describe('tokenizer.json', () => {
   it('renders the chat template with @huggingface/jinja', () => {
     const cfg = readJson('llama', 'tokenizer_config.json');
     const text = new Template(cfg.chat_template).render({
-      messages: [{ role: 'user', content: 'Hello' }], add_generation_prompt: true, bos_token: cfg.bos_token,
+      messages: [{ role: 'user', content: 'Hello' }],
+      add_generation_prompt: true,
+      bos_token: cfg.bos_token,
     });
     expect(text).toBe('<s><|user|>Hello<|end|><|assistant|>');
   });

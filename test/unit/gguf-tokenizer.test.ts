@@ -81,17 +81,24 @@ describe('GGUF SentencePiece (llama) vocabularies tokenize as llama.cpp', () => 
   const spm = () => {
     const v = spmVocabulary(trainTokenizer());
     return {
-      'tokenizer.ggml.model': { str: 'llama' }, 'tokenizer.ggml.pre': null, 'tokenizer.ggml.merges': null,
-      'tokenizer.ggml.tokens': { strings: v.tokens }, 'tokenizer.ggml.scores': { f32s: v.scores }, 'tokenizer.ggml.token_type': { i32s: v.types },
-      'tokenizer.ggml.bos_token_id': { u32: 1 }, 'tokenizer.ggml.eos_token_id': { u32: 2 }, 'tokenizer.ggml.unknown_token_id': { u32: 0 },
-      'tokenizer.ggml.eot_token_id': null, 'tokenizer.ggml.add_bos_token': null,
+      'tokenizer.ggml.model': { str: 'llama' },
+      'tokenizer.ggml.pre': null,
+      'tokenizer.ggml.merges': null,
+      'tokenizer.ggml.tokens': { strings: v.tokens },
+      'tokenizer.ggml.scores': { f32s: v.scores },
+      'tokenizer.ggml.token_type': { i32s: v.types },
+      'tokenizer.ggml.bos_token_id': { u32: 1 },
+      'tokenizer.ggml.eos_token_id': { u32: 2 },
+      'tokenizer.ggml.unknown_token_id': { u32: 0 },
+      'tokenizer.ggml.eot_token_id': null,
+      'tokenizer.ggml.add_bos_token': null,
     } satisfies Record<string, GgufValue | null>;
   };
   it('with the ▁ prefix (default)', async () => {
     const t = await both('spm', spm());
     expectSame(t);
-    expect(t.ours.encode('hi')[0]).toBe(1);  // SentencePiece vocabularies add BOS by default
-    expect(t.ours.encode('the memory', { addSpecialTokens: false }).length).toBeLessThan(6);  // pieces merge
+    expect(t.ours.encode('hi')[0]).toBe(1); // SentencePiece vocabularies add BOS by default
+    expect(t.ours.encode('the memory', { addSpecialTokens: false }).length).toBeLessThan(6); // pieces merge
   });
   it('without it (tokenizer.ggml.add_space_prefix false)', async () =>
     expectSame(await both('spm-noprefix', { ...spm(), 'tokenizer.ggml.add_space_prefix': { bool: false } })));

@@ -9,8 +9,12 @@ import { basename, join, resolve } from 'node:path';
 import { expect, test } from 'vitest';
 
 const root = resolve(__dirname, '../..');
-const shaders = readdirSync(join(root, 'shaders/kernels')).filter((f) => f.endsWith('.wgsl')).map((f) => basename(f, '.wgsl'));
-const modules = readdirSync(join(root, 'src/kernels')).filter((f) => f.endsWith('.ts')).map((f) => basename(f, '.ts'));
+const shaders = readdirSync(join(root, 'shaders/kernels'))
+  .filter((f) => f.endsWith('.wgsl'))
+  .map((f) => basename(f, '.wgsl'));
+const modules = readdirSync(join(root, 'src/kernels'))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => basename(f, '.ts'));
 const source = (m: string) => readFileSync(join(root, 'src/kernels', `${m}.ts`), 'utf8');
 const imported = (m: string) => [...source(m).matchAll(/shaders\/kernels\/(\w+)\.wgsl\?raw/g)].map((x) => x[1]);
 
@@ -35,7 +39,11 @@ test('every kernel shader has a TS module of its name that imports it', () => {
 });
 
 test('a module imports only shaders of its own name', () => {
-  const problems = modules.flatMap((m) => imported(m).filter((s) => ownerOf(s) !== m).map((s) => `src/kernels/${m}.ts imports ${s}.wgsl`));
+  const problems = modules.flatMap((m) =>
+    imported(m)
+      .filter((s) => ownerOf(s) !== m)
+      .map((s) => `src/kernels/${m}.ts imports ${s}.wgsl`),
+  );
   expect(problems).toEqual([]);
 });
 
@@ -50,7 +58,11 @@ test('every kernel module has a reference and a test of its name', () => {
 });
 
 test('pipeline keys name the shader they compile', () => {
-  const problems = modules.flatMap((m) => [...source(m).matchAll(/key: `(\w+)\./g)].map((k) => k[1])
-    .filter((op) => !imported(m).includes(op)).map((op) => `src/kernels/${m}.ts: key ${op}.* names no shader it imports`));
+  const problems = modules.flatMap((m) =>
+    [...source(m).matchAll(/key: `(\w+)\./g)]
+      .map((k) => k[1])
+      .filter((op) => !imported(m).includes(op))
+      .map((op) => `src/kernels/${m}.ts: key ${op}.* names no shader it imports`),
+  );
   expect(problems).toEqual([]);
 });

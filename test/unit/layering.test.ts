@@ -14,7 +14,10 @@ const root = resolve(__dirname, '../..');
 const src = join(root, 'src');
 const architecture = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
 
-interface Layer { level: number; mayImport: string[] }
+interface Layer {
+  level: number;
+  mayImport: string[];
+}
 
 /** The layer table of docs/architecture.md: `| level | \`src/x\` | holds | \`a\`, \`b\` or nothing |` per row. */
 function layerTable(markdown: string): Map<string, Layer> {
@@ -68,7 +71,9 @@ function resolveModule(from: string, spec: string): string | null {
 function importGraph(dirs: string[]): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of dirs.flatMap(files)) {
-    const targets = specifiers(readFileSync(file, 'utf8')).map((s) => resolveModule(file, s)).filter((t): t is string => t !== null);
+    const targets = specifiers(readFileSync(file, 'utf8'))
+      .map((s) => resolveModule(file, s))
+      .filter((t): t is string => t !== null);
     graph.set(file, [...new Set(targets)]);
   }
   return graph;
@@ -76,21 +81,33 @@ function importGraph(dirs: string[]): Map<string, string[]> {
 
 /** Strongly connected components with more than one module, or one that imports itself (Tarjan). */
 function cycles(graph: Map<string, string[]>): string[][] {
-  const index = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], onStack = new Set<string>();
+  const index = new Map<string, number>(),
+    low = new Map<string, number>(),
+    stack: string[] = [],
+    onStack = new Set<string>();
   const out: string[][] = [];
   let next = 0;
   const visit = (v: string) => {
-    index.set(v, next); low.set(v, next); next++;
-    stack.push(v); onStack.add(v);
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
     for (const w of graph.get(v) ?? []) {
       if (!graph.has(w)) continue;
-      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
     }
     if (low.get(v) !== index.get(v)) return;
     const scc: string[] = [];
     let w: string;
-    do { w = stack.pop()!; onStack.delete(w); scc.push(w); } while (w !== v);
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      scc.push(w);
+    } while (w !== v);
     if (scc.length > 1 || graph.get(v)!.includes(v)) out.push(scc.map((f) => relative(root, f)).sort());
   };
   for (const v of graph.keys()) if (!index.has(v)) visit(v);
@@ -98,11 +115,13 @@ function cycles(graph: Map<string, string[]>): string[][] {
 }
 
 test('the layer table lists every folder of src/ and only lets imports point down', () => {
-  const entries = readdirSync(src).filter((f) => statSync(join(src, f)).isDirectory() || f.endsWith('.ts'))
+  const entries = readdirSync(src)
+    .filter((f) => statSync(join(src, f)).isDirectory() || f.endsWith('.ts'))
     .map((f) => (f === 'index.ts' ? 'index' : f));
   expect([...layers.keys()].sort()).toEqual(entries.sort());
-  const upward = [...layers].flatMap(([name, l]) => l.mayImport
-    .filter((t) => !layers.has(t) || layers.get(t)!.level >= l.level).map((t) => `${name} may import ${t}`));
+  const upward = [...layers].flatMap(([name, l]) =>
+    l.mayImport.filter((t) => !layers.has(t) || layers.get(t)!.level >= l.level).map((t) => `${name} may import ${t}`),
+  );
   expect(upward).toEqual([]);
   expect(layers.get('util')!.mayImport).toEqual([]);
 });
@@ -125,20 +144,24 @@ test('src/ imports follow the layer table', () => {
 test('the paths in docs/architecture.md name what is there', () => {
   const named = [...architecture.matchAll(/`([\w.]+)` in `([\w/.-]+)`/g)];
   expect(named.length).toBeGreaterThan(10);
-  const missing = named.filter(([, symbol, path]) => {
-    const file = join(root, path);
-    const word = symbol.split('.').pop()!;
-    return !existsSync(file) || !new RegExp(`\\b${word}\\b`).test(readFileSync(file, 'utf8'));
-  }).map(([m]) => m);
+  const missing = named
+    .filter(([, symbol, path]) => {
+      const file = join(root, path);
+      const word = symbol.split('.').pop()!;
+      return !existsSync(file) || !new RegExp(`\\b${word}\\b`).test(readFileSync(file, 'utf8'));
+    })
+    .map(([m]) => m);
   const paths = [...architecture.matchAll(/`((?:src|test|shaders|bench|docs)\/[\w/.-]+\.\w+)`/g)].map((m) => m[1]);
   expect(paths.length).toBeGreaterThan(10);
   // In the two paths, `Class.member` names a member of a class in src/, and a bare `name` is in src/.
   const prose = architecture.slice(architecture.indexOf('## One token'));
   const sources = files(src).map((f) => readFileSync(f, 'utf8'));
   const has = (text: string, word: string) => new RegExp(`\\b${word}\\b`).test(text);
-  const unknown = [...prose.matchAll(/`([A-Za-z]\w*)(?:\.(\w+))?`/g)].filter(([, name, member]) => member
-    ? !sources.some((t) => has(t, `class ${name}`) && has(t, member))
-    : !sources.some((t) => has(t, name))).map(([m]) => m);
+  const unknown = [...prose.matchAll(/`([A-Za-z]\w*)(?:\.(\w+))?`/g)]
+    .filter(([, name, member]) =>
+      member ? !sources.some((t) => has(t, `class ${name}`) && has(t, member)) : !sources.some((t) => has(t, name)),
+    )
+    .map(([m]) => m);
   expect([...missing, ...paths.filter((p) => !existsSync(join(root, p))), ...unknown]).toEqual([]);
 });
 
@@ -152,9 +175,23 @@ test('src/ and bench/ have no import cycle', () => {
 });
 
 test('the cycle check finds a cycle within a layer', () => {
-  const a = join(src, 'engine/a.ts'), b = join(src, 'engine/b.ts'), c = join(src, 'engine/c.ts');
-  const graph = new Map([[a, [b]], [b, [c]], [c, [a]], [join(src, 'util/d.ts'), []]]);
+  const a = join(src, 'engine/a.ts'),
+    b = join(src, 'engine/b.ts'),
+    c = join(src, 'engine/c.ts');
+  const graph = new Map([
+    [a, [b]],
+    [b, [c]],
+    [c, [a]],
+    [join(src, 'util/d.ts'), []],
+  ]);
   expect(cycles(graph)).toEqual([['src/engine/a.ts', 'src/engine/b.ts', 'src/engine/c.ts']]);
   expect(cycles(new Map([[a, [a]]]))).toEqual([['src/engine/a.ts']]);
-  expect(cycles(new Map([[a, [b]], [b, []]]))).toEqual([]);
+  expect(
+    cycles(
+      new Map([
+        [a, [b]],
+        [b, []],
+      ]),
+    ),
+  ).toEqual([]);
 });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  decodeVectors, defaultPqSubvectors, deserializeCodebook, encodeVectors, pqCentroids, relativeError,
-  serializeCodebook, trainPq, type PqCodebook,
+  decodeVectors,
+  defaultPqSubvectors,
+  deserializeCodebook,
+  encodeVectors,
+  pqCentroids,
+  relativeError,
+  serializeCodebook,
+  trainPq,
+  type PqCodebook,
 } from '../../src/memory/codec';
 import { Prng } from '../../src/util/prng';
 import { Gauss, syntheticBank } from '../helpers/memory-bank';
@@ -15,8 +22,12 @@ const fast = { iterations: 5, sample: 1536 };
 
 function randomBook(matched: boolean): PqCodebook {
   const g = new Gauss(new Prng(5));
-  const mean = new Float64Array(dim), sq = new Float64Array(dim);
-  for (let i = 0; i < bank.length; i++) { mean[i % dim] += bank[i] / count; sq[i % dim] += bank[i] ** 2 / count; }
+  const mean = new Float64Array(dim),
+    sq = new Float64Array(dim);
+  for (let i = 0; i < bank.length; i++) {
+    mean[i % dim] += bank[i] / count;
+    sq[i % dim] += bank[i] ** 2 / count;
+  }
   const rms = Math.sqrt(sq.reduce((a, b) => a + b, 0) / dim);
   const centroids = new Float32Array(pqCentroids * dim);
   const sub = dim / 16;
@@ -50,8 +61,10 @@ describe('product quantization', () => {
     // (a strong random codebook), and isotropic with the data's overall RMS (a plain one).
     const matched = pqError(bank, randomBook(true));
     const plain = pqError(bank, randomBook(false));
-    console.log(`pq relative error by subvectors 4/8/16/40: ${errs.map((e) => e.toFixed(4)).join(' / ')}; ` +
-      `random codebooks (16): matched ${matched.toFixed(4)}, isotropic ${plain.toFixed(4)}`);
+    console.log(
+      `pq relative error by subvectors 4/8/16/40: ${errs.map((e) => e.toFixed(4)).join(' / ')}; ` +
+        `random codebooks (16): matched ${matched.toFixed(4)}, isotropic ${plain.toFixed(4)}`,
+    );
     expect(errs[2]).toBeLessThan(0.7 * matched);
     expect(errs[2]).toBeLessThan(0.4 * plain);
   }, 120_000);
@@ -79,11 +92,15 @@ describe('product quantization', () => {
     const sub = dim / 16;
     for (let v = 0; v < 50; v++) {
       for (let s = 0; s < 16; s++) {
-        let best = Infinity, arg = -1;
+        let best = Infinity,
+          arg = -1;
         for (let c = 0; c < pqCentroids; c++) {
           let d = 0;
           for (let j = 0; j < sub; j++) d += (bank[v * dim + s * sub + j] - book.centroids[(s * pqCentroids + c) * sub + j]) ** 2;
-          if (d < best) { best = d; arg = c; }
+          if (d < best) {
+            best = d;
+            arg = c;
+          }
         }
         expect(codes[v * 16 + s]).toBe(arg);
       }
@@ -111,7 +128,8 @@ describe('product quantization errors', () => {
     expectCodecError(() => trainPq(small, dim, 0), 'must divide');
   });
   it('NaN training vectors, empty training set, bad options', () => {
-    const bad = small.slice(); bad[123] = NaN;
+    const bad = small.slice();
+    bad[123] = NaN;
     expectCodecError(() => trainPq(bad, dim, 16), 'element 123');
     expectCodecError(() => trainPq(new Float32Array(0), dim, 16), 'at least 1');
     expectCodecError(() => trainPq(small, dim, 16, { sample: 0 }), 'sample');
@@ -125,13 +143,17 @@ describe('product quantization errors', () => {
     const bytes = serializeCodebook(book);
     expectCodecError(() => deserializeCodebook(bytes.subarray(0, 10)), 'length');
     expectCodecError(() => deserializeCodebook(bytes.subarray(0, bytes.length - 4)), 'length');
-    const badMagic = bytes.slice(); badMagic[0] ^= 1;
+    const badMagic = bytes.slice();
+    badMagic[0] ^= 1;
     expectCodecError(() => deserializeCodebook(badMagic), 'magic');
-    const badVersion = bytes.slice(); badVersion[4] = 2;
+    const badVersion = bytes.slice();
+    badVersion[4] = 2;
     expectCodecError(() => deserializeCodebook(badVersion), 'version', '2');
-    const badSub = bytes.slice(); badSub[12] = 7;
+    const badSub = bytes.slice();
+    badSub[12] = 7;
     expectCodecError(() => deserializeCodebook(badSub), 'must divide dim 80', '7');
-    const nan = bytes.slice(); new DataView(nan.buffer).setFloat32(20 + 4 * 9, NaN, true);
+    const nan = bytes.slice();
+    new DataView(nan.buffer).setFloat32(20 + 4 * 9, NaN, true);
     expectCodecError(() => deserializeCodebook(nan), 'centroid element 9');
   });
 });

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  bytesPerVector, codecReport, decodeRecord, decodeVectors, encodeRecord, encodeVectors, recordBytes, relativeError,
-  trainRecordCodec, type RecordCodec,
+  bytesPerVector,
+  codecReport,
+  decodeRecord,
+  decodeVectors,
+  encodeRecord,
+  encodeVectors,
+  recordBytes,
+  relativeError,
+  trainRecordCodec,
+  type RecordCodec,
 } from '../../src/memory/codec';
 import { vectorsPerRecord, type CodecName, type MemoryShape } from '../../src/memory/types';
 import { syntheticBank } from '../helpers/memory-bank';
@@ -13,14 +21,16 @@ const codecs: CodecName[] = ['f32', 'f16', 'int8', 'int4', 'pq'];
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
-  out.set(a); out.set(b, a.length);
+  out.set(a);
+  out.set(b, a.length);
   return out;
 }
 
 describe('record bytes for the Memory³-2.4B shape (1408 key and 1408 value vectors per reference)', () => {
-  it('f16 is exactly 450,560 B (the paper\'s 440 KiB); the other codecs follow bytes per vector', () => {
+  it("f16 is exactly 450,560 B (the paper's 440 KiB); the other codecs follow bytes per vector", () => {
     expect(vectorsPerRecord(memory3)).toBe(1408);
-    const bytes = (keys: CodecName, values: CodecName, pqSubvectors?: number) => recordBytes({ spec: { keys, values, pqSubvectors }, shape: memory3 });
+    const bytes = (keys: CodecName, values: CodecName, pqSubvectors?: number) =>
+      recordBytes({ spec: { keys, values, pqSubvectors }, shape: memory3 });
     expect(bytes('f16', 'f16')).toBe(450_560);
     expect(bytes('f32', 'f32')).toBe(901_120);
     expect(bytes('int8', 'int8')).toBe(1408 * 82 * 2);
@@ -29,7 +39,9 @@ describe('record bytes for the Memory³-2.4B shape (1408 key and 1408 value vect
     expect(bytes('pq', 'pq')).toBe(1408 * 16 * 2);
     expect(bytes('pq', 'pq', 10)).toBe(1408 * 10 * 2);
     const table = codecs.map((c) => `${c} ${bytes(c, c)} B (${(bytes(c, c) / 1024).toFixed(1)} KiB)`);
-    console.log(`Memory³-2.4B bytes per reference: ${table.join(', ')}, int8 keys + int4 values ${bytes('int8', 'int4')} B, pq×10 ${bytes('pq', 'pq', 10)} B`);
+    console.log(
+      `Memory³-2.4B bytes per reference: ${table.join(', ')}, int8 keys + int4 values ${bytes('int8', 'int4')} B, pq×10 ${bytes('pq', 'pq', 10)} B`,
+    );
   });
 });
 
@@ -39,7 +51,8 @@ describe('record codec', () => {
   const per = vectorsPerRecord(shape) * shape.headDim;
   /** Relative error of one part over the whole bank after an encodeRecord → decodeRecord round trip. */
   function decodedError(c: RecordCodec, part: 'keys' | 'values'): number {
-    const out = new Float32Array(bank.keys.length), scratch = new Float32Array(per);
+    const out = new Float32Array(bank.keys.length),
+      scratch = new Float32Array(per);
     for (let r = 0; r < 60; r++) {
       const mine = out.subarray(r * per, (r + 1) * per);
       decodeRecord(c, encodeRecord(c, rec(r)), part === 'keys' ? { keys: mine, values: scratch } : { keys: scratch, values: mine });
@@ -55,7 +68,8 @@ describe('record codec', () => {
     expect(payload.length).toBe(30 * (12 + 7));
     expect(payload).toEqual(concat(encodeVectors('int8', data.keys, 10), encodeVectors('int4', data.values, 10)));
     const out = decodeRecord(c, payload);
-    const keys = new Float32Array(per), values = new Float32Array(per);
+    const keys = new Float32Array(per),
+      values = new Float32Array(per);
     decodeVectors('int8', payload.subarray(0, 360), 10, 30, keys);
     decodeVectors('int4', payload.subarray(360), 10, 30, values);
     expect(out.keys).toEqual(keys);
@@ -74,7 +88,9 @@ describe('record codec', () => {
     expect(payload.length).toBe(30 * 5 + 30 * 20);
     const layer = 10 * 10;
     for (let l = 0; l < 3; l++) {
-      expect(payload.subarray(l * 50, (l + 1) * 50)).toEqual(encodeVectors('pq', data.keys.subarray(l * layer, (l + 1) * layer), 10, c.keyBooks![l]));
+      expect(payload.subarray(l * 50, (l + 1) * 50)).toEqual(
+        encodeVectors('pq', data.keys.subarray(l * layer, (l + 1) * layer), 10, c.keyBooks![l]),
+      );
     }
     const slot = { keys: new Float32Array(per * 3).fill(NaN), values: new Float32Array(per * 3).fill(NaN), positions: new Uint16Array(2) };
     const target = { keys: slot.keys.subarray(per, 2 * per), values: slot.values.subarray(per, 2 * per), positions: slot.positions };
@@ -95,10 +111,14 @@ describe('record codec', () => {
     const again = trainRecordCodec(spec, shape, bank, { iterations: 4 });
     expect(again.keyBooks![1].centroids).toEqual(perLayer.keyBooks![1].centroids);
     expect(again.valueBooks![2].centroids).toEqual(perLayer.valueBooks![2].centroids);
-    const keysPer = decodedError(perLayer, 'keys'), keysShared = decodedError(shared, 'keys');
-    const valuesPer = decodedError(perLayer, 'values'), valuesShared = decodedError(shared, 'values');
-    console.log(`pq (5 subvectors of 2) error, per-layer vs shared: keys ${keysPer.toFixed(4)} vs ${keysShared.toFixed(4)}, ` +
-      `values ${valuesPer.toFixed(4)} vs ${valuesShared.toFixed(4)}`);
+    const keysPer = decodedError(perLayer, 'keys'),
+      keysShared = decodedError(shared, 'keys');
+    const valuesPer = decodedError(perLayer, 'values'),
+      valuesShared = decodedError(shared, 'values');
+    console.log(
+      `pq (5 subvectors of 2) error, per-layer vs shared: keys ${keysPer.toFixed(4)} vs ${keysShared.toFixed(4)}, ` +
+        `values ${valuesPer.toFixed(4)} vs ${valuesShared.toFixed(4)}`,
+    );
     expect(keysPer).toBeLessThan(keysShared);
     expect(valuesPer).toBeLessThan(valuesShared);
   }, 60_000);
@@ -114,25 +134,40 @@ describe('record codec errors', () => {
   it('payload of the wrong length, or an output too short', () => {
     const payload = encodeRecord(pq, data);
     expectCodecError(() => decodeRecord(pq, payload.subarray(1)), 'payload length', String(payload.length), String(payload.length - 1));
-    expectCodecError(() => decodeRecord(pq, payload, { keys: new Float32Array(per - 1), values: new Float32Array(per) }), 'output keys length');
+    expectCodecError(
+      () => decodeRecord(pq, payload, { keys: new Float32Array(per - 1), values: new Float32Array(per) }),
+      'output keys length',
+    );
   });
   it('keys or values of the wrong length, NaN inputs', () => {
     expectCodecError(() => encodeRecord(pq, { keys: data.keys.subarray(10), values: data.values }), 'keys length', String(per));
-    const bad = data.values.slice(); bad[17] = NaN;
+    const bad = data.values.slice();
+    bad[17] = NaN;
     expectCodecError(() => encodeRecord(pq, { keys: data.keys, values: bad }), 'values element 17');
   });
   it('unknown codec, invalid shape', () => {
     expectCodecError(() => recordBytes({ spec: { keys: 'f16', values: 'fp8' as CodecName }, shape }), 'unknown codec', 'fp8');
-    expectCodecError(() => encodeRecord({ spec: { keys: 'f16', values: 'f16' }, shape: { ...shape, memHeads: 0 } }, data), 'shape.memHeads');
+    expectCodecError(
+      () => encodeRecord({ spec: { keys: 'f16', values: 'f16' }, shape: { ...shape, memHeads: 0 } }, data),
+      'shape.memHeads',
+    );
   });
   it('missing codebooks, a wrong number of them, or subvectors that disagree with the spec', () => {
     expectCodecError(() => encodeRecord({ ...pq, keyBooks: undefined }, data), 'keys pq codebooks', 'none');
-    expectCodecError(() => decodeRecord({ ...pq, keyBooks: [...pq.keyBooks!, pq.keyBooks![0]] }, new Uint8Array(recordBytes(pq))), 'codebook count', '1 or 2', '3');
+    expectCodecError(
+      () => decodeRecord({ ...pq, keyBooks: [...pq.keyBooks!, pq.keyBooks![0]] }, new Uint8Array(recordBytes(pq))),
+      'codebook count',
+      '1 or 2',
+      '3',
+    );
     expectCodecError(() => encodeRecord({ ...pq, spec: { ...pq.spec, pqSubvectors: 2 } }, data), 'codebook subvectors', '2', '5');
     expectCodecError(() => trainRecordCodec({ keys: 'pq', values: 'f16', pqSubvectors: 3 }, shape, bank), 'must divide dim 10', '3');
   });
   it('training samples that are not whole records', () => {
-    expectCodecError(() => trainRecordCodec({ keys: 'f16', values: 'pq' }, shape, { keys: bank.keys, values: bank.values.subarray(5) }), 'values sample length');
+    expectCodecError(
+      () => trainRecordCodec({ keys: 'f16', values: 'pq' }, shape, { keys: bank.keys, values: bank.values.subarray(5) }),
+      'values sample length',
+    );
   });
 });
 
@@ -153,8 +188,13 @@ describe('codec report on a Memory³-shaped synthetic bank', () => {
       expect(rows[1].relativeError).toBeLessThan(2 ** -10);
       expect(rows[6].relativeError).toBeLessThan(rows[5].relativeError);
       expect(rows[5].relativeError).toBeLessThan(rows[4].relativeError);
-      lines.push(...rows.map((r) => `${part} ${r.codec}${r.pqSubvectors ? `×${r.pqSubvectors}` : ''}: ${r.bytesPerVector} B/vector, ` +
-        `rel ${r.relativeError.toExponential(3)}, mean per-vector ${r.meanVectorError.toExponential(3)}, max |err| ${r.maxAbsError.toPrecision(3)}`));
+      lines.push(
+        ...rows.map(
+          (r) =>
+            `${part} ${r.codec}${r.pqSubvectors ? `×${r.pqSubvectors}` : ''}: ${r.bytesPerVector} B/vector, ` +
+            `rel ${r.relativeError.toExponential(3)}, mean per-vector ${r.meanVectorError.toExponential(3)}, max |err| ${r.maxAbsError.toPrecision(3)}`,
+        ),
+      );
     }
     console.log(lines.join('\n'));
   }, 120_000);
@@ -166,18 +206,22 @@ describe('codec report on a Memory³-shaped synthetic bank', () => {
     const times: string[] = [];
     for (const codec of codecs) {
       const spec = { keys: codec, values: codec };
-      const c: RecordCodec = codec === 'pq'
-        ? trainRecordCodec(spec, memory3, big, { shareLayers: true, iterations: 2, sample: 1408 })
-        : { spec, shape: memory3 };
+      const c: RecordCodec =
+        codec === 'pq'
+          ? trainRecordCodec(spec, memory3, big, { shareLayers: true, iterations: 2, sample: 1408 })
+          : { spec, shape: memory3 };
       const payload = encodeRecord(c, big);
       let best = Infinity;
       for (let rep = 0; rep < 3; rep++) {
         const t0 = performance.now();
-        for (let r = 0; r < 5; r++) decodeRecord(c, payload, { keys: slot.keys.subarray(r * n, (r + 1) * n), values: slot.values.subarray(r * n, (r + 1) * n) });
+        for (let r = 0; r < 5; r++)
+          decodeRecord(c, payload, { keys: slot.keys.subarray(r * n, (r + 1) * n), values: slot.values.subarray(r * n, (r + 1) * n) });
         best = Math.min(best, performance.now() - t0);
       }
       times.push(`${codec} ${best.toFixed(2)} ms`);
-      expect(relativeError(big.keys, slot.keys.subarray(4 * n))).toBeLessThan({ f32: 1e-7, f16: 1e-3, int8: 0.02, int4: 0.3, pq: 0.5 }[codec]);
+      expect(relativeError(big.keys, slot.keys.subarray(4 * n))).toBeLessThan(
+        { f32: 1e-7, f16: 1e-3, int8: 0.02, int4: 0.3, pq: 0.5 }[codec],
+      );
     }
     console.log(`decode 5 Memory³ references, best of 3: ${times.join(', ')}`);
   }, 60_000);

@@ -48,7 +48,10 @@ describe('scalar codecs', () => {
     for (const d of dims) {
       const v = rows(d, 9, d);
       v[v.length - 1] = -0;
-      if (v.length > 3) { v[1] = 1e-45; v[2] = -3.4028234663852886e38; }
+      if (v.length > 3) {
+        v[1] = 1e-45;
+        v[2] = -3.4028234663852886e38;
+      }
       const { bytes, out } = roundTrip('f32', v, d);
       expect(bytes.length).toBe(4 * v.length);
       expect(Array.from(new Uint32Array(out.buffer))).toEqual(Array.from(new Uint32Array(v.buffer)));
@@ -58,7 +61,12 @@ describe('scalar codecs', () => {
   it('f16 decodes every element to its round-to-nearest-even f16 value', () => {
     for (const d of dims) {
       const v = rows(d, 11, 100 + d);
-      if (v.length > 4) { v[1] = 1 + 2 ** -11; v[2] = 1 + 3 * 2 ** -11; v[3] = 3e-8; v[4] = 65519; } // ties, subnormal, largest value rounding to 65504
+      if (v.length > 4) {
+        v[1] = 1 + 2 ** -11;
+        v[2] = 1 + 3 * 2 ** -11;
+        v[3] = 3e-8;
+        v[4] = 65519;
+      } // ties, subnormal, largest value rounding to 65504
       const { bytes, out } = roundTrip('f16', v, d);
       expect(bytes.length).toBe(2 * v.length);
       for (let i = 0; i < v.length; i++) expect(out[i]).toBe(f16BitsToF32(f32ToF16Bits(v[i])));
@@ -134,7 +142,8 @@ describe('scalar codec errors', () => {
   });
   it('NaN and infinite inputs', () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
-      const w = v.slice(); w[5] = bad;
+      const w = v.slice();
+      w[5] = bad;
       for (const codec of ['f32', 'f16', 'int8', 'int4'] as const) expectCodecError(() => encodeVectors(codec, w, 8), 'element 5');
     }
   });

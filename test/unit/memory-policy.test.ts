@@ -17,8 +17,12 @@ describe('policies that would give silent wrong answers', () => {
     const m = { numLayers: 2, numKvHeads: 2, maxPositionEmbeddings: 256 };
     expect(resolvePolicy(m, {}, { referenceLength: 255 }).referenceLength).toBe(255);
     expect(() => resolvePolicy(m, {}, { referenceLength: 256 })).toThrow(/referenceLength must be below the model's 256 positions/);
-    expect(() => resolvePolicy(m, {}, { referenceLength: 64, memoriesPerRetrieval: 4, positionScheme: 'contiguous' })).toThrow(/starts the context at position 256/);
-    expect(resolvePolicy(m, {}, { referenceLength: 64, memoriesPerRetrieval: 3, positionScheme: 'contiguous' }).memoriesPerRetrieval).toBe(3);
+    expect(() => resolvePolicy(m, {}, { referenceLength: 64, memoriesPerRetrieval: 4, positionScheme: 'contiguous' })).toThrow(
+      /starts the context at position 256/,
+    );
+    expect(resolvePolicy(m, {}, { referenceLength: 64, memoriesPerRetrieval: 3, positionScheme: 'contiguous' }).memoriesPerRetrieval).toBe(
+      3,
+    );
   });
 });
 

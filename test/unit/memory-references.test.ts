@@ -7,15 +7,18 @@ import { InvalidOptionsError } from '../../src/util/errors';
 import { Prng } from '../../src/util/prng';
 
 const dir = 'test/fixtures/models/llama/';
-const tok = Tokenizer.fromJSON(JSON.parse(readFileSync(`${dir}tokenizer.json`, 'utf8')),
-  JSON.parse(readFileSync(`${dir}tokenizer_config.json`, 'utf8')));
+const tok = Tokenizer.fromJSON(
+  JSON.parse(readFileSync(`${dir}tokenizer.json`, 'utf8')),
+  JSON.parse(readFileSync(`${dir}tokenizer_config.json`, 'utf8')),
+);
 const encode = (s: string) => tok.encode(s, { addSpecialTokens: false });
 
 const words = ['memory', 'the', 'of', 'keys', 'values', 'sparse', 'attention', 'héllo', 'naïve', '東京', '🙂', 'x'];
 
 /** A seeded document: sentences of words, paragraphs, odd whitespace, a long unbroken run, astral chars. */
 function makeDoc(seed: number, sentences: number): string {
-  const prng = new Prng(seed), r = () => prng.nextFloat();
+  const prng = new Prng(seed),
+    r = () => prng.nextFloat();
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   let doc = '  ';
   for (let s = 0; s < sentences; s++) {
@@ -35,7 +38,7 @@ function checkProperties(doc: string, refs: TokenizedReference[], limit: number,
     expect(ref.start).toBeGreaterThanOrEqual(prevEnd);
     expect(ref.end).toBeGreaterThan(ref.start);
     expect(doc.slice(ref.start, ref.end)).toBe(ref.text);
-    expect(doc.slice(prevEnd, ref.start).trim()).toBe('');  // only whitespace is left between references
+    expect(doc.slice(prevEnd, ref.start).trim()).toBe(''); // only whitespace is left between references
     const ids = encode(ref.text);
     expect(ref.tokens).toEqual(ids);
     expect(ref.tokenCount).toBe(ids.length);

@@ -7,7 +7,9 @@ import type { MemoryRecordData } from '../../src/memory/types';
 import { RetrievalError } from '../../src/util/errors';
 
 const record = (floats: number): MemoryRecordData => ({
-  keys: new Float32Array(floats), values: new Float32Array(floats), positions: new Uint16Array(2),
+  keys: new Float32Array(floats),
+  values: new Float32Array(floats),
+  positions: new Uint16Array(2),
 });
 
 describe('MemoryCache', () => {
@@ -15,7 +17,7 @@ describe('MemoryCache', () => {
     const cache = new MemoryCache({ maxRecords: 3 });
     for (const id of [1, 2, 3]) cache.set(id, record(4));
     expect(cache.get(1)).toBeDefined(); // 1 becomes most recent: order 2, 3, 1
-    cache.set(4, record(4));            // evicts 2
+    cache.set(4, record(4)); // evicts 2
     expect(cache.has(2)).toBe(false);
     expect(cache.keys()).toEqual([3, 1, 4]);
     expect(cache.get(2)).toBeUndefined();
@@ -55,24 +57,27 @@ describe('MemoryCache', () => {
 describe('near-duplicate filter', () => {
   it('overlapRatio counts shared tokens as a multiset over the reference', () => {
     expect(overlapRatio([1, 2, 3], [1, 2, 3])).toBe(1);
-    expect(overlapRatio([1, 1, 2], [1, 3, 4, 5, 6])).toBe(1 / 5);      // one shared 1, not two
-    expect(overlapRatio([1, 2], [9, 8, 7, 2, 1, 6])).toBe(2 / 6);      // a short query inside the reference: kept
-    expect(overlapRatio([9, 8, 7, 2, 1, 6], [1, 2])).toBe(1);          // a reference copied from the query: dropped
+    expect(overlapRatio([1, 1, 2], [1, 3, 4, 5, 6])).toBe(1 / 5); // one shared 1, not two
+    expect(overlapRatio([1, 2], [9, 8, 7, 2, 1, 6])).toBe(2 / 6); // a short query inside the reference: kept
+    expect(overlapRatio([9, 8, 7, 2, 1, 6], [1, 2])).toBe(1); // a reference copied from the query: dropped
     expect(overlapRatio(['a', 'b', 'c'], ['c', 'd', 'e', 'f'])).toBe(1 / 4);
     expect(overlapRatio([], [1])).toBe(0);
   });
 
   const query = [1, 2, 3, 4, 5, 6];
   const refs = new Map<number, number[]>([
-    [10, [1, 2, 3, 4, 90, 91]],       // 4/6 = 2/3: kept (not above)
-    [11, [1, 2, 3, 4, 5, 92]],        // 5/6: dropped
-    [12, [1, 80, 81, 82, 83, 84]],    // 1/6: kept
-    [13, [1, 2, 3, 4, 5, 6, 7, 8]],   // contains the query: dropped
+    [10, [1, 2, 3, 4, 90, 91]], // 4/6 = 2/3: kept (not above)
+    [11, [1, 2, 3, 4, 5, 92]], // 5/6: dropped
+    [12, [1, 80, 81, 82, 83, 84]], // 1/6: kept
+    [13, [1, 2, 3, 4, 5, 6, 7, 8]], // contains the query: dropped
   ]);
   const hits: SearchHit[] = [10, 11, 12, 13, 14].map((id, i) => ({ id, score: 1 - i / 10 }));
-  const make = (threshold: number | null) => new NearDuplicateFilter({
-    threshold, tokenize: () => query, tokensOf: (id) => refs.get(id),
-  });
+  const make = (threshold: number | null) =>
+    new NearDuplicateFilter({
+      threshold,
+      tokenize: () => query,
+      tokensOf: (id) => refs.get(id),
+    });
 
   it('drops references strictly above 2/3, keeps the boundary, keeps unknown ids', async () => {
     expect(overlapRatio(query, refs.get(10)!)).toBe(paperDedupThreshold);

@@ -24,7 +24,14 @@ const modelFile = (name: string) => new Uint8Array(readFileSync(join(embedderFix
 function referenceEmbeddings(embedder: OnnxEmbedder, texts: string[], pooling: Pooling | 'sentence'): Float64Array[] {
   return texts.map((text) => {
     const ids = embedder.tokenize(text);
-    const out = referenceForward(weights, 1, ids.length, ids, ids.map(() => 1), ids.map(() => 0));
+    const out = referenceForward(
+      weights,
+      1,
+      ids.length,
+      ids,
+      ids.map(() => 1),
+      ids.map(() => 0),
+    );
     const H = weights.hidden;
     const row = pooling === 'cls' ? out.lastHiddenState.slice(0, H) : out.sentenceEmbedding.slice(); // mean = sentence_embedding
     const norm = Math.sqrt(row.reduce((s, v) => s + v * v, 0));
@@ -52,9 +59,18 @@ describe('embedder fixture', () => {
     ort.env.wasm.numThreads = 1;
     const session = await ort.InferenceSession.create(modelFile('model.onnx'));
     const rows = [tokenizer.encode(texts[0]), tokenizer.encode(texts[2]), tokenizer.encode(texts[3])];
-    const b = rows.length, seq = Math.max(...rows.map((r) => r.length));
-    const ids = new Array(b * seq).fill(328), mask = new Array(b * seq).fill(0), types = new Array(b * seq).fill(0);
-    rows.forEach((r, i) => r.forEach((id, s) => { ids[i * seq + s] = id; mask[i * seq + s] = 1; types[i * seq + s] = s % 2; }));
+    const b = rows.length,
+      seq = Math.max(...rows.map((r) => r.length));
+    const ids = new Array(b * seq).fill(328),
+      mask = new Array(b * seq).fill(0),
+      types = new Array(b * seq).fill(0);
+    rows.forEach((r, i) =>
+      r.forEach((id, s) => {
+        ids[i * seq + s] = id;
+        mask[i * seq + s] = 1;
+        types[i * seq + s] = s % 2;
+      }),
+    );
     const t = (v: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [b, seq]);
     const out = await session.run({ input_ids: t(ids), attention_mask: t(mask), token_type_ids: t(types) });
     const got = out.last_hidden_state;
@@ -82,24 +98,26 @@ describe('OnnxEmbedder', () => {
     expect(cls.dim).toBe(weights.hidden);
   });
 
-  it.each<[string, () => OnnxEmbedder, Pooling]>([['cls', () => cls, 'cls'], ['mean', () => mean, 'mean']])(
-    '%s pooling over padded batches equals the CPU reference, unit rows', async (_name, get, pooling) => {
-      const embedder = get();
-      const got = await embedder.embed(texts);
-      const ref = referenceEmbeddings(embedder, texts, pooling);
-      ref.forEach((r, i) => {
-        const row = got.subarray(i * embedder.dim, (i + 1) * embedder.dim);
-        expectClose(row, r, { atol: 1e-5, rtol: 1e-4, label: `${pooling} row ${i}` });
-        expect(Math.hypot(...row)).toBeCloseTo(1, 5);
-      });
+  it.each<[string, () => OnnxEmbedder, Pooling]>([
+    ['cls', () => cls, 'cls'],
+    ['mean', () => mean, 'mean'],
+  ])('%s pooling over padded batches equals the CPU reference, unit rows', async (_name, get, pooling) => {
+    const embedder = get();
+    const got = await embedder.embed(texts);
+    const ref = referenceEmbeddings(embedder, texts, pooling);
+    ref.forEach((r, i) => {
+      const row = got.subarray(i * embedder.dim, (i + 1) * embedder.dim);
+      expectClose(row, r, { atol: 1e-5, rtol: 1e-4, label: `${pooling} row ${i}` });
+      expect(Math.hypot(...row)).toBeCloseTo(1, 5);
     });
+  });
 
   it('sentence_embedding output (graph-pooled mean) equals mean pooling of last_hidden_state', async () => {
     const sentence = await OnnxEmbedder.create({ model: modelFile('model-pooled.onnx'), tokenizer, output: 'sentence_embedding' });
     const got = await sentence.embed(texts);
     const viaMean = await mean.embed(texts);
     expectClose(got, viaMean, { atol: 1e-5, rtol: 1e-4, label: 'sentence_embedding vs mean' });
-    const cosClsMean = Array.from((await cls.embed([texts[2]]))).reduce((s, v, j) => s + v * viaMean[2 * cls.dim + j], 0);
+    const cosClsMean = Array.from(await cls.embed([texts[2]])).reduce((s, v, j) => s + v * viaMean[2 * cls.dim + j], 0);
     expect(cosClsMean).toBeLessThan(0.9999); // the two poolings really differ
   });
 
@@ -133,12 +151,26 @@ describe('EmbeddingRetriever and HybridRetriever', () => {
   });
 
   it('fuseHits: RRF and score fusion order by the formula, weight moves the winner', () => {
-    const dense = [{ id: 1, score: 0.9 }, { id: 2, score: 0.8 }, { id: 3, score: 0.1 }];
-    const sparse = [{ id: 4, score: 1 }, { id: 2, score: 0.9 }, { id: 3, score: 0.2 }];
+    const dense = [
+      { id: 1, score: 0.9 },
+      { id: 2, score: 0.8 },
+      { id: 3, score: 0.1 },
+    ];
+    const sparse = [
+      { id: 4, score: 1 },
+      { id: 2, score: 0.9 },
+      { id: 3, score: 0.2 },
+    ];
     const rrf = (ranks: [number | null, number | null], w: number) =>
       (ranks[0] ? w / (60 + ranks[0]) : 0) + (ranks[1] ? (1 - w) / (60 + ranks[1]) : 0);
-    const expected = [[1, rrf([1, null], 0.5)], [2, rrf([2, 2], 0.5)], [3, rrf([3, 3], 0.5)], [4, rrf([null, 1], 0.5)]]
-      .map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score || a.id - b.id);
+    const expected = [
+      [1, rrf([1, null], 0.5)],
+      [2, rrf([2, 2], 0.5)],
+      [3, rrf([3, 3], 0.5)],
+      [4, rrf([null, 1], 0.5)],
+    ]
+      .map(([id, score]) => ({ id, score }))
+      .sort((a, b) => b.score - a.score || a.id - b.id);
     expect(fuseHits(dense, sparse, 4)).toEqual(expected);
     expect(fuseHits(dense, sparse, 1)[0].id).toBe(2); // in both lists near the top
     expect(fuseHits(dense, sparse, 1, { weight: 1 })[0].id).toBe(1);

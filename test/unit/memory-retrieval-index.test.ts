@@ -9,7 +9,8 @@ function gaussianRows(n: number, dim: number, seed: number): Float32Array {
   const rng = new Prng(seed);
   const out = new Float32Array(n * dim);
   for (let i = 0; i < out.length; i += 2) {
-    const u1 = 1 - rng.nextFloat(), u2 = rng.nextFloat();
+    const u1 = 1 - rng.nextFloat(),
+      u2 = rng.nextFloat();
     const r = Math.sqrt(-2 * Math.log(u1));
     out[i] = r * Math.cos(2 * Math.PI * u2);
     if (i + 1 < out.length) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
@@ -19,13 +20,19 @@ function gaussianRows(n: number, dim: number, seed: number): Float32Array {
 
 /** float64 cosine top-k by (score desc, id asc), skipping `exclude`. */
 function bruteForce(ids: number[], rows: Float32Array, dim: number, q: Float32Array, k: number, exclude = new Set<number>()) {
-  const norm = (v: ArrayLike<number>, o: number) => { let s = 0; for (let j = 0; j < dim; j++) s += v[o + j] ** 2; return Math.sqrt(s); };
+  const norm = (v: ArrayLike<number>, o: number) => {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += v[o + j] ** 2;
+    return Math.sqrt(s);
+  };
   const qn = norm(q, 0);
-  const scored = ids.map((id, r) => {
-    let dot = 0;
-    for (let j = 0; j < dim; j++) dot += q[j] * rows[r * dim + j];
-    return { id, score: dot / (qn * norm(rows, r * dim)) };
-  }).filter((h) => !exclude.has(h.id));
+  const scored = ids
+    .map((id, r) => {
+      let dot = 0;
+      for (let j = 0; j < dim; j++) dot += q[j] * rows[r * dim + j];
+      return { id, score: dot / (qn * norm(rows, r * dim)) };
+    })
+    .filter((h) => !exclude.has(h.id));
   return scored.sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k);
 }
 
@@ -41,7 +48,8 @@ describe('TopK', () => {
 });
 
 describe('CosineIndex', () => {
-  const dim = 37, n = 500;
+  const dim = 37,
+    n = 500;
   const rows = gaussianRows(n, dim, 11);
   const ids = Array.from({ length: n }, (_, i) => 1000 + 3 * i);
   const queries = gaussianRows(20, dim, 12);
@@ -58,7 +66,8 @@ describe('CosineIndex', () => {
   });
 
   it('int8 with f32 re-ranking has recall@5 ≥ 0.95 on random data (dim 384)', () => {
-    const d = 384, m = 5000;
+    const d = 384,
+      m = 5000;
     const data = gaussianRows(m, d, 21);
     const allIds = Array.from({ length: m }, (_, i) => i);
     const flat = CosineIndex.fromVectors(allIds, data, { dim: d, kind: 'flat' });
@@ -146,7 +155,9 @@ describe('CosineIndex', () => {
           times.push(performance.now() - t);
         }
         times.sort((a, b) => a - b);
-        console.log(`[node] CosineIndex ${kind} n=${count} dim=${d}: build ${build.toFixed(0)} ms, query median ${times[2].toFixed(1)} ms (min ${times[0].toFixed(1)})`);
+        console.log(
+          `[node] CosineIndex ${kind} n=${count} dim=${d}: build ${build.toFixed(0)} ms, query median ${times[2].toFixed(1)} ms (min ${times[0].toFixed(1)})`,
+        );
         expect(index.search(q, 5)).toHaveLength(5);
       }
     }

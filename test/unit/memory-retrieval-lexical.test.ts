@@ -72,7 +72,7 @@ describe('LexicalRetriever', () => {
     expect(r.remove([5, 99])).toBe(1);
     expect(r.has(5)).toBe(false);
     expect(r.size).toBe(corpus.length - 1);
-    expect((await r.search('germany', 5))).toEqual([]);
+    expect(await r.search('germany', 5)).toEqual([]);
     await r.add([{ id: 3, text: 'Germany borders France.' }]);
     expect(r.size).toBe(corpus.length - 1);
     expect((await r.search('germany', 5)).map((h) => h.id)).toEqual([3]);

@@ -6,13 +6,19 @@ import { plan, type PreflightFacts } from '../../tools/test/preflight.mjs';
 
 const script = resolve(__dirname, '../../tools/test/preflight.mjs');
 const fresh: PreflightFacts = {
-  node: 'v20.20.2', hasModules: true, chromium: '/usr/bin/chromium', chromiumFromEnv: false, chromiumOk: false,
-  isRoot: true, canSudo: false, hasApt: true,
+  node: 'v20.20.2',
+  hasModules: true,
+  chromium: '/usr/bin/chromium',
+  chromiumFromEnv: false,
+  chromiumOk: false,
+  isRoot: true,
+  canSudo: false,
+  hasApt: true,
 };
 const oneSentence = (m: string) => expect(m).toMatch(/^[^\n]+[.]$/);
 
 describe('preflight plan', () => {
-  it('installs Debian\'s chromium on a fresh Debian machine as root, through sudo only when allowed', () => {
+  it("installs Debian's chromium on a fresh Debian machine as root, through sudo only when allowed", () => {
     expect(plan(fresh)).toEqual({ action: 'install', sudo: false });
     expect(plan({ ...fresh, isRoot: false, canSudo: true })).toEqual({ action: 'install', sudo: true });
     expect(plan({ ...fresh, chromiumOk: true })).toEqual({ action: 'ok' });
@@ -39,7 +45,10 @@ describe('preflight plan', () => {
   it('runs as a script: exit 0 when set up, one line and exit 1 (no stack trace) when not', () => {
     const ok = spawnSync(process.execPath, [script], { encoding: 'utf8' });
     expect([ok.status, ok.stderr]).toEqual([0, '']);
-    const bad = spawnSync(process.execPath, [script], { encoding: 'utf8', env: { ...process.env, CHROMIUM_PATH: '/nonexistent/chromium' } });
+    const bad = spawnSync(process.execPath, [script], {
+      encoding: 'utf8',
+      env: { ...process.env, CHROMIUM_PATH: '/nonexistent/chromium' },
+    });
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/^preflight: CHROMIUM_PATH is \/nonexistent\/chromium, which is not an executable file/);

@@ -18,16 +18,26 @@ import { checkpointTensors, writeSafetensors } from '../helpers/safetensors-writ
 import { dequantize } from '../reference/quant';
 import { readSafetensors } from '../reference/modelFiles';
 
-beforeAll(() => { makeFixtures({ ifMissing: true }); });
+beforeAll(() => {
+  makeFixtures({ ifMissing: true });
+});
 
 class Sink implements TensorSink {
   out = new Map<string, { format: string; parts: Uint8Array[] }>();
-  begin(name: string, _s: number[], format: string) { this.out.set(name, { format, parts: [] }); }
-  write(name: string, _o: number, bytes: Uint8Array) { this.out.get(name)!.parts.push(bytes); }
+  begin(name: string, _s: number[], format: string) {
+    this.out.set(name, { format, parts: [] });
+  }
+  write(name: string, _o: number, bytes: Uint8Array) {
+    this.out.get(name)!.parts.push(bytes);
+  }
   end() {}
   bytes(name: string): Uint8Array {
-    const parts = this.out.get(name)!.parts, all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-    parts.reduce((at, p) => { all.set(p, at); return at + p.length; }, 0);
+    const parts = this.out.get(name)!.parts,
+      all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    parts.reduce((at, p) => {
+      all.set(p, at);
+      return at + p.length;
+    }, 0);
     return all;
   }
 }
@@ -40,7 +50,10 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 }
 
 async function stream(model: string, target: 'q8_0' | 'q4_0', chunkBytes: number): Promise<Sink> {
-  const src = memorySource({ 'model.safetensors': new Uint8Array(readFileSync(join(fixturesDir, model, 'model.safetensors'))) }, { chunkSize: 777 });
+  const src = memorySource(
+    { 'model.safetensors': new Uint8Array(readFileSync(join(fixturesDir, model, 'model.safetensors'))) },
+    { chunkSize: 777 },
+  );
   const header = await readSafetensorsHeader(src, 'model.safetensors');
   const cfg = parseModelConfig(JSON.parse(readFileSync(join(fixturesDir, model, 'config.json'), 'utf8')));
   const sink = new Sink();
@@ -58,7 +71,10 @@ describe('quantize on load', () => {
           const values = readSafetensors(join(fixturesDir, model, 'model.safetensors'));
           for (const [name, t] of values) {
             const s = sink.out.get(name)!;
-            if (t.shape.length === 1) { expect(s.format, name).toBe('f32'); continue; }
+            if (t.shape.length === 1) {
+              expect(s.format, name).toBe('f32');
+              continue;
+            }
             expect(s.format, name).toBe(target);
             expect(firstDifference(sink.bytes(name), quantizeBlocks(target, Float32Array.from(t.data))), name).toBe(-1);
           }
@@ -68,14 +84,22 @@ describe('quantize on load', () => {
   }
 
   it('rows that are not whole 32-value blocks stay f16', async () => {
-    const cfg = parseModelConfig({ architectures: ['LlamaForCausalLM'], hidden_size: 6, intermediate_size: 64, num_hidden_layers: 1,
-      num_attention_heads: 3, num_key_value_heads: 1, vocab_size: 7, rms_norm_eps: 1e-6 });
+    const cfg = parseModelConfig({
+      architectures: ['LlamaForCausalLM'],
+      hidden_size: 6,
+      intermediate_size: 64,
+      num_hidden_layers: 1,
+      num_attention_heads: 3,
+      num_key_value_heads: 1,
+      vocab_size: 7,
+      rms_norm_eps: 1e-6,
+    });
     const plan = expectedTensors(cfg);
     const src = memorySource({ 'model.safetensors': writeSafetensors(checkpointTensors(plan, 3)) });
     const sink = new Sink();
     await streamTensors(src, [await readSafetensorsHeader(src, 'model.safetensors')], plan, sink, { targetDtype: 'q4_0' });
-    expect(sink.out.get('model.layers.0.mlp.down_proj.weight')!.format).toBe('q4_0');  // 64 columns
-    expect(sink.out.get('model.layers.0.mlp.up_proj.weight')!.format).toBe('f16');     // 6 columns
+    expect(sink.out.get('model.layers.0.mlp.down_proj.weight')!.format).toBe('q4_0'); // 64 columns
+    expect(sink.out.get('model.layers.0.mlp.up_proj.weight')!.format).toBe('f16'); // 6 columns
   });
 
   it('error within half a step (q4_0: a whole step where +8 clamps to +7)', () => {
@@ -100,10 +124,10 @@ describe("weightDtype 'auto'", () => {
   it('widest format whose matrices fit a quarter of deviceMemory (2 GiB unknown)', () => {
     expect(autoWeightDtype({ matrixValues: 1e6, allF32: true })).toBe('f32');
     expect(autoWeightDtype({ matrixValues: 1e6, allF32: false })).toBe('f16');
-    expect(autoWeightDtype({ matrixValues: 1.2e9, allF32: false })).toBe('q8_0');          // 1B: 2.4 GB f16 > 2 GiB
+    expect(autoWeightDtype({ matrixValues: 1.2e9, allF32: false })).toBe('q8_0'); // 1B: 2.4 GB f16 > 2 GiB
     expect(autoWeightDtype({ matrixValues: 1.2e9, allF32: false, deviceMemoryGiB: 8 })).toBe('q8_0');
-    expect(autoWeightDtype({ matrixValues: 1.2e9, allF32: true, deviceMemoryGiB: 4 })).toBe('q4_0');  // 1 GiB budget
-    expect(autoWeightDtype({ matrixValues: 0.9 * gib / 4, allF32: true, deviceMemoryGiB: 4 })).toBe('f32');
+    expect(autoWeightDtype({ matrixValues: 1.2e9, allF32: true, deviceMemoryGiB: 4 })).toBe('q4_0'); // 1 GiB budget
+    expect(autoWeightDtype({ matrixValues: (0.9 * gib) / 4, allF32: true, deviceMemoryGiB: 4 })).toBe('f32');
     expect(autoWeightDtype({ matrixValues: 8e9, allF32: false, deviceMemoryGiB: 8 })).toBe('q4_0');
   });
 });

@@ -38,7 +38,9 @@ describe.each(fixtureSpecs.filter((s) => s.gguf).map((s) => s.name))('llama.cpp 
       minTop1 = Math.min(minTop1, probs[argmax(probs)]);
       minGap = Math.min(minGap, sorted[0] - sorted[1]);
     });
-    console.log(`${name}: max |Δp| top-${topK} ${maxDelta.toExponential(2)}, min top-1 p ${minTop1.toFixed(3)}, min logit gap ${minGap.toFixed(3)}`);
+    console.log(
+      `${name}: max |Δp| top-${topK} ${maxDelta.toExponential(2)}, min top-1 p ${minTop1.toFixed(3)}, min logit gap ${minGap.toFixed(3)}`,
+    );
     expect(maxDelta).toBeLessThan(1e-3);
   });
 });
@@ -89,7 +91,10 @@ describe('dtype and sharding variants of llama', () => {
 
   // Rounding every weight (unit roundoff u: 2^-11 f16, 2^-8 bf16) moves logits by O(u) of their scale, not
   // of each element: errors are measured against the row's largest |logit|, and bf16 gets 8x f16's bound.
-  it.each([['llama-f16', 1e-2], ['llama-bf16', 8e-2]] as const)('%s logits within %f of the row scale', (name, tol) => {
+  it.each([
+    ['llama-f16', 1e-2],
+    ['llama-bf16', 8e-2],
+  ] as const)('%s logits within %f of the row scale', (name, tol) => {
     const base = logitsOf('llama');
     let worstRatio = 0;
     let errSq = 0;

@@ -9,12 +9,23 @@ import { bf16BitsToF32, f16BitsToF32, f32ToF16Bits } from '../../src/util/f16';
 import { checkpointTensors, writeSafetensors, type TensorSpec } from '../helpers/safetensors-writer';
 
 const cfg = parseModelConfig({
-  architectures: ['Qwen2ForCausalLM'], hidden_size: 6, intermediate_size: 10, num_hidden_layers: 2,
-  num_attention_heads: 3, num_key_value_heads: 1, vocab_size: 7, rms_norm_eps: 1e-6,
+  architectures: ['Qwen2ForCausalLM'],
+  hidden_size: 6,
+  intermediate_size: 10,
+  num_hidden_layers: 2,
+  num_attention_heads: 3,
+  num_key_value_heads: 1,
+  vocab_size: 7,
+  rms_norm_eps: 1e-6,
 });
 const plan = expectedTensors(cfg);
 const specs = checkpointTensors(plan, 17);
-const extra: TensorSpec = { name: 'model.layers.0.self_attn.rotary_emb.inv_freq', dtype: 'F32', shape: [3], data: new Uint8Array(12).fill(0xab) };
+const extra: TensorSpec = {
+  name: 'model.layers.0.self_attn.rotary_emb.inv_freq',
+  dtype: 'F32',
+  shape: [3],
+  data: new Uint8Array(12).fill(0xab),
+};
 const single = writeSafetensors([...specs.slice(0, 5), extra, ...specs.slice(5)]);
 
 /** Records what the sink sees and checks the protocol: begin → contiguous writes → end, no interleaving. */
@@ -49,9 +60,14 @@ function referenceBytes(spec: TensorSpec, target: TargetDtype): number[] {
   const n = spec.data.length / size;
   const dst = new DataView(new ArrayBuffer(n * (out === 'f32' ? 4 : 2)));
   for (let i = 0; i < n; i++) {
-    const v = spec.dtype === 'F32' ? src.getFloat32(i * 4, true)
-      : spec.dtype === 'F16' ? f16BitsToF32(src.getUint16(i * 2, true)) : bf16BitsToF32(src.getUint16(i * 2, true));
-    if (out === 'f32') dst.setFloat32(i * 4, v, true); else dst.setUint16(i * 2, f32ToF16Bits(v), true);
+    const v =
+      spec.dtype === 'F32'
+        ? src.getFloat32(i * 4, true)
+        : spec.dtype === 'F16'
+          ? f16BitsToF32(src.getUint16(i * 2, true))
+          : bf16BitsToF32(src.getUint16(i * 2, true));
+    if (out === 'f32') dst.setFloat32(i * 4, v, true);
+    else dst.setUint16(i * 2, f32ToF16Bits(v), true);
   }
   return Array.from(new Uint8Array(dst.buffer));
 }
@@ -76,7 +92,12 @@ function expectMatchesReference(sink: RecordingSink, target: TargetDtype): void 
 
 describe('streamTensors', () => {
   for (const target of ['f32', 'f16'] as const) {
-    for (const [chunkBytes, sourceChunk] of [[7, 5], [1, 3], [13, 65536], [8 << 20, 11]]) {
+    for (const [chunkBytes, sourceChunk] of [
+      [7, 5],
+      [1, 3],
+      [13, 65536],
+      [8 << 20, 11],
+    ]) {
       it(`is byte-identical to one-shot conversion (→${target}, chunkBytes ${chunkBytes}, source chunks ${sourceChunk})`, async () => {
         const src = memorySource({ 'model.safetensors': single }, { chunkSize: sourceChunk });
         const sink = new RecordingSink();
@@ -91,22 +112,39 @@ describe('streamTensors', () => {
     const files = {
       'model-00001-of-00002.safetensors': writeSafetensors(specs.slice(0, 9).reverse()), // offsets not in name order
       'model-00002-of-00002.safetensors': writeSafetensors([extra, ...specs.slice(9)]),
-      'model.safetensors.index.json': new TextEncoder().encode(JSON.stringify({
-        weight_map: Object.fromEntries(specs.map((s, i) => [s.name, `model-0000${i < 9 ? 1 : 2}-of-00002.safetensors`])),
-      })),
+      'model.safetensors.index.json': new TextEncoder().encode(
+        JSON.stringify({
+          weight_map: Object.fromEntries(specs.map((s, i) => [s.name, `model-0000${i < 9 ? 1 : 2}-of-00002.safetensors`])),
+        }),
+      ),
     };
     const mem = memorySource(files, { chunkSize: 9 });
     const calls: [string, number | undefined, number | undefined][] = [];
-    const src: ModelSource = { ...mem, stream: (p, s, e) => { calls.push([p, s, e]); return mem.stream(p, s, e); } };
+    const src: ModelSource = {
+      ...mem,
+      stream: (p, s, e) => {
+        calls.push([p, s, e]);
+        return mem.stream(p, s, e);
+      },
+    };
     const hs = await headers(src);
     calls.length = 0;
     const sink = new RecordingSink();
     const progress: LoadProgress[] = [];
-    await streamTensors(src, hs, validateTensors(cfg, hs), sink, { targetDtype: 'f16', chunkBytes: 7, onProgress: (p) => progress.push(p) });
+    await streamTensors(src, hs, validateTensors(cfg, hs), sink, {
+      targetDtype: 'f16',
+      chunkBytes: 7,
+      onProgress: (p) => progress.push(p),
+    });
     expectMatchesReference(sink, 'f16');
     expect(calls.map((c) => c[0])).toEqual(['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
-    const total = hs.reduce((a, h) => a + Math.max(...h.tensors.filter((t) => plan.has(t.name)).map((t) => t.end))
-      - Math.min(...h.tensors.filter((t) => plan.has(t.name)).map((t) => t.begin)), 0);
+    const total = hs.reduce(
+      (a, h) =>
+        a +
+        Math.max(...h.tensors.filter((t) => plan.has(t.name)).map((t) => t.end)) -
+        Math.min(...h.tensors.filter((t) => plan.has(t.name)).map((t) => t.begin)),
+      0,
+    );
     expect(progress.every((p) => p.totalBytes === total)).toBe(true);
     expect(progress.at(-1)!.loadedBytes).toBe(total);
     expect(progress.every((p, i) => i === 0 || p.loadedBytes >= progress[i - 1].loadedBytes)).toBe(true);
@@ -125,20 +163,24 @@ describe('streamTensors', () => {
     expect((err as TruncatedFileError).details).toMatchObject({ tensor: last.name, expected: last.end - last.begin, received: 5 });
   });
 
-  it('stops with the signal\'s reason when aborted', async () => {
+  it("stops with the signal's reason when aborted", async () => {
     const src = memorySource({ 'model.safetensors': single }, { chunkSize: 16 });
     const hs = await headers(src);
     const ctl = new AbortController();
     const reason = new Error('user cancelled');
     const sink = new RecordingSink();
     const p = streamTensors(src, hs, plan, sink, {
-      targetDtype: 'f32', chunkBytes: 7, signal: ctl.signal, onProgress: () => ctl.abort(reason),
+      targetDtype: 'f32',
+      chunkBytes: 7,
+      signal: ctl.signal,
+      onProgress: () => ctl.abort(reason),
     });
     await expect(p).rejects.toBe(reason);
     expect(sink.out.size).toBeLessThan(plan.size);
     const done = AbortSignal.abort();
-    await expect(streamTensors(src, hs, plan, new RecordingSink(), { targetDtype: 'f32', signal: done }))
-      .rejects.toMatchObject({ name: 'AbortError' });
+    await expect(streamTensors(src, hs, plan, new RecordingSink(), { targetDtype: 'f32', signal: done })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
   });
 
   it('fails before reading data when a planned tensor is missing', async () => {

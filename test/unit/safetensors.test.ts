@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import {
-  listWeightFiles, parseSafetensorsHeader, parseShardIndex, readSafetensorsHeader,
-} from '../../src/model/safetensors';
+import { listWeightFiles, parseSafetensorsHeader, parseShardIndex, readSafetensorsHeader } from '../../src/model/safetensors';
 import { memorySource } from '../../src/model/source';
 import { ModelConfigError, TruncatedFileError, UnsupportedDtypeError } from '../../src/util/errors';
 import { bytesOf, seededFloats, writeSafetensors } from '../helpers/safetensors-writer';
 
 async function rejects(p: Promise<unknown>, cls: abstract new (...a: never[]) => Error, ...fragments: string[]) {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err, 'expected a rejection').toBeInstanceOf(cls);
   for (const f of fragments) expect((err as Error).message).toContain(f);
 }
@@ -15,20 +16,26 @@ function throws(fn: () => unknown, cls: abstract new (...a: never[]) => Error, .
   return rejects(Promise.resolve().then(fn), cls, ...fragments);
 }
 
-const sample = () => writeSafetensors([
-  { name: 'a.weight', dtype: 'F32', shape: [2, 3], data: bytesOf(seededFloats(6, 1)) },
-  { name: 'b.weight', dtype: 'F16', shape: [5], data: new Uint8Array(10).fill(7) },
-  { name: 'c.bias', dtype: 'BF16', shape: [3], data: new Uint8Array(6).fill(9) },
-], { format: 'pt' });
+const sample = () =>
+  writeSafetensors(
+    [
+      { name: 'a.weight', dtype: 'F32', shape: [2, 3], data: bytesOf(seededFloats(6, 1)) },
+      { name: 'b.weight', dtype: 'F16', shape: [5], data: new Uint8Array(10).fill(7) },
+      { name: 'c.bias', dtype: 'BF16', shape: [3], data: new Uint8Array(6).fill(9) },
+    ],
+    { format: 'pt' },
+  );
 
 describe('parseSafetensorsHeader', () => {
-  it('returns absolute offsets that address each tensor\'s bytes', () => {
+  it("returns absolute offsets that address each tensor's bytes", () => {
     const file = sample();
     const h = parseSafetensorsHeader(file, file.length);
     expect(h.metadata).toEqual({ format: 'pt' });
     expect(h.dataStart % 8).toBe(0);
     expect(h.tensors.map((t) => [t.name, t.dtype, t.shape, t.end - t.begin])).toEqual([
-      ['a.weight', 'F32', [2, 3], 24], ['b.weight', 'F16', [5], 10], ['c.bias', 'BF16', [3], 6],
+      ['a.weight', 'F32', [2, 3], 24],
+      ['b.weight', 'F16', [5], 10],
+      ['c.bias', 'BF16', [3], 6],
     ]);
     expect(Array.from(file.subarray(h.tensors[0].begin, h.tensors[0].end))).toEqual(Array.from(bytesOf(seededFloats(6, 1))));
     expect(Array.from(file.subarray(h.tensors[2].begin, h.tensors[2].end))).toEqual([9, 9, 9, 9, 9, 9]);
@@ -44,7 +51,11 @@ describe('parseSafetensorsHeader', () => {
   });
 
   it('rejects unsupported dtypes naming tensor and dtype', async () => {
-    for (const [dtype, bytes] of [['I8', 1], ['F64', 8], ['I64', 8]] as const) {
+    for (const [dtype, bytes] of [
+      ['I8', 1],
+      ['F64', 8],
+      ['I64', 8],
+    ] as const) {
       const f = writeSafetensors([{ name: 'x.weight', dtype, shape: [4], data: new Uint8Array(4 * bytes) }]);
       await throws(() => parseSafetensorsHeader(f, f.length), UnsupportedDtypeError, 'x.weight', dtype);
     }
@@ -105,8 +116,10 @@ describe('shard index', () => {
 
   it('lists shard files when an index exists, else model.safetensors', async () => {
     const text = new TextEncoder().encode(JSON.stringify(index));
-    expect(await listWeightFiles(memorySource({ 'model.safetensors.index.json': text })))
-      .toEqual(['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+    expect(await listWeightFiles(memorySource({ 'model.safetensors.index.json': text }))).toEqual([
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+    ]);
     expect(await listWeightFiles(memorySource({ 'model.safetensors': sample() }))).toEqual(['model.safetensors']);
     await rejects(listWeightFiles(memorySource({ 'model.safetensors.index.json': new Uint8Array([123]) })), ModelConfigError);
   });

@@ -21,10 +21,24 @@ function expectProbs(actual: Float32Array, expected: number[], atol = 1e-6): voi
 
 describe('validateSamplingOptions', () => {
   const bad: [keyof SamplingOptions, unknown][] = [
-    ['temperature', -0.1], ['temperature', Infinity], ['temperature', NaN], ['temperature', '1'],
-    ['topK', -1], ['topK', 2.5], ['topP', 0], ['topP', 1.01], ['topP', NaN],
-    ['minP', -0.01], ['minP', 1.5], ['repetitionPenalty', 0], ['repetitionPenalty', -1],
-    ['repetitionWindow', -3], ['repetitionWindow', 1.5], ['seed', -1], ['seed', 0.5], ['seed', 2 ** 53],
+    ['temperature', -0.1],
+    ['temperature', Infinity],
+    ['temperature', NaN],
+    ['temperature', '1'],
+    ['topK', -1],
+    ['topK', 2.5],
+    ['topP', 0],
+    ['topP', 1.01],
+    ['topP', NaN],
+    ['minP', -0.01],
+    ['minP', 1.5],
+    ['repetitionPenalty', 0],
+    ['repetitionPenalty', -1],
+    ['repetitionWindow', -3],
+    ['repetitionWindow', 1.5],
+    ['seed', -1],
+    ['seed', 0.5],
+    ['seed', 2 ** 53],
   ];
   it.each(bad)('rejects %s = %s naming the option and its range', (key, value) => {
     const call = () => validateSamplingOptions({ [key]: value } as SamplingOptions);
@@ -198,7 +212,13 @@ function referenceProbs(logits: Float32Array, opts: Required<Omit<SamplingOption
   if (opts.topK > 0) keep((live = live.slice(0, opts.topK)));
   if (opts.topP < 1) {
     let before = 0;
-    keep((live = live.filter((i) => { const ok = before < opts.topP; before += p[i]; return ok; })));
+    keep(
+      (live = live.filter((i) => {
+        const ok = before < opts.topP;
+        before += p[i];
+        return ok;
+      })),
+    );
   }
   const pMax = p[live[0]];
   keep(live.filter((i) => p[i] >= opts.minP * pMax));

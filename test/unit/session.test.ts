@@ -25,12 +25,15 @@ describe('Session', () => {
   test('feed reuses the longest cached prefix, all but the last id at most', async () => {
     const { s, steps } = session();
     expect(await s.feed([1, 2, 3, 4, 5, 6])).toEqual({ logits: new Float32Array(5).fill(6), cached: 0 });
-    expect(steps.map((x) => [x.ids, x.start, x.read])).toEqual([[[1, 2, 3, 4], 0, false], [[5, 6], 4, true]]);
+    expect(steps.map((x) => [x.ids, x.start, x.read])).toEqual([
+      [[1, 2, 3, 4], 0, false],
+      [[5, 6], 4, true],
+    ]);
     steps.length = 0;
     expect((await s.feed([1, 2, 3, 9])).cached).toBe(3);
     expect(steps.map((x) => [x.ids, x.start])).toEqual([[[9], 3]]);
     steps.length = 0;
-    expect((await s.feed([1, 2, 3, 9])).cached).toBe(3);  // the same ids again: the last is fed for its logits
+    expect((await s.feed([1, 2, 3, 9])).cached).toBe(3); // the same ids again: the last is fed for its logits
     expect(steps.map((x) => [x.ids, x.start])).toEqual([[[9], 3]]);
     expect([...s.kv.tokens]).toEqual([1, 2, 3, 9]);
   });

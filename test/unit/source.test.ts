@@ -10,14 +10,21 @@ async function collect(s: ReadableStream<Uint8Array>): Promise<number[]> {
   return out;
 }
 
-interface FakeServer { fetch: typeof fetch; requests: { url: string; method: string; range: string | null }[] }
+interface FakeServer {
+  fetch: typeof fetch;
+  requests: { url: string; method: string; range: string | null }[];
+}
 
 /** A static file server: optionally ignores Range (answers 200 with the whole body) or refuses HEAD. */
 function fakeServer(files: Record<string, Uint8Array>, o: { honorRange: boolean; allowHead: boolean; chunk: number }): FakeServer {
   const requests: FakeServer['requests'] = [];
-  const body = (b: Uint8Array) => new ReadableStream<Uint8Array>({
-    start(c) { for (let i = 0; i < b.length; i += o.chunk) c.enqueue(b.slice(i, i + o.chunk)); c.close(); },
-  });
+  const body = (b: Uint8Array) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < b.length; i += o.chunk) c.enqueue(b.slice(i, i + o.chunk));
+        c.close();
+      },
+    });
   const handler = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = String(input);
     const method = init?.method ?? 'GET';
@@ -36,7 +43,8 @@ function fakeServer(files: Record<string, Uint8Array>, o: { honorRange: boolean;
     if (start >= file.length) return new Response(null, { status: 416 });
     const last = m[2] === '' ? file.length - 1 : Math.min(Number(m[2]), file.length - 1);
     return new Response(body(file.slice(start, last + 1)), {
-      status: 206, headers: { 'content-range': `bytes ${start}-${last}/${file.length}` },
+      status: 206,
+      headers: { 'content-range': `bytes ${start}-${last}/${file.length}` },
     });
   };
   return { fetch: handler as typeof fetch, requests };
@@ -99,13 +107,20 @@ describe('urlSource', () => {
     expect((err as ModelFetchError).details).toMatchObject({ status: 404 });
     await expect(src.stream('nope.safetensors', 0, 8)).rejects.toThrow(/nope\.safetensors.*404/);
     await expect(src.size('nope.safetensors')).rejects.toThrow(ModelFetchError);
-    const offline = urlSource('https://example.test/m', { fetch: (async () => { throw new TypeError('network down'); }) as typeof fetch });
+    const offline = urlSource('https://example.test/m', {
+      fetch: (async () => {
+        throw new TypeError('network down');
+      }) as typeof fetch,
+    });
     await expect(offline.readText('config.json')).rejects.toThrow(/config\.json.*network down/);
   });
 
   it('maps a bare Hugging Face repo URL to resolve/main', async () => {
     const seen: string[] = [];
-    const f = (async (u: RequestInfo | URL) => { seen.push(String(u)); return new Response('{}'); }) as typeof fetch;
+    const f = (async (u: RequestInfo | URL) => {
+      seen.push(String(u));
+      return new Response('{}');
+    }) as typeof fetch;
     await urlSource('https://huggingface.co/org/tiny-model', { fetch: f }).readText('config.json');
     await urlSource('https://huggingface.co/org/tiny-model/resolve/abc123/', { fetch: f }).readText('config.json');
     expect(seen).toEqual([

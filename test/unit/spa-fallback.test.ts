@@ -20,7 +20,10 @@ const sharded = resolve(__dirname, '../fixtures/models/llama-sharded');
 const page = '<!DOCTYPE html>\n<html lang="en"><head><title>app</title></head><body><div id="app"></div></body></html>\n';
 
 async function rejection(p: Promise<unknown>): Promise<ModelFetchError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ModelFetchError);
   return err as ModelFetchError;
 }
@@ -40,7 +43,13 @@ describe('a Vite dev server with its SPA fallback', () => {
     for (const f of ['tokenizer.json', 'model.safetensors']) cpSync(join(fixture, f), join(models, 'no-config', f));
     for (const f of ['config.json', 'tokenizer.json']) cpSync(join(fixture, f), join(models, 'no-weights', f));
     mkdirSync(join(models, 'empty'), { recursive: true });
-    server = await createServer({ configFile: false, root: dir, logLevel: 'silent', server: { host: '127.0.0.1', port: 0 }, optimizeDeps: { noDiscovery: true } });
+    server = await createServer({
+      configFile: false,
+      root: dir,
+      logLevel: 'silent',
+      server: { host: '127.0.0.1', port: 0 },
+      optimizeDeps: { noDiscovery: true },
+    });
     await server.listen();
     base = `${server.resolvedUrls!.local[0]}models/`;
   }, 60_000);
@@ -60,7 +69,8 @@ describe('a Vite dev server with its SPA fallback', () => {
 
   it('loads a folder that lacks every optional file (tokenizer_config, generation_config, the shard index)', async () => {
     const src = urlSource(`${base}plain/`);
-    for (const f of ['tokenizer_config.json', 'generation_config.json', 'model.safetensors.index.json']) expect(await src.exists(f)).toBe(false);
+    for (const f of ['tokenizer_config.json', 'generation_config.json', 'model.safetensors.index.json'])
+      expect(await src.exists(f)).toBe(false);
     const { config, tokenizer } = await loadDescriptors(src);
     expect(config.numLayers).toBeGreaterThan(0);
     expect(tokenizer.encode('hello', { addSpecialTokens: false }).length).toBeGreaterThan(0);
@@ -77,7 +87,9 @@ describe('a Vite dev server with its SPA fallback', () => {
 
   it('names a required file answered with a web page', async () => {
     const noTokenizer = await rejection(loadDescriptors(urlSource(`${base}no-tokenizer/`)));
-    expect(noTokenizer.message).toMatch(/no-tokenizer\/tokenizer\.json: the server returned a web page \(HTML, HTTP 200\) instead of tokenizer\.json/);
+    expect(noTokenizer.message).toMatch(
+      /no-tokenizer\/tokenizer\.json: the server returned a web page \(HTML, HTTP 200\) instead of tokenizer\.json/,
+    );
     expect(noTokenizer.details).toMatchObject({ path: 'tokenizer.json', webPage: true, status: 200 });
     const noConfig = await rejection(loadDescriptors(urlSource(`${base}no-config/`)));
     expect(noConfig.message).toMatch(/returned a web page .* instead of config\.json/);
@@ -92,14 +104,18 @@ describe('a Vite dev server with its SPA fallback', () => {
   });
 
   it('names a missing embedding model folder answered with a web page', async () => {
-    const err = await rejection(BankRetriever.initialState({ kind: 'embedding', model: `${base}no-embedder/` }, (j) => Tokenizer.fromJSON(j, null)));
+    const err = await rejection(
+      BankRetriever.initialState({ kind: 'embedding', model: `${base}no-embedder/` }, (j) => Tokenizer.fromJSON(j, null)),
+    );
     expect(err.message).toMatch(/no-embedder\/tokenizer\.json: the server returned a web page/);
   });
 });
 
 describe('bodies that are plainly not the file, without a telling content-type', () => {
   const enc = (s: string) => new TextEncoder().encode(s);
-  const real = Object.fromEntries(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join(fixture, f)))]));
+  const real = Object.fromEntries(
+    ['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join(fixture, f)))]),
+  );
 
   /** A server that answers every unknown path with `fallback`, status 200, no content-type. */
   function server(files: Record<string, Uint8Array>, fallback: Uint8Array): typeof fetch {
@@ -111,7 +127,12 @@ describe('bodies that are plainly not the file, without a telling content-type',
     }) as typeof fetch;
   }
 
-  for (const [what, body] of [['an HTML page', page], ['an empty body', ''], ['a plain-text error', 'Not Found'], ['a BOM and an HTML comment', '\ufeff<!-- spa -->']] as const) {
+  for (const [what, body] of [
+    ['an HTML page', page],
+    ['an empty body', ''],
+    ['a plain-text error', 'Not Found'],
+    ['a BOM and an HTML comment', '\ufeff<!-- spa -->'],
+  ] as const) {
     it(`treats every optional file answered with ${what} as missing`, async () => {
       const src = urlSource('https://cdn.test/m/', { fetch: server(real, enc(body)) });
       const { tokenizer } = await loadDescriptors(src);
@@ -122,7 +143,9 @@ describe('bodies that are plainly not the file, without a telling content-type',
 
   it('refuses required files answered with a page, and keeps a broken optional file an error', async () => {
     const { 'tokenizer.json': _t, ...noTokenizer } = real;
-    await expect(loadDescriptors(urlSource('https://cdn.test/m/', { fetch: server(noTokenizer, enc(page)) }))).rejects.toThrow(/web page .* instead of tokenizer\.json/);
+    await expect(loadDescriptors(urlSource('https://cdn.test/m/', { fetch: server(noTokenizer, enc(page)) }))).rejects.toThrow(
+      /web page .* instead of tokenizer\.json/,
+    );
     const { 'model.safetensors': _w, ...noWeights } = real;
     const src = urlSource('https://cdn.test/m/', { fetch: server(noWeights, enc(page)) });
     const err = await rejection(readSafetensorsHeader(src, 'model.safetensors'));
@@ -131,6 +154,8 @@ describe('bodies that are plainly not the file, without a telling content-type',
     const broken = memorySource({ ...real, 'tokenizer_config.json': enc('{"chat_template": ') });
     await expect(loadDescriptors(broken)).rejects.toThrow(ModelConfigError);
     // A picked folder without config.json keeps its own explanation.
-    await expect(loadDescriptors(memorySource({ 'tokenizer.json': real['tokenizer.json'] }))).rejects.toThrow(/config\.json not found in memory .*a model folder needs config\.json/);
+    await expect(loadDescriptors(memorySource({ 'tokenizer.json': real['tokenizer.json'] }))).rejects.toThrow(
+      /config\.json not found in memory .*a model folder needs config\.json/,
+    );
   });
 });

@@ -10,7 +10,10 @@ function run(stops: string[], deltas: string[]): { text: string; stopped: boolea
   for (const d of deltas) {
     const r = m.push(d);
     emits.push(r.emit);
-    if (r.stopped) { stopped = true; break; }
+    if (r.stopped) {
+      stopped = true;
+      break;
+    }
   }
   const text = emits.join('') + m.flush();
   return { text, stopped, emits };

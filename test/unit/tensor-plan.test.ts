@@ -6,8 +6,13 @@ import { MissingTensorError, ModelConfigError, ShapeMismatchError } from '../../
 import { checkpointTensors, writeSafetensors, type TensorSpec } from '../helpers/safetensors-writer';
 
 const base = {
-  hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1,
-  vocab_size: 11, rms_norm_eps: 1e-5,
+  hidden_size: 8,
+  intermediate_size: 12,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  vocab_size: 11,
+  rms_norm_eps: 1e-5,
 };
 const llama = parseModelConfig({ ...base, architectures: ['LlamaForCausalLM'], model_type: 'llama' });
 const qwen = parseModelConfig({ ...base, architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', tie_word_embeddings: true });
@@ -78,7 +83,13 @@ describe('validateTensors', () => {
 
   it('names a missing tensor and the files searched', () => {
     const files = [fileOf('a.safetensors', specs.slice(0, 10)), fileOf('b.safetensors', specs.slice(11))];
-    const err = (() => { try { validateTensors(qwen, files); } catch (e) { return e; } })() as MissingTensorError;
+    const err = (() => {
+      try {
+        validateTensors(qwen, files);
+      } catch (e) {
+        return e;
+      }
+    })() as MissingTensorError;
     expect(err).toBeInstanceOf(MissingTensorError);
     expect(err.message).toContain(specs[10].name);
     expect(err.message).toContain('a.safetensors, b.safetensors');
@@ -86,9 +97,14 @@ describe('validateTensors', () => {
   });
 
   it('reports expected and actual shape on mismatch', () => {
-    const bad = specs.map((s) => s.name === 'model.layers.1.mlp.down_proj.weight'
-      ? { ...s, shape: [12, 8] } : s); // transposed: same byte count, wrong shape
-    const err = (() => { try { validateTensors(qwen, [fileOf('m.safetensors', bad)]); } catch (e) { return e; } })() as ShapeMismatchError;
+    const bad = specs.map((s) => (s.name === 'model.layers.1.mlp.down_proj.weight' ? { ...s, shape: [12, 8] } : s)); // transposed: same byte count, wrong shape
+    const err = (() => {
+      try {
+        validateTensors(qwen, [fileOf('m.safetensors', bad)]);
+      } catch (e) {
+        return e;
+      }
+    })() as ShapeMismatchError;
     expect(err).toBeInstanceOf(ShapeMismatchError);
     expect(err.message).toContain('model.layers.1.mlp.down_proj.weight');
     expect(err.details).toMatchObject({ expected: [8, 12], actual: [12, 8] });

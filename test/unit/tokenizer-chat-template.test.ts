@@ -12,9 +12,7 @@ const tokens = { bosToken: '<s>', eosToken: '</s>' };
 
 describe('applyChatTemplate', () => {
   it('renders a string template', () => {
-    expect(applyChatTemplate(tinyChatTemplate, messages, tokens)).toBe(
-      '<s><|system|>\nBe brief.<|end|>\n<|user|>\nHi 😀<|end|>\n',
-    );
+    expect(applyChatTemplate(tinyChatTemplate, messages, tokens)).toBe('<s><|system|>\nBe brief.<|end|>\n<|user|>\nHi 😀<|end|>\n');
   });
 
   it('appends the generation prompt when asked', () => {
@@ -36,11 +34,18 @@ describe('applyChatTemplate', () => {
 
   it('passes extra variables, trims blocks like transformers, and supports loop/namespace idioms', () => {
     const template =
-      "{% set ns = namespace(n=0) %}{% for m in messages %}\n{% set ns.n = ns.n + 1 %}\n" +
-      "{{ loop.index }}:{{ m.role | upper }}={{ m.content | trim }}|\n{% endfor %}{{ ns.n }}/{{ date_string }}";
-    const text = applyChatTemplate(template, [{ role: 'user', content: ' a ' }, { role: 'assistant', content: 'b' }], {
-      extra: { date_string: '26 Jul 2024' },
-    });
+      '{% set ns = namespace(n=0) %}{% for m in messages %}\n{% set ns.n = ns.n + 1 %}\n' +
+      '{{ loop.index }}:{{ m.role | upper }}={{ m.content | trim }}|\n{% endfor %}{{ ns.n }}/{{ date_string }}';
+    const text = applyChatTemplate(
+      template,
+      [
+        { role: 'user', content: ' a ' },
+        { role: 'assistant', content: 'b' },
+      ],
+      {
+        extra: { date_string: '26 Jul 2024' },
+      },
+    );
     // trim_blocks drops the newline after a block tag, not after an expression.
     expect(text).toBe('1:USER=a|\n2:ASSISTANT=b|\n2/26 Jul 2024');
   });
@@ -71,7 +76,9 @@ describe('applyChatTemplate', () => {
   it('works with the Tokenizer: template from tokenizer_config, encoded without adding BOS again', () => {
     const tok = Tokenizer.fromJSON(makeTinyTokenizerJson(), makeTinyTokenizerConfig());
     const prompt = applyChatTemplate(tok.chatTemplate as string, messages.slice(1), {
-      bosToken: tok.bosToken, eosToken: tok.eosToken, addGenerationPrompt: true,
+      bosToken: tok.bosToken,
+      eosToken: tok.eosToken,
+      addGenerationPrompt: true,
     });
     const ids = tok.encode(prompt, { addSpecialTokens: false });
     expect(ids.filter((i) => i === tok.bosTokenId).length).toBe(1);

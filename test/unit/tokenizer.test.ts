@@ -3,7 +3,12 @@ import { Tokenizer } from '../../src/tokenizer/tokenizer';
 import { StreamingDecoder } from '../../src/tokenizer/streaming-decoder';
 import { TokenizerError } from '../../src/util/errors';
 import {
-  byteLevel, bytesToUnicode, makeTinyTokenizerConfig, makeTinyTokenizerJson, tinyMerges, tinySpecialTokens,
+  byteLevel,
+  bytesToUnicode,
+  makeTinyTokenizerConfig,
+  makeTinyTokenizerJson,
+  tinyMerges,
+  tinySpecialTokens,
 } from '../helpers/tiny-tokenizer';
 
 const tok = Tokenizer.fromJSON(makeTinyTokenizerJson(), makeTinyTokenizerConfig());
@@ -57,8 +62,13 @@ describe('Tokenizer', () => {
   });
 
   it.each([
-    'Hello world', 'plain ASCII, with punctuation! 123', ' leading and  double  spaces\n\ttabs',
-    'emoji 😀🎉 and 👩‍💻', '中文字符 and 日本語', 'mixed é ñ ü ß', '',
+    'Hello world',
+    'plain ASCII, with punctuation! 123',
+    ' leading and  double  spaces\n\ttabs',
+    'emoji 😀🎉 and 👩‍💻',
+    '中文字符 and 日本語',
+    'mixed é ñ ü ß',
+    '',
   ])('round-trips %j', (text) => {
     const ids = tok.encode(text, { addSpecialTokens: false });
     const bytes = new TextEncoder().encode(text).length;
@@ -106,10 +116,16 @@ describe('Tokenizer', () => {
     const json = makeTinyTokenizerJson() as { model: { vocab: Record<string, number> } };
     const first = Object.keys(json.model.vocab)[0];
     const t0 = performance.now();
-    expect(() => Tokenizer.fromJSON({ ...json, model: { ...json.model, vocab: { ...json.model.vocab, [first]: 2 ** 31 } } }, null)).toThrow(/ids must be integers/);
+    expect(() => Tokenizer.fromJSON({ ...json, model: { ...json.model, vocab: { ...json.model.vocab, [first]: 2 ** 31 } } }, null)).toThrow(
+      /ids must be integers/,
+    );
     expect(performance.now() - t0).toBeLessThan(1000);
-    expect(() => Tokenizer.fromJSON({ ...json, model: { ...json.model, vocab: 'wAjI/:[mXG' } }, null)).toThrow(/model.vocab must be an object/);
-    expect(() => Tokenizer.fromJSON({ ...json, model: { ...json.model, vocab: { ...json.model.vocab, [first]: 1.5 } } }, null)).toThrow(TokenizerError);
+    expect(() => Tokenizer.fromJSON({ ...json, model: { ...json.model, vocab: 'wAjI/:[mXG' } }, null)).toThrow(
+      /model.vocab must be an object/,
+    );
+    expect(() => Tokenizer.fromJSON({ ...json, model: { ...json.model, vocab: { ...json.model.vocab, [first]: 1.5 } } }, null)).toThrow(
+      TokenizerError,
+    );
   });
 });
 

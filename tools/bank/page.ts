@@ -8,7 +8,12 @@ import { createEngine, type Memory3Engine } from '../../src/index';
 import { exactMatch } from '../../bench/scenarios/qa-page';
 import type { CodecName } from '../../src/memory/types';
 
-export interface ExampleCandidate { question: string; answer: string; source: string; relation: string }
+export interface ExampleCandidate {
+  question: string;
+  answer: string;
+  source: string;
+  relation: string;
+}
 
 export interface BuildOptions {
   modelUrl: string;
@@ -60,14 +65,23 @@ async function build(o: BuildOptions): Promise<BuildResult> {
     });
     log(`writer: ${r.references} references in ${(r.ms / 1000).toFixed(0)} s (${r.referencesPerSecond.toFixed(1)}/s)`);
     const { examples, tried } = await pickExamples(engine, o);
-    log(`examples: ${tried.right}/${tried.asked} candidate questions answered right; offering ${examples.map((e) => JSON.stringify(e.question)).join(', ')}`);
+    log(
+      `examples: ${tried.right}/${tried.asked} candidate questions answered right; offering ${examples.map((e) => JSON.stringify(e.question)).join(', ')}`,
+    );
     const stats = await engine.memory.stats(o.bank);
     file = new Uint8Array(await new Response(await engine.memory.export(o.bank)).arrayBuffer());
     await engine.memory.delete(o.bank);
     const a = engine.info.adapter;
     return {
-      bytes: file.byteLength, documents: r.documents, references: r.references, encodeMs: r.ms, referencesPerSecond: r.referencesPerSecond,
-      adapter: `${a.vendor} ${a.architecture}`, modelFingerprint: stats.modelFingerprint, examples, tried,
+      bytes: file.byteLength,
+      documents: r.documents,
+      references: r.references,
+      encodeMs: r.ms,
+      referencesPerSecond: r.referencesPerSecond,
+      adapter: `${a.vendor} ${a.architecture}`,
+      modelFingerprint: stats.modelFingerprint,
+      examples,
+      tried,
     };
   } finally {
     await engine.dispose();
@@ -76,10 +90,16 @@ async function build(o: BuildOptions): Promise<BuildResult> {
 
 /** Asks the candidates as a user of the apps would (chat message, greedy, the bank's default policy). */
 async function pickExamples(engine: Memory3Engine, o: BuildOptions) {
-  const examples: BuildResult['examples'] = [], relations = new Set<string>();
+  const examples: BuildResult['examples'] = [],
+    relations = new Set<string>();
   let right = 0;
   for (const c of o.candidates) {
-    const r = await engine.generate({ messages: [{ role: 'user', content: c.question }], maxTokens: 16, temperature: 0, memory: { bank: o.bank } }).result;
+    const r = await engine.generate({
+      messages: [{ role: 'user', content: c.question }],
+      maxTokens: 16,
+      temperature: 0,
+      memory: { bank: o.bank },
+    }).result;
     if (!exactMatch(r.text, c.answer)) continue;
     right++;
     if (examples.length < o.examples && !relations.has(c.relation)) {

@@ -41,8 +41,11 @@ function sh(cmd: string, args: string[], cwd: string): string {
 function packLibrary(dir: string): string {
   step('npm run build');
   sh('npm', ['run', 'build'], repo);
-  step('npm pack');  // built just above: --ignore-scripts skips prepack's second build (its output would break --json)
-  const [info] = JSON.parse(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], repo)) as { filename: string; files: { path: string }[] }[];
+  step('npm pack'); // built just above: --ignore-scripts skips prepack's second build (its output would break --json)
+  const [info] = JSON.parse(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], repo)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   const stray = info.files.map((f) => f.path).filter((p) => !p.startsWith('dist/') && p !== 'package.json' && p !== 'README.md');
   if (stray.length) throw new Error(`the tarball ships files outside dist/: ${stray.join(', ')}`);
   return join(dir, info.filename);
@@ -75,7 +78,13 @@ function checkBuiltWorker(dir: string): string {
   return `${workers[0]} (started from ${entry})`;
 }
 
-interface PageResult { prompt: number[]; tokens: number[]; text: string; streamed: string; finishReason: string }
+interface PageResult {
+  prompt: number[];
+  tokens: number[];
+  text: string;
+  streamed: string;
+  finishReason: string;
+}
 
 async function runInChromium(root: string): Promise<PageResult> {
   const server = await serveStatic(root);
@@ -86,10 +95,15 @@ async function runInChromium(root: string): Promise<PageResult> {
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     // The engine probes optional model files (generation_config.json, a shard index): 404 is fine there.
     const optional = (url: string) => new URL(url).pathname.startsWith('/models/');
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`); });
-    page.on('response', (r) => { if (r.status() >= 400 && !optional(r.url())) problems.push(`HTTP ${r.status()} ${r.url()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !optional(r.url())) problems.push(`HTTP ${r.status()} ${r.url()}`);
+    });
     await page.goto(`${server.url}/?prompt=${encodeURIComponent(promptText)}&n=${maxTokens}`);
-    const status = await page.waitForSelector('#result[data-status]', { timeout: 120_000 })
+    const status = await page
+      .waitForSelector('#result[data-status]', { timeout: 120_000 })
       .then((el) => el.getAttribute('data-status'))
       .catch(() => null);
     const text = await page.textContent('#result');
@@ -108,7 +122,8 @@ function expected(): { prompt: number[]; tokens: number[] } {
   const tokenizer = Tokenizer.fromJSON(json('tokenizer.json'), json('tokenizer_config.json'));
   const prompt = tokenizer.encode(promptText, { addSpecialTokens: true });
   const model = loadReferenceModel(fixture);
-  const seq = [...prompt], tokens: number[] = [];
+  const seq = [...prompt],
+    tokens: number[] = [];
   for (let i = 0; i < maxTokens; i++) {
     const rows = referenceLogits(model, seq);
     const t = argmax(rows[rows.length - 1]);
@@ -139,7 +154,8 @@ async function main(): Promise<void> {
     const want = expected();
     sameIds('prompt ids', page.prompt, want.prompt);
     sameIds('greedy tokens', page.tokens, want.tokens);
-    if (page.streamed !== page.text) throw new Error(`streamed text ${JSON.stringify(page.streamed)} ≠ result text ${JSON.stringify(page.text)}`);
+    if (page.streamed !== page.text)
+      throw new Error(`streamed text ${JSON.stringify(page.streamed)} ≠ result text ${JSON.stringify(page.text)}`);
     step(`generated ${JSON.stringify(page.text)} (${page.finishReason})`);
     console.log(`consumer: ok (${page.tokens.length} tokens, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
   } finally {
@@ -149,6 +165,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`consumer: FAILED\n${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  console.error(`consumer: FAILED\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exit(1);
 });

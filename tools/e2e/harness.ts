@@ -29,7 +29,10 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export function watchPage(page: Page, log: (m: string) => void): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource: .* 404/.test(m.text())) errors.push(`console: ${m.text()}`); if (process.env.E2E_VERBOSE) log(`[console.${m.type()}] ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource: .* 404/.test(m.text())) errors.push(`console: ${m.text()}`);
+    if (process.env.E2E_VERBOSE) log(`[console.${m.type()}] ${m.text()}`);
+  });
   return errors;
 }
 

@@ -36,7 +36,11 @@ async function main(): Promise<number> {
     chatUrl = chatServer.resolvedUrls!.local[0];
     log(`chat preview at ${chatUrl}`);
   }
-  const demo = await createServer({ configFile: join(repoRoot, 'vite.config.ts'), root: join(repoRoot, 'src/apps/demo'), logLevel: 'warn', server: { host: '127.0.0.1', port: 5273 },
+  const demo = await createServer({
+    configFile: join(repoRoot, 'vite.config.ts'),
+    root: join(repoRoot, 'src/apps/demo'),
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port: 5273 },
     // Everything the engine worker imports, optimized up front: a dependency discovered mid-test makes Vite reload the page.
     optimizeDeps: { include: ['minisearch', 'onnxruntime-web', 'onnxruntime-web/wasm'] },
   });
@@ -45,7 +49,8 @@ async function main(): Promise<number> {
   log(`demo dev server at ${demoUrl}`);
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   const ctx: E2EContext = { browser, demoUrl, chatUrl, log };
-  let passed = 0, failed = 0;
+  let passed = 0,
+    failed = 0;
   try {
     for (const t of tests) {
       const t0 = Date.now();
@@ -61,13 +66,19 @@ async function main(): Promise<number> {
   } finally {
     await browser.close();
     await demo.close();
-    await new Promise<void>((ok) => chatServer ? chatServer.httpServer.close(() => ok()) : ok());
+    await new Promise<void>((ok) => (chatServer ? chatServer.httpServer.close(() => ok()) : ok()));
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 && passed > 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (err) => { console.error(err); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
 
 export type { E2ETest };

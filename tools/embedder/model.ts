@@ -23,10 +23,10 @@ export const embedderHidden = 32;
 export interface EmbedderWeights {
   vocab: number;
   hidden: number;
-  word: Float32Array;  // (vocab, hidden)
-  type: Float32Array;  // (2, hidden)
-  w: Float32Array;     // (hidden, hidden), x · W
-  b: Float32Array;     // (hidden)
+  word: Float32Array; // (vocab, hidden)
+  type: Float32Array; // (2, hidden)
+  w: Float32Array; // (hidden, hidden), x · W
+  b: Float32Array; // (hidden)
 }
 
 /** Deterministic weights: same seed, same bytes. */
@@ -108,8 +108,14 @@ export interface ReferenceOutput {
 }
 
 /** The graph in float64 on the CPU. `ids`, `mask`, `types`: (batch, seq) row-major. */
-export function referenceForward(wt: EmbedderWeights, batch: number, seq: number,
-  ids: ArrayLike<number>, mask: ArrayLike<number>, types?: ArrayLike<number>): ReferenceOutput {
+export function referenceForward(
+  wt: EmbedderWeights,
+  batch: number,
+  seq: number,
+  ids: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  types?: ArrayLike<number>,
+): ReferenceOutput {
   const H = wt.hidden;
   const last = new Float64Array(batch * seq * H);
   const pooled = new Float64Array(batch * H);

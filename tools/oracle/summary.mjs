@@ -9,7 +9,8 @@ const e = (v) => v.toExponential(2);
 for (const x of r.results) {
   let line = `  ${x.model}: ${x.agree ? 'agrees' : 'DISAGREES'}, max |Δp| ${e(x.maxDeltaP)}`;
   if (x.exactSteps !== undefined) {
-    line += ` (${x.prompts}×${x.tokens} tokens, llama.cpp's activation rounding: ${x.exactSteps}/${x.prompts * x.tokens} steps within ${x.tolerance} ` +
+    line +=
+      ` (${x.prompts}×${x.tokens} tokens, llama.cpp's activation rounding: ${x.exactSteps}/${x.prompts * x.tokens} steps within ${x.tolerance} ` +
       `before a rounding flip, ${x.nearTies.length} near-tie swaps; f32 activations ${e(x.maxDeltaPF32)})`;
   }
   console.log(line);

@@ -9,10 +9,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 rmSync(join(root, 'test/fuzz/.results'), { recursive: true, force: true });
 const vitest = join(root, 'node_modules/vitest/vitest.mjs');
-const fuzz = spawnSync(process.execPath, [vitest, 'run', '--project', 'fuzz', '--project', 'fuzz-browser'], { stdio: 'inherit', cwd: root });
+const fuzz = spawnSync(process.execPath, [vitest, 'run', '--project', 'fuzz', '--project', 'fuzz-browser'], {
+  stdio: 'inherit',
+  cwd: root,
+});
 if (fuzz.status !== 0) {
   console.log('reliability: the fuzz projects failed (see above)');
   process.exit(fuzz.status ?? 1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'run.ts'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
+const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'run.ts'), ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  cwd: root,
+});
 process.exit(result.status ?? 1);

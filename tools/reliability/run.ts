@@ -23,14 +23,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let faults = 0;
 const lost: string[] = [];
 
-interface Session { child: ChildProcess; browser: Browser; page: Page }
+interface Session {
+  child: ChildProcess;
+  browser: Browser;
+  page: Page;
+}
 
 async function startServer(): Promise<{ server: ViteDevServer; url: string }> {
   const server = await createServer({
-    configFile: join(repoRoot, 'vite.config.ts'), root: repoRoot, logLevel: 'warn', clearScreen: false,
+    configFile: join(repoRoot, 'vite.config.ts'),
+    root: repoRoot,
+    logLevel: 'warn',
+    clearScreen: false,
     optimizeDeps: { include: ['minisearch', 'onnxruntime-web', 'onnxruntime-web/wasm'] },
-    server: { host: '127.0.0.1', port: 5473, strictPort: false, hmr: false, watch: null,
-      warmup: { clientFiles: ['./tools/reliability/page.ts', './src/worker/worker.ts'] } },
+    server: {
+      host: '127.0.0.1',
+      port: 5473,
+      strictPort: false,
+      hmr: false,
+      watch: null,
+      warmup: { clientFiles: ['./tools/reliability/page.ts', './src/worker/worker.ts'] },
+    },
   });
   await server.listen();
   await server.waitForRequestsIdle();
@@ -40,8 +53,10 @@ async function startServer(): Promise<{ server: ViteDevServer; url: string }> {
 /** Starts Chromium ourselves (so the kill is ours: SIGKILL to its process group) and drives it over CDP. */
 async function launch(profile: string, url: string): Promise<Session> {
   rmSync(join(profile, 'DevToolsActivePort'), { force: true });
-  const child = spawn(chromiumPath, [...chromiumArgs, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'],
-    { detached: true, stdio: 'ignore' });
+  const child = spawn(chromiumPath, [...chromiumArgs, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], {
+    detached: true,
+    stdio: 'ignore',
+  });
   const portFile = join(profile, 'DevToolsActivePort');
   for (let i = 0; !existsSync(portFile) || readFileSync(portFile, 'utf8').split('\n').length < 2; i++) {
     if (i > 600 || child.exitCode !== null) throw new Error(`chromium did not start (exit ${child.exitCode})`);
@@ -67,14 +82,20 @@ async function kill(s: Session): Promise<void> {
 async function close(s: Session): Promise<void> {
   const exited = new Promise((r) => s.child.once('exit', r));
   await s.browser.close().catch(() => {});
-  try { process.kill(-s.child.pid!, 'SIGTERM'); } catch { /* gone */ }
+  try {
+    process.kill(-s.child.pid!, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
   await exited;
 }
 
 /** Calls `window.reliability[name](...args)` in the page. */
 function call<T = void>(page: Page, name: keyof ReliabilityPage, ...args: unknown[]): Promise<T> {
-  return page.evaluate(([n, a]) => (window as unknown as { reliability: Record<string, (...x: unknown[]) => unknown> }).reliability[n](...a),
-    [name, args] as [string, unknown[]]) as Promise<T>;
+  return page.evaluate(
+    ([n, a]) => (window as unknown as { reliability: Record<string, (...x: unknown[]) => unknown> }).reliability[n](...a),
+    [name, args] as [string, unknown[]],
+  ) as Promise<T>;
 }
 
 /** Waits until the page's background write reaches `at` (or ends), then `jitter` ms more. */
@@ -83,7 +104,10 @@ async function waitFor(page: Page, at: number, jitter: number): Promise<string> 
     const st = await page.evaluate(() => (window as unknown as { reliability: ReliabilityPage }).reliability.state);
     if (st.error) return `failed first: ${st.error}`;
     if (st.done) return 'finished first';
-    if (st.progress >= at) { await sleep(jitter); return `progress ${st.progress}`; }
+    if (st.progress >= at) {
+      await sleep(jitter);
+      return `progress ${st.progress}`;
+    }
     await sleep(3);
   }
 }
@@ -92,12 +116,25 @@ async function waitFor(page: Page, at: number, jitter: number): Promise<string> 
  * Records a verdict: the full consistency check (in the page's digest) must pass, the bank must be
  * searchable, and its contents must be one of `allowed` ('consistent': any contents).
  */
-async function verify(what: string, name: string, page: Page, allowed: Record<string, string> | 'consistent', field: 'digest' | 'texts' = 'digest'): Promise<BankDigest | null> {
+async function verify(
+  what: string,
+  name: string,
+  page: Page,
+  allowed: Record<string, string> | 'consistent',
+  field: 'digest' | 'texts' = 'digest',
+): Promise<BankDigest | null> {
   try {
     const d = await call<BankDigest>(page, 'digest', name);
-    const verdict = allowed === 'consistent' ? (d.digest === 'absent' ? undefined : 'consistent') : Object.entries(allowed).find(([, digest]) => digest === d[field])?.[0];
+    const verdict =
+      allowed === 'consistent'
+        ? d.digest === 'absent'
+          ? undefined
+          : 'consistent'
+        : Object.entries(allowed).find(([, digest]) => digest === d[field])?.[0];
     if (!verdict) {
-      lost.push(`${what}: contents ${d[field].slice(0, 12)} are not ${allowed === 'consistent' ? 'a bank' : Object.keys(allowed).join(' nor ')}`);
+      lost.push(
+        `${what}: contents ${d[field].slice(0, 12)} are not ${allowed === 'consistent' ? 'a bank' : Object.keys(allowed).join(' nor ')}`,
+      );
       log(`✗ ${what}`);
     } else if (d.indexed === false) {
       lost.push(`${what}: stored references missing from the index`);
@@ -118,7 +155,13 @@ async function killScenarios(profile: string, url: string): Promise<void> {
   const fresh = (await call<BankDigest>(s.page, 'digest', 'src')).digest;
   const old = (await call<BankDigest>(s.page, 'digest', 'old-template')).digest;
   const absent = 'absent';
-  const points: [number, number][] = [[256, 0], [1024, 7], [1792, 20], [2048, 0], [2048, 15]];
+  const points: [number, number][] = [
+    [256, 0],
+    [1024, 7],
+    [1792, 20],
+    [2048, 0],
+    [2048, 15],
+  ];
   for (const [i, [at, jitter]] of points.entries()) {
     await call(s.page, 'startImport', 'src', `kill-import-${i}`, false);
     const where = await waitFor(s.page, at, jitter);
@@ -132,7 +175,10 @@ async function killScenarios(profile: string, url: string): Promise<void> {
     const where = await waitFor(s.page, at, jitter);
     await kill(s);
     s = await launch(profile, url);
-    await verify(`overwriting import killed at ${where} (+${jitter} ms)`, `kill-overwrite-${i}`, s.page, { 'the old bank': old, 'the new bank': fresh });
+    await verify(`overwriting import killed at ${where} (+${jitter} ms)`, `kill-overwrite-${i}`, s.page, {
+      'the old bank': old,
+      'the new bank': fresh,
+    });
   }
   await call(s.page, 'createEncodingBank', 'encode-control');
   await call(s.page, 'encode', 'encode-control', 20);
@@ -187,59 +233,87 @@ async function toEnd(page: Page, start: () => Promise<unknown>): Promise<string>
 async function expectQuota(what: string, error: Promise<string>): Promise<void> {
   faults++;
   const err = await error;
-  if (!err.startsWith('StorageQuotaError')) { lost.push(`${what}: expected StorageQuotaError, got ${err || 'success'}`); log(`✗ ${what}: ${err || 'success'}`); }
-  else log(`✓ ${what}: ${err.slice(0, 100)}…`);
+  if (!err.startsWith('StorageQuotaError')) {
+    lost.push(`${what}: expected StorageQuotaError, got ${err || 'success'}`);
+    log(`✗ ${what}: ${err || 'success'}`);
+  } else log(`✓ ${what}: ${err.slice(0, 100)}…`);
 }
 
 async function quotaScenarios(url: string, profiles: string[]): Promise<void> {
   const usage = (s: Session) => call<number>(s.page, 'usage');
   // Import and overwriting import: a 2,048-reference file (about 1.3 MB stored) into an origin
   // allowed 700 kB, which holds a 256-reference bank (about 0.2 MB).
-  let file = '', fresh = '';
-  profiles.push(await withQuota(url, null, async (s) => {
-    await call(s.page, 'makeBank', 'quota-src', 8, 'model-new');
-    file = await call<string>(s.page, 'exportFile', 'quota-src');
-    fresh = (await call<BankDigest>(s.page, 'digest', 'quota-src')).digest;
-  }));
-  profiles.push(await withQuota(url, 700_000, async (s) => {
-    await call(s.page, 'makeBank', 'quota-old', 1, 'model-old');
-    const old = (await call<BankDigest>(s.page, 'digest', 'quota-old')).digest;
-    await expectQuota('import past the quota', toEnd(s.page, () => call(s.page, 'startImportFile', file, 'quota-new', false)));
-    await verify('after the quota-refused import', 'quota-new', s.page, { 'no bank': 'absent' });
-    await expectQuota('overwriting import past the quota', toEnd(s.page, () => call(s.page, 'startImportFile', file, 'quota-old', true)));
-    await verify('after the quota-refused overwrite', 'quota-old', s.page, { 'the old bank': old });
-  }));
+  let file = '',
+    fresh = '';
+  profiles.push(
+    await withQuota(url, null, async (s) => {
+      await call(s.page, 'makeBank', 'quota-src', 8, 'model-new');
+      file = await call<string>(s.page, 'exportFile', 'quota-src');
+      fresh = (await call<BankDigest>(s.page, 'digest', 'quota-src')).digest;
+    }),
+  );
+  profiles.push(
+    await withQuota(url, 700_000, async (s) => {
+      await call(s.page, 'makeBank', 'quota-old', 1, 'model-old');
+      const old = (await call<BankDigest>(s.page, 'digest', 'quota-old')).digest;
+      await expectQuota(
+        'import past the quota',
+        toEnd(s.page, () => call(s.page, 'startImportFile', file, 'quota-new', false)),
+      );
+      await verify('after the quota-refused import', 'quota-new', s.page, { 'no bank': 'absent' });
+      await expectQuota(
+        'overwriting import past the quota',
+        toEnd(s.page, () => call(s.page, 'startImportFile', file, 'quota-old', true)),
+      );
+      await verify('after the quota-refused overwrite', 'quota-old', s.page, { 'the old bank': old });
+    }),
+  );
   // The same file without a quota: it imports whole (the quota, not the file, refused it above).
-  profiles.push(await withQuota(url, null, async (s) => {
-    await toEnd(s.page, () => call(s.page, 'startImportFile', file, 'quota-new', false));
-    await verify('the same file without a quota', 'quota-new', s.page, { 'the source bank': fresh });
-  }));
-  let before = 0, after = 0;
+  profiles.push(
+    await withQuota(url, null, async (s) => {
+      await toEnd(s.page, () => call(s.page, 'startImportFile', file, 'quota-new', false));
+      await verify('the same file without a quota', 'quota-new', s.page, { 'the source bank': fresh });
+    }),
+  );
+  let before = 0,
+    after = 0;
   // Encoding: the quota lies a third of the way through; then the browser restarts without one and encoding resumes.
   let control = '';
-  profiles.push(await withQuota(url, null, async (s) => {
-    await call(s.page, 'createEncodingBank', 'quota-encode');
-    before = await usage(s);
-    await call(s.page, 'encode', 'quota-encode', 20);
-    after = await usage(s);
-    control = (await call<BankDigest>(s.page, 'digest', 'quota-encode')).texts;
-  }));
+  profiles.push(
+    await withQuota(url, null, async (s) => {
+      await call(s.page, 'createEncodingBank', 'quota-encode');
+      before = await usage(s);
+      await call(s.page, 'encode', 'quota-encode', 20);
+      after = await usage(s);
+      control = (await call<BankDigest>(s.page, 'digest', 'quota-encode')).texts;
+    }),
+  );
   const profile = await withQuota(url, Math.round(before + (after - before) / 3), async (s) => {
     await call(s.page, 'createEncodingBank', 'quota-encode');
-    await expectQuota('encoding past the quota', toEnd(s.page, () => call(s.page, 'startEncoding', 'quota-encode', 20)));
+    await expectQuota(
+      'encoding past the quota',
+      toEnd(s.page, () => call(s.page, 'startEncoding', 'quota-encode', 20)),
+    );
     await verify('after the quota-refused encoding', 'quota-encode', s.page, 'consistent');
   });
   profiles.push(profile);
-  await withQuota(url, null, async (s) => {
-    await call(s.page, 'encode', 'quota-encode', 20);
-    await verify('encoding resumed without the quota', 'quota-encode', s.page, { 'what a clean run stores': control }, 'texts');
-  }, profile);
+  await withQuota(
+    url,
+    null,
+    async (s) => {
+      await call(s.page, 'encode', 'quota-encode', 20);
+      await verify('encoding resumed without the quota', 'quota-encode', s.page, { 'what a clean run stores': control }, 'texts');
+    },
+    profile,
+  );
 }
 
 function fuzzCases(): number {
   const dir = join(repoRoot, 'test/fuzz/.results');
   if (!existsSync(dir)) return 0;
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).reduce((n, f) => n + (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { cases: number }).cases, 0);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .reduce((n, f) => n + (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { cases: number }).cases, 0);
 }
 
 async function main(): Promise<number> {
@@ -259,4 +333,10 @@ async function main(): Promise<number> {
   return lost.length === 0 && faults > 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (err) => { console.error(err); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -28,36 +28,67 @@ const maxHeapBytesPerTurn = 256;
 async function main(): Promise<number> {
   if (!Number.isInteger(turns) || turns < 10) throw new Error('soak: --turns needs an integer ≥ 10');
   const server = await createServer({
-    configFile: join(repoRoot, 'vite.config.ts'), root: repoRoot, logLevel: 'warn', clearScreen: false,
+    configFile: join(repoRoot, 'vite.config.ts'),
+    root: repoRoot,
+    logLevel: 'warn',
+    clearScreen: false,
     optimizeDeps: { include: ['minisearch', 'onnxruntime-web', 'onnxruntime-web/wasm'] },
-    server: { host: '127.0.0.1', port: 5573, strictPort: false, hmr: false, watch: null, warmup: { clientFiles: ['./tools/soak/page.ts', './src/worker/worker.ts'] } },
+    server: {
+      host: '127.0.0.1',
+      port: 5573,
+      strictPort: false,
+      hmr: false,
+      watch: null,
+      warmup: { clientFiles: ['./tools/soak/page.ts', './src/worker/worker.ts'] },
+    },
   });
   await server.listen();
   await server.waitForRequestsIdle();
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   try {
     const page = await browser.newPage();
-    page.on('console', (m) => { if (m.text().startsWith('soak:')) log(m.text().slice(5).trim()); });
+    page.on('console', (m) => {
+      if (m.text().startsWith('soak:')) log(m.text().slice(5).trim());
+    });
     page.on('pageerror', (e) => log(`page exception: ${e.message}`));
     await page.exposeFunction('soakHeap', () => workerHeap(browser, workerName));
     await page.goto(`${server.resolvedUrls!.local[0]}tools/soak/page.html`);
     await page.waitForFunction(() => 'memory3Soak' in window);
     log(`${turns} turns`);
-    const report = await page.evaluate((o) => (window as unknown as { memory3Soak: { run(o: unknown): Promise<SoakReport & { contextLength: number; adapter: string }> } }).memory3Soak.run(o),
-      { turns, heapEvery: 10 });
+    const report = await page.evaluate(
+      (o) =>
+        (
+          window as unknown as { memory3Soak: { run(o: unknown): Promise<SoakReport & { contextLength: number; adapter: string }> } }
+        ).memory3Soak.run(o),
+      { turns, heapEvery: 10 },
+    );
     const f = flatness(report.samples, warmupTurns);
     const gpuFlat = Object.values(f.gpu).every((g) => g.buffers[0] === g.buffers[1] && g.bytes[0] === g.bytes[1]);
     const heapFlat = f.heap.bytesPerTurn < maxHeapBytesPerTurn;
     const out = {
-      date: new Date().toISOString(), browser: browser.version(), model: 'memory3-tiny', bank: 'memory3-tiny-knowledge',
-      adapter: report.adapter, contextLength: report.contextLength, turns, warmupTurns, conversations: report.conversations,
-      decodeRetrievals: report.decodeRetrievals, minutes: +(report.ms / 60000).toFixed(1),
-      gpu: f.gpu, heap: f.heap, verdict: { gpuFlat, heapFlat, maxHeapBytesPerTurn },
-      samples: report.samples.filter((s) => s.heap !== null).map(({ turn, memory, buffers, bufferBytes, created, heap }) => ({ turn, memory, buffers, bufferBytes, created, heap })),
+      date: new Date().toISOString(),
+      browser: browser.version(),
+      model: 'memory3-tiny',
+      bank: 'memory3-tiny-knowledge',
+      adapter: report.adapter,
+      contextLength: report.contextLength,
+      turns,
+      warmupTurns,
+      conversations: report.conversations,
+      decodeRetrievals: report.decodeRetrievals,
+      minutes: +(report.ms / 60000).toFixed(1),
+      gpu: f.gpu,
+      heap: f.heap,
+      verdict: { gpuFlat, heapFlat, maxHeapBytesPerTurn },
+      samples: report.samples
+        .filter((s) => s.heap !== null)
+        .map(({ turn, memory, buffers, bufferBytes, created, heap }) => ({ turn, memory, buffers, bufferBytes, created, heap })),
     };
     mkdirSync(join(repoRoot, 'bench/results'), { recursive: true });
     writeFileSync(join(repoRoot, 'bench/results/soak.json'), `${JSON.stringify(out, null, 2)}\n`);
-    log(`GPU per memory after warm-up: ${JSON.stringify(f.gpu)}; heap ${f.heap.first} → ${f.heap.last} bytes (${f.heap.bytesPerTurn.toFixed(1)} bytes/turn); ${report.conversations} conversations, ${report.decodeRetrievals} decode retrievals; bench/results/soak.json`);
+    log(
+      `GPU per memory after warm-up: ${JSON.stringify(f.gpu)}; heap ${f.heap.first} → ${f.heap.last} bytes (${f.heap.bytesPerTurn.toFixed(1)} bytes/turn); ${report.conversations} conversations, ${report.decodeRetrievals} decode retrievals; bench/results/soak.json`,
+    );
     log(gpuFlat && heapFlat ? 'flat' : 'NOT flat');
     return gpuFlat && heapFlat ? 0 : 1;
   } finally {
@@ -66,4 +97,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err) => { console.error(err); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -37,7 +37,9 @@ const mib = (n: number) => (n / 2 ** 20).toFixed(1);
 /** Installs the default model's knowledge bank (first visit only); a failure leaves the chat usable without it. */
 async function installBundledBank(engine: Memory3Engine): Promise<void> {
   if (new URLSearchParams(location.search).has('model')) return;
-  const status = el('model-status'), bar = el<HTMLProgressElement>('model-progress'), ready = status.textContent;
+  const status = el('model-status'),
+    bar = el<HTMLProgressElement>('model-progress'),
+    ready = status.textContent;
   try {
     const r = await ensureBundledBank(engine, new URL(`banks/${defaultModel}-knowledge.json`, document.baseURI).href, defaultModel, {
       onProgress: ({ loaded, total }) => {
@@ -62,7 +64,8 @@ export async function startEngine(): Promise<void> {
   host.engine = null;
   host.onChange();
   hideAlert();
-  const status = el('model-status'), bar = el<HTMLProgressElement>('model-progress');
+  const status = el('model-status'),
+    bar = el<HTMLProgressElement>('model-progress');
   bar.hidden = false;
   try {
     host.engine = await createEngine({
@@ -79,7 +82,8 @@ export async function startEngine(): Promise<void> {
         host.onChange();
       },
     });
-    const i = host.engine.info, g = i.gpuBytes;
+    const i = host.engine.info,
+      g = i.gpuBytes;
     status.textContent = `${i.architecture} · ${i.numLayers} layers · context ${i.contextLength} · GPU ${((g.weights + g.kvCache + g.activations) / 2 ** 20).toFixed(1)} MiB`;
     await installBundledBank(host.engine);
     document.body.dataset.ready = 'true';

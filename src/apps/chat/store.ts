@@ -51,5 +51,12 @@ export async function deleteConversation(id: string): Promise<void> {
 
 export function newConversation(): Conversation {
   const now = Date.now();
-  return { id: `c-${now.toString(36)}-${Math.random().toString(36).slice(2, 7)}`, title: 'New chat', createdAt: now, updatedAt: now, bank: null, messages: [] };
+  return {
+    id: `c-${now.toString(36)}-${Math.random().toString(36).slice(2, 7)}`,
+    title: 'New chat',
+    createdAt: now,
+    updatedAt: now,
+    bank: null,
+    messages: [],
+  };
 }

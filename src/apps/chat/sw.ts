@@ -13,7 +13,9 @@ import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from
 import { createPartialResponse } from 'workbox-range-requests';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 
-interface InstallEvent extends Event { waitUntil(p: Promise<unknown>): void }
+interface InstallEvent extends Event {
+  waitUntil(p: Promise<unknown>): void;
+}
 declare const self: {
   __WB_MANIFEST: Array<{ url: string; revision: string | null }>;
   skipWaiting(): Promise<void>;
@@ -21,7 +23,14 @@ declare const self: {
 };
 
 export const modelCacheName = 'memory3-models-v1';
-const defaultModelFiles = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'model.safetensors.index.json', 'model.safetensors'];
+const defaultModelFiles = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'generation_config.json',
+  'model.safetensors.index.json',
+  'model.safetensors',
+];
 const inflight = new Map<string, Promise<void>>();
 
 /** Fetches `url` whole into the model cache (a 404, or an HTML fallback page, is stored as a 404). */
@@ -51,15 +60,23 @@ async function cached(url: string): Promise<Response> {
 const isRuntimeFile = ({ url, sameOrigin }: { url: URL; sameOrigin: boolean }) =>
   sameOrigin && /\/(models|banks)\//.test(url.pathname) && !url.pathname.endsWith('.m3bank');
 
-registerRoute(isRuntimeFile, async ({ request }) => {
-  const full = await cached(request.url);
-  return request.headers.has('range') && full.status === 200 ? createPartialResponse(request, full) : full;
-}, 'GET');
+registerRoute(
+  isRuntimeFile,
+  async ({ request }) => {
+    const full = await cached(request.url);
+    return request.headers.has('range') && full.status === 200 ? createPartialResponse(request, full) : full;
+  },
+  'GET',
+);
 
-registerRoute(isRuntimeFile, async ({ request }) => {
-  const full = await cached(request.url);
-  return new Response(null, { status: full.status, statusText: full.statusText, headers: full.headers });
-}, 'HEAD');
+registerRoute(
+  isRuntimeFile,
+  async ({ request }) => {
+    const full = await cached(request.url);
+    return new Response(null, { status: full.status, statusText: full.statusText, headers: full.headers });
+  },
+  'HEAD',
+);
 
 self.addEventListener('install', (e) => {
   const base = new URL('models/memory3-tiny/', location.href).href;

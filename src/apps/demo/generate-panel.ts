@@ -16,9 +16,13 @@ function gpuLine(): string {
 
 function finalFigures(u: GenerationUsage, finish: string): string {
   return [
-    `${u.promptTokens} prompt tokens (${u.cachedPromptTokens} reused from the KV cache)`, `${u.completionTokens} generated`,
-    `time to first token ${u.timeToFirstTokenMs.toFixed(0)} ms`, `prefill ${u.prefillTokensPerSecond.toFixed(1)} tok/s`,
-    `decode ${u.decodeTokensPerSecond.toFixed(1)} tok/s`, gpuLine(), `finish: ${finish}`,
+    `${u.promptTokens} prompt tokens (${u.cachedPromptTokens} reused from the KV cache)`,
+    `${u.completionTokens} generated`,
+    `time to first token ${u.timeToFirstTokenMs.toFixed(0)} ms`,
+    `prefill ${u.prefillTokensPerSecond.toFixed(1)} tok/s`,
+    `decode ${u.decodeTokensPerSecond.toFixed(1)} tok/s`,
+    gpuLine(),
+    `finish: ${finish}`,
   ].join(' · ');
 }
 
@@ -28,9 +32,14 @@ function request(signal: AbortSignal): GenerateRequest & { signal: AbortSignal }
   const chat = $<HTMLInputElement>('chat-mode').checked && app.engine!.info.hasChatTemplate;
   if (chat) history.push({ role: 'user', content: prompt });
   return {
-    ...(chat ? { messages: [...history] } : { prompt }), signal,
-    maxTokens: num('max-tokens'), temperature: num('temperature'), topP: num('top-p'), topK: num('top-k'),
-    repetitionPenalty: num('rep-penalty'), seed: num('seed'),
+    ...(chat ? { messages: [...history] } : { prompt }),
+    signal,
+    maxTokens: num('max-tokens'),
+    temperature: num('temperature'),
+    topP: num('top-p'),
+    topK: num('top-k'),
+    repetitionPenalty: num('rep-penalty'),
+    seed: num('seed'),
     ...(bank ? { memory: { bank } } : {}),
   };
 }
@@ -42,11 +51,14 @@ async function generate(): Promise<void> {
   clearInspector();
   aborter = new AbortController();
   setBusy(true);
-  const out = $('output'), live = $('live');
+  const out = $('output'),
+    live = $('live');
   out.replaceChildren();
   const req = request(aborter.signal);
   const t0 = performance.now();
-  let firstAt = 0, tokens = 0, text = '';
+  let firstAt = 0,
+    tokens = 0,
+    text = '';
   try {
     const stream = engine.generate({ ...req, onRetrieval: addRetrieval });
     for await (const d of stream) {
@@ -59,7 +71,8 @@ async function generate(): Promise<void> {
       out.append(span);
       text += d.text;
       const decodeS = (performance.now() - firstAt) / 1000;
-      live.textContent = `streaming… ${tokens} tokens · first token after ${(firstAt - t0).toFixed(0)} ms · ` +
+      live.textContent =
+        `streaming… ${tokens} tokens · first token after ${(firstAt - t0).toFixed(0)} ms · ` +
         `decode ${decodeS > 0 ? ((tokens - 1) / decodeS).toFixed(1) : '–'} tok/s · ${gpuLine()}`;
     }
     const r = await stream.result;
@@ -92,5 +105,8 @@ export function wireGeneratePanel(): void {
     $('live').textContent = 'New conversation: the next message starts from an empty context.';
     clearInspector();
   });
-  app.listeners.add(() => { history.length = 0; setBusy(false); });
+  app.listeners.add(() => {
+    history.length = 0;
+    setBusy(false);
+  });
 }

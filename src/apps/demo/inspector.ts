@@ -26,7 +26,8 @@ export function clearInspector(): void {
 /** Highlights generated tokens [t0, t1) in the output; clears with t0 = t1. */
 export function highlightOutput(t0: number, t1: number): void {
   for (const span of $('output').querySelectorAll<HTMLElement>('span[data-t0]')) {
-    const a = Number(span.dataset.t0), b = Number(span.dataset.t1);
+    const a = Number(span.dataset.t0),
+      b = Number(span.dataset.t1);
     span.classList.toggle('hl', a < t1 && b > t0);
   }
 }
@@ -38,8 +39,9 @@ export function addRetrieval(e: RetrievalEvent): void {
   const title = document.createElement('div');
   title.className = 'chunk-title';
   const what = e.phase === 'prompt' ? `prompt tokens ${e.span[0]}–${e.span[1]}` : `output tokens ${e.span[0]}–${e.span[1]}`;
-  title.textContent = `${e.phase} chunk ${e.chunk} · ${what} · ${e.references.length} reference${e.references.length === 1 ? '' : 's'}` +
-    `${e.reused ? ' (reused from the prompt\'s last chunk)' : ''} · ${e.ms.toFixed(1)} ms${e.corrupt.length ? ` · ${e.corrupt.length} corrupt record(s) skipped` : ''}`;
+  title.textContent =
+    `${e.phase} chunk ${e.chunk} · ${what} · ${e.references.length} reference${e.references.length === 1 ? '' : 's'}` +
+    `${e.reused ? " (reused from the prompt's last chunk)" : ''} · ${e.ms.toFixed(1)} ms${e.corrupt.length ? ` · ${e.corrupt.length} corrupt record(s) skipped` : ''}`;
   const query = document.createElement('div');
   query.className = 'query';
   query.textContent = `query: “${e.query.length > 160 ? `${e.query.slice(0, 160)}…` : e.query}”`;
@@ -48,7 +50,8 @@ export function addRetrieval(e: RetrievalEvent): void {
   li.append(title, query, refs);
   const select = () => {
     for (const other of $('inspector').children) other.classList.toggle('selected', other === li);
-    if (e.phase === 'decode') highlightOutput(e.span[0], e.span[1]); else highlightOutput(0, 0);
+    if (e.phase === 'decode') highlightOutput(e.span[0], e.span[1]);
+    else highlightOutput(0, 0);
   };
   li.addEventListener('click', select);
   li.addEventListener('focus', select);

@@ -24,13 +24,22 @@ function bankRow(b: BankSummary): HTMLTableRowElement {
     el.addEventListener('click', () => void run().catch(showError));
     actions.append(el);
   };
-  button('Use', async () => { $<HTMLInputElement>('bank-name').value = b.name; $<HTMLSelectElement>('use-bank').value = b.name; });
-  button('Export', async () => { await downloadBank(app.engine!, b.name); bump('exported'); });
+  button('Use', async () => {
+    $<HTMLInputElement>('bank-name').value = b.name;
+    $<HTMLSelectElement>('use-bank').value = b.name;
+  });
+  button('Export', async () => {
+    await downloadBank(app.engine!, b.name);
+    bump('exported');
+  });
   button('Delete', async () => {
     if (!confirm(`Delete the bank "${b.name}" (${b.counts.references} references, ${mib(b.bytes)})? This cannot be undone.`)) return;
     await app.engine!.memory.delete(b.name);
     // A deleted default bank stays deleted: the next load of the default model offers it instead.
-    if (b.name === installable?.bank) { localStorage.setItem(declinedKey, b.name); hideExamples(); }
+    if (b.name === installable?.bank) {
+      localStorage.setItem(declinedKey, b.name);
+      hideExamples();
+    }
     await refreshBanks();
   });
   return tr;
@@ -42,8 +51,11 @@ export async function refreshBanks(): Promise<void> {
   const empty = document.createElement('tr');
   empty.insertCell().textContent = engine ? 'No banks yet: name one above and add text.' : 'Load a model to see its banks.';
   (empty.cells[0] as HTMLTableCellElement).colSpan = 5;
-  $('banks').querySelector('tbody')!.replaceChildren(...(banks.length ? banks.map(bankRow) : [empty]));
-  const use = $<HTMLSelectElement>('use-bank'), keep = use.value;
+  $('banks')
+    .querySelector('tbody')!
+    .replaceChildren(...(banks.length ? banks.map(bankRow) : [empty]));
+  const use = $<HTMLSelectElement>('use-bank'),
+    keep = use.value;
   use.replaceChildren(new Option('none', ''), ...banks.filter((b) => b.state === 'ready').map((b) => new Option(b.name, b.name)));
   use.value = banks.some((b) => b.name === keep) ? keep : '';
   void refreshStorage();
@@ -55,12 +67,14 @@ async function ensureBank(name: string): Promise<void> {
 }
 
 async function addDocuments(docs: MemoryDocument[]): Promise<void> {
-  const engine = app.engine, name = selectedBank();
+  const engine = app.engine,
+    name = selectedBank();
   if (!engine || !name || !docs.length) return;
   clearError();
   encoding = new AbortController();
   setEncoding(true);
-  const bar = $<HTMLProgressElement>('encode-progress'), status = $('encode-status');
+  const bar = $<HTMLProgressElement>('encode-progress'),
+    status = $('encode-status');
   try {
     await ensureBank(name);
     const r = await engine.memory.addDocuments(name, docs, {
@@ -68,22 +82,26 @@ async function addDocuments(docs: MemoryDocument[]): Promise<void> {
       onProgress: (p) => {
         bar.max = Math.max(1, p.references);
         bar.value = p.referencesDone;
-        status.textContent = `${p.phase}: ${p.referencesDone}/${p.references} references of ${p.documents} document(s)` +
+        status.textContent =
+          `${p.phase}: ${p.referencesDone}/${p.references} references of ${p.documents} document(s)` +
           `${p.referencesResumed ? `, ${p.referencesResumed} resumed` : ''}`;
       },
     });
-    status.textContent = `Added ${r.references} reference${r.references === 1 ? '' : 's'} from ${r.documents} document${r.documents === 1 ? '' : 's'} in ${(r.ms / 1000).toFixed(1)} s ` +
+    status.textContent =
+      `Added ${r.references} reference${r.references === 1 ? '' : 's'} from ${r.documents} document${r.documents === 1 ? '' : 's'} in ${(r.ms / 1000).toFixed(1)} s ` +
       `(${r.referencesPerSecond.toFixed(1)} references/s${r.resumed ? `, ${r.resumed} already stored` : ''}).`;
     $<HTMLSelectElement>('use-bank').value = name;
     bump('encoded');
   } catch (err) {
-    if ((err as Error).name === 'EncodingAbortedError' || (err as Error).name === 'GenerationAbortedError') status.textContent = 'Cancelled: encoded references are kept; adding the same text again resumes.';
+    if ((err as Error).name === 'EncodingAbortedError' || (err as Error).name === 'GenerationAbortedError')
+      status.textContent = 'Cancelled: encoded references are kept; adding the same text again resumes.';
     else showError(err);
   } finally {
     encoding = null;
     setEncoding(false);
     await refreshBanks().catch(showError);
-    if ($<HTMLSelectElement>('use-bank').querySelector(`option[value="${CSS.escape(name)}"]`)) $<HTMLSelectElement>('use-bank').value = name;
+    if ($<HTMLSelectElement>('use-bank').querySelector(`option[value="${CSS.escape(name)}"]`))
+      $<HTMLSelectElement>('use-bank').value = name;
   }
 }
 
@@ -119,9 +137,11 @@ let installable: { model: string; bank: string } | null = null;
 export async function installDefaultBank(model: string, opts: { evenIfDeleted?: boolean } = {}): Promise<void> {
   const engine = app.engine;
   if (!engine) return;
-  const bank = `${model}-knowledge`, offer = $<HTMLButtonElement>('install-default-bank');
+  const bank = `${model}-knowledge`,
+    offer = $<HTMLButtonElement>('install-default-bank');
   installable = { model, bank };
-  const bar = $<HTMLProgressElement>('encode-progress'), status = $('encode-status');
+  const bar = $<HTMLProgressElement>('encode-progress'),
+    status = $('encode-status');
   if (opts.evenIfDeleted) localStorage.removeItem(declinedKey);
   else if (localStorage.getItem(declinedKey) === bank && !(await engine.memory.list()).some((b) => b.name === bank)) {
     offer.hidden = false;
@@ -158,13 +178,21 @@ export async function installDefaultBank(model: string, opts: { evenIfDeleted?: 
 
 export function wireKnowledgePanel(): void {
   $('create-bank').addEventListener('click', () => void app.engine?.memory.createBank(selectedBank()).then(refreshBanks, showError));
-  $('add-doc').addEventListener('click', () => void addDocuments([{ source: $<HTMLInputElement>('doc-source').value || 'pasted text', text: $<HTMLTextAreaElement>('doc-text').value }]));
+  $('add-doc').addEventListener(
+    'click',
+    () =>
+      void addDocuments([
+        { source: $<HTMLInputElement>('doc-source').value || 'pasted text', text: $<HTMLTextAreaElement>('doc-text').value },
+      ]),
+  );
   $('doc-files').addEventListener('change', (e) => {
     const files = [...((e.target as HTMLInputElement).files ?? [])];
     void Promise.all(files.map(async (f) => ({ source: f.name, text: await f.text() }))).then(addDocuments);
   });
   $('cancel-encode').addEventListener('click', () => encoding?.abort());
-  $('install-default-bank').addEventListener('click', () => { if (installable) void installDefaultBank(installable.model, { evenIfDeleted: true }); });
+  $('install-default-bank').addEventListener('click', () => {
+    if (installable) void installDefaultBank(installable.model, { evenIfDeleted: true });
+  });
   $('import-bank').addEventListener('change', (e) => {
     const f = (e.target as HTMLInputElement).files?.[0];
     if (f) void importBank(f).catch(showError);

@@ -7,7 +7,8 @@ import { $ } from './ui';
 if (!('gpu' in navigator)) {
   const w = $('webgpu-warning');
   w.hidden = false;
-  w.textContent = 'This browser has no WebGPU, so models cannot run here. Use Chrome or Edge 113+, Safari 26+, or Firefox 141+ on Windows; ' +
+  w.textContent =
+    'This browser has no WebGPU, so models cannot run here. Use Chrome or Edge 113+, Safari 26+, or Firefox 141+ on Windows; ' +
     'on Linux start Chrome with --enable-unsafe-webgpu. Everything else on this page still works.';
 }
 wireGeneratePanel();

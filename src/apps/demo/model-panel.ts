@@ -20,26 +20,36 @@ function onDownload(p: DownloadProgress): void {
 }
 
 function onLoadProgress(p: LoadProgress): void {
-  const pct = p.total > 0 ? ` ${(100 * p.loaded / p.total).toFixed(0)}%` : '';
+  const pct = p.total > 0 ? ` ${((100 * p.loaded) / p.total).toFixed(0)}%` : '';
   if (p.phase === 'weights') bar('weights', p.loaded, p.total, ` ${mib(p.loaded)} / ${mib(p.total)}`);
   if (p.phase === 'compile') bar('compile', p.loaded, p.total, ` ${p.loaded} / ${p.total} pipelines`);
-  if (p.phase === 'ready') { bar('weights', 1, 1, ' done'); bar('compile', 1, 1, ' done'); }
+  if (p.phase === 'ready') {
+    bar('weights', 1, 1, ' done');
+    bar('compile', 1, 1, ' done');
+  }
   $('load-status').textContent = `${p.message}${pct}`;
 }
 
 function describeModel(): string {
   const i = app.engine!.info;
   const g = i.gpuBytes;
-  return `${i.architecture}: ${i.numLayers} layers, hidden ${i.hiddenSize}, ${i.numHeads}/${i.numKvHeads} heads × ${i.headDim}, vocab ${i.vocabSize}, ` +
-    `context ${i.contextLength}, ${i.format === 'gguf' ? 'GGUF' : 'safetensors'} ${Object.keys(i.weightFormats).filter((f) => f !== 'f32' || i.weightDtype === 'f32').join('+')} weights. GPU memory ${mib(g.weights + g.kvCache + g.activations)}: weights ${mib(g.weights)}, ` +
-    `KV cache ${mib(g.kvCache)}, activations ${mib(g.activations)}. Adapter: ${i.adapter.vendor} ${i.adapter.architecture}${i.adapter.shaderF16 ? ' (shader-f16)' : ''}.`;
+  return (
+    `${i.architecture}: ${i.numLayers} layers, hidden ${i.hiddenSize}, ${i.numHeads}/${i.numKvHeads} heads × ${i.headDim}, vocab ${i.vocabSize}, ` +
+    `context ${i.contextLength}, ${i.format === 'gguf' ? 'GGUF' : 'safetensors'} ${Object.keys(i.weightFormats)
+      .filter((f) => f !== 'f32' || i.weightDtype === 'f32')
+      .join('+')} weights. GPU memory ${mib(g.weights + g.kvCache + g.activations)}: weights ${mib(g.weights)}, ` +
+    `KV cache ${mib(g.kvCache)}, activations ${mib(g.activations)}. Adapter: ${i.adapter.vendor} ${i.adapter.architecture}${i.adapter.shaderF16 ? ' (shader-f16)' : ''}.`
+  );
 }
 
 async function resolveModel(model: string | File[]): Promise<File[]> {
   if (typeof model !== 'string') return model;
   bar('download', 0, 1, ' starting');
   const got = await cachedModelFiles(model, { onProgress: onDownload, partSize });
-  const source = got.downloadedBytes === 0 ? 'all from the browser cache, nothing downloaded' : `${mib(got.downloadedBytes)} downloaded, ${mib(got.cachedBytes)} from cache`;
+  const source =
+    got.downloadedBytes === 0
+      ? 'all from the browser cache, nothing downloaded'
+      : `${mib(got.downloadedBytes)} downloaded, ${mib(got.cachedBytes)} from cache`;
   bar('download', 1, 1, ` ${mib(got.downloadedBytes + got.cachedBytes)}: ${source}`);
   flag('downloaded', got.downloadedBytes);
   return got.files;
@@ -60,16 +70,20 @@ export async function loadModel(model: string | File[]): Promise<void> {
   try {
     const files = await resolveModel(model);
     app.engine = await createEngine({
-      model: files, onProgress: onLoadProgress,
+      model: files,
+      onProgress: onLoadProgress,
       onStateChange: (s, detail) => {
-        if (s === 'lost') { showError(Object.assign(new Error(detail ?? 'device lost'), { name: 'DeviceLostError' })); engineChanged(); }
+        if (s === 'lost') {
+          showError(Object.assign(new Error(detail ?? 'device lost'), { name: 'DeviceLostError' }));
+          engineChanged();
+        }
       },
     });
     $('model-info').textContent = describeModel();
     $('load-status').textContent = 'Ready.';
   } catch (err) {
     $('load-status').textContent = 'Loading failed.';
-    if (err instanceof AdapterLimitError) $('load-status').textContent += ' The GPU adapter\'s limits are too small for this model.';
+    if (err instanceof AdapterLimitError) $('load-status').textContent += " The GPU adapter's limits are too small for this model.";
     showError(err);
   }
   engineChanged();
@@ -86,13 +100,16 @@ async function filesOfEntry(entry: FileSystemEntry): Promise<File[]> {
   for (;;) {
     const batch = await new Promise<FileSystemEntry[]>((ok, bad) => reader.readEntries(ok, bad));
     if (!batch.length) return out;
-    for (const e of batch) out.push(...await filesOfEntry(e));
+    for (const e of batch) out.push(...(await filesOfEntry(e)));
   }
 }
 
 function wireDropZone(): void {
   const zone = $('drop-zone');
-  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('over');
+  });
   zone.addEventListener('dragleave', () => zone.classList.remove('over'));
   zone.addEventListener('drop', (e) => {
     e.preventDefault();

@@ -32,29 +32,43 @@ export interface BankManifest {
   examples?: { question: string; answer: string; source: string }[];
 }
 
-export interface BundledBankProgress { loaded: number; total: number }
+export interface BundledBankProgress {
+  loaded: number;
+  total: number;
+}
 
 /** Reads and checks a manifest; null when the URL has none (404). */
 export async function fetchBankManifest(url: string): Promise<BankManifest | null> {
   const res = await fetch(url);
   if (res.status === 404) return null;
   if (!res.ok) throw new Error(`bundled bank: ${url} answered HTTP ${res.status}`);
-  const m = await res.json() as BankManifest;
-  if (m?.version !== bankManifestVersion || typeof m.name !== 'string' || typeof m.file !== 'string' || typeof m.model?.fingerprint !== 'string') {
+  const m = (await res.json()) as BankManifest;
+  if (
+    m?.version !== bankManifestVersion ||
+    typeof m.name !== 'string' ||
+    typeof m.file !== 'string' ||
+    typeof m.model?.fingerprint !== 'string'
+  ) {
     throw new Error(`bundled bank: ${url} is not a version-${bankManifestVersion} bank manifest`);
   }
   return m;
 }
 
-function counted(body: ReadableStream<Uint8Array>, total: number, onProgress?: (p: BundledBankProgress) => void): ReadableStream<Uint8Array> {
+function counted(
+  body: ReadableStream<Uint8Array>,
+  total: number,
+  onProgress?: (p: BundledBankProgress) => void,
+): ReadableStream<Uint8Array> {
   let loaded = 0;
-  return body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      loaded += chunk.byteLength;
-      onProgress?.({ loaded, total });
-      controller.enqueue(chunk);
-    },
-  }));
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        loaded += chunk.byteLength;
+        onProgress?.({ loaded, total });
+        controller.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 /**
@@ -62,17 +76,26 @@ function counted(body: ReadableStream<Uint8Array>, total: number, onProgress?: (
  * it was installed now; null when there is no manifest or it is for another model (`modelName`).
  */
 export async function ensureBundledBank(
-  engine: Memory3Engine, manifestUrl: string, modelName: string,
+  engine: Memory3Engine,
+  manifestUrl: string,
+  modelName: string,
   opts: { onProgress?: (p: BundledBankProgress) => void; signal?: AbortSignal } = {},
 ): Promise<{ name: string; installed: boolean; manifest: BankManifest } | null> {
   const manifest = await fetchBankManifest(manifestUrl);
   if (!manifest || manifest.model.name !== modelName) return null;
   const existing = (await engine.memory.list()).find((b) => b.name === manifest.name);
-  if (existing?.state === 'ready' && existing.modelFingerprint === manifest.model.fingerprint && existing.counts.references === manifest.references) {
+  if (
+    existing?.state === 'ready' &&
+    existing.modelFingerprint === manifest.model.fingerprint &&
+    existing.counts.references === manifest.references
+  ) {
     return { name: manifest.name, installed: false, manifest };
   }
   const res = await fetch(new URL(manifest.file, manifestUrl), { signal: opts.signal });
   if (!res.ok || !res.body) throw new Error(`bundled bank: ${manifest.file} answered HTTP ${res.status}`);
-  await engine.memory.import(counted(res.body, manifest.bytes, opts.onProgress), { name: manifest.name, overwrite: existing !== undefined });
+  await engine.memory.import(counted(res.body, manifest.bytes, opts.onProgress), {
+    name: manifest.name,
+    overwrite: existing !== undefined,
+  });
   return { name: manifest.name, installed: true, manifest };
 }

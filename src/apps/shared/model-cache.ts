@@ -23,9 +23,16 @@ export interface DownloadProgress {
   message: string;
 }
 
-export interface CachedModel { files: File[]; downloadedBytes: number; cachedBytes: number }
+export interface CachedModel {
+  files: File[];
+  downloadedBytes: number;
+  cachedBytes: number;
+}
 
-interface FileMarker { size: number; parts: number }
+interface FileMarker {
+  size: number;
+  parts: number;
+}
 type Fetch = typeof fetch;
 
 const partKey = (url: string, i: number) => `${url}?memory3-part=${i}`;
@@ -40,7 +47,7 @@ function ensureSlash(url: string): string {
 
 async function readJsonEntry<T>(cache: Cache, key: string): Promise<T | null> {
   const hit = await cache.match(key);
-  return hit ? (await hit.json()) as T : null;
+  return hit ? ((await hit.json()) as T) : null;
 }
 
 async function cachedFile(cache: Cache, url: string, name: string): Promise<File | null> {
@@ -60,13 +67,23 @@ async function cachedFile(cache: Cache, url: string, name: string): Promise<File
 async function putCounting(cache: Cache, key: string, res: Response, onBytes: (n: number) => void): Promise<number> {
   let n = 0;
   const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, ctl) { n += chunk.byteLength; onBytes(chunk.byteLength); ctl.enqueue(chunk); },
+    transform(chunk, ctl) {
+      n += chunk.byteLength;
+      onBytes(chunk.byteLength);
+      ctl.enqueue(chunk);
+    },
   });
   await cache.put(key, new Response(res.body!.pipeThrough(counter), { headers: { 'content-type': 'application/octet-stream' } }));
   return n;
 }
 
-interface Ctx { cache: Cache; fetchFn: Fetch; partSize: number; signal?: AbortSignal; onBytes: (n: number, fromNetwork: boolean) => void }
+interface Ctx {
+  cache: Cache;
+  fetchFn: Fetch;
+  partSize: number;
+  signal?: AbortSignal;
+  onBytes: (n: number, fromNetwork: boolean) => void;
+}
 
 /** Size and Range support of a remote file, or null when it is absent (404/410). */
 async function probe(ctx: Ctx, url: string): Promise<{ size: number | null; ranged: boolean; res: Response } | null> {
@@ -96,15 +113,30 @@ async function downloadFile(ctx: Ctx, url: string): Promise<FileMarker | null> {
   }
   const parts = Math.max(1, Math.ceil(head.size / ctx.partSize));
   for (let i = 0; i < parts; i++) {
-    const start = i * ctx.partSize, end = Math.min(head.size, start + ctx.partSize) - 1;
+    const start = i * ctx.partSize,
+      end = Math.min(head.size, start + ctx.partSize) - 1;
     const stored = await ctx.cache.match(partKey(url, i));
-    if (stored && Number(stored.headers.get('x-memory3-bytes')) === end - start + 1) { ctx.onBytes(end - start + 1, false); continue; }
+    if (stored && Number(stored.headers.get('x-memory3-bytes')) === end - start + 1) {
+      ctx.onBytes(end - start + 1, false);
+      continue;
+    }
     const res = await ctx.fetchFn(url, { headers: { Range: `bytes=${start}-${end}` }, signal: ctx.signal });
-    if (res.status !== 206) throw Object.assign(new Error(`Range request for ${url} answered HTTP ${res.status}`), { name: 'ModelFetchError' });
-    const body = await new Response(res.body!.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, ctl) { ctx.onBytes(chunk.byteLength, true); ctl.enqueue(chunk); },
-    }))).blob();
-    if (body.size !== end - start + 1) throw Object.assign(new Error(`${url}: part ${i} has ${body.size} bytes, expected ${end - start + 1}`), { name: 'TruncatedFileError' });
+    if (res.status !== 206)
+      throw Object.assign(new Error(`Range request for ${url} answered HTTP ${res.status}`), { name: 'ModelFetchError' });
+    const body = await new Response(
+      res.body!.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, ctl) {
+            ctx.onBytes(chunk.byteLength, true);
+            ctl.enqueue(chunk);
+          },
+        }),
+      ),
+    ).blob();
+    if (body.size !== end - start + 1)
+      throw Object.assign(new Error(`${url}: part ${i} has ${body.size} bytes, expected ${end - start + 1}`), {
+        name: 'TruncatedFileError',
+      });
     await ctx.cache.put(partKey(url, i), new Response(body, { headers: { 'x-memory3-bytes': String(body.size) } }));
   }
   return { size: head.size, parts };
@@ -112,7 +144,10 @@ async function downloadFile(ctx: Ctx, url: string): Promise<FileMarker | null> {
 
 async function getFile(ctx: Ctx, url: string, name: string): Promise<File | null> {
   const hit = await cachedFile(ctx.cache, url, name);
-  if (hit) { ctx.onBytes(hit.size, false); return hit; }
+  if (hit) {
+    ctx.onBytes(hit.size, false);
+    return hit;
+  }
   const marker = await downloadFile(ctx, url);
   if (!marker) return null;
   await ctx.cache.put(markerKey(url), Response.json(marker));
@@ -129,13 +164,22 @@ async function listFolder(ctx: Ctx, base: string, gguf: string | null): Promise<
   if (gguf) return { names: ggufSplitFiles(gguf), files: new Map() };
   const files = new Map<string, File>();
   const names: string[] = [];
-  for (const [name, optional] of [['config.json', false], ['tokenizer.json', false], ['tokenizer_config.json', true], ['generation_config.json', true]] as const) {
+  for (const [name, optional] of [
+    ['config.json', false],
+    ['tokenizer.json', false],
+    ['tokenizer_config.json', true],
+    ['generation_config.json', true],
+  ] as const) {
     const f = await getFile(ctx, base + name, name);
-    if (f) { files.set(name, f); names.push(name); } else if (!optional) throw Object.assign(new Error(`${name} not found at ${base}`), { name: 'ModelFetchError' });
+    if (f) {
+      files.set(name, f);
+      names.push(name);
+    } else if (!optional) throw Object.assign(new Error(`${name} not found at ${base}`), { name: 'ModelFetchError' });
   }
   const index = await getFile(ctx, `${base}model.safetensors.index.json`, 'model.safetensors.index.json');
   if (index) {
-    files.set(index.name, index); names.push(index.name);
+    files.set(index.name, index);
+    names.push(index.name);
     const map = (JSON.parse(await index.text()) as { weight_map?: Record<string, string> }).weight_map ?? {};
     names.push(...new Set(Object.values(map)));
   } else names.push('model.safetensors');
@@ -146,18 +190,40 @@ async function listFolder(ctx: Ctx, base: string, gguf: string | null): Promise<
  * The folder at `baseUrl` as cached `File`s (downloading what is missing). `fetchFn` is injectable
  * for tests; `partSize` is the resume granularity.
  */
-export async function cachedModelFiles(baseUrl: string, opts: {
-  onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal; partSize?: number; fetchFn?: Fetch;
-} = {}): Promise<CachedModel> {
+export async function cachedModelFiles(
+  baseUrl: string,
+  opts: {
+    onProgress?: (p: DownloadProgress) => void;
+    signal?: AbortSignal;
+    partSize?: number;
+    fetchFn?: Fetch;
+  } = {},
+): Promise<CachedModel> {
   // A .gguf URL (…/resolve/main/model-Q4_K_M.gguf) names one file of its folder, plus its splits.
   const gguf = /^(.*\/)([^/?#]+\.gguf)(?:[?#].*)?$/i.exec(baseUrl);
   const base = gguf ? gguf[1] : ensureSlash(baseUrl);
   const cache = await caches.open(modelCacheName);
-  let loaded = 0, downloaded = 0, current = 'file list';
-  const report = () => opts.onProgress?.({ file: current, loaded, total: 0, downloaded, message: `${downloaded > 0 ? 'Downloading' : 'Reading cached'} ${current}` });
+  let loaded = 0,
+    downloaded = 0,
+    current = 'file list';
+  const report = () =>
+    opts.onProgress?.({
+      file: current,
+      loaded,
+      total: 0,
+      downloaded,
+      message: `${downloaded > 0 ? 'Downloading' : 'Reading cached'} ${current}`,
+    });
   const ctx: Ctx = {
-    cache, fetchFn: opts.fetchFn ?? ((i, init) => fetch(i, init)), partSize: opts.partSize ?? defaultPartSize, signal: opts.signal,
-    onBytes: (n, net) => { loaded += n; if (net) downloaded += n; report(); },
+    cache,
+    fetchFn: opts.fetchFn ?? ((i, init) => fetch(i, init)),
+    partSize: opts.partSize ?? defaultPartSize,
+    signal: opts.signal,
+    onBytes: (n, net) => {
+      loaded += n;
+      if (net) downloaded += n;
+      report();
+    },
   };
   const { names, files } = await listFolder(ctx, base, gguf ? decodeURIComponent(gguf[2]) : null);
   for (const name of names) {
@@ -178,7 +244,7 @@ export async function listCachedModels(): Promise<{ base: string; bytes: number 
   for (const req of await cache.keys()) {
     if (!req.url.endsWith('?memory3-folder')) continue;
     const base = req.url.slice(0, -'?memory3-folder'.length);
-    const dir = /\.gguf$/i.test(base) ? base.slice(0, base.lastIndexOf('/') + 1) : base;  // a GGUF model: its folder
+    const dir = /\.gguf$/i.test(base) ? base.slice(0, base.lastIndexOf('/') + 1) : base; // a GGUF model: its folder
     let bytes = 0;
     for (const name of (await readJsonEntry<string[]>(cache, req.url)) ?? []) {
       bytes += (await readJsonEntry<FileMarker>(cache, markerKey(dir + name)))?.size ?? 0;

@@ -1,11 +1,18 @@
 /** Storage quota and persistence (navigator.storage), shown so people know where their disk goes. */
-export interface StorageReport { usage: number; quota: number; persisted: boolean | null }
+export interface StorageReport {
+  usage: number;
+  quota: number;
+  persisted: boolean | null;
+}
 
 /** Bytes for people: B, KiB, MiB or GiB. */
 export function mib(b: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
   let i = 0;
-  while (b >= 1024 && i < units.length - 1) { b /= 1024; i++; }
+  while (b >= 1024 && i < units.length - 1) {
+    b /= 1024;
+    i++;
+  }
   return `${b.toFixed(i === 0 || b >= 100 ? 0 : 1)} ${units[i]}`;
 }
 
@@ -23,7 +30,12 @@ export async function requestPersistence(): Promise<boolean> {
 
 export function describeStorage(r: StorageReport | null): string {
   if (!r) return 'This browser does not report storage use.';
-  const pct = r.quota > 0 ? ` (${(100 * r.usage / r.quota).toFixed(1)}%)` : '';
-  const kept = r.persisted === null ? '' : r.persisted ? ' · persistent: the browser will not evict it' : ' · not persistent: the browser may evict it under pressure';
+  const pct = r.quota > 0 ? ` (${((100 * r.usage) / r.quota).toFixed(1)}%)` : '';
+  const kept =
+    r.persisted === null
+      ? ''
+      : r.persisted
+        ? ' · persistent: the browser will not evict it'
+        : ' · not persistent: the browser may evict it under pressure';
   return `Storage: ${mib(r.usage)} used of ${mib(r.quota)}${pct}${kept}`;
 }

@@ -6,7 +6,10 @@ export const codecNames: readonly CodecName[] = ['f32', 'f16', 'int8', 'int4', '
 
 export function fail(op: string, what: string, expected: unknown, actual: unknown): never {
   throw new MemoryCodecError(`${op}: ${what}: expected ${String(expected)}, got ${String(actual)}`, {
-    op, what, expected: String(expected), actual: String(actual),
+    op,
+    what,
+    expected: String(expected),
+    actual: String(actual),
   });
 }
 

@@ -5,12 +5,23 @@
 export { codecNames } from './check';
 export { scaleBytes, qMax } from './scalar';
 export {
-  pqCentroids, defaultPqSubvectors, trainPq, serializeCodebook, deserializeCodebook,
-  type PqCodebook, type PqTrainOptions,
+  pqCentroids,
+  defaultPqSubvectors,
+  trainPq,
+  serializeCodebook,
+  deserializeCodebook,
+  type PqCodebook,
+  type PqTrainOptions,
 } from './pq';
 export { bytesPerVector, encodeVectors, decodeVectors } from './vectors';
 export {
-  recordBytes, encodeRecord, decodeRecord, trainRecordCodec, checkRecordCodec,
-  type RecordCodec, type RecordTensors, type RecordTrainOptions,
+  recordBytes,
+  encodeRecord,
+  decodeRecord,
+  trainRecordCodec,
+  checkRecordCodec,
+  type RecordCodec,
+  type RecordTensors,
+  type RecordTrainOptions,
 } from './record';
 export { relativeError, codecReport, type CodecReportRow, type CodecReportOptions } from './report';

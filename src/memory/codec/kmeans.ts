@@ -9,7 +9,10 @@ import type { Prng } from '../../util/prng';
 /** Squared distance between point `i` of `points` and centroid `c` of `cent`, both of width d. */
 function dist2(points: Float32Array, i: number, cent: Float32Array, c: number, d: number): number {
   let s = 0;
-  for (let j = 0, a = i * d, b = c * d; j < d; j++) { const t = points[a + j] - cent[b + j]; s += t * t; }
+  for (let j = 0, a = i * d, b = c * d; j < d; j++) {
+    const t = points[a + j] - cent[b + j];
+    s += t * t;
+  }
   return s;
 }
 
@@ -23,13 +26,22 @@ function initPlusPlus(points: Float32Array, n: number, d: number, k: number, rng
       if (total > 0) {
         let r = rng.nextFloat() * total;
         pick = n - 1;
-        for (let i = 0; i < n; i++) { r -= minD[i]; if (r < 0) { pick = i; break; } }
+        for (let i = 0; i < n; i++) {
+          r -= minD[i];
+          if (r < 0) {
+            pick = i;
+            break;
+          }
+        }
       } else {
         pick = Math.floor(rng.nextFloat() * n); // every point already is a centroid: duplicate one
       }
     }
     cent.set(points.subarray(pick * d, pick * d + d), c * d);
-    for (let i = 0; i < n; i++) { const t = dist2(points, i, cent, c, d); if (t < minD[i]) minD[i] = t; }
+    for (let i = 0; i < n; i++) {
+      const t = dist2(points, i, cent, c, d);
+      if (t < minD[i]) minD[i] = t;
+    }
   }
 }
 
@@ -39,11 +51,18 @@ function initPlusPlus(points: Float32Array, n: number, d: number, k: number, rng
  */
 export function nearest(points: Float32Array, i: number, cent: Float32Array, k: number, d: number, best: Float64Array): number {
   const a = i * d;
-  let arg = 0, bd = Infinity;
+  let arg = 0,
+    bd = Infinity;
   for (let c = 0, b = 0; c < k; c++, b += d) {
     let s = 0;
-    for (let j = 0; j < d && s < bd; j++) { const t = points[a + j] - cent[b + j]; s += t * t; }
-    if (s < bd) { bd = s; arg = c; }
+    for (let j = 0; j < d && s < bd; j++) {
+      const t = points[a + j] - cent[b + j];
+      s += t * t;
+    }
+    if (s < bd) {
+      bd = s;
+      arg = c;
+    }
   }
   best[0] = bd;
   return arg;
@@ -81,7 +100,10 @@ export function kmeans(points: Float32Array, n: number, d: number, k: number, it
     for (let i = 0; i < n; i++) {
       const c = nearest(points, i, cent, k, d, best);
       dist[i] = best[0];
-      if (c !== assign[i]) { assign[i] = c; changed++; }
+      if (c !== assign[i]) {
+        assign[i] = c;
+        changed++;
+      }
     }
     if (changed === 0) break;
     update(points, n, d, k, assign, dist, cent);

@@ -64,7 +64,9 @@ function sampleRows(n: number, take: number, rng: Prng): Uint32Array {
   if (n <= take) return idx;
   for (let i = 0; i < take; i++) {
     const j = i + Math.floor(rng.nextFloat() * (n - i));
-    const t = idx[i]; idx[i] = idx[j]; idx[j] = t;
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
   }
   return idx.slice(0, take);
 }
@@ -75,7 +77,8 @@ export function trainPq(vectors: Float32Array, dim: number, subvectors: number, 
   const n = rowCount(op, vectors, dim);
   if (n === 0) fail(op, 'training vectors', 'at least 1', 0);
   checkFinite(op, vectors);
-  const iterations = opts.iterations ?? 10, sample = opts.sample ?? 4096;
+  const iterations = opts.iterations ?? 10,
+    sample = opts.sample ?? 4096;
   if (!Number.isInteger(iterations) || iterations < 0) fail(op, 'iterations', 'a non-negative integer', iterations);
   if (!Number.isInteger(sample) || sample < 1) fail(op, 'sample', 'a positive integer', sample);
   const rng = new Prng(opts.seed ?? 0);

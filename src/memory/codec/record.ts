@@ -69,7 +69,15 @@ function encodePart(c: RecordCodec, part: Part, src: Float32Array, dst: Uint8Arr
   const bpv = partBpv(c, part);
   for (let l = 0; l < memLayers; l++) {
     const book = (books as PqCodebook[])[books!.length === 1 ? 0 : l];
-    encodeInto(codec, src.subarray(l * perLayer * headDim, (l + 1) * perLayer * headDim), headDim, perLayer, dst, at + l * perLayer * bpv, book);
+    encodeInto(
+      codec,
+      src.subarray(l * perLayer * headDim, (l + 1) * perLayer * headDim),
+      headDim,
+      perLayer,
+      dst,
+      at + l * perLayer * bpv,
+      book,
+    );
   }
 }
 
@@ -131,17 +139,20 @@ export interface RecordTrainOptions extends PqTrainOptions {
 
 /** Rows of layer `l` from `count` concatenated records (count, memLayers, perLayer, headDim). */
 function layerRows(all: Float32Array, shape: MemoryShape, l: number): Float32Array {
-  const perLayer = vectorsPerRecord(shape) / shape.memLayers * shape.headDim;
+  const perLayer = (vectorsPerRecord(shape) / shape.memLayers) * shape.headDim;
   const count = all.length / (perLayer * shape.memLayers);
   const out = new Float32Array(count * perLayer);
-  for (let r = 0; r < count; r++) out.set(all.subarray((r * shape.memLayers + l) * perLayer, (r * shape.memLayers + l + 1) * perLayer), r * perLayer);
+  for (let r = 0; r < count; r++)
+    out.set(all.subarray((r * shape.memLayers + l) * perLayer, (r * shape.memLayers + l + 1) * perLayer), r * perLayer);
   return out;
 }
 
 function trainBooks(all: Float32Array, spec: CodecSpec, shape: MemoryShape, o: RecordTrainOptions, seed: number): PqCodebook[] {
   const m = spec.pqSubvectors ?? defaultPqSubvectors(shape.headDim);
   if (o.shareLayers) return [trainPq(all, shape.headDim, m, { ...o, seed })];
-  return Array.from({ length: shape.memLayers }, (_, l) => trainPq(layerRows(all, shape, l), shape.headDim, m, { ...o, seed: seed + 2 * l }));
+  return Array.from({ length: shape.memLayers }, (_, l) =>
+    trainPq(layerRows(all, shape, l), shape.headDim, m, { ...o, seed: seed + 2 * l }),
+  );
 }
 
 /**
@@ -159,9 +170,11 @@ export function trainRecordCodec(spec: CodecSpec, shape: MemoryShape, samples: R
     checkCodec(`${op} (${part})`, codec);
     if (codec !== 'pq') continue;
     const all = samples[part];
-    if (all.length === 0 || all.length % per !== 0) fail(op, `${part} sample length (a positive multiple of ${per})`, `k·${per}`, all.length);
+    if (all.length === 0 || all.length % per !== 0)
+      fail(op, `${part} sample length (a positive multiple of ${per})`, `k·${per}`, all.length);
     const books = trainBooks(all, spec, shape, opts, seed + (part === 'keys' ? 0 : 1));
-    if (part === 'keys') c.keyBooks = books; else c.valueBooks = books;
+    if (part === 'keys') c.keyBooks = books;
+    else c.valueBooks = books;
   }
   checkRecordCodec(op, c);
   return c;

@@ -10,7 +10,8 @@ import { bytesPerVector, decodeVectors, encodeVectors } from './vectors';
 /** ‖a − b‖ / ‖a‖ over whole arrays, accumulated in float64 (0 when both are zero, Infinity when only a is). */
 export function relativeError(original: Float32Array, decoded: Float32Array): number {
   if (original.length !== decoded.length) fail('relativeError', 'decoded length', original.length, decoded.length);
-  let se = 0, sa = 0;
+  let se = 0,
+    sa = 0;
   for (let i = 0; i < original.length; i++) {
     const d = original[i] - decoded[i];
     se += d * d;
@@ -39,11 +40,20 @@ export interface CodecReportOptions extends PqTrainOptions {
 }
 
 function meanVectorError(a: Float32Array, b: Float32Array, dim: number): number {
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (let o = 0; o < a.length; o += dim) {
-    let se = 0, sa = 0;
-    for (let j = 0; j < dim; j++) { const d = a[o + j] - b[o + j]; se += d * d; sa += a[o + j] * a[o + j]; }
-    if (sa > 0) { sum += Math.sqrt(se / sa); n++; }
+    let se = 0,
+      sa = 0;
+    for (let j = 0; j < dim; j++) {
+      const d = a[o + j] - b[o + j];
+      se += d * d;
+      sa += a[o + j] * a[o + j];
+    }
+    if (sa > 0) {
+      sum += Math.sqrt(se / sa);
+      n++;
+    }
   }
   return n ? sum / n : 0;
 }
@@ -55,9 +65,12 @@ function row(codec: CodecName, vectors: Float32Array, dim: number, book?: PqCode
   let maxAbs = 0;
   for (let i = 0; i < vectors.length; i++) maxAbs = Math.max(maxAbs, Math.abs(vectors[i] - decoded[i]));
   return {
-    codec, ...(book ? { pqSubvectors: book.subvectors } : {}),
+    codec,
+    ...(book ? { pqSubvectors: book.subvectors } : {}),
     bytesPerVector: bytesPerVector(codec, dim, book?.subvectors),
-    relativeError: relativeError(vectors, decoded), meanVectorError: meanVectorError(vectors, decoded, dim), maxAbsError: maxAbs,
+    relativeError: relativeError(vectors, decoded),
+    meanVectorError: meanVectorError(vectors, decoded, dim),
+    maxAbsError: maxAbs,
   };
 }
 

@@ -29,10 +29,14 @@ function f16Lut(): Float32Array {
 
 export function scalarBytesPerVector(codec: ScalarCodec, dim: number): number {
   switch (codec) {
-    case 'f32': return 4 * dim;
-    case 'f16': return 2 * dim;
-    case 'int8': return scaleBytes + dim;
-    case 'int4': return scaleBytes + Math.ceil(dim / 2);
+    case 'f32':
+      return 4 * dim;
+    case 'f16':
+      return 2 * dim;
+    case 'int8':
+      return scaleBytes + dim;
+    case 'int4':
+      return scaleBytes + Math.ceil(dim / 2);
   }
 }
 
@@ -53,13 +57,16 @@ export function storedScale(bytes: Uint8Array, offset: number): number {
 
 function absMax(src: Float32Array, o: number, dim: number): number {
   let m = 0;
-  for (let j = 0; j < dim; j++) { const a = Math.abs(src[o + j]); if (a > m) m = a; }
+  for (let j = 0; j < dim; j++) {
+    const a = Math.abs(src[o + j]);
+    if (a > m) m = a;
+  }
   return m;
 }
 
 function quantize(x: number, inv: number, levels: number): number {
   const q = Math.round(x * inv);
-  return q > levels ? levels : Math.max(q , -levels);
+  return q > levels ? levels : Math.max(q, -levels);
 }
 
 /** Encodes `count` vectors of `src` into `dst` starting at byte `at`. Inputs are already validated finite. */
@@ -71,17 +78,23 @@ export function encodeScalar(codec: ScalarCodec, src: Float32Array, dim: number,
     const bits = f32ToF16Array(src.subarray(0, n));
     for (let i = 0; i < n; i++) {
       if ((bits[i] & 0x7c00) === 0x7c00) {
-        throw new MemoryCodecError(`f16 encode: element ${i} = ${src[i]} is outside the f16 range (|x| < 65520)`, { element: i, value: src[i] });
+        throw new MemoryCodecError(`f16 encode: element ${i} = ${src[i]} is outside the f16 range (|x| < 65520)`, {
+          element: i,
+          value: src[i],
+        });
       }
-      dst[at + 2 * i] = bits[i] & 0xff; dst[at + 2 * i + 1] = bits[i] >>> 8;
+      dst[at + 2 * i] = bits[i] & 0xff;
+      dst[at + 2 * i + 1] = bits[i] >>> 8;
     }
   } else {
     const levels = qMax[codec];
     const bpv = scalarBytesPerVector(codec, dim);
     for (let v = 0; v < count; v++) {
-      const o = at + v * bpv, s = v * dim;
+      const o = at + v * bpv,
+        s = v * dim;
       const h = scaleBitsFor(absMax(src, s, dim), levels);
-      dst[o] = h & 0xff; dst[o + 1] = h >>> 8;
+      dst[o] = h & 0xff;
+      dst[o + 1] = h >>> 8;
       const scale = f16BitsToF32(h);
       const inv = scale === 0 ? 0 : 1 / scale;
       if (codec === 'int8') {

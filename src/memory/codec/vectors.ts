@@ -25,13 +25,29 @@ function blockBpv(op: string, codec: CodecName, dim: number, codebook: PqCodeboo
 }
 
 /** Encodes `count` rows of `vectors` into `dst` from byte `at` (the record path; checks done by the caller except finiteness). */
-export function encodeInto(codec: CodecName, vectors: Float32Array, dim: number, count: number, dst: Uint8Array, at: number, codebook?: PqCodebook): void {
+export function encodeInto(
+  codec: CodecName,
+  vectors: Float32Array,
+  dim: number,
+  count: number,
+  dst: Uint8Array,
+  at: number,
+  codebook?: PqCodebook,
+): void {
   if (codec === 'pq') encodePq(codebook as PqCodebook, vectors, count, dst, at);
   else encodeScalar(codec, vectors, dim, count, dst, at);
 }
 
 /** Decodes `count` rows from `src` at byte `at` into `out[0 .. count·dim)` (the record path). */
-export function decodeFrom(codec: CodecName, src: Uint8Array, at: number, dim: number, count: number, out: Float32Array, codebook?: PqCodebook): void {
+export function decodeFrom(
+  codec: CodecName,
+  src: Uint8Array,
+  at: number,
+  dim: number,
+  count: number,
+  out: Float32Array,
+  codebook?: PqCodebook,
+): void {
   if (codec === 'pq') decodePq(codebook as PqCodebook, src, at, count, out);
   else decodeScalar(codec, src, at, dim, count, out);
 }
@@ -52,7 +68,14 @@ export function encodeVectors(codec: CodecName, vectors: Float32Array, dim: numb
  * Decodes `count` rows from `bytes` (exactly count · bytesPerVector long) into `out[0 .. count·dim)`.
  * Allocates nothing per vector: pass a subarray of a slot buffer as `out` to decode in place.
  */
-export function decodeVectors(codec: CodecName, bytes: Uint8Array, dim: number, count: number, out: Float32Array, codebook?: PqCodebook): void {
+export function decodeVectors(
+  codec: CodecName,
+  bytes: Uint8Array,
+  dim: number,
+  count: number,
+  out: Float32Array,
+  codebook?: PqCodebook,
+): void {
   const op = 'decodeVectors';
   checkCodec(op, codec);
   checkDim(op, dim);

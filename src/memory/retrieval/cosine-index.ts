@@ -53,10 +53,10 @@ export class CosineIndex {
   readonly kind: CosineIndexKind;
   readonly shortlist: number;
   private count = 0;
-  private ids = new Float64Array(0);         // (capacity)
-  private rows = new Float32Array(0);        // (capacity, dim) unit rows
-  private codes = new Int8Array(0);          // (capacity, dim) int8 only
-  private scales = new Float32Array(0);      // (capacity) int8 only
+  private ids = new Float64Array(0); // (capacity)
+  private rows = new Float32Array(0); // (capacity, dim) unit rows
+  private codes = new Int8Array(0); // (capacity, dim) int8 only
+  private scales = new Float32Array(0); // (capacity) int8 only
   private readonly rowOf = new Map<number, number>();
 
   constructor(options: CosineIndexOptions) {
@@ -116,8 +116,10 @@ export class CosineIndex {
   private addRows(ids: ArrayLike<number>, vectors: Float32Array, normalize: boolean): void {
     const d = this.dim;
     if (vectors.length !== ids.length * d) {
-      throw new RetrievalError(`CosineIndex.add: expected ${ids.length}×${d} = ${ids.length * d} values, got ${vectors.length}`,
-        { expected: ids.length * d, actual: vectors.length });
+      throw new RetrievalError(`CosineIndex.add: expected ${ids.length}×${d} = ${ids.length * d} values, got ${vectors.length}`, {
+        expected: ids.length * d,
+        actual: vectors.length,
+      });
     }
     this.reserve(this.count + ids.length);
     for (let i = 0; i < ids.length; i++) {
@@ -181,8 +183,10 @@ export class CosineIndex {
   /** Top-k ids by cosine with `query` (normalized here), excluding `exclude`. */
   search(query: Float32Array, k: number, exclude?: ReadonlySet<number>): SearchHit[] {
     if (query.length !== this.dim) {
-      throw new RetrievalError(`CosineIndex.search: query has ${query.length} values, index dim is ${this.dim}`,
-        { expected: this.dim, actual: query.length });
+      throw new RetrievalError(`CosineIndex.search: query has ${query.length} values, index dim is ${this.dim}`, {
+        expected: this.dim,
+        actual: query.length,
+      });
     }
     if (!Number.isInteger(k) || k < 0) throw new RetrievalError(`CosineIndex.search: k must be a non-negative integer, got ${k}`);
     const q = new Float32Array(this.dim);
@@ -196,11 +200,19 @@ export class CosineIndex {
   }
 
   private dotRow(q: Float32Array, r: number): number {
-    const rows = this.rows, d = this.dim, o = r * d;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, j = 0;
+    const rows = this.rows,
+      d = this.dim,
+      o = r * d;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0,
+      j = 0;
     for (; j + 3 < d; j += 4) {
-      s0 += q[j] * rows[o + j]; s1 += q[j + 1] * rows[o + j + 1];
-      s2 += q[j + 2] * rows[o + j + 2]; s3 += q[j + 3] * rows[o + j + 3];
+      s0 += q[j] * rows[o + j];
+      s1 += q[j + 1] * rows[o + j + 1];
+      s2 += q[j + 2] * rows[o + j + 2];
+      s3 += q[j + 3] * rows[o + j + 3];
     }
     for (; j < d; j++) s0 += q[j] * rows[o + j];
     return s0 + s1 + s2 + s3;
@@ -219,14 +231,21 @@ export class CosineIndex {
   }
 
   private scanInt8(q: Float32Array, n: number, exclude?: ReadonlySet<number>): TopK {
-    const d = this.dim, codes = this.codes, scales = this.scales;
+    const d = this.dim,
+      codes = this.codes,
+      scales = this.scales;
     const qc = new Int8Array(d);
     const qs = quantizeRow(q, 0, d, qc, 0);
     const top = new TopK(n);
     for (let r = 0; r < this.count; r++) {
       const o = r * d;
-      let a0 = 0, a1 = 0, j = 0;
-      for (; j + 1 < d; j += 2) { a0 += qc[j] * codes[o + j]; a1 += qc[j + 1] * codes[o + j + 1]; }
+      let a0 = 0,
+        a1 = 0,
+        j = 0;
+      for (; j + 1 < d; j += 2) {
+        a0 += qc[j] * codes[o + j];
+        a1 += qc[j + 1] * codes[o + j + 1];
+      }
       for (; j < d; j++) a0 += qc[j] * codes[o + j];
       const s = (a0 + a1) * scales[r] * qs;
       if (s < top.threshold) continue;
@@ -239,7 +258,8 @@ export class CosineIndex {
 
   /** Bytes: "M3CI", version, kind (0 flat, 1 int8), dim, count, ids f64[count], rows f32[count·dim]. */
   serialize(): Uint8Array {
-    const n = this.count, d = this.dim;
+    const n = this.count,
+      d = this.dim;
     const out = new Uint8Array(headerBytes + 8 * n + 4 * n * d);
     const view = new DataView(out.buffer);
     view.setUint32(0, magic, true);
@@ -260,7 +280,8 @@ export class CosineIndex {
     if (view.getUint16(4, true) !== formatVersion) throw fail(`unknown version ${view.getUint16(4, true)}`);
     const kindCode = view.getUint16(6, true);
     if (kindCode > 1) throw fail(`unknown kind code ${kindCode}`);
-    const d = view.getUint32(8, true), n = view.getUint32(12, true);
+    const d = view.getUint32(8, true),
+      n = view.getUint32(12, true);
     if (bytes.byteLength !== headerBytes + 8 * n + 4 * n * d) throw fail(`expected ${headerBytes + 8 * n + 4 * n * d} bytes for ${n}×${d}`);
     const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
     const ids = new Float64Array(aligned.buffer, aligned.byteOffset + headerBytes, n);

@@ -65,7 +65,11 @@ export class NearDuplicateFilter {
 export class DedupRetriever implements Retriever {
   readonly kind: string;
 
-  constructor(readonly inner: Retriever, readonly dedup: NearDuplicateFilter, readonly overfetch = 2) {
+  constructor(
+    readonly inner: Retriever,
+    readonly dedup: NearDuplicateFilter,
+    readonly overfetch = 2,
+  ) {
     this.kind = `${inner.kind}+dedup`;
   }
 

@@ -20,11 +20,17 @@ export class EmbeddingRetriever implements IndexedRetriever {
   readonly index: CosineIndex;
   private readonly addBatch: number;
 
-  constructor(readonly embedder: TextEmbedder, options: EmbeddingRetrieverOptions = {}, index?: CosineIndex) {
+  constructor(
+    readonly embedder: TextEmbedder,
+    options: EmbeddingRetrieverOptions = {},
+    index?: CosineIndex,
+  ) {
     if (!(embedder.dim > 0)) throw new RetrievalError(`EmbeddingRetriever: embedder dim must be positive, got ${embedder.dim}`);
     if (index && index.dim !== embedder.dim) {
-      throw new RetrievalError(`EmbeddingRetriever: index dim ${index.dim} != embedder dim ${embedder.dim}`,
-        { expected: embedder.dim, actual: index.dim });
+      throw new RetrievalError(`EmbeddingRetriever: index dim ${index.dim} != embedder dim ${embedder.dim}`, {
+        expected: embedder.dim,
+        actual: index.dim,
+      });
     }
     this.index = index ?? new CosineIndex({ dim: embedder.dim, kind: options.kind, shortlist: options.shortlist });
     this.addBatch = Math.max(1, options.addBatch ?? 64);
@@ -42,7 +48,10 @@ export class EmbeddingRetriever implements IndexedRetriever {
     for (let start = 0; start < docs.length; start += this.addBatch) {
       const batch = docs.slice(start, start + this.addBatch);
       const vectors = await this.embedder.embed(batch.map((d) => d.text));
-      this.index.add(batch.map((d) => d.id), vectors);
+      this.index.add(
+        batch.map((d) => d.id),
+        vectors,
+      );
     }
   }
 

@@ -29,24 +29,36 @@ export interface HybridOptions {
 const magic = 0x5948334d; // "M3HY"
 
 /** Fuses two ranked lists (best first) as described above. Exported for tests and other callers. */
-export function fuseHits(embedding: readonly SearchHit[], lexical: readonly SearchHit[], k: number, options: HybridOptions = {}): SearchHit[] {
+export function fuseHits(
+  embedding: readonly SearchHit[],
+  lexical: readonly SearchHit[],
+  k: number,
+  options: HybridOptions = {},
+): SearchHit[] {
   const w = options.weight ?? 0.5;
   const c = options.rrfK ?? 60;
   if (!(w >= 0 && w <= 1)) throw new RetrievalError(`HybridRetriever: weight must be in [0, 1], got ${w}`);
   const scores = new Map<number, number>();
-  const addList = (list: readonly SearchHit[], share: number, dense: boolean) => list.forEach((h, i) => {
-    const part = options.fusion === 'score' ? share * (dense ? Math.max(0, h.score) : h.score) : share / (c + i + 1);
-    scores.set(h.id, (scores.get(h.id) ?? 0) + part);
-  });
+  const addList = (list: readonly SearchHit[], share: number, dense: boolean) =>
+    list.forEach((h, i) => {
+      const part = options.fusion === 'score' ? share * (dense ? Math.max(0, h.score) : h.score) : share / (c + i + 1);
+      scores.set(h.id, (scores.get(h.id) ?? 0) + part);
+    });
   addList(embedding, w, true);
   addList(lexical, 1 - w, false);
-  return Array.from(scores, ([id, score]) => ({ id, score })).sort(compareHits).slice(0, k);
+  return Array.from(scores, ([id, score]) => ({ id, score }))
+    .sort(compareHits)
+    .slice(0, k);
 }
 
 export class HybridRetriever implements IndexedRetriever {
   readonly kind = 'hybrid';
 
-  constructor(readonly lexical: LexicalRetriever, readonly embedding: EmbeddingRetriever, readonly options: HybridOptions = {}) {
+  constructor(
+    readonly lexical: LexicalRetriever,
+    readonly embedding: EmbeddingRetriever,
+    readonly options: HybridOptions = {},
+  ) {
     const fusion = options.fusion ?? 'rrf';
     if (fusion !== 'rrf' && fusion !== 'score') throw new RetrievalError(`HybridRetriever: unknown fusion '${fusion}'`);
     fuseHits([], [], 0, options); // validates weight
@@ -79,7 +91,8 @@ export class HybridRetriever implements IndexedRetriever {
 
   /** "M3HY", lexical byte length (u32), lexical bytes, padding to 8, CosineIndex bytes. */
   serialize(): Uint8Array {
-    const lex = this.lexical.serialize(), emb = this.embedding.serialize();
+    const lex = this.lexical.serialize(),
+      emb = this.embedding.serialize();
     const embOffset = Math.ceil((8 + lex.length) / 8) * 8;
     const out = new Uint8Array(embOffset + emb.length);
     const view = new DataView(out.buffer);
@@ -90,8 +103,7 @@ export class HybridRetriever implements IndexedRetriever {
     return out;
   }
 
-  static deserialize(bytes: Uint8Array, embedder: TextEmbedder,
-    options: HybridOptions & EmbeddingRetrieverOptions = {}): HybridRetriever {
+  static deserialize(bytes: Uint8Array, embedder: TextEmbedder, options: HybridOptions & EmbeddingRetrieverOptions = {}): HybridRetriever {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (bytes.byteLength < 8 || view.getUint32(0, true) !== magic) throw new RetrievalError('HybridRetriever.deserialize: bad magic');
     const lexLength = view.getUint32(4, true);

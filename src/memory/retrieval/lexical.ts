@@ -21,8 +21,29 @@ export interface LexicalOptions {
 }
 
 export const englishStopWords: readonly string[] = [
-  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'by', 'for', 'from', 'in', 'is', 'it', 'of', 'on', 'or',
-  'that', 'the', 'this', 'to', 'was', 'were', 'with',
+  'a',
+  'an',
+  'and',
+  'are',
+  'as',
+  'at',
+  'be',
+  'by',
+  'for',
+  'from',
+  'in',
+  'is',
+  'it',
+  'of',
+  'on',
+  'or',
+  'that',
+  'the',
+  'this',
+  'to',
+  'was',
+  'were',
+  'with',
 ];
 
 const cjk = '\\p{sc=Han}\\p{sc=Hiragana}\\p{sc=Katakana}\\p{sc=Hangul}';
@@ -120,7 +141,10 @@ export class LexicalRetriever implements IndexedRetriever {
     if (k === 0) return [];
     const exclude = opts.exclude;
     const results = this.mini.search(query, exclude?.size ? { filter: (r) => !exclude.has(r.id) } : {});
-    const hits = results.map((r) => ({ id: r.id as number, score: r.score })).sort(compareHits).slice(0, k);
+    const hits = results
+      .map((r) => ({ id: r.id as number, score: r.score }))
+      .sort(compareHits)
+      .slice(0, k);
     const best = hits.length ? hits[0].score : 0;
     return best > 0 ? hits.map((h) => ({ id: h.id, score: h.score / best })) : [];
   }

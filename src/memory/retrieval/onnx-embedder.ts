@@ -82,7 +82,8 @@ async function modelBytes(model: OnnxEmbedderOptions['model']): Promise<Uint8Arr
   } catch (err) {
     throw new ModelFetchError(`embedding model: fetch ${url} failed: ${(err as Error).message}`, { url });
   }
-  if (!response.ok) throw new ModelFetchError(`embedding model: fetch ${url} returned HTTP ${response.status}`, { url, status: response.status });
+  if (!response.ok)
+    throw new ModelFetchError(`embedding model: fetch ${url} returned HTTP ${response.status}`, { url, status: response.status });
   if (isWebPageResponse(response, url)) throw webPageError(url, 'the embedding model', response.status);
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -110,15 +111,21 @@ export class OnnxEmbedder implements TextEmbedder {
   private readonly prefix: number[];
   private readonly suffix: number[];
 
-  private constructor(private readonly ort: Ort, private readonly session: InferenceSession,
-    private readonly tokenizer: EmbedderTokenizer, options: OnnxEmbedderOptions) {
-    const inputs = session.inputNames, outputs = session.outputNames;
+  private constructor(
+    private readonly ort: Ort,
+    private readonly session: InferenceSession,
+    private readonly tokenizer: EmbedderTokenizer,
+    options: OnnxEmbedderOptions,
+  ) {
+    const inputs = session.inputNames,
+      outputs = session.outputNames;
     for (const name of ['input_ids', 'attention_mask']) {
       if (!inputs.includes(name)) throw new RetrievalError(`embedding model: graph has no input '${name}'`, { inputs: [...inputs] });
     }
     this.hasTokenTypes = inputs.includes('token_type_ids');
     this.output = options.output ?? (outputs.includes('last_hidden_state') ? 'last_hidden_state' : 'sentence_embedding');
-    if (!outputs.includes(this.output)) throw new RetrievalError(`embedding model: graph has no output '${this.output}'`, { outputs: [...outputs] });
+    if (!outputs.includes(this.output))
+      throw new RetrievalError(`embedding model: graph has no output '${this.output}'`, { outputs: [...outputs] });
     this.pooling = options.pooling ?? 'cls';
     if (this.pooling !== 'cls' && this.pooling !== 'mean') throw new RetrievalError(`embedding model: unknown pooling '${this.pooling}'`);
     ({ prefix: this.prefix, suffix: this.suffix } = specialsAround(tokenizer));
@@ -137,7 +144,9 @@ export class OnnxEmbedder implements TextEmbedder {
     try {
       session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
     } catch (err) {
-      throw new RetrievalError(`embedding model: onnxruntime could not load it: ${(err as Error).message}`, { byteLength: bytes.byteLength });
+      throw new RetrievalError(`embedding model: onnxruntime could not load it: ${(err as Error).message}`, {
+        byteLength: bytes.byteLength,
+      });
     }
     const embedder = new OnnxEmbedder(ort, session, options.tokenizer, options);
     const probe = await embedder.runBatch([embedder.tokenize('dimension probe')]);
@@ -163,10 +172,16 @@ export class OnnxEmbedder implements TextEmbedder {
 
   /** Runs one padded batch; returns L2-normalized pooled rows (batch, dim). */
   private async runBatch(batch: number[][]): Promise<{ rows: Float32Array; dim: number }> {
-    const b = batch.length, seq = Math.max(...batch.map((t) => t.length));
+    const b = batch.length,
+      seq = Math.max(...batch.map((t) => t.length));
     const ids = new BigInt64Array(b * seq).fill(BigInt(this.padTokenId));
     const mask = new BigInt64Array(b * seq);
-    batch.forEach((tokens, i) => tokens.forEach((id, s) => { ids[i * seq + s] = BigInt(id); mask[i * seq + s] = 1n; }));
+    batch.forEach((tokens, i) =>
+      tokens.forEach((id, s) => {
+        ids[i * seq + s] = BigInt(id);
+        mask[i * seq + s] = 1n;
+      }),
+    );
     const T = this.ort.Tensor;
     const feeds: Record<string, Tensor> = { input_ids: new T('int64', ids, [b, seq]), attention_mask: new T('int64', mask, [b, seq]) };
     if (this.hasTokenTypes) feeds.token_type_ids = new T('int64', new BigInt64Array(b * seq), [b, seq]);
@@ -188,7 +203,12 @@ export class OnnxEmbedder implements TextEmbedder {
  * Pools an output to (batch, hidden) and L2-normalizes each row. `pooling` null: the output is
  * already (batch, hidden). Sums in float64.
  */
-export function poolRows(data: Float32Array, dims: readonly number[], mask: BigInt64Array, pooling: Pooling | null): { rows: Float32Array; dim: number } {
+export function poolRows(
+  data: Float32Array,
+  dims: readonly number[],
+  mask: BigInt64Array,
+  pooling: Pooling | null,
+): { rows: Float32Array; dim: number } {
   const b = dims[0];
   const seq = pooling === null ? 1 : dims[1];
   const H = dims[dims.length - 1];

@@ -56,7 +56,8 @@ export class TopK {
 
   /** a is worse than b: lower score, or equal score and larger id. */
   private worse(a: number, b: number): boolean {
-    const sa = this.scores[a], sb = this.scores[b];
+    const sa = this.scores[a],
+      sb = this.scores[b];
     return sa < sb || (sa === sb && this.ids[a] > this.ids[b]);
   }
 
@@ -67,7 +68,9 @@ export class TopK {
   }
 
   private swap(i: number, j: number): void {
-    const s = this.scores[i], d = this.ids[i], r = this.rows[i];
+    const s = this.scores[i],
+      d = this.ids[i],
+      r = this.rows[i];
     this.set(i, this.scores[j], this.ids[j], this.rows[j]);
     this.set(j, s, d, r);
   }
@@ -83,7 +86,8 @@ export class TopK {
 
   private siftDown(i: number): void {
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let m = i;
       if (l < this.count && this.worse(l, m)) m = l;
       if (r < this.count && this.worse(r, m)) m = r;

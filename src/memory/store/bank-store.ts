@@ -11,15 +11,38 @@ import { recordChecksum } from './crc32';
 import { bankDatabase, newGenerationName, pointBankAt, sweepBank } from './directory';
 import { withBankLock } from './locks';
 import {
-  deleteRows, putValue, readCore, readMeta, runWrite, tight, writeDocument, writeMeta, writeRows, type RowSet, type WriteTx,
+  deleteRows,
+  putValue,
+  readCore,
+  readMeta,
+  runWrite,
+  tight,
+  writeDocument,
+  writeMeta,
+  writeRows,
+  type RowSet,
+  type WriteTx,
 } from './rows';
 import {
-  SCHEMA_VERSION, checkOpen, openBankDb, type BankDb, type BankMeta, type BankMetaCore, type DocumentRow, type NewBankMeta,
+  SCHEMA_VERSION,
+  checkOpen,
+  openBankDb,
+  type BankDb,
+  type BankMeta,
+  type BankMetaCore,
+  type DocumentRow,
+  type NewBankMeta,
 } from './schema';
 import { checkBankName, checkBatch, checkNewMeta, type BatchItem, type DocumentUpdate } from './validate';
 
-export interface OpenExpectations { modelFingerprint?: string; policyFingerprint?: string }
-export interface StoredRecord { payload: Uint8Array; positions: Uint16Array }
+export interface OpenExpectations {
+  modelFingerprint?: string;
+  policyFingerprint?: string;
+}
+export interface StoredRecord {
+  payload: Uint8Array;
+  positions: Uint16Array;
+}
 export interface RecordsResult {
   records: Map<number, StoredRecord>;
   /** Ids whose stored checksum does not match their bytes (skipped). */
@@ -28,13 +51,20 @@ export interface RecordsResult {
   missing: number[];
 }
 /** null deletes the value. */
-export interface MetaPatch { codebooks?: Uint8Array | null; retrieverState?: unknown }
+export interface MetaPatch {
+  codebooks?: Uint8Array | null;
+  retrieverState?: unknown;
+}
 
 const allStores = ['meta', 'references', 'records', 'vectors', 'documents'] as const;
 
 /** Deletes a database; our connections close themselves on versionchange, so this does not hang on them. */
 export async function dropDb(dbName: string): Promise<void> {
-  await deleteDB(dbName, { blocked() { /* other connections are closing (schema.ts blocking handler) */ } });
+  await deleteDB(dbName, {
+    blocked() {
+      /* other connections are closing (schema.ts blocking handler) */
+    },
+  });
 }
 
 /** Makes `dbName` (complete) the bank `name`, then deletes the database it replaces. Caller holds the lock. */
@@ -59,9 +89,19 @@ async function openCurrent(name: string, onClosed: (reason: string) => void): Pr
 /** Full meta of a new bank. */
 export function initialMeta(name: string, m: NewBankMeta, now = Date.now()): BankMeta {
   const meta: BankMeta = {
-    schemaVersion: SCHEMA_VERSION, name, createdAt: now, updatedAt: now, modelFingerprint: m.modelFingerprint,
-    policy: m.policy, codec: m.codec, shape: m.shape, vectorDim: m.vectorDim ?? null,
-    counts: { references: 0, records: 0, vectors: 0, documents: 0 }, bytes: 0, nextId: 0, state: 'ready',
+    schemaVersion: SCHEMA_VERSION,
+    name,
+    createdAt: now,
+    updatedAt: now,
+    modelFingerprint: m.modelFingerprint,
+    policy: m.policy,
+    codec: m.codec,
+    shape: m.shape,
+    vectorDim: m.vectorDim ?? null,
+    counts: { references: 0, records: 0, vectors: 0, documents: 0 },
+    bytes: 0,
+    nextId: 0,
+    state: 'ready',
   };
   if (m.codebooks !== undefined) meta.codebooks = tight(m.codebooks);
   if (m.retrieverState !== undefined) meta.retrieverState = m.retrieverState;
@@ -79,7 +119,9 @@ export class BankStore {
   static async open(name: string, expect: OpenExpectations = {}): Promise<BankStore> {
     checkBankName(name);
     const store = new BankStore(name);
-    store.db = await openCurrent(name, (r) => { store.closedReason = r; });
+    store.db = await openCurrent(name, (r) => {
+      store.closedReason = r;
+    });
     try {
       const tx = store.db.transaction('meta', 'readonly');
       store.cached = await readMeta(tx as never);
@@ -113,9 +155,13 @@ export class BankStore {
   }
 
   /** The bank's meta as of this connection's last read or write (refresh() re-reads it). */
-  get meta(): BankMeta { return this.cached; }
+  get meta(): BankMeta {
+    return this.cached;
+  }
 
-  get closed(): boolean { return this.closedReason !== null; }
+  get closed(): boolean {
+    return this.closedReason !== null;
+  }
 
   async refresh(): Promise<BankMeta> {
     checkOpen(this.closedReason, this.name);
@@ -131,7 +177,10 @@ export class BankStore {
   async putBatch(items: BatchItem[], doc?: DocumentUpdate): Promise<number[]> {
     checkOpen(this.closedReason, this.name);
     checkBatch(this.cached, items, doc);
-    const prepared = items.map((it) => ({ it, rec: it.record && { payload: tight(it.record.payload), positions: tight(it.record.positions) } }));
+    const prepared = items.map((it) => ({
+      it,
+      rec: it.record && { payload: tight(it.record.payload), positions: tight(it.record.positions) },
+    }));
     const sums = prepared.map((p) => p.rec && recordChecksum(p.rec.payload, p.rec.positions));
     return this.writeWithMeta('putBatch', async (tx, meta) => {
       const explicit = items.filter((i) => i.reference.id !== undefined).map((i) => i.reference.id as number);
@@ -156,19 +205,26 @@ export class BankStore {
     const keep = old && old.hash === doc.hash ? old.referenceIds : [];
     const mine = rows.filter((r) => r.reference.source === doc.source).map((r) => r.reference.id);
     const referenceIds = [...new Set([...keep, ...mine])].sort((a, b) => a - b);
-    writeDocument(tx, meta, { source: doc.source, status: doc.status, referenceIds, hash: doc.hash, updatedAt: Date.now() }, old !== undefined);
+    writeDocument(
+      tx,
+      meta,
+      { source: doc.source, status: doc.status, referenceIds, hash: doc.hash, updatedAt: Date.now() },
+      old !== undefined,
+    );
   }
 
   /** Runs a write that ends with the core meta `fn` returns; caches that meta once committed. */
   private async writeWithMeta<T>(what: string, fn: (tx: WriteTx, meta: BankMetaCore) => Promise<T>): Promise<T> {
     checkOpen(this.closedReason, this.name);
-    const [result, core] = await withBankLock(this.name, () => runWrite(this.db, [...allStores], `${what} (bank "${this.name}")`, async (tx) => {
-      const meta = await readCore(tx);
-      const r = await fn(tx, meta);
-      meta.updatedAt = Date.now();
-      putValue(tx.objectStore('meta'), meta, 'bank');
-      return [r, meta] as const;
-    }));
+    const [result, core] = await withBankLock(this.name, () =>
+      runWrite(this.db, [...allStores], `${what} (bank "${this.name}")`, async (tx) => {
+        const meta = await readCore(tx);
+        const r = await fn(tx, meta);
+        meta.updatedAt = Date.now();
+        putValue(tx.objectStore('meta'), meta, 'bank');
+        return [r, meta] as const;
+      }),
+    );
     this.cached = { ...this.cached, ...core };
     return result;
   }
@@ -181,7 +237,12 @@ export class BankStore {
     const out: RecordsResult = { records: new Map(), corrupt: [], missing: [] };
     rows.forEach((row, i) => {
       if (!row) out.missing.push(ids[i]);
-      else if (!(row.payload instanceof Uint8Array) || !(row.positions instanceof Uint16Array) || recordChecksum(row.payload, row.positions) !== row.checksum) out.corrupt.push(ids[i]);
+      else if (
+        !(row.payload instanceof Uint8Array) ||
+        !(row.positions instanceof Uint16Array) ||
+        recordChecksum(row.payload, row.positions) !== row.checksum
+      )
+        out.corrupt.push(ids[i]);
       else out.records.set(row.id, { payload: row.payload, positions: row.positions });
     });
     return out;
@@ -226,20 +287,34 @@ export class BankStore {
       const doc = await tx.objectStore('documents').get(source);
       const ids = await tx.objectStore('references').index('source').getAllKeys(source);
       await deleteRows(tx, meta, [...new Set([...ids, ...(doc?.referenceIds ?? [])])]);
-      if (doc) { meta.counts.documents--; void tx.objectStore('documents').delete(source).catch(() => {}); }
+      if (doc) {
+        meta.counts.documents--;
+        void tx
+          .objectStore('documents')
+          .delete(source)
+          .catch(() => {});
+      }
     });
   }
 
   /** Replaces the opaque codebooks and/or retriever state (null deletes one). */
   async updateMeta(patch: MetaPatch): Promise<BankMeta> {
     checkOpen(this.closedReason, this.name);
-    await withBankLock(this.name, () => runWrite(this.db, ['meta'], `updateMeta of bank "${this.name}"`, async (tx) => {
-      const meta = await readMeta(tx);
-      if (patch.codebooks !== undefined) { if (patch.codebooks === null) delete meta.codebooks; else meta.codebooks = tight(patch.codebooks); }
-      if (patch.retrieverState !== undefined) { if (patch.retrieverState === null) delete meta.retrieverState; else meta.retrieverState = patch.retrieverState; }
-      meta.updatedAt = Date.now();
-      writeMeta(tx, meta, true);
-    }));
+    await withBankLock(this.name, () =>
+      runWrite(this.db, ['meta'], `updateMeta of bank "${this.name}"`, async (tx) => {
+        const meta = await readMeta(tx);
+        if (patch.codebooks !== undefined) {
+          if (patch.codebooks === null) delete meta.codebooks;
+          else meta.codebooks = tight(patch.codebooks);
+        }
+        if (patch.retrieverState !== undefined) {
+          if (patch.retrieverState === null) delete meta.retrieverState;
+          else meta.retrieverState = patch.retrieverState;
+        }
+        meta.updatedAt = Date.now();
+        writeMeta(tx, meta, true);
+      }),
+    );
     return this.refresh();
   }
 
@@ -250,9 +325,18 @@ export class BankStore {
 }
 
 function checkMeta(name: string, meta: BankMeta | undefined, expect: OpenExpectations): void {
-  if (!meta?.counts) throw new BankFormatError(`memory bank "${name}" has no meta record (not a bank, or its creation was interrupted)`, { bank: name });
-  if (meta.schemaVersion > SCHEMA_VERSION) throw new BankFormatError(`memory bank "${name}" has schema version ${meta.schemaVersion}; this library reads up to ${SCHEMA_VERSION}`, { bank: name });
-  if (meta.state !== 'ready') throw new BankFormatError(`memory bank "${name}" is incomplete (an import was interrupted); delete it or import it again with { overwrite: true }`, { bank: name });
+  if (!meta?.counts)
+    throw new BankFormatError(`memory bank "${name}" has no meta record (not a bank, or its creation was interrupted)`, { bank: name });
+  if (meta.schemaVersion > SCHEMA_VERSION)
+    throw new BankFormatError(
+      `memory bank "${name}" has schema version ${meta.schemaVersion}; this library reads up to ${SCHEMA_VERSION}`,
+      { bank: name },
+    );
+  if (meta.state !== 'ready')
+    throw new BankFormatError(
+      `memory bank "${name}" is incomplete (an import was interrupted); delete it or import it again with { overwrite: true }`,
+      { bank: name },
+    );
   const problems: string[] = [];
   const details: Record<string, unknown> = { bank: name };
   if (expect.modelFingerprint !== undefined && expect.modelFingerprint !== meta.modelFingerprint) {

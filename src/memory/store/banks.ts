@@ -44,11 +44,30 @@ const zeroCounts = (): BankCounts => ({ references: 0, records: 0, vectors: 0, d
 
 function summarize(name: string, m: BankMetaCore | undefined): BankSummary {
   if (!m?.counts) {
-    return { name, state: 'broken', createdAt: 0, updatedAt: 0, modelFingerprint: '', policyFingerprint: '', codec: null, shape: null, counts: zeroCounts(), bytes: 0 };
+    return {
+      name,
+      state: 'broken',
+      createdAt: 0,
+      updatedAt: 0,
+      modelFingerprint: '',
+      policyFingerprint: '',
+      codec: null,
+      shape: null,
+      counts: zeroCounts(),
+      bytes: 0,
+    };
   }
   return {
-    name, state: m.state, createdAt: m.createdAt, updatedAt: m.updatedAt, modelFingerprint: m.modelFingerprint,
-    policyFingerprint: policyFingerprint(m.policy), codec: m.codec, shape: m.shape, counts: { ...m.counts }, bytes: m.bytes,
+    name,
+    state: m.state,
+    createdAt: m.createdAt,
+    updatedAt: m.updatedAt,
+    modelFingerprint: m.modelFingerprint,
+    policyFingerprint: policyFingerprint(m.policy),
+    codec: m.codec,
+    shape: m.shape,
+    counts: { ...m.counts },
+    bytes: m.bytes,
   };
 }
 
@@ -83,7 +102,7 @@ export async function listBanks(): Promise<BankSummary[]> {
 export async function deleteBank(name: string): Promise<void> {
   checkBankName(name);
   await withBankLock(name, async () => {
-    const before = await bankDatabase(name) === null ? null : await pointBankAt(name, null);
+    const before = (await bankDatabase(name)) === null ? null : await pointBankAt(name, null);
     await sweepBank(name, dropDb);
     await dropDb(tmpDbNameOf(name));
     if (before === null) throw new BankNotFoundError(`memory bank "${name}" does not exist`, { bank: name });
@@ -99,7 +118,10 @@ export async function bankStats(name: string): Promise<BankStats> {
   const { db } = await openBankDb(dbName);
   try {
     let cursor = await db.transaction('documents', 'readonly').store.openCursor();
-    while (cursor) { documents[cursor.value.status]++; cursor = await cursor.continue(); }
+    while (cursor) {
+      documents[cursor.value.status]++;
+      cursor = await cursor.continue();
+    }
   } finally {
     db.close();
   }
@@ -109,7 +131,10 @@ export async function bankStats(name: string): Promise<BankStats> {
   const est = await globalThis.navigator?.storage?.estimate?.().catch(() => null);
   if (est) storage = { usage: est.usage ?? 0, quota: est.quota ?? 0 };
   return {
-    ...found.summary, vectorDim: found.core?.vectorDim ?? null, documents,
-    bytesPerRecord: records ? (found.summary.bytes - vectorBytes) / records : 0, storage,
+    ...found.summary,
+    vectorDim: found.core?.vectorDim ?? null,
+    documents,
+    bytesPerRecord: records ? (found.summary.bytes - vectorBytes) / records : 0,
+    storage,
   };
 }

@@ -63,13 +63,18 @@ export class FrameWriter {
     this.raw(u32s(crc));
   }
 
-  get pending(): number { return this.size; }
+  get pending(): number {
+    return this.size;
+  }
 
   /** Everything written since the last take, as one chunk. */
   take(): Uint8Array {
     const out = new Uint8Array(this.size);
     let at = 0;
-    for (const p of this.parts) { out.set(p, at); at += p.byteLength; }
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
     this.parts = [];
     this.size = 0;
     return out;
@@ -84,20 +89,29 @@ export class ByteReader {
   private buffered = 0;
   private done = false;
 
-  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>, private readonly what: string) {}
+  constructor(
+    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly what: string,
+  ) {}
 
   private async fill(n: number): Promise<boolean> {
     while (this.buffered < n && !this.done) {
       const { value, done } = await this.reader.read();
       if (done) this.done = true;
-      else if (value?.byteLength) { this.chunks.push(value); this.buffered += value.byteLength; }
+      else if (value?.byteLength) {
+        this.chunks.push(value);
+        this.buffered += value.byteLength;
+      }
     }
     return this.buffered >= n;
   }
 
   async read(n: number, purpose: string): Promise<Uint8Array> {
     if (!(await this.fill(n))) {
-      throw new TruncatedFileError(`${this.what}: file ends at byte ${this.offset + this.buffered} while reading ${purpose} (${n} bytes at offset ${this.offset})`, { offset: this.offset, needed: n });
+      throw new TruncatedFileError(
+        `${this.what}: file ends at byte ${this.offset + this.buffered} while reading ${purpose} (${n} bytes at offset ${this.offset})`,
+        { offset: this.offset, needed: n },
+      );
     }
     let out: Uint8Array;
     if (this.chunks[0].byteLength >= n) {
@@ -112,7 +126,8 @@ export class ByteReader {
         const take = Math.min(c.byteLength, n - at);
         out.set(c.subarray(0, take), at);
         at += take;
-        if (take === c.byteLength) this.chunks.shift(); else this.chunks[0] = c.subarray(take);
+        if (take === c.byteLength) this.chunks.shift();
+        else this.chunks[0] = c.subarray(take);
       }
     }
     this.buffered -= n;
@@ -121,22 +136,33 @@ export class ByteReader {
     return out;
   }
 
-  async atEnd(): Promise<boolean> { return !(await this.fill(1)); }
+  async atEnd(): Promise<boolean> {
+    return !(await this.fill(1));
+  }
 
-  async cancel(): Promise<void> { await this.reader.cancel().catch(() => {}); }
+  async cancel(): Promise<void> {
+    await this.reader.cancel().catch(() => {});
+  }
 }
 
-export interface FrameIn { kind: number; payload: Uint8Array; offset: number; crcBefore: number }
+export interface FrameIn {
+  kind: number;
+  payload: Uint8Array;
+  offset: number;
+  crcBefore: number;
+}
 
 export async function readFrame(r: ByteReader, what: string): Promise<FrameIn> {
   const offset = r.offset;
   const crcBefore = r.crc;
   const head = await r.read(5, 'a frame header');
   const length = new DataView(head.buffer, head.byteOffset, 5).getUint32(1, true);
-  if (length > MAX_FRAME) throw new BankFormatError(`${what}: frame at offset ${offset} claims ${length} bytes (corrupted length)`, { offset });
+  if (length > MAX_FRAME)
+    throw new BankFormatError(`${what}: frame at offset ${offset} claims ${length} bytes (corrupted length)`, { offset });
   const payload = await r.read(length, `a frame of kind ${head[0]}`);
   const crc = new DataView((await r.read(4, 'a frame checksum')).slice().buffer).getUint32(0, true);
-  if (crc32(payload, crc32(head)) !== crc) throw new BankFormatError(`${what}: checksum mismatch in the frame at offset ${offset}`, { offset, kind: head[0] });
+  if (crc32(payload, crc32(head)) !== crc)
+    throw new BankFormatError(`${what}: checksum mismatch in the frame at offset ${offset}`, { offset, kind: head[0] });
   return { kind: head[0], payload, offset, crcBefore };
 }
 
@@ -172,7 +198,8 @@ export function restoreBlobs(v: unknown, blobs: Uint8Array[]): unknown {
   if (typeof o.$blob === 'number' && typeof o.$type === 'string' && Object.keys(o).length === 2) {
     const bytes = blobs[o.$blob];
     const Ctor = typedArrays[o.$type as TypedName];
-    if (!bytes || !Ctor || bytes.byteLength % Ctor.BYTES_PER_ELEMENT) throw new BankFormatError(`bank file: blob ${o.$blob} (${o.$type}) is missing or has a bad length`);
+    if (!bytes || !Ctor || bytes.byteLength % Ctor.BYTES_PER_ELEMENT)
+      throw new BankFormatError(`bank file: blob ${o.$blob} (${o.$type}) is missing or has a bad length`);
     return new Ctor(bytes.slice().buffer);
   }
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, restoreBlobs(x, blobs)]));

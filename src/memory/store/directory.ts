@@ -21,8 +21,16 @@ import { BANK_PREFIX, dbNameOf } from './schema';
 export const DIRECTORY_DB = 'memory3-banks';
 export const GENERATION_PREFIX = 'memory3-bank@';
 
-interface DirectoryEntry { name: string; db: string; updatedAt: number }
-interface RetiredDb { db: string; bank: string; at: number }
+interface DirectoryEntry {
+  name: string;
+  db: string;
+  updatedAt: number;
+}
+interface RetiredDb {
+  db: string;
+  bank: string;
+  at: number;
+}
 interface DirectoryDB extends DBSchema {
   banks: { key: string; value: DirectoryEntry };
   retired: { key: string; value: RetiredDb };
@@ -38,18 +46,27 @@ function directory(): Promise<Directory> {
         d.createObjectStore('banks', { keyPath: 'name' });
         d.createObjectStore('retired', { keyPath: 'db' });
       },
-      blocking() { void opening.then((db) => db.close()); connection = null; },
-      terminated() { connection = null; },
+      blocking() {
+        void opening.then((db) => db.close());
+        connection = null;
+      },
+      terminated() {
+        connection = null;
+      },
     });
     connection = opening;
-    opening.catch(() => { connection = null; });
+    opening.catch(() => {
+      connection = null;
+    });
   }
   return connection;
 }
 
 /** A fresh database name for a new generation of `bank` (never reused). */
 export function newGenerationName(bank: string): string {
-  const gen = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, '0')}`;
+  const gen = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0')}`;
   return `${GENERATION_PREFIX}${gen}:${bank}`;
 }
 
@@ -91,7 +108,12 @@ export async function bankDatabase(bank: string): Promise<string | null> {
 export async function allBanks(): Promise<DirectoryEntry[]> {
   const dir = await directory();
   const known = new Set(await dir.getAllKeys('banks'));
-  await adopt((await allDatabaseNames()).filter((n) => n.startsWith(BANK_PREFIX)).map((n) => n.slice(BANK_PREFIX.length)).filter((b) => !known.has(b)));
+  await adopt(
+    (await allDatabaseNames())
+      .filter((n) => n.startsWith(BANK_PREFIX))
+      .map((n) => n.slice(BANK_PREFIX.length))
+      .filter((b) => !known.has(b)),
+  );
   return dir.getAll('banks');
 }
 

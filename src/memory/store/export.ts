@@ -28,12 +28,14 @@ interface ExportState {
 
 function rowFrames(w: FrameWriter, row: RowSet, s: ExportState): void {
   const id = row.reference.id;
-  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new BankFormatError(`exportBank: reference id ${id} does not fit the file's u32 ids`);
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
+    throw new BankFormatError(`exportBank: reference id ${id} does not fit the file's u32 ids`);
   w.frame(Frame.reference, [jsonBytes(row.reference)]);
   s.counts.references++;
   if (row.record) {
     const { payload, positions, checksum } = row.record;
-    if (!(payload instanceof Uint8Array) || !(positions instanceof Uint16Array)) throw new BankFormatError(`exportBank: record ${id} is not bytes + positions`, { id });
+    if (!(payload instanceof Uint8Array) || !(positions instanceof Uint16Array))
+      throw new BankFormatError(`exportBank: record ${id} is not bytes + positions`, { id });
     w.frame(Frame.record, [u32s(id, checksum >>> 0, payload.byteLength), payload, bytesOf(positions)]);
     s.counts.records++;
   }
@@ -57,7 +59,9 @@ function trailer(w: FrameWriter, s: ExportState): void {
   const c = s.counts;
   const m = s.meta.counts;
   if (c.references !== m.references || c.records !== m.records || c.vectors !== m.vectors || c.documents !== m.documents) {
-    throw new BankFormatError(`exportBank("${s.meta.name}"): the bank's meta counts ${JSON.stringify(m)} disagree with its content ${JSON.stringify(c)}`);
+    throw new BankFormatError(
+      `exportBank("${s.meta.name}"): the bank's meta counts ${JSON.stringify(m)} disagree with its content ${JSON.stringify(c)}`,
+    );
   }
   w.frame(Frame.trailer, [u32s(c.blobs, c.references, c.records, c.vectors, c.documents, w.fileCrc)]);
 }
@@ -74,7 +78,10 @@ async function step(w: FrameWriter, s: ExportState): Promise<void> {
     for (const d of docs) w.frame(Frame.document, [jsonBytes(d)]);
     s.counts.documents += docs.length;
     if (docs.length) s.lastSource = docs[docs.length - 1].source;
-    else { trailer(w, s); s.phase = 'done'; }
+    else {
+      trailer(w, s);
+      s.phase = 'done';
+    }
   }
 }
 
@@ -86,8 +93,19 @@ async function begin(name: string): Promise<ExportState> {
     if (dbName === null) throw new BankNotFoundError(`exportBank: memory bank "${name}" does not exist`, { bank: name });
     const { db } = await openBankDb(dbName);
     const meta = await readMeta(db.transaction('meta', 'readonly') as never);
-    if (!meta.counts || meta.state !== 'ready') { db.close(); throw new BankFormatError(`exportBank: memory bank "${name}" is incomplete`, { bank: name }); }
-    return { db, release, meta, phase: 'rows', lastId: -1, lastSource: null, counts: { blobs: 0, references: 0, records: 0, vectors: 0, documents: 0 } };
+    if (!meta.counts || meta.state !== 'ready') {
+      db.close();
+      throw new BankFormatError(`exportBank: memory bank "${name}" is incomplete`, { bank: name });
+    }
+    return {
+      db,
+      release,
+      meta,
+      phase: 'rows',
+      lastId: -1,
+      lastSource: null,
+      counts: { blobs: 0, references: 0, records: 0, vectors: 0, documents: 0 },
+    };
   } catch (e) {
     release();
     throw e instanceof BankNotFoundError ? new BankNotFoundError(`exportBank: memory bank "${name}" does not exist`, { bank: name }) : e;
@@ -98,19 +116,36 @@ async function begin(name: string): Promise<ExportState> {
 export function exportBank(name: string): ReadableStream<Uint8Array> {
   let s: ExportState | null = null;
   const w = new FrameWriter();
-  const finish = () => { if (s) { s.db.close(); s.release(); s = null; } };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        if (!s) { s = await begin(name); preamble(w, s); }
-        while (w.pending === 0 && s.phase !== 'done') await step(w, s);
-        if (w.pending) controller.enqueue(w.take());
-        if (s.phase === 'done') { finish(); controller.close(); }
-      } catch (e) {
+  const finish = () => {
+    if (s) {
+      s.db.close();
+      s.release();
+      s = null;
+    }
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          if (!s) {
+            s = await begin(name);
+            preamble(w, s);
+          }
+          while (w.pending === 0 && s.phase !== 'done') await step(w, s);
+          if (w.pending) controller.enqueue(w.take());
+          if (s.phase === 'done') {
+            finish();
+            controller.close();
+          }
+        } catch (e) {
+          finish();
+          controller.error(mapStorageError(e, `exportBank("${name}")`));
+        }
+      },
+      cancel() {
         finish();
-        controller.error(mapStorageError(e, `exportBank("${name}")`));
-      }
+      },
     },
-    cancel() { finish(); },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }

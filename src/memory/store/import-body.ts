@@ -6,7 +6,11 @@ import { putValue, runWrite, writeDocument, writeRows, type RowSet } from './row
 import type { BankDb, BankMeta, BankMetaCore, DocumentRow } from './schema';
 import type { Reference } from '../types';
 
-export interface ImportProgress { bytesRead: number; references: number; documents: number }
+export interface ImportProgress {
+  bytesRead: number;
+  references: number;
+  documents: number;
+}
 
 const WHAT = 'importBank';
 const BATCH_ITEMS = 256;
@@ -54,7 +58,8 @@ function checkTrailer(f: FrameIn, core: BankMetaCore, blobs: number): void {
   const got = [0, 1, 2, 3, 4, 5].map((i) => dv.getUint32(4 * i, true));
   const c = core.counts;
   const want = [blobs, c.references, c.records, c.vectors, c.documents];
-  if (want.some((v, i) => v !== got[i])) fail(f, `trailer counts ${JSON.stringify(got.slice(0, 5))} differ from the frames read ${JSON.stringify(want)}`);
+  if (want.some((v, i) => v !== got[i]))
+    fail(f, `trailer counts ${JSON.stringify(got.slice(0, 5))} differ from the frames read ${JSON.stringify(want)}`);
   if (got[5] !== f.crcBefore) fail(f, `file checksum ${got[5]} differs from the computed ${f.crcBefore}`);
 }
 
@@ -62,7 +67,13 @@ function checkTrailer(f: FrameIn, core: BankMetaCore, blobs: number): void {
  * Reads frames until the trailer, writing rows in batched transactions (meta counts updated in
  * each). Returns the written core meta.
  */
-export async function parseBody(r: ByteReader, db: BankDb, meta: BankMeta, blobs: number, onProgress?: (p: ImportProgress) => void): Promise<BankMetaCore> {
+export async function parseBody(
+  r: ByteReader,
+  db: BankDb,
+  meta: BankMeta,
+  blobs: number,
+  onProgress?: (p: ImportProgress) => void,
+): Promise<BankMetaCore> {
   const { codebooks: _c, retrieverState: _r, ...core } = meta;
   let rows: RowSet[] = [];
   let docs: DocumentRow[] = [];
@@ -75,7 +86,9 @@ export async function parseBody(r: ByteReader, db: BankDb, meta: BankMeta, blobs
     if (!rows.length && !docs.length) return;
     const batch = rows;
     const docBatch = docs;
-    rows = []; docs = []; bytes = 0;
+    rows = [];
+    docs = [];
+    bytes = 0;
     await runWrite(db, ['meta', 'references', 'records', 'vectors', 'documents'], `${WHAT} into "${core.name}"`, async (tx) => {
       await writeRows(tx, core, batch);
       docBatch.forEach((d) => writeDocument(tx, core, d, false));
@@ -96,12 +109,19 @@ export async function parseBody(r: ByteReader, db: BankDb, meta: BankMeta, blobs
       attachVector(f, current);
     } else if (f.kind === Frame.document) {
       const d = parseJson(f, WHAT) as DocumentRow;
-      if (!d || typeof d.source !== 'string' || !Array.isArray(d.referenceIds) || (lastSource !== null && d.source <= lastSource)) fail(f, 'document is malformed or out of order');
-      if (current) { rows.push(current); current = null; }
+      if (!d || typeof d.source !== 'string' || !Array.isArray(d.referenceIds) || (lastSource !== null && d.source <= lastSource))
+        fail(f, 'document is malformed or out of order');
+      if (current) {
+        rows.push(current);
+        current = null;
+      }
       docs.push(d);
       lastSource = d.source;
     } else if (f.kind === Frame.trailer) {
-      if (current) { rows.push(current); current = null; }
+      if (current) {
+        rows.push(current);
+        current = null;
+      }
       await flush();
       checkTrailer(f, core, blobs);
       if (!(await r.atEnd())) throw new BankFormatError(`${WHAT}: bytes after the trailer (offset ${r.offset})`, { offset: r.offset });

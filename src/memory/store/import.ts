@@ -31,15 +31,19 @@ async function readHead(r: ByteReader): Promise<{ meta: BankMeta; blobs: number 
   const magic = await r.read(MAGIC.length, 'the magic bytes');
   if (magic.some((b, i) => b !== MAGIC[i])) throw new BankFormatError(`${WHAT}: not a memory bank file (bad magic bytes)`, { offset: 0 });
   const version = new DataView((await r.read(4, 'the format version')).slice().buffer).getUint32(0, true);
-  if (version !== FORMAT_VERSION) throw new BankFormatError(`${WHAT}: bank file format version ${version}; this library reads ${FORMAT_VERSION}`, { offset: 8, version });
+  if (version !== FORMAT_VERSION)
+    throw new BankFormatError(`${WHAT}: bank file format version ${version}; this library reads ${FORMAT_VERSION}`, { offset: 8, version });
   const f = await readFrame(r, WHAT);
-  if (f.kind !== Frame.header) throw new BankFormatError(`${WHAT}: the first frame (offset ${f.offset}) is kind ${f.kind}, not the header`, { offset: f.offset });
+  if (f.kind !== Frame.header)
+    throw new BankFormatError(`${WHAT}: the first frame (offset ${f.offset}) is kind ${f.kind}, not the header`, { offset: f.offset });
   const h = parseJson(f, WHAT) as { format?: unknown; meta?: unknown; blobs?: unknown };
-  if (h?.format !== 'memory3-bank' || !h.meta || !Number.isInteger(h.blobs)) throw new BankFormatError(`${WHAT}: header at offset ${f.offset} is not a memory3-bank header`, { offset: f.offset });
+  if (h?.format !== 'memory3-bank' || !h.meta || !Number.isInteger(h.blobs))
+    throw new BankFormatError(`${WHAT}: header at offset ${f.offset} is not a memory3-bank header`, { offset: f.offset });
   const blobs: Uint8Array[] = [];
   for (let i = 0; i < (h.blobs as number); i++) {
     const b: FrameIn = await readFrame(r, WHAT);
-    if (b.kind !== Frame.blob) throw new BankFormatError(`${WHAT}: expected blob ${i} at offset ${b.offset}, found frame kind ${b.kind}`, { offset: b.offset });
+    if (b.kind !== Frame.blob)
+      throw new BankFormatError(`${WHAT}: expected blob ${i} at offset ${b.offset}, found frame kind ${b.kind}`, { offset: b.offset });
     blobs.push(b.payload);
   }
   const meta = restoreBlobs(h.meta, blobs) as BankMeta;
@@ -58,12 +62,34 @@ function startMeta(fileMeta: BankMeta, name: string): BankMeta {
 export async function finalize(db: BankDb, written: BankMetaCore, fileMeta: BankMeta): Promise<void> {
   const a = written.counts;
   const b = fileMeta.counts;
-  if (a.references !== b.references || a.records !== b.records || a.vectors !== b.vectors || a.documents !== b.documents || written.bytes !== fileMeta.bytes) {
-    throw new BankFormatError(`${WHAT}: the file's meta promises ${JSON.stringify(b)} (${fileMeta.bytes} bytes), its frames hold ${JSON.stringify(a)} (${written.bytes} bytes)`);
+  if (
+    a.references !== b.references ||
+    a.records !== b.records ||
+    a.vectors !== b.vectors ||
+    a.documents !== b.documents ||
+    written.bytes !== fileMeta.bytes
+  ) {
+    throw new BankFormatError(
+      `${WHAT}: the file's meta promises ${JSON.stringify(b)} (${fileMeta.bytes} bytes), its frames hold ${JSON.stringify(a)} (${written.bytes} bytes)`,
+    );
   }
   const { codebooks: _c, retrieverState: _r, ...core } = fileMeta;
-  const ready: BankMetaCore = { ...core, name: written.name, nextId: Math.max(core.nextId, written.nextId), vectorDim: written.vectorDim, state: 'ready' };
-  await runWrite(db, ['meta'], `${WHAT}: finishing "${written.name}"`, async (tx) => { putValue(tx.objectStore('meta'), ready, 'bank'); }, { durability: 'strict' });
+  const ready: BankMetaCore = {
+    ...core,
+    name: written.name,
+    nextId: Math.max(core.nextId, written.nextId),
+    vectorDim: written.vectorDim,
+    state: 'ready',
+  };
+  await runWrite(
+    db,
+    ['meta'],
+    `${WHAT}: finishing "${written.name}"`,
+    async (tx) => {
+      putValue(tx.objectStore('meta'), ready, 'bank');
+    },
+    { durability: 'strict' },
+  );
 }
 
 /**

@@ -7,7 +7,17 @@ export { crc32, recordChecksum } from './crc32';
 export { bankDatabase, DIRECTORY_DB } from './directory';
 export { storeFaultHooks, type StoreCheckpoint, type StoreFaultHooks } from './fault-hooks';
 export {
-  BANK_PREFIX, DB_VERSION, SCHEMA_VERSION, dbNameOf,
-  type BankCounts, type BankMeta, type BankMetaCore, type DocumentRow, type DocumentStatus, type NewBankMeta, type RecordRow, type VectorRow,
+  BANK_PREFIX,
+  DB_VERSION,
+  SCHEMA_VERSION,
+  dbNameOf,
+  type BankCounts,
+  type BankMeta,
+  type BankMetaCore,
+  type DocumentRow,
+  type DocumentStatus,
+  type NewBankMeta,
+  type RecordRow,
+  type VectorRow,
 } from './schema';
 export type { BatchItem, DocumentUpdate, NewReference } from './validate';

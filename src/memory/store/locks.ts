@@ -13,10 +13,14 @@ const localQueues = new Map<string, Promise<void>>();
 function localAcquire(name: string): Promise<Release> {
   const prev = localQueues.get(name) ?? Promise.resolve();
   let release!: Release;
-  const held = new Promise<void>((r) => { release = r; });
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
   const tail = prev.then(() => held);
   localQueues.set(name, tail);
-  void tail.then(() => { if (localQueues.get(name) === tail) localQueues.delete(name); });
+  void tail.then(() => {
+    if (localQueues.get(name) === tail) localQueues.delete(name);
+  });
   return prev.then(() => release);
 }
 
@@ -25,8 +29,7 @@ export function acquireBankLock(bank: string, mode: LockMode = 'exclusive'): Pro
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
   if (!locks) return localAcquire(lockName(bank));
   return new Promise<Release>((granted, refused) => {
-    locks.request(lockName(bank), { mode }, () => new Promise<void>((release) => granted(() => release())))
-      .catch(refused);
+    locks.request(lockName(bank), { mode }, () => new Promise<void>((release) => granted(() => release()))).catch(refused);
   });
 }
 

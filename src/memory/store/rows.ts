@@ -10,7 +10,11 @@ import { storeFaultHooks } from './fault-hooks';
 import { mapStorageError } from './storage-errors';
 import type { BankDB, BankDb, BankMeta, BankMetaCore, DocumentRow, RecordRow, VectorRow } from './schema';
 
-export interface RowSet { reference: Reference; record?: RecordRow; vector?: VectorRow }
+export interface RowSet {
+  reference: Reference;
+  record?: RecordRow;
+  vector?: VectorRow;
+}
 
 type StoreName = 'meta' | 'references' | 'records' | 'vectors' | 'documents';
 export type WriteTx = IDBPTransaction<BankDB, StoreName[], 'readwrite'>;
@@ -18,15 +22,24 @@ export type ReadTx = IDBPTransaction<BankDB, StoreName[], 'readonly' | 'readwrit
 const noop = () => {};
 
 /** A put that reports to the fault hook; its failure surfaces through the transaction's `done`. */
-export function putValue<N extends StoreName>(store: IDBPObjectStore<BankDB, StoreName[], N, 'readwrite'>, value: unknown, key?: string): void {
+export function putValue<N extends StoreName>(
+  store: IDBPObjectStore<BankDB, StoreName[], N, 'readwrite'>,
+  value: unknown,
+  key?: string,
+): void {
   storeFaultHooks.beforePut?.(store.name);
   const p = key === undefined ? store.put(value as never) : store.put(value as never, key as never);
   p.catch(noop);
 }
 
 /** Runs fn in one readwrite transaction: all of it commits or none (abort on any throw). */
-export async function runWrite<T>(db: BankDb, stores: StoreName[], what: string, fn: (tx: WriteTx) => Promise<T>,
-  opts: { durability?: IDBTransactionDurability } = {}): Promise<T> {
+export async function runWrite<T>(
+  db: BankDb,
+  stores: StoreName[],
+  what: string,
+  fn: (tx: WriteTx) => Promise<T>,
+  opts: { durability?: IDBTransactionDurability } = {},
+): Promise<T> {
   const tx = db.transaction(stores, 'readwrite', opts) as WriteTx;
   const done = tx.done;
   done.catch(noop);
@@ -36,7 +49,11 @@ export async function runWrite<T>(db: BankDb, stores: StoreName[], what: string,
     await storeFaultHooks.checkpoint?.('committed', what);
     return result;
   } catch (e) {
-    try { tx.abort(); } catch { /* already finished or aborted */ }
+    try {
+      tx.abort();
+    } catch {
+      /* already finished or aborted */
+    }
     await done.catch(noop);
     throw mapStorageError(e, what);
   }
@@ -57,8 +74,10 @@ export function writeMeta(tx: WriteTx, meta: BankMeta, opaque: boolean): void {
   const store = tx.objectStore('meta');
   putValue(store, core, 'bank');
   if (!opaque) return;
-  if (codebooks !== undefined) putValue(store, codebooks, 'codebooks'); else void store.delete('codebooks').catch(noop);
-  if (retrieverState !== undefined) putValue(store, retrieverState, 'retriever'); else void store.delete('retriever').catch(noop);
+  if (codebooks !== undefined) putValue(store, codebooks, 'codebooks');
+  else void store.delete('codebooks').catch(noop);
+  if (retrieverState !== undefined) putValue(store, retrieverState, 'retriever');
+  else void store.delete('retriever').catch(noop);
 }
 
 export const recordBytes = (r: RecordRow) => r.payload.byteLength + r.positions.byteLength;
@@ -66,24 +85,38 @@ export const recordBytes = (r: RecordRow) => r.payload.byteLength + r.positions.
 function checkVector(meta: BankMetaCore, v: VectorRow): void {
   if (meta.vectorDim === null) meta.vectorDim = v.vector.length;
   if (v.vector.length !== meta.vectorDim || v.vector.length === 0) {
-    throw new ShapeMismatchError(`memory bank "${meta.name}": vector of reference ${v.id} has ${v.vector.length} values, the bank's vectors have ${meta.vectorDim}`, { id: v.id, expected: meta.vectorDim, actual: v.vector.length });
+    throw new ShapeMismatchError(
+      `memory bank "${meta.name}": vector of reference ${v.id} has ${v.vector.length} values, the bank's vectors have ${meta.vectorDim}`,
+      { id: v.id, expected: meta.vectorDim, actual: v.vector.length },
+    );
   }
 }
 
 /** Removes what is stored under an id that is about to be replaced or deleted (counts follow). */
 async function dropOld(tx: WriteTx, meta: BankMetaCore, id: number): Promise<void> {
   const [ref, rec, vec] = await Promise.all([
-    tx.objectStore('references').getKey(id), tx.objectStore('records').get(id), tx.objectStore('vectors').get(id),
+    tx.objectStore('references').getKey(id),
+    tx.objectStore('records').get(id),
+    tx.objectStore('vectors').get(id),
   ]);
   if (ref !== undefined) meta.counts.references--;
-  if (rec) { meta.counts.records--; meta.bytes -= recordBytes(rec); void tx.objectStore('records').delete(id).catch(noop); }
-  if (vec) { meta.counts.vectors--; meta.bytes -= vec.vector.byteLength; void tx.objectStore('vectors').delete(id).catch(noop); }
+  if (rec) {
+    meta.counts.records--;
+    meta.bytes -= recordBytes(rec);
+    void tx.objectStore('records').delete(id).catch(noop);
+  }
+  if (vec) {
+    meta.counts.vectors--;
+    meta.bytes -= vec.vector.byteLength;
+    void tx.objectStore('vectors').delete(id).catch(noop);
+  }
 }
 
 /** Writes row sets (ids already assigned) and updates meta's counts, bytes and nextId in place. */
 export async function writeRows(tx: WriteTx, meta: BankMetaCore, rows: RowSet[]): Promise<void> {
   const ids = new Set(rows.map((r) => r.reference.id));
-  if (ids.size !== rows.length) throw new InvalidOptionsError(`memory bank "${meta.name}": one write batch names the same reference id twice`);
+  if (ids.size !== rows.length)
+    throw new InvalidOptionsError(`memory bank "${meta.name}": one write batch names the same reference id twice`);
   const maybeStored = rows.filter((r) => r.reference.id < meta.nextId).map((r) => r.reference.id);
   await Promise.all(maybeStored.map((id) => dropOld(tx, meta, id)));
   for (const row of rows) {

@@ -25,13 +25,18 @@ export const TMP_PREFIX = 'memory3-bank-tmp:';
 export const dbNameOf = (bank: string) => BANK_PREFIX + bank;
 export const tmpDbNameOf = (bank: string) => TMP_PREFIX + bank;
 
-export interface BankCounts { references: number; records: number; vectors: number; documents: number }
+export interface BankCounts {
+  references: number;
+  records: number;
+  vectors: number;
+  documents: number;
+}
 
 /** The meta record without the two large opaque values. */
 export interface BankMetaCore {
   schemaVersion: number;
   name: string;
-  createdAt: number;          // ms since epoch
+  createdAt: number; // ms since epoch
   updatedAt: number;
   /** Derived by the engine from model config + weights; opaque here. */
   modelFingerprint: string;
@@ -66,8 +71,16 @@ export interface NewBankMeta {
   retrieverState?: unknown;
 }
 
-export interface RecordRow { id: number; payload: Uint8Array; positions: Uint16Array; checksum: number }
-export interface VectorRow { id: number; vector: Float32Array }
+export interface RecordRow {
+  id: number;
+  payload: Uint8Array;
+  positions: Uint16Array;
+  checksum: number;
+}
+export interface VectorRow {
+  id: number;
+  vector: Float32Array;
+}
 export type DocumentStatus = 'done' | 'partial';
 export interface DocumentRow {
   source: string;
@@ -111,10 +124,16 @@ export async function openBankDb(dbName: string, hooks: OpenHooks = {}): Promise
   try {
     db = await openDB<BankDB>(dbName, DB_VERSION, {
       upgrade(d, oldVersion, _newVersion, tx) {
-        if (oldVersion === 0 && !hooks.create) { tx.done.catch(() => {}); tx.abort(); return; }
+        if (oldVersion === 0 && !hooks.create) {
+          tx.done.catch(() => {});
+          tx.abort();
+          return;
+        }
         // A creation that fails to commit (the initial meta past the quota) fails the open with a bare
         // AbortError; the transaction's own error says why.
-        tx.done.catch((err) => { upgradeError = err; });
+        tx.done.catch((err) => {
+          upgradeError = err;
+        });
         created = oldVersion === 0;
         const metaStore = d.createObjectStore('meta');
         d.createObjectStore('references', { keyPath: 'id' }).createIndex('source', 'source');
@@ -128,13 +147,22 @@ export async function openBankDb(dbName: string, hooks: OpenHooks = {}): Promise
           if (retrieverState !== undefined) void metaStore.put(retrieverState, 'retriever');
         }
       },
-      blocking() { db?.close(); hooks.onClosed?.('the database is being deleted or upgraded by another connection'); },
-      terminated() { hooks.onClosed?.('the browser closed the database connection'); },
+      blocking() {
+        db?.close();
+        hooks.onClosed?.('the database is being deleted or upgraded by another connection');
+      },
+      terminated() {
+        hooks.onClosed?.('the browser closed the database connection');
+      },
     });
   } catch (e) {
     const name = (e as DOMException).name;
-    if (name === 'AbortError' && !hooks.create) throw new BankNotFoundError(`memory bank database ${dbName} does not exist`, { db: dbName });
-    if (name === 'VersionError') throw new BankFormatError(`memory bank database ${dbName} was written by a newer version of this library (ours: ${DB_VERSION})`, { db: dbName });
+    if (name === 'AbortError' && !hooks.create)
+      throw new BankNotFoundError(`memory bank database ${dbName} does not exist`, { db: dbName });
+    if (name === 'VersionError')
+      throw new BankFormatError(`memory bank database ${dbName} was written by a newer version of this library (ours: ${DB_VERSION})`, {
+        db: dbName,
+      });
     if (hooks.create && isQuotaError(upgradeError ?? (e as Error & { cause?: unknown }).cause)) throw upgradeError;
     throw e;
   }

@@ -14,7 +14,10 @@ export function isQuotaError(e: unknown): boolean {
 export function mapStorageError(e: unknown, what: string): Error {
   if (e instanceof Memory3Error) return e;
   if (isQuotaError(e)) {
-    return new StorageQuotaError(`${what}: the browser's storage quota is exhausted; the write was rolled back (${String((e as Error).message)})`, { op: what });
+    return new StorageQuotaError(
+      `${what}: the browser's storage quota is exhausted; the write was rolled back (${String((e as Error).message)})`,
+      { op: what },
+    );
   }
   return e instanceof Error ? e : new Error(`${what}: ${String(e)}`);
 }

@@ -14,7 +14,11 @@ export interface BatchItem {
   vector?: Float32Array;
 }
 
-export interface DocumentUpdate { source: string; status: DocumentStatus; hash: string }
+export interface DocumentUpdate {
+  source: string;
+  status: DocumentStatus;
+  hash: string;
+}
 
 function bad(what: string, message: string, details?: Record<string, unknown>): never {
   throw new InvalidOptionsError(`${what}: ${message}`, details);
@@ -46,7 +50,8 @@ export function checkNewMeta(name: string, m: NewBankMeta): void {
 
 function checkReference(what: string, r: NewReference): void {
   if (!r || typeof r.source !== 'string' || typeof r.text !== 'string') bad(what, 'reference needs string source and text');
-  if (r.id !== undefined && (!Number.isSafeInteger(r.id) || r.id < 0)) bad(what, `reference id must be a non-negative integer, got ${r.id}`);
+  if (r.id !== undefined && (!Number.isSafeInteger(r.id) || r.id < 0))
+    bad(what, `reference id must be a non-negative integer, got ${r.id}`);
   if (!Number.isFinite(r.start) || !Number.isFinite(r.end) || !Number.isInteger(r.tokenCount)) {
     bad(what, `reference of "${r.source}" needs numeric start, end and integer tokenCount`);
   }
@@ -61,9 +66,13 @@ export function checkBatch(meta: BankMetaCore, items: BatchItem[], doc?: Documen
     checkReference(what, item.reference);
     const rec = item.record;
     if (rec) {
-      if (!(rec.payload instanceof Uint8Array) || !(rec.positions instanceof Uint16Array)) bad(what, 'record needs a Uint8Array payload and Uint16Array positions');
+      if (!(rec.payload instanceof Uint8Array) || !(rec.positions instanceof Uint16Array))
+        bad(what, 'record needs a Uint8Array payload and Uint16Array positions');
       if (rec.positions.length !== perRecord) {
-        throw new ShapeMismatchError(`${what}: record positions have ${rec.positions.length} entries, the bank's shape needs ${perRecord} (memLayers × memHeads × tokensPerHead)`, { expected: perRecord, actual: rec.positions.length });
+        throw new ShapeMismatchError(
+          `${what}: record positions have ${rec.positions.length} entries, the bank's shape needs ${perRecord} (memLayers × memHeads × tokensPerHead)`,
+          { expected: perRecord, actual: rec.positions.length },
+        );
       }
     }
     if (item.vector !== undefined && !(item.vector instanceof Float32Array)) bad(what, 'vector must be a Float32Array');

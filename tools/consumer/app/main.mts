@@ -26,7 +26,13 @@ async function run(): Promise<{ prompt: number[]; streamed: string; result: Gene
 
 run().then(
   ({ prompt, streamed, result }) => {
-    resultEl.textContent = JSON.stringify({ prompt, tokens: result.tokens, text: result.text, streamed, finishReason: result.finishReason });
+    resultEl.textContent = JSON.stringify({
+      prompt,
+      tokens: result.tokens,
+      text: result.text,
+      streamed,
+      finishReason: result.finishReason,
+    });
     resultEl.dataset.status = 'done';
   },
   (err: unknown) => {
