@@ -1,5 +1,5 @@
 /** The demo page end to end: cached model loading, streaming generation, banks, inspector, export/import. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright';
@@ -9,6 +9,10 @@ const catsDoc = '# Cats\n\nCats are small felines. A cat purrs and sleeps in the
 const fact = 'Iron is a metal with symbol Fe. Iron rusts in water and air, forming red iron oxide.';
 
 const bundledBank = 'memory3-tiny-knowledge';
+/** The shipped bank's manifest: the demo must list every reference it holds. */
+const bundledManifest = JSON.parse(readFileSync(new URL('../../public/banks/memory3-tiny-knowledge.json', import.meta.url), 'utf8')) as {
+  references: number;
+};
 
 async function loadDefault(page: Page): Promise<void> {
   await page.evaluate(() => {
@@ -46,7 +50,10 @@ async function modelLoadAndCache(ctx: E2EContext): Promise<void> {
   expectThat(downloaded > 500_000, `first load downloads the model (${downloaded} bytes)`);
   expectThat((await page.locator('#use-bank').inputValue()) === bundledBank, 'the default knowledge bank is installed and selected');
   const bundledRefs = Number(await page.locator(`#banks tr[data-bank="${bundledBank}"] td`).nth(1).textContent());
-  expectThat(bundledRefs > 5000, `the default knowledge bank lists its references (${bundledRefs})`);
+  expectThat(
+    bundledRefs === bundledManifest.references,
+    `the default knowledge bank lists its references (${bundledRefs}, the manifest says ${bundledManifest.references})`,
+  );
   expectThat(/GPU memory/.test((await page.locator('#model-info').textContent()) ?? ''), 'model info shows GPU memory');
   await page.fill('#temperature', '0');
   const text = await generateOnce(page, 1);
