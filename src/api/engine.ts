@@ -79,7 +79,7 @@ export interface Memory3Engine {
   /** @internal test hook: destroy the GPU device as a driver reset would. */
   simulateDeviceLoss(): Promise<void>;
   /** @internal soak hook: the GPU buffers the engine holds now, and how many it ever created. */
-  debugStats(): Promise<{ live: number; liveBytes: number; created: number }>;
+  debugStats(opts?: { clearWordCache?: boolean }): Promise<{ live: number; liveBytes: number; created: number; tokenizerWords: number }>;
 }
 
 function normalizeModel(model: CreateEngineOptions['model']): ModelSpec {
@@ -309,8 +309,8 @@ class EngineHandle implements Memory3Engine {
   simulateDeviceLoss(): Promise<void> {
     return this.call(() => this.remote.simulateDeviceLoss());
   }
-  debugStats(): Promise<{ live: number; liveBytes: number; created: number }> {
-    return this.call(() => this.remote.debugStats());
+  debugStats(opts?: { clearWordCache?: boolean }): Promise<{ live: number; liveBytes: number; created: number; tokenizerWords: number }> {
+    return this.call(() => this.remote.debugStats(opts));
   }
 
   /**

@@ -92,6 +92,19 @@ export class Tokenizer {
     this.chatTemplate = config.chat_template ?? null;
   }
 
+  /**
+   * Words held by the BPE model's word cache (@huggingface/tokenizers keeps an LRU of at most 10,000
+   * words); 0 for models without one. Long-session tests count it apart from the rest of the heap.
+   */
+  get cachedWords(): number {
+    return (this.inner as unknown as { model?: { cache?: { cache?: Map<unknown, unknown> } } }).model?.cache?.cache?.size ?? 0;
+  }
+
+  /** Empties the BPE word cache (it refills as words recur; tokenization is unchanged). */
+  clearWordCache(): void {
+    (this.inner as unknown as { model?: { clear_cache?: () => void } }).model?.clear_cache?.();
+  }
+
   /** Build from parsed tokenizer.json and tokenizer_config.json (null when the model has none). */
   static fromJSON(tokenizerJson: unknown, tokenizerConfigJson: unknown | null, options: TokenizerLoadOptions = {}): Tokenizer {
     if (!isPlainObject(tokenizerJson)) throw new TokenizerError('tokenizer.json: expected a JSON object');

@@ -14,6 +14,11 @@ import type {
   ModelInfo,
 } from '../engine/types';
 import type { BufferTally } from '../gpu/buffer-tally';
+
+/** What `debugStats` reports (@internal: soak tests). */
+export interface DebugStats extends BufferTally {
+  tokenizerWords: number;
+}
 import type { RetrievalEvent } from '../memory/provider';
 import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
 import type { BankStats, BankSummary } from '../memory/store/banks';
@@ -61,8 +66,11 @@ export interface WorkerApi {
   resetContext(): Promise<void>;
   cachedTokenCount(): Promise<number>;
   simulateDeviceLoss(): Promise<void>;
-  /** GPU buffers the engine holds now (soak tests). */
-  debugStats(): Promise<BufferTally>;
+  /**
+   * GPU buffers the engine holds now and the words in its tokenizer's BPE cache (soak tests);
+   * `clearWordCache` empties that cache after counting it, so a heap read next leaves it out.
+   */
+  debugStats(opts?: { clearWordCache?: boolean }): Promise<DebugStats>;
   dispose(): Promise<void>;
 }
 

@@ -128,8 +128,11 @@ const api: WorkerApi = {
   async simulateDeviceLoss() {
     current().simulateDeviceLoss();
   },
-  async debugStats() {
-    return current().bufferTally;
+  async debugStats(opts?: { clearWordCache?: boolean }) {
+    const e = current();
+    const tokenizerWords = e.tokenizer.cachedWords;
+    if (opts?.clearWordCache) e.tokenizer.clearWordCache();
+    return { ...e.bufferTally, tokenizerWords };
   },
   async dispose() {
     engine?.dispose();

@@ -26,6 +26,12 @@ export interface SoakOptions {
   retrievalInterval: number;
   heapEvery: number;
   heap: () => Promise<number>;
+  /**
+   * Empty the tokenizer's BPE word cache before each heap read: an LRU of at most 10,000 words that a
+   * model generating new names keeps filling for thousands of turns (bounded, not a leak); its size
+   * is reported in each sample instead.
+   */
+  clearWordCache?: boolean;
   onTurn?: (turn: number, sample: SoakSample) => void;
 }
 
@@ -36,6 +42,8 @@ export interface SoakSample {
   bufferBytes: number;
   created: number;
   heap: number | null;
+  /** Words in the tokenizer's BPE cache at this turn (before any clearing). */
+  tokenizerWords: number;
   promptTokens: number;
 }
 
@@ -77,14 +85,16 @@ export async function runSoak(engine: Memory3Engine, o: SoakOptions): Promise<So
       messages = [];
       conversations++;
     }
-    const stats = await engine.debugStats();
+    const heapTurn = (turn + 1) % o.heapEvery === 0;
+    const stats = await engine.debugStats({ clearWordCache: heapTurn && o.clearWordCache === true });
     const sample: SoakSample = {
       turn,
       memory: m.name,
       buffers: stats.live,
       bufferBytes: stats.liveBytes,
       created: stats.created,
-      heap: (turn + 1) % o.heapEvery === 0 ? await o.heap() : null,
+      heap: heapTurn ? await o.heap() : null,
+      tokenizerWords: stats.tokenizerWords,
       promptTokens: r.usage.promptTokens,
     };
     samples.push(sample);

@@ -29,6 +29,16 @@ describe('tiny tokenizer fixture', () => {
 });
 
 describe('Tokenizer', () => {
+  it('counts and empties its BPE word cache (soak figures) without changing tokenization', () => {
+    const t = Tokenizer.fromJSON(makeTinyTokenizerJson(), makeTinyTokenizerConfig());
+    expect(t.cachedWords).toBe(0);
+    const ids = t.encode('the cat sat on the mat');
+    expect(t.cachedWords).toBeGreaterThanOrEqual(4);
+    t.clearWordCache();
+    expect(t.cachedWords).toBe(0);
+    expect(t.encode('the cat sat on the mat')).toEqual(ids);
+  });
+
   it('reports vocabulary size, BOS, EOS and specials', () => {
     expect(tok.vocabSize).toBe(256 + tinyMerges.length + tinySpecialTokens.length);
     expect(tok.bosTokenId).toBe(id('<s>'));

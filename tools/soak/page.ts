@@ -42,8 +42,12 @@ async function run(o: {
     ],
     questions,
     heap: () => (window as unknown as { soakHeap: () => Promise<number> }).soakHeap(),
+    clearWordCache: true,
     onTurn: (turn, s) => {
-      if ((turn + 1) % 50 === 0) console.log(`soak: turn ${turn + 1}: ${s.buffers} buffers, ${s.bufferBytes} bytes, heap ${s.heap ?? '-'}`);
+      if ((turn + 1) % 50 === 0)
+        console.log(
+          `soak: turn ${turn + 1}: ${s.buffers} buffers, ${s.bufferBytes} bytes, heap ${s.heap ?? '-'}, ${s.tokenizerWords} words in the BPE cache`,
+        );
     },
   });
   const info = {

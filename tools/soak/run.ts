@@ -20,7 +20,11 @@ const started = Date.now();
 const log = (m: string) => console.log(`soak: [${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
 const turnsArg = process.argv.indexOf('--turns');
 const turns = turnsArg > 0 ? Number(process.argv[turnsArg + 1]) : 1000;
-/** The tokenizer's BPE cache (an LRU of 10,000 words) fills over the first few hundred turns: bounded, not a leak. */
+/**
+ * Turns before the figures count: memory slots of both shapes allocated, pipelines compiled. The
+ * tokenizer's BPE word cache (an LRU of at most 10,000 words, bounded) would keep growing for longer
+ * with a model that makes up names, so the page empties it before each heap read and reports its size.
+ */
 const warmupTurns = Math.floor(turns * 0.4);
 /** A leak of a few hundred bytes a turn is what this can see over 1,000 turns; noise is below it. */
 const maxHeapBytesPerTurn = 256;
@@ -79,10 +83,19 @@ async function main(): Promise<number> {
       minutes: +(report.ms / 60000).toFixed(1),
       gpu: f.gpu,
       heap: f.heap,
+      heapExcludes: "the tokenizer's BPE word cache (emptied before each heap read; its size is in each sample)",
       verdict: { gpuFlat, heapFlat, maxHeapBytesPerTurn },
       samples: report.samples
         .filter((s) => s.heap !== null)
-        .map(({ turn, memory, buffers, bufferBytes, created, heap }) => ({ turn, memory, buffers, bufferBytes, created, heap })),
+        .map(({ turn, memory, buffers, bufferBytes, created, heap, tokenizerWords }) => ({
+          turn,
+          memory,
+          buffers,
+          bufferBytes,
+          created,
+          heap,
+          tokenizerWords,
+        })),
     };
     mkdirSync(join(repoRoot, 'bench/results'), { recursive: true });
     writeFileSync(join(repoRoot, 'bench/results/soak.json'), `${JSON.stringify(out, null, 2)}\n`);
