@@ -1,10 +1,13 @@
 /**
- * Hugging Face config.json → a normalized, validated ModelConfig for the decoder-only families the
- * engine runs (Llama, Qwen2, Mistral), plus the RoPE inverse frequencies those configs imply.
+ * Hugging Face config.json → a normalized, validated ModelConfig for the decoder-only architectures
+ * the engine runs (model/arch: one file each), plus the RoPE inverse frequencies those configs imply.
  */
 import { ModelConfigError, UnsupportedModelError } from '../util/errors';
+import { architectures, archByHf, archByModelType, type ArchSpec, type BlockFields } from './arch/index';
+import { isObject, optionalBool, positiveInt, positiveNumber, type Json } from './json-fields';
 
-export type ModelFamily = 'llama' | 'qwen2' | 'mistral';
+/** The engine's name of an architecture (arch/*.ts `family`): 'llama', 'qwen2', 'mistral', 'qwen3', 'smollm3'. */
+export type ModelFamily = string;
 
 export interface RopeScaling {
   type: 'llama3';
@@ -14,7 +17,7 @@ export interface RopeScaling {
   originalMaxPositionEmbeddings: number;
 }
 
-export interface ModelConfig {
+export interface ModelConfig extends BlockFields {
   family: ModelFamily;
   architecture: string; // e.g. 'LlamaForCausalLM'
   hiddenSize: number;
@@ -31,69 +34,17 @@ export interface ModelConfig {
   ropeFreqFactors?: Float32Array;
   maxPositionEmbeddings: number;
   tieWordEmbeddings: boolean;
-  attentionBias: boolean; // q/k/v projections carry a bias (always for qwen2)
-  attentionOutputBias: boolean; // o_proj carries a bias (llama with attention_bias only)
   bosTokenId: number | null;
   eosTokenIds: number[];
-  /** Sliding-window attention span; the engine honours it by never holding a longer context (contextLimit). */
-  slidingWindow: number | null;
   memory3: Record<string, unknown> | null; // raw `memory3` object if config.json carries one
 }
 
 /**
- * The most context rows the engine may hold for this model: its positions, and within a sliding
- * window full causal attention is the model's own, so the context stops at the window.
+ * The most context rows the engine may hold for this model: its positions. Sliding windows are
+ * attention masks (each windowed layer reads only its last `window` rows), not a context bound.
  */
-export function contextLimit(cfg: Pick<ModelConfig, 'maxPositionEmbeddings' | 'slidingWindow'>): number {
-  return Math.min(cfg.maxPositionEmbeddings, cfg.slidingWindow ?? Infinity);
-}
-
-const architectures: Record<string, ModelFamily> = {
-  LlamaForCausalLM: 'llama',
-  Qwen2ForCausalLM: 'qwen2',
-  MistralForCausalLM: 'mistral',
-};
-const modelTypes: readonly ModelFamily[] = ['llama', 'qwen2', 'mistral'];
-const defaultMaxPositions: Record<ModelFamily, number> = { llama: 2048, qwen2: 32768, mistral: 131072 };
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function positiveInt(raw: Json, key: string, fallback?: number): number {
-  const v = raw[key] ?? fallback;
-  if (v === undefined) throw new ModelConfigError(`config.json: missing required field "${key}"`, { field: key });
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-    throw new ModelConfigError(`config.json: "${key}" must be a positive integer, got ${JSON.stringify(v)}`, {
-      field: key,
-      actual: v as never,
-    });
-  }
-  return v;
-}
-
-function positiveNumber(raw: Json, key: string, fallback: number | undefined, prefix = ''): number {
-  const v = raw[key] ?? fallback;
-  if (v === undefined) {
-    throw new ModelConfigError(`config.json: missing required field "${prefix}${key}"`, { field: prefix + key });
-  }
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new ModelConfigError(`config.json: "${prefix}${key}" must be a positive number, got ${JSON.stringify(v)}`, {
-      field: prefix + key,
-      actual: v as never,
-    });
-  }
-  return v;
-}
-
-function optionalBool(raw: Json, key: string, fallback: boolean): boolean {
-  const v = raw[key] ?? fallback;
-  if (typeof v !== 'boolean') {
-    throw new ModelConfigError(`config.json: "${key}" must be a boolean, got ${JSON.stringify(v)}`, { field: key });
-  }
-  return v;
+export function contextLimit(cfg: Pick<ModelConfig, 'maxPositionEmbeddings'>): number {
+  return cfg.maxPositionEmbeddings;
 }
 
 function tokenIds(raw: Json, key: string): number[] {
@@ -108,32 +59,30 @@ function tokenIds(raw: Json, key: string): number[] {
   return list as number[];
 }
 
-function resolveFamily(raw: Json): { family: ModelFamily; architecture: string } {
-  const supported = `supported: ${Object.keys(architectures).join(', ')} (model_type ${modelTypes.join(', ')})`;
+function resolveArch(raw: Json): ArchSpec {
+  const supported = `supported: ${architectures.map((a) => a.hfArchitecture).join(', ')} (model_type ${architectures.map((a) => a.modelType).join(', ')})`;
   const archList = raw.architectures;
   const modelType = raw.model_type;
-  let family: ModelFamily | undefined;
-  let architecture: string | undefined;
+  let arch: ArchSpec | undefined;
   if (archList !== undefined && archList !== null) {
     if (!Array.isArray(archList) || archList.length === 0 || typeof archList[0] !== 'string') {
       throw new ModelConfigError('config.json: "architectures" must be a non-empty array of strings', { field: 'architectures' });
     }
-    architecture = archList[0];
-    family = architectures[architecture];
-    if (!family) throw new UnsupportedModelError(`Unsupported architecture "${architecture}"; ${supported}`, { architecture });
+    arch = archByHf(archList[0]);
+    if (!arch) throw new UnsupportedModelError(`Unsupported architecture "${archList[0]}"; ${supported}`, { architecture: archList[0] });
   }
   if (modelType !== undefined && modelType !== null) {
-    if (typeof modelType !== 'string' || !modelTypes.includes(modelType as ModelFamily)) {
+    const byType = typeof modelType === 'string' ? archByModelType(modelType) : undefined;
+    if (!byType) {
       throw new UnsupportedModelError(`Unsupported model_type ${JSON.stringify(modelType)}; ${supported}`, {
         modelType: modelType as never,
       });
     }
-    family ??= modelType as ModelFamily;
+    arch ??= byType;
   }
-  if (!family)
+  if (!arch)
     throw new ModelConfigError(`config.json names neither "architectures" nor "model_type"; ${supported}`, { field: 'architectures' });
-  architecture ??= Object.keys(architectures).find((a) => architectures[a] === family)!;
-  return { family, architecture };
+  return arch;
 }
 
 function parseRopeScaling(v: unknown): RopeScaling | null {
@@ -163,20 +112,18 @@ function parseRopeScaling(v: unknown): RopeScaling | null {
   return scaling;
 }
 
-function parseSlidingWindow(raw: Json, family: ModelFamily): number | null {
-  if (family === 'llama') return null;
-  if (family === 'qwen2' && raw.use_sliding_window !== true) return null;
-  const v = raw.sliding_window;
-  if (v === undefined || v === null) return null;
-  return positiveInt(raw, 'sliding_window');
-}
-
 function checkActivation(raw: Json): void {
   const act = raw.hidden_act ?? 'silu';
   if (act !== 'silu')
     throw new UnsupportedModelError(`Unsupported hidden_act ${JSON.stringify(act)}; supported: silu`, { hiddenAct: act as never });
   if (raw.mlp_bias === true)
     throw new UnsupportedModelError('Unsupported mlp_bias: true (MLP projections without bias only)', { field: 'mlp_bias' });
+  for (const key of ['num_experts', 'num_local_experts', 'n_routed_experts']) {
+    const n = raw[key];
+    if (typeof n === 'number' && n > 0) {
+      throw new UnsupportedModelError(`Unsupported mixture of experts ("${key}": ${n}); dense models only`, { field: key });
+    }
+  }
 }
 
 function parseShape(raw: Json) {
@@ -212,33 +159,35 @@ function parseShape(raw: Json) {
 export function parseModelConfig(json: unknown): ModelConfig {
   if (!isObject(json)) throw new ModelConfigError('config.json must be a JSON object', { field: '(root)' });
   const raw = json;
-  const { family, architecture } = resolveFamily(raw);
+  const arch = resolveArch(raw);
   checkActivation(raw);
   const shape = parseShape(raw);
+  const numLayers = positiveInt(raw, 'num_hidden_layers');
+  const intermediateSize = positiveInt(raw, 'intermediate_size');
+  const vocabSize = positiveInt(raw, 'vocab_size');
+  const tieWordEmbeddings = optionalBool(raw, 'tie_word_embeddings', false);
+  const block = arch.blockFromHf(raw, { ...shape, numLayers, intermediateSize, vocabSize, tieWordEmbeddings });
   const ropeParams = isObject(raw.rope_parameters) ? raw.rope_parameters : {};
   const memory3 = raw.memory3;
   if (memory3 !== undefined && memory3 !== null && !isObject(memory3)) {
     throw new ModelConfigError('config.json: "memory3" must be an object', { field: 'memory3' });
   }
   const bos = tokenIds(raw, 'bos_token_id');
-  const llamaBias = family === 'llama' && optionalBool(raw, 'attention_bias', false);
   return {
-    family,
-    architecture,
+    family: arch.family,
+    architecture: arch.hfArchitecture,
     ...shape,
-    intermediateSize: positiveInt(raw, 'intermediate_size'),
-    numLayers: positiveInt(raw, 'num_hidden_layers'),
-    vocabSize: positiveInt(raw, 'vocab_size'),
+    ...block,
+    intermediateSize,
+    numLayers,
+    vocabSize,
     rmsNormEps: positiveNumber(raw, 'rms_norm_eps', 1e-6),
     ropeTheta: positiveNumber(raw.rope_theta === undefined ? ropeParams : raw, 'rope_theta', 10000),
     ropeScaling: parseRopeScaling(raw.rope_scaling ?? (ropeParams.rope_type ? ropeParams : null)),
-    maxPositionEmbeddings: positiveInt(raw, 'max_position_embeddings', defaultMaxPositions[family]),
-    tieWordEmbeddings: optionalBool(raw, 'tie_word_embeddings', false),
-    attentionBias: family === 'qwen2' || llamaBias,
-    attentionOutputBias: llamaBias,
+    maxPositionEmbeddings: positiveInt(raw, 'max_position_embeddings', arch.defaultMaxPositions),
+    tieWordEmbeddings,
     bosTokenId: bos.length > 0 ? bos[0] : null,
     eosTokenIds: tokenIds(raw, 'eos_token_id'),
-    slidingWindow: parseSlidingWindow(raw, family),
     memory3: isObject(memory3) ? memory3 : null,
   };
 }

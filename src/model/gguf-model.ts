@@ -6,42 +6,24 @@
  * layer loop and explicit memory see one RoPE convention whatever the file.
  */
 import { MissingTensorError, ModelConfigError, ShapeMismatchError, UnsupportedDtypeError, UnsupportedModelError } from '../util/errors';
-import type { ModelConfig, ModelFamily } from './config';
+import { architectures, archByFamily, archByGguf, ggufNameFromTemplates, ggufNameOf, type ArchSpec } from './arch/index';
+import type { ModelConfig } from './config';
 import { ggufMeta, supportedGgufTypes, type GgufHeader, type GgufTensorInfo } from './gguf';
 import { expectedTensors, type LocatedTensor } from './tensor-plan';
 
-const architectures: Record<string, { family: ModelFamily; architecture: string }> = {
-  llama: { family: 'llama', architecture: 'LlamaForCausalLM' },
-  qwen2: { family: 'qwen2', architecture: 'Qwen2ForCausalLM' },
-};
-
-/** HF tensor name → llama.cpp's GGUF name (one table for the loader, the fixtures and the bench). */
-const names: [RegExp, string][] = [
-  [/^model\.layers\.(\d+)\.input_layernorm\.weight$/, 'blk.$1.attn_norm.weight'],
-  [/^model\.layers\.(\d+)\.post_attention_layernorm\.weight$/, 'blk.$1.ffn_norm.weight'],
-  [/^model\.layers\.(\d+)\.self_attn\.q_proj\.(weight|bias)$/, 'blk.$1.attn_q.$2'],
-  [/^model\.layers\.(\d+)\.self_attn\.k_proj\.(weight|bias)$/, 'blk.$1.attn_k.$2'],
-  [/^model\.layers\.(\d+)\.self_attn\.v_proj\.(weight|bias)$/, 'blk.$1.attn_v.$2'],
-  [/^model\.layers\.(\d+)\.self_attn\.o_proj\.(weight|bias)$/, 'blk.$1.attn_output.$2'],
-  [/^model\.layers\.(\d+)\.mlp\.gate_proj\.weight$/, 'blk.$1.ffn_gate.weight'],
-  [/^model\.layers\.(\d+)\.mlp\.up_proj\.weight$/, 'blk.$1.ffn_up.weight'],
-  [/^model\.layers\.(\d+)\.mlp\.down_proj\.weight$/, 'blk.$1.ffn_down.weight'],
-  [/^model\.embed_tokens\.weight$/, 'token_embd.weight'],
-  [/^model\.norm\.weight$/, 'output_norm.weight'],
-  [/^lm_head\.weight$/, 'output.weight'],
-];
-
-export function ggufTensorName(hfName: string): string {
-  for (const [pattern, replacement] of names) if (pattern.test(hfName)) return hfName.replace(pattern, replacement);
-  throw new ModelConfigError(`no GGUF name for tensor ${hfName}`, { tensor: hfName });
+/** HF tensor name → llama.cpp's GGUF name, as the architecture declares it (model/arch; default Llama's). */
+export function ggufTensorName(hfName: string, family = 'llama'): string {
+  const name = ggufNameFromTemplates(archByFamily(family), hfName);
+  if (!name) throw new ModelConfigError(`no GGUF name for tensor ${hfName}`, { tensor: hfName });
+  return name;
 }
 
 /** Which GGUF architecture strings the engine runs. */
-export const ggufArchitectures = Object.keys(architectures);
+export const ggufArchitectures = [...new Set(architectures.flatMap((a) => (a.ggufArch ? [a.ggufArch] : [])))];
 
-/** llama.cpp's RoPE for the arch: 'llama' rotates adjacent pairs (rows interleaved), 'qwen2' halves as HF. */
+/** llama.cpp's RoPE for the arch: 'norm' rotates adjacent pairs (q/k rows interleaved in the file), 'neox' halves as HF. */
 export function ggufInterleavesQk(arch: string): boolean {
-  return arch === 'llama';
+  return archByGguf(arch)?.ggufRope === 'norm';
 }
 
 /** token ids the metadata names, for the config's BOS and EOS. */
@@ -65,7 +47,7 @@ function checkSupported(h: GgufHeader, arch: string): void {
 /** The ModelConfig a GGUF header implies. `tensorNames`: every tensor in the model's files. */
 export function ggufModelConfig(h: GgufHeader, tensorNames: ReadonlySet<string>, embedDims: readonly number[] | null): ModelConfig {
   const arch = ggufMeta<string>(h, 'general.architecture', 'string');
-  const known = architectures[arch];
+  const known: ArchSpec | undefined = archByGguf(arch);
   if (!known) {
     throw new UnsupportedModelError(`Unsupported GGUF architecture "${arch}"; supported: ${ggufArchitectures.join(', ')}`, {
       architecture: arch,
@@ -96,28 +78,29 @@ export function ggufModelConfig(h: GgufHeader, tensorNames: ReadonlySet<string>,
     });
   }
   const vocabSize = embedDims?.[1] ?? int('vocab_size');
-  const bias = tensorNames.has('blk.0.attn_q.bias');
   const eos = ['eos', 'eot', 'eom'].map((k) => tokenId(h, `tokenizer.ggml.${k}_token_id`)).filter((v): v is number => v !== null);
+  const numLayers = int('block_count');
+  const intermediateSize = int('feed_forward_length');
+  const tieWordEmbeddings = !tensorNames.has('output.weight');
+  const shape = { hiddenSize, numHeads, numKvHeads, headDim, numLayers, intermediateSize, vocabSize, tieWordEmbeddings };
   return {
     family: known.family,
-    architecture: known.architecture,
+    architecture: known.hfArchitecture,
+    ...known.blockFromGguf(h, shape, tensorNames),
     hiddenSize,
     numHeads,
     numKvHeads,
     headDim,
-    intermediateSize: int('feed_forward_length'),
-    numLayers: int('block_count'),
+    intermediateSize,
+    numLayers,
     vocabSize,
     rmsNormEps: ggufMeta<number>(h, `${arch}.attention.layer_norm_rms_epsilon`, 'number'),
     ropeTheta: ggufMeta<number>(h, `${arch}.rope.freq_base`, 'number', 10000),
     ropeScaling: null,
     maxPositionEmbeddings: int('context_length'),
-    tieWordEmbeddings: !tensorNames.has('output.weight'),
-    attentionBias: known.family === 'qwen2' || bias,
-    attentionOutputBias: tensorNames.has('blk.0.attn_output.bias'),
+    tieWordEmbeddings,
     bosTokenId: tokenId(h, 'tokenizer.ggml.bos_token_id'),
     eosTokenIds: [...new Set(eos)],
-    slidingWindow: null,
     memory3: null,
   };
 }
@@ -151,8 +134,9 @@ export function locateGgufTensors(
 ): Map<string, LocatedTensor> {
   const out = new Map<string, LocatedTensor>();
   const files = [...new Set([...index.values()].map((t) => t.file))];
+  const names = ggufNameOf(archByFamily(cfg.family), cfg);
   for (const [hfName, shape] of expectedTensors(cfg)) {
-    const name = ggufTensorName(hfName);
+    const name = names.get(hfName)!;
     const t = index.get(name);
     if (!t) {
       throw new MissingTensorError(`GGUF tensor "${name}" (${hfName}, shape [${shape.join(', ')}]) not found in ${files.join(', ')}`, {

@@ -1,6 +1,7 @@
 /**
- * The Llama-family forward pass (llama, qwen2, mistral): records one step's dispatches into the
- * runner's single command encoder. Activations are allocated at load for the largest chunk; the
+ * The decoder forward pass of every architecture in model/arch (Llama's block, with the extras a
+ * config declares: q/k biases, per-head q/k norms, per-layer sliding windows, layers without
+ * RoPE): records one step's dispatches into the runner's single command encoder. Activations are allocated at load for the largest chunk; the
  * KV cache for the whole context. The engine decides chunking, sampling and readback.
  */
 import type { KernelRunner } from '../gpu/runner';
@@ -120,18 +121,13 @@ export class LlamaModel {
       this.matmul(run, { x: this.xn, w: lw.q, bias: lw.qBias ?? undefined, y: this.q, m });
       this.matmul(run, { x: this.xn, w: lw.k, bias: lw.kBias ?? undefined, y: cache.k, yOffset: kvOffset, m });
       this.matmul(run, { x: this.xn, w: lw.v, bias: lw.vBias ?? undefined, y: cache.v, yOffset: kvOffset, m });
+      if (lw.qNorm && lw.kNorm) {
+        encodeRmsNorm(run, { x: this.q, weight: lw.qNorm, y: this.q, rows: m * c.numHeads, cols: c.headDim, eps: c.rmsNormEps });
+        const k = { x: cache.k, xOffset: kvOffset, y: cache.k, yOffset: kvOffset };
+        encodeRmsNorm(run, { ...k, weight: lw.kNorm, rows: m * c.numKvHeads, cols: c.headDim, eps: c.rmsNormEps });
+      }
       opts.onProjected?.(l, this.q, kvOffset);
-      encodeRope(run, { x: this.q, rows: m, heads: c.numHeads, headDim: c.headDim, startPos: pos, invFreq: this.invFreq, style: 'half' });
-      encodeRope(run, {
-        x: cache.k,
-        offset: kvOffset,
-        rows: m,
-        heads: c.numKvHeads,
-        headDim: c.headDim,
-        startPos: pos,
-        invFreq: this.invFreq,
-        style: 'half',
-      });
+      if (c.layerRope[l]) this.rope(run, cache.k, kvOffset, m, pos);
       const mem = opts.memory?.[l];
       encodeAttention(run, {
         q: this.q,
@@ -156,6 +152,22 @@ export class LlamaModel {
     if (layers < c.numLayers) return;
     encodeRmsNorm(run, { x: this.x, xOffset: (m - 1) * H, weight: w.finalNorm, y: this.xn, rows: 1, cols: H, eps: c.rmsNormEps });
     this.matmul(run, { x: this.xn, w: w.lmHead, y: this.logits, m: 1 });
+  }
+
+  /** RoPE on this step's q rows and on the k rows it wrote to the cache at `kOffset`. */
+  private rope(run: KernelRunner, k: GPUBuffer, kOffset: number, m: number, pos: number): void {
+    const c = this.cfg;
+    encodeRope(run, { x: this.q, rows: m, heads: c.numHeads, headDim: c.headDim, startPos: pos, invFreq: this.invFreq, style: 'half' });
+    encodeRope(run, {
+      x: k,
+      offset: kOffset,
+      rows: m,
+      heads: c.numKvHeads,
+      headDim: c.headDim,
+      startPos: pos,
+      invFreq: this.invFreq,
+      style: 'half',
+    });
   }
 
   /** A second cache of the same geometry (the memory writer's scratch context). */

@@ -4,6 +4,7 @@
  */
 import type { WeightFormat } from '../kernels/weight-formats';
 import { MissingTensorError, ModelConfigError, ShapeMismatchError } from '../util/errors';
+import { archByFamily, plannedTensors } from './arch/index';
 import type { ModelConfig } from './config';
 import type { GgufDtype } from './gguf';
 import type { SafetensorsDtype, SafetensorsFile } from './safetensors';
@@ -23,34 +24,9 @@ export interface LocatedTensor {
   interleavedHeadRows?: number;
 }
 
-/** Every tensor the transformer reads, name → shape, in load order (embedding, layers, norm, head). */
+/** Every tensor the transformer reads, HF name → shape, in load order (embedding, layers, norm, head): the architecture's list. */
 export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
-  const h = cfg.hiddenSize;
-  const q = cfg.numHeads * cfg.headDim;
-  const kv = cfg.numKvHeads * cfg.headDim;
-  const m = new Map<string, number[]>();
-  m.set('model.embed_tokens.weight', [cfg.vocabSize, h]);
-  for (let i = 0; i < cfg.numLayers; i++) {
-    const p = `model.layers.${i}.`;
-    m.set(`${p}input_layernorm.weight`, [h]);
-    m.set(`${p}self_attn.q_proj.weight`, [q, h]);
-    m.set(`${p}self_attn.k_proj.weight`, [kv, h]);
-    m.set(`${p}self_attn.v_proj.weight`, [kv, h]);
-    if (cfg.attentionBias) {
-      m.set(`${p}self_attn.q_proj.bias`, [q]);
-      m.set(`${p}self_attn.k_proj.bias`, [kv]);
-      m.set(`${p}self_attn.v_proj.bias`, [kv]);
-    }
-    m.set(`${p}self_attn.o_proj.weight`, [h, q]);
-    if (cfg.attentionOutputBias) m.set(`${p}self_attn.o_proj.bias`, [h]);
-    m.set(`${p}post_attention_layernorm.weight`, [h]);
-    m.set(`${p}mlp.gate_proj.weight`, [cfg.intermediateSize, h]);
-    m.set(`${p}mlp.up_proj.weight`, [cfg.intermediateSize, h]);
-    m.set(`${p}mlp.down_proj.weight`, [h, cfg.intermediateSize]);
-  }
-  m.set('model.norm.weight', [h]);
-  if (!cfg.tieWordEmbeddings) m.set('lm_head.weight', [cfg.vocabSize, h]);
-  return m;
+  return new Map(plannedTensors(archByFamily(cfg.family), cfg).map((t) => [t.hf, t.shape]));
 }
 
 /**

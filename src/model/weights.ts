@@ -6,6 +6,7 @@
 import type { ActivationRounding } from '../kernels/activation_round';
 import { createGpuMatrix, matrixGpuBytes, writeMatrixRows, type GpuMatrix } from '../kernels/matrix';
 import type { WeightFormat } from '../kernels/weight-formats';
+import { archByFamily, plannedTensors } from './arch/index';
 import type { ModelConfig } from './config';
 import type { TensorSink } from './convert';
 
@@ -19,6 +20,8 @@ export interface LayerWeights {
   kBias: GPUBuffer | null; // (kvHeads*headDim) f32
   vBias: GPUBuffer | null; // (kvHeads*headDim) f32
   oBias: GPUBuffer | null; // (hidden) f32, Llama with attention_bias only
+  qNorm: GPUBuffer | null; // (headDim) f32, per-head q norm (Qwen3)
+  kNorm: GPUBuffer | null; // (headDim) f32
   mlpNorm: GPUBuffer; // (hidden) f32
   gate: GpuMatrix; // (intermediate, hidden)
   up: GpuMatrix; // (intermediate, hidden)
@@ -126,36 +129,46 @@ export function assembleWeights(
   sink: GpuWeightSink,
   rounding?: (name: string) => ActivationRounding | null,
 ): ModelWeights {
+  const planned = plannedTensors(archByFamily(cfg.family), cfg);
+  const byRole = new Map(planned.map((t) => [`${t.layer ?? 'g'}.${t.role}`, t.hf]));
+  const name = (layer: number | 'g', role: string) => byRole.get(`${layer}.${role}`);
+  const vec = (layer: number, role: string) => {
+    const n = name(layer, role);
+    return n ? sink.vector(n) : null;
+  };
+  const mat = (layer: number, role: string) => sink.matrix(name(layer, role)!);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
-    const p = `model.layers.${l}.`;
     layers.push({
-      attnNorm: sink.vector(`${p}input_layernorm.weight`),
-      q: sink.matrix(`${p}self_attn.q_proj.weight`),
-      k: sink.matrix(`${p}self_attn.k_proj.weight`),
-      v: sink.matrix(`${p}self_attn.v_proj.weight`),
-      o: sink.matrix(`${p}self_attn.o_proj.weight`),
-      qBias: cfg.attentionBias ? sink.vector(`${p}self_attn.q_proj.bias`) : null,
-      kBias: cfg.attentionBias ? sink.vector(`${p}self_attn.k_proj.bias`) : null,
-      vBias: cfg.attentionBias ? sink.vector(`${p}self_attn.v_proj.bias`) : null,
-      oBias: cfg.attentionOutputBias ? sink.vector(`${p}self_attn.o_proj.bias`) : null,
-      mlpNorm: sink.vector(`${p}post_attention_layernorm.weight`),
-      gate: sink.matrix(`${p}mlp.gate_proj.weight`),
-      up: sink.matrix(`${p}mlp.up_proj.weight`),
-      down: sink.matrix(`${p}mlp.down_proj.weight`),
+      attnNorm: vec(l, 'attnNorm')!,
+      q: mat(l, 'q'),
+      k: mat(l, 'k'),
+      v: mat(l, 'v'),
+      o: mat(l, 'o'),
+      qBias: vec(l, 'qBias'),
+      kBias: vec(l, 'kBias'),
+      vBias: vec(l, 'vBias'),
+      oBias: vec(l, 'oBias'),
+      qNorm: vec(l, 'qNorm'),
+      kNorm: vec(l, 'kNorm'),
+      mlpNorm: vec(l, 'mlpNorm')!,
+      gate: mat(l, 'gate'),
+      up: mat(l, 'up'),
+      down: mat(l, 'down'),
     });
   }
-  const embed = sink.matrix('model.embed_tokens.weight');
+  const embed = sink.matrix(name('g', 'embed')!);
   const inputRounding = new Map<GpuMatrix, ActivationRounding>();
-  for (const [name, s] of sink.stored) {
-    const mode = s.kind === 'matrix' ? rounding?.(name) : null;
+  for (const [tensor, s] of sink.stored) {
+    const mode = s.kind === 'matrix' ? rounding?.(tensor) : null;
     if (mode && s.kind === 'matrix') inputRounding.set(s.m, mode);
   }
+  const head = name('g', 'lmHead');
   return {
     embed,
     layers,
-    finalNorm: sink.vector('model.norm.weight'),
-    lmHead: cfg.tieWordEmbeddings ? embed : sink.matrix('lm_head.weight'),
+    finalNorm: sink.vector(name('g', 'finalNorm')!),
+    lmHead: head ? sink.matrix(head) : embed,
     bytes: sink.bytes,
     inputRounding,
   };

@@ -9,7 +9,7 @@ import { policyFromConfig, resolvePolicy } from '../../src/memory/policy';
 import type { MemoryPolicy } from '../../src/memory/types';
 import { MemoryWriter, type MemoryWriterOptions } from '../../src/memory/writer';
 import { urlSource } from '../../src/model/source';
-import type { ReferenceModel } from '../reference/llama';
+import { layerRopeOf, layerWindowsOf, type ReferenceModel } from '../reference/transformer';
 import type { ReferenceTensor } from '../reference/modelFiles';
 
 export const fixtureUrl = (name: string) => `/test/fixtures/models/${name}/`;
@@ -83,6 +83,8 @@ export async function fetchReferenceModel(name: string): Promise<ReferenceModel>
       qBias: t.get(`${p}.self_attn.q_proj.bias`)?.data,
       kBias: t.get(`${p}.self_attn.k_proj.bias`)?.data,
       vBias: t.get(`${p}.self_attn.v_proj.bias`)?.data,
+      qNorm: t.get(`${p}.self_attn.q_norm.weight`)?.data,
+      kNorm: t.get(`${p}.self_attn.k_norm.weight`)?.data,
       gate: get(`${p}.mlp.gate_proj.weight`),
       up: get(`${p}.mlp.up_proj.weight`),
       down: get(`${p}.mlp.down_proj.weight`),
@@ -97,6 +99,8 @@ export async function fetchReferenceModel(name: string): Promise<ReferenceModel>
     headDim,
     eps: config.rms_norm_eps,
     invFreq,
+    layerRope: layerRopeOf(config),
+    layerWindows: layerWindowsOf(config),
     embed,
     layers,
     finalNorm: get('model.norm.weight').data,

@@ -29,12 +29,13 @@ import { argmax, softmax } from '../helpers/engine';
 import { seeded } from '../helpers/gpu';
 
 const fixtures = '/test/fixtures/models';
-const floatModels = ['llama', 'llama3', 'qwen2', 'mistral', 'memory3'];
+const floatModels = ['llama', 'llama3', 'qwen2', 'qwen3', 'mistral', 'smollm3', 'memory3'];
 const ggufFiles: [string, string][] = [
   ['llama-q8_0', 'llama/model-q8_0.gguf'],
   ['llama-q4_0', 'llama/model-q4_0.gguf'],
   ['llama3-q4_0', 'llama3/model-q4_0.gguf'],
   ['qwen2-q8_0', 'qwen2/model-q8_0.gguf'],
+  ['qwen3-q8_0', 'qwen3/model-q8_0.gguf'],
   ['llama-q4_k_m', 'llama-k/model-q4_k_m.gguf'],
   ['llama-q6_k', 'llama-k/model-q6_k.gguf'],
   ['llama-f16.gguf', 'llama/model-f16.gguf'],

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { gguf } from '@huggingface/gguf';
-import { ggufTensorName } from '../../src/model/gguf-model';
+import { archByGguf } from '../../src/model/arch/index';
+import { ggufInterleavesQk, ggufTensorName } from '../../src/model/gguf-model';
 import { decode, type ReferenceTensor } from './modelFiles';
 import { dequantize, type QuantFormat } from './quant';
 
@@ -44,6 +45,7 @@ export async function readGgufModel(path: string): Promise<GgufReference> {
   const heads = meta[`${arch}.attention.head_count`],
     hidden = meta[`${arch}.embedding_length`];
   const headDim = meta[`${arch}.attention.key_length`] ?? hidden / heads;
+  const family = archByGguf(arch)?.family ?? 'llama';
   const hfNames = new Map<string, string>();
   for (let l = 0; l < meta[`${arch}.block_count`]; l++) {
     for (const s of [
@@ -53,11 +55,12 @@ export async function readGgufModel(path: string): Promise<GgufReference> {
       'mlp.up_proj.weight',
       'mlp.down_proj.weight',
       ...['q', 'k', 'v', 'o'].flatMap((p) => [`self_attn.${p}_proj.weight`, `self_attn.${p}_proj.bias`]),
+      ...(family === 'qwen3' ? ['self_attn.q_norm.weight', 'self_attn.k_norm.weight'] : []),
     ]) {
-      hfNames.set(ggufTensorName(`model.layers.${l}.${s}`), `model.layers.${l}.${s}`);
+      hfNames.set(ggufTensorName(`model.layers.${l}.${s}`, family), `model.layers.${l}.${s}`);
     }
   }
-  for (const n of ['model.embed_tokens.weight', 'model.norm.weight', 'lm_head.weight']) hfNames.set(ggufTensorName(n), n);
+  for (const n of ['model.embed_tokens.weight', 'model.norm.weight', 'lm_head.weight']) hfNames.set(ggufTensorName(n, family), n);
   const tensors = new Map<string, ReferenceTensor>();
   let ropeFactors: Float64Array | null = null;
   for (const info of tensorInfos) {
@@ -74,10 +77,11 @@ export async function readGgufModel(path: string): Promise<GgufReference> {
     const name = hfNames.get(info.name);
     if (!name) throw new Error(`reference: no HF name for GGUF tensor ${info.name}`);
     let t: ReferenceTensor = { shape, data };
-    if (arch === 'llama' && /self_attn\.[qk]_proj/.test(name)) t = deinterleave(t, headDim);
+    if (ggufInterleavesQk(arch) && /self_attn\.[qk]_proj/.test(name)) t = deinterleave(t, headDim);
     tensors.set(name, t);
   }
   const config = {
+    model_type: family,
     hidden_size: hidden,
     num_attention_heads: heads,
     num_key_value_heads: meta[`${arch}.attention.head_count_kv`] ?? heads,

@@ -6,7 +6,7 @@
  */
 import { readGgufModel } from './gguf-files';
 import { readConfig, readModelTensors, type ReferenceTensor } from './modelFiles';
-import type { LayerWeights, ReferenceModel } from './transformer';
+import { layerRopeOf, layerWindowsOf, type LayerWeights, type ReferenceModel } from './transformer';
 
 export * from './transformer';
 
@@ -63,6 +63,8 @@ function referenceModelOf(config: Record<string, any>, tensors: Map<string, Refe
       qBias: tensors.get(`${p}.self_attn.q_proj.bias`)?.data,
       kBias: tensors.get(`${p}.self_attn.k_proj.bias`)?.data,
       vBias: tensors.get(`${p}.self_attn.v_proj.bias`)?.data,
+      qNorm: tensors.get(`${p}.self_attn.q_norm.weight`)?.data,
+      kNorm: tensors.get(`${p}.self_attn.k_norm.weight`)?.data,
       postNorm: get(`${p}.post_attention_layernorm.weight`).data,
       gate: get(`${p}.mlp.gate_proj.weight`),
       up: get(`${p}.mlp.up_proj.weight`),
@@ -80,6 +82,8 @@ function referenceModelOf(config: Record<string, any>, tensors: Map<string, Refe
     invFreq: ropeInvFreq(config, headDim),
     embed,
     layers,
+    layerRope: layerRopeOf(config),
+    layerWindows: layerWindowsOf(config),
     finalNorm: get('model.norm.weight').data,
     lmHead: config.tie_word_embeddings ? embed : get('lm_head.weight'),
   };

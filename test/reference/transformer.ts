@@ -21,6 +21,8 @@ export interface LayerWeights {
   qBias?: Float64Array;
   kBias?: Float64Array;
   vBias?: Float64Array;
+  qNorm?: Float64Array; // (headDim) per-head q norm (Qwen3)
+  kNorm?: Float64Array; // (headDim)
   postNorm: Float64Array; // (hidden)
   gate: ReferenceTensor;
   up: ReferenceTensor; // (inter, hidden)
@@ -37,8 +39,31 @@ export interface ReferenceModel {
   invFreq: Float64Array; // (headDim/2) RoPE inverse frequencies, llama3-scaled when configured
   embed: ReferenceTensor; // (vocab, hidden)
   layers: LayerWeights[];
+  /** Per layer: whether q and k rotate (SmolLM3's NoPE layers: false). */
+  layerRope: boolean[];
+  /** Per layer: the sliding window (null: full causal attention). */
+  layerWindows: (number | null)[];
   finalNorm: Float64Array; // (hidden)
   lmHead: ReferenceTensor; // (vocab, hidden); the embedding when tied
+}
+
+/** Which layers rotate q and k: SmolLM3's no_rope_layers (1 = RoPE; default every 4th layer without), else all. */
+export function layerRopeOf(config: Record<string, any>): boolean[] {
+  const n = config.num_hidden_layers;
+  if (config.model_type !== 'smollm3') return Array(n).fill(true);
+  const list: number[] =
+    config.no_rope_layers ?? Array.from({ length: n }, (_, l) => ((l + 1) % (config.no_rope_layer_interval ?? 4) === 0 ? 0 : 1));
+  return list.map((v) => v === 1);
+}
+
+/** Each layer's sliding window as transformers applies it: Mistral's every layer, Qwen2/3's from max_window_layers on. */
+export function layerWindowsOf(config: Record<string, any>): (number | null)[] {
+  const n = config.num_hidden_layers,
+    w = config.sliding_window ?? null;
+  if (config.model_type === 'mistral') return Array(n).fill(w);
+  if ((config.model_type === 'qwen2' || config.model_type === 'qwen3') && config.use_sliding_window && w !== null)
+    return Array.from({ length: n }, (_, l) => (l >= (config.max_window_layers ?? 28) ? w : null));
+  return Array(n).fill(null);
 }
 
 /** y = W x (+ b) for W of shape (rows, cols): the matmul reference at m = 1. */
@@ -112,26 +137,27 @@ export function referenceForward(m: ReferenceModel, tokens: number[], o: Forward
   const pos = (t: number) => o.positions?.[t] ?? t;
   m.layers.slice(0, o.layers ?? m.layers.length).forEach((layer, l) => {
     const normed = xs.map((x) => rmsNorm(x, layer.inputNorm, m.eps));
-    const q = normed.map((x) => matVec(layer.q, x, layer.qBias));
-    const k = normed.map((x) => matVec(layer.k, x, layer.kBias));
+    const headNorm = (x: Float64Array, w: Float64Array | undefined) => (w ? rmsNormRef(x, w, x.length / m.headDim, m.headDim, m.eps) : x);
+    const q = normed.map((x) => headNorm(matVec(layer.q, x, layer.qBias), layer.qNorm));
+    const k = normed.map((x) => headNorm(matVec(layer.k, x, layer.kBias), layer.kNorm));
     const v = normed.map((x) => matVec(layer.v, x, layer.vBias));
-    const qRot = q.map((x, t) =>
-      ropeRef(x, { rows: 1, heads: m.heads, headDim: m.headDim, startPos: pos(t), invFreq: m.invFreq, style: 'half', angle: 'f64' }),
-    );
-    const kRot = k.map((x, t) =>
-      ropeRef(x, { rows: 1, heads: m.kvHeads, headDim: m.headDim, startPos: pos(t), invFreq: m.invFreq, style: 'half', angle: 'f64' }),
-    );
+    const rope = (x: Float64Array, heads: number, t: number) =>
+      m.layerRope[l]
+        ? ropeRef(x, { rows: 1, heads, headDim: m.headDim, startPos: pos(t), invFreq: m.invFreq, style: 'half', angle: 'f64' })
+        : x;
+    const qRot = q.map((x, t) => rope(x, m.heads, t));
+    const kRot = k.map((x, t) => rope(x, m.kvHeads, t));
     o.capture?.(l, { q, k, kRot, v });
-    const kCache = flat(kRot),
-      vCache = flat(v);
+    const window = m.layerWindows[l];
     xs = xs.map((x, t) => {
       const mem = o.memoryAt?.(t, l);
+      const first = window === null ? 0 : Math.max(0, t - window + 1); // the keys a window lets token t see
       const a = attentionRef({
         q: qRot[t],
-        kCache,
-        vCache,
+        kCache: flat(kRot.slice(first, t + 1)),
+        vCache: flat(v.slice(first, t + 1)),
         m: 1,
-        startPos: t,
+        startPos: t - first,
         nHeads: m.heads,
         kvHeads: m.kvHeads,
         headDim: m.headDim,

@@ -112,6 +112,9 @@ describe('parseModelConfig', () => {
       bosTokenId: 128000,
       eosTokenIds: [128001],
       slidingWindow: null,
+      qkNorm: false,
+      layerWindows: Array(16).fill(null),
+      layerRope: Array(16).fill(true),
       memory3: null,
     });
   });
@@ -140,7 +143,8 @@ describe('parseModelConfig', () => {
       eosTokenIds: [2],
       ropeScaling: null,
     });
-    expect(contextLimit(c)).toBe(4096); // the window bounds the context the engine holds
+    expect(c.layerWindows.every((w) => w === 4096)).toBe(true); // every layer windowed
+    expect(contextLimit(c)).toBe(c.maxPositionEmbeddings); // a window masks attention, it does not bound the context
     expect(contextLimit(parseModelConfig(qwen25))).toBe(parseModelConfig(qwen25).maxPositionEmbeddings);
     const { rope_theta: _t, rms_norm_eps: _e, num_key_value_heads: _k, ...sparse } = mistral;
     const d = parseModelConfig(sparse);
@@ -240,5 +244,48 @@ describe('ropeInvFreq', () => {
     expect(kinds.filter((k) => k === 'medium').length).toBeGreaterThan(0); // the smoothing branch is exercised
     expect(kinds.indexOf('medium')).toBeGreaterThan(kinds.lastIndexOf('high'));
     expect(kinds.indexOf('low')).toBeGreaterThan(kinds.lastIndexOf('medium'));
+  });
+
+  describe('architectures beyond Llama (model/arch)', () => {
+    // Qwen/Qwen3-0.6B's config.json fields that shape the block (head_dim 128 ≠ hidden/heads 64).
+    const qwen3 = {
+      architectures: ['Qwen3ForCausalLM'],
+      model_type: 'qwen3',
+      hidden_size: 1024,
+      intermediate_size: 3072,
+      num_hidden_layers: 28,
+      num_attention_heads: 16,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      rms_norm_eps: 1e-6,
+      rope_theta: 1000000,
+      max_position_embeddings: 40960,
+      tie_word_embeddings: true,
+      vocab_size: 151936,
+      attention_bias: false,
+      use_sliding_window: false,
+      sliding_window: null,
+      max_window_layers: 28,
+      hidden_act: 'silu',
+    };
+    it('Qwen3: per-head q/k norms, head_dim from the config, no window unless use_sliding_window', () => {
+      const c = parseModelConfig(qwen3);
+      expect(c).toMatchObject({ family: 'qwen3', headDim: 128, qkNorm: true, attentionBias: false, slidingWindow: null });
+      const w = parseModelConfig({ ...qwen3, use_sliding_window: true, sliding_window: 4096, max_window_layers: 20 });
+      expect(w.layerWindows.slice(18, 22)).toEqual([null, null, 4096, 4096]);
+    });
+    it('SmolLM3: no_rope_layers, or every 4th layer without RoPE by default', () => {
+      const base = { ...qwen3, architectures: ['SmolLM3ForCausalLM'], model_type: 'smollm3', num_hidden_layers: 8, head_dim: undefined };
+      expect(parseModelConfig(base).layerRope).toEqual([true, true, true, false, true, true, true, false]);
+      expect(parseModelConfig({ ...base, no_rope_layers: [1, 0, 1, 1, 1, 1, 1, 1] }).layerRope[1]).toBe(false);
+      expectThrow(() => parseModelConfig({ ...base, no_rope_layers: [1, 0] }), UnsupportedModelError, 'no_rope_layers');
+    });
+    it('refuses a mixture of experts, naming the field', () => {
+      expectThrow(
+        () => parseModelConfig({ ...qwen3, architectures: ['Qwen3ForCausalLM'], num_experts: 128 }),
+        UnsupportedModelError,
+        'num_experts',
+      );
+    });
   });
 });

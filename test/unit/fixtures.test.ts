@@ -5,7 +5,7 @@ import { gguf, type GGUFParseOutput } from '@huggingface/gguf';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { headDimOf, llama3RopeFactors } from '../../tools/fixtures/convert';
+import { ggufArch, headDimOf, llama3RopeFactors } from '../../tools/fixtures/convert';
 import { fixturesDir, makeFixtures } from '../../tools/fixtures/writeFixtures';
 import { fixtureSpecs, type HfConfig } from '../../tools/fixtures/models';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../tools/fixtures/safetensors';
@@ -101,7 +101,8 @@ describe.each(ggufSpecs.map((s) => [s.name, s] as const))('GGUF %s', (name, spec
   it('metadata matches config.json', async () => {
     const { metadata } = await parseGguf(name);
     const c = spec.config;
-    const arch = c.model_type === 'qwen2' ? 'qwen2' : 'llama';
+    const arch = ggufArch(c); // the fixture's model/arch entry names it: llama (also Mistral), qwen2, qwen3, smollm3
+    expect(arch).toBe({ mistral: 'llama' }[c.model_type] ?? c.model_type);
     const m = metadata as Record<string, unknown>;
     expect(m.version).toBe(3);
     expect(m['general.architecture']).toBe(arch);
@@ -139,7 +140,7 @@ describe.each(ggufSpecs.map((s) => [s.name, s] as const))('GGUF %s', (name, spec
     expect(parsed.tensorInfos.some((t) => t.name === 'blk.0.attn_q.bias')).toBe(spec.config.model_type === 'qwen2');
   });
 
-  it('tensor data: Q/K rows permuted for llama (interleaved RoPE), kept for qwen2', async () => {
+  it('tensor data: Q/K rows permuted where llama.cpp rotates adjacent pairs (llama, smollm3), kept for NEOX (qwen2, qwen3)', async () => {
     const parsed = await parseGguf(name);
     const hf = readSafetensors(join(fixturesDir, name, 'model.safetensors'));
     const c = spec.config;
@@ -152,7 +153,7 @@ describe.each(ggufSpecs.map((s) => [s.name, s] as const))('GGUF %s', (name, spec
       for (let i = 0; i < half; i++) {
         for (const j of [0, 1]) {
           const src = h * hd + j * half + i;
-          const dst = c.model_type === 'qwen2' ? src : h * hd + 2 * i + j;
+          const dst = ['qwen2', 'qwen3'].includes(c.model_type) ? src : h * hd + 2 * i + j;
           for (const col of [0, cols - 1]) expect(gK[dst * cols + col]).toBe(hfK.data[src * cols + col]);
         }
       }
