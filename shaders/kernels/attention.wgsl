@@ -1,13 +1,16 @@
 // Causal multi-head attention with GQA and explicit-memory slots, one thread per
 // (query row, query head, key split), no barriers. Each thread streams its key range with an online
 // softmax (running max and sum, rescaling its accumulator) over the joint key list
-// [memory slots of its kv head (no mask), context keys 0 ..= start_pos + row].
+// [memory slots of its kv head (no mask), context keys first ..= start_pos + row], where first is 0,
+// or with a sliding window the oldest key the window reaches (start_pos + row + 1 − window): the
+// keys before it are never read. SOFTCAP: scores s become softcap · tanh(s / softcap) (Gemma 2).
 //   DIRECT: one split per (row, head); writes the normalized output row to dst = out.
 //   else:   writes (max, sum, _, _, acc[head_dim]) partials to dst = scratch for attention_merge.wgsl.
 //   VEC4:   head_dim, q_offset and (DIRECT) out_offset are multiples of 4; buffers are read as vec4.
 // Query row r sits at absolute position start_pos + r; query head h reads kv head h / group.
 //#include "grid.wgsl"
 //#include "attention_common.wgsl"
+//#include "tanh.wgsl"
 
 struct Params {
   m: u32,           // query rows
@@ -23,6 +26,8 @@ struct Params {
   out_offset: u32,  // element offset of out (m, n_heads, head_dim); DIRECT only
   scale: f32,       // score scale, usually 1 / sqrt(head_dim)
   mem_heads_mask: u32, // bit h set: kv head h reads the memory slots (explicit memory's memory heads)
+  window: u32,      // sliding window: a query at position p reads context keys p − window < j <= p (0: all)
+  softcap: f32,     // score soft-cap (SOFTCAP only)
 }
 
 override WG_SIZE: u32 = 64u;
@@ -53,8 +58,13 @@ var<private> acc: array<vec_t, HD_MAX / LANES>;
 var<private> run_max: f32;
 var<private> run_sum: f32;
 
-// Folds score s into the running softmax; returns the weight of its value row.
-fn add_score(s: f32) -> f32 {
+// Folds raw score q·k into the running softmax (scaled, soft-capped); returns the weight of its value row.
+fn add_score(raw: f32) -> f32 {
+//#ifdef SOFTCAP
+  let s = params.softcap * tanh_f32(raw * params.scale / params.softcap);
+//#else
+  let s = raw * params.scale;
+//#endif
   if (s > run_max) {
     let c = exp(run_max - s);
     run_sum *= c;
@@ -71,7 +81,7 @@ fn attend_memory(kvh: u32, lo: u32, hi: u32) {
     let base = (kvh * params.mem_count + j) * hd_v;
     var s = 0.0;
     for (var d = 0u; d < hd_v; d++) { s += vdot(q_row[d], mem_k[base + d]); }
-    let p = add_score(s * params.scale);
+    let p = add_score(s);
     for (var d = 0u; d < hd_v; d++) { acc[d] += p * mem_v[base + d]; }
   }
 }
@@ -81,7 +91,7 @@ fn attend_context(kvh: u32, lo: u32, hi: u32) {
     let base = (j * params.kv_heads + kvh) * hd_v;
     var s = 0.0;
     for (var d = 0u; d < hd_v; d++) { s += vdot(q_row[d], k_cache[base + d]); }
-    let p = add_score(s * params.scale);
+    let p = add_score(s);
     for (var d = 0u; d < hd_v; d++) { acc[d] += p * v_cache[base + d]; }
   }
 }
@@ -102,14 +112,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   run_max = NEG_BIG;
   run_sum = 0.0;
 
-  // Joint key index: [0, mem_count) memory slots, then context keys 0 ..= start_pos + row.
-  let total = params.mem_count + params.start_pos + row + 1u;
+  // Joint key index: [0, mem_count) memory slots, then context keys first ..= start_pos + row.
+  let seen = params.start_pos + row + 1u;
+  let first = select(0u, seen - params.window, params.window != 0u && seen > params.window);
+  let total = params.mem_count + seen - first;
   let lo = min(split * params.chunk, total);
   let hi = min(lo + params.chunk, total);
   if (((params.mem_heads_mask >> kvh) & 1u) != 0u) {
     attend_memory(kvh, min(lo, params.mem_count), min(hi, params.mem_count));
   }
-  attend_context(kvh, max(lo, params.mem_count) - params.mem_count, max(hi, params.mem_count) - params.mem_count);
+  attend_context(kvh, first + max(lo, params.mem_count) - params.mem_count, first + max(hi, params.mem_count) - params.mem_count);
 
 //#ifdef DIRECT
   let o_base = params.out_offset / LANES + (row * params.n_heads + head) * hd_v;

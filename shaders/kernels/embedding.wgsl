@@ -1,4 +1,4 @@
-// Embedding gather for one row part of the table: out[t, c] = table[tokens[t], c] for every token
+// Embedding gather for one row part of the table: out[t, c] = table[tokens[t], c] · scale for every token
 // whose id falls in this part. One invocation per table word: one f32, or two packed f16 values;
 // quantized tables (QUANT with Q8_0, Q4_0, Q4_K or Q6_K) dequantize four values per invocation.
 // The last part also writes NaN rows for ids past the table's end, so a bad id cannot go unnoticed.
@@ -12,6 +12,7 @@ struct Params {
   row_start: u32,     // first table row in this part
   part_rows: u32,     // table rows in this part
   last_part: u32,     // 1: this part also handles ids >= row_start + part_rows (writes NaN)
+  scale: f32,         // every value is multiplied by it (Gemma: √hidden; else 1)
 }
 
 override WG_SIZE: u32 = 256u;
@@ -55,14 +56,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   }
   //#ifdef QUANT
   let v = load_w4(row * params.cols + 4u * c);
-  for (var i = 0u; i < 4u; i++) { out[o + 4u * c + i] = v[i]; }
+  for (var i = 0u; i < 4u; i++) { out[o + 4u * c + i] = v[i] * params.scale; }
   //#else
   //#ifdef F16
   let v = unpack2x16float(table[row * words + c]);
-  out[o + 2u * c] = v.x;
-  out[o + 2u * c + 1u] = v.y;
+  out[o + 2u * c] = v.x * params.scale;
+  out[o + 2u * c + 1u] = v.y * params.scale;
   //#else
-  out[o + c] = table[row * words + c];
+  out[o + c] = table[row * words + c] * params.scale;
   //#endif
   //#endif
 }

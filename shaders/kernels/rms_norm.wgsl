@@ -1,6 +1,7 @@
-// RMSNorm per row: y[r, c] = x[r, c] / sqrt(mean_c(x[r, :]²) + eps) * weight[c].
+// RMSNorm per row: y[r, c] = x[r, c] / sqrt(mean_c(x[r, :]²) + eps) * (weight[c] + weight_offset).
 // One workgroup per row; each invocation strides over the columns, then one workgroup sum.
 // IN_PLACE: y is x (one read_write binding; the same invocation reads then writes each element).
+// ACCUMULATE: y += the normed row (Gemma's post-norms, added onto the residual stream).
 //#ifdef SUBGROUPS
 enable subgroups;
 //#endif
@@ -13,6 +14,7 @@ struct Params {
   x_offset: u32,  // element offset of row 0 in x
   y_offset: u32,  // element offset of row 0 in y (in x when IN_PLACE)
   eps: f32,       // added to the mean square
+  weight_offset: f32, // added to each weight (Gemma's 1 + w; else 0)
 }
 
 override WG_SIZE: u32 = 256u;
@@ -26,7 +28,11 @@ fn store_y(i: u32, v: f32) { x[i] = v; }
 @group(0) @binding(1) var<storage, read> x: array<f32>;         // (rows, cols) f32
 @group(0) @binding(2) var<storage, read> weight: array<f32>;    // (cols) f32
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;   // (rows, cols) f32
+//#ifdef ACCUMULATE
+fn store_y(i: u32, v: f32) { y[i] = y[i] + v; }
+//#else
 fn store_y(i: u32, v: f32) { y[i] = v; }
+//#endif
 //#endif
 
 @compute @workgroup_size(WG_SIZE)
@@ -43,6 +49,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
   let total = workgroup_sum(ss, inv);
   let scale = inverseSqrt(total / f32(params.cols) + params.eps);
   for (var c = inv.lid; c < params.cols; c += WG_SIZE) {
-    store_y(ys + c, x[xs + c] * scale * weight[c]);
+    store_y(ys + c, x[xs + c] * scale * (weight[c] + params.weight_offset));
   }
 }

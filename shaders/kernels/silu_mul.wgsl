@@ -1,6 +1,12 @@
-// SwiGLU activation: out[i] = silu(gate[i]) * up[i], silu(x) = x * sigmoid(x).
-// sigmoid from e = exp(-|x|) ∈ (0, 1], so nothing overflows: silu(±100) = 100 / ~0, never inf/NaN.
+// Gated activation: out[i] = act(gate[i]) * up[i].
+//   default: SwiGLU, silu(x) = x * sigmoid(x), sigmoid from e = exp(-|x|) ∈ (0, 1], so nothing
+//            overflows: silu(±100) = 100 / ~0, never inf/NaN.
+//   GELU:    GeGLU with gelu's tanh approximation, 0.5·x·(1 + tanh(√(2/π)·x·(1 + 0.044715·x²))).
+//   GELU_F16 (with GELU): as llama.cpp's CPU backend computes it (GGML_GELU_FP16): x rounded to
+//            f16, gelu of that, rounded to f16; x <= -10 gives 0 and x >= 10 gives x.
 //#include "grid.wgsl"
+//#include "tanh.wgsl"
+//#include "round_f16.wgsl"
 
 struct Params {
   n: u32,            // elements
@@ -46,10 +52,28 @@ fn silu(x: f32) -> f32 {
   return x * sig;
 }
 
+fn gelu_tanh(x: f32) -> f32 {
+  return 0.5 * x * (1.0 + tanh_f32(0.7978845608 * x * (1.0 + 0.044715 * x * x)));
+}
+
+fn act(x: f32) -> f32 {
+//#ifdef GELU
+//#ifdef GELU_F16
+  if (x <= -10.0) { return 0.0; }
+  if (x >= 10.0) { return x; }
+  return round_f16(gelu_tanh(round_f16(x)));
+//#else
+  return gelu_tanh(x);
+//#endif
+//#else
+  return silu(x);
+//#endif
+}
+
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_workgroup(wg, num_wg) * WG_SIZE + lid;
   if (i >= params.n) { return; }
-  store_out(params.out_offset + i, silu(gate[params.gate_offset + i]) * load_up(params.up_offset + i));
+  store_out(params.out_offset + i, act(gate[params.gate_offset + i]) * load_up(params.up_offset + i));
 }

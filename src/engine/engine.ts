@@ -5,7 +5,7 @@
  */
 import { requestGpu, type BufferTally, type GpuContext } from '../gpu/device';
 import { KernelRunner } from '../gpu/runner';
-import { contextLimit, ropeInvFreq } from '../model/config';
+import { contextLimit } from '../model/config';
 import { LlamaModel } from '../model/llama';
 import type { MemoryProvider, RetrievalEvent } from '../memory/provider';
 import { MemorySlots } from '../memory/slots';
@@ -196,7 +196,7 @@ export class Engine {
     ]);
     if (this.slots?.key !== key) {
       this.slots?.slots.destroy();
-      this.slots = { key, slots: new MemorySlots(this.gpu.device, this.model.cfg, policy, ropeInvFreq(this.model.cfg)) };
+      this.slots = { key, slots: new MemorySlots(this.gpu.device, this.model.cfg, policy, (l) => this.model.layerInvFreq(l)) };
     }
     return this.slots.slots;
   }

@@ -3,7 +3,7 @@
  * with the safetensors path's converter), the config from the metadata, the tokenizer and chat
  * template from `tokenizer.ggml.*` / `tokenizer.chat_template`, and where each tensor lies.
  */
-import { ggufSplitFiles, readGgufHeader, type GgufHeader } from '../model/gguf';
+import { ggufMeta, ggufSplitFiles, readGgufHeader, type GgufHeader } from '../model/gguf';
 import { ggufModelConfig, ggufTensorIndex, locateGgufTensors, type GgufFile } from '../model/gguf-model';
 import type { ModelSource } from '../model/source';
 import type { LocatedTensor } from '../model/tensor-plan';
@@ -64,15 +64,15 @@ async function readSplits(source: ModelSource, entry: string): Promise<GgufFile[
   return files;
 }
 
-/** rope_freqs.weight (Llama-3 scaling): headDim/2 f32 divisors of the RoPE frequencies. */
+/** rope_freqs.weight (Llama-3 scaling) or rope_factors_{long,short}.weight (LongRoPE): rotaryDim/2 f32 divisors of the RoPE frequencies. */
 async function ropeFactors(
   source: ModelSource,
-  t: { file: string; begin: number; end: number; type: string; dims: number[] },
+  t: { name: string; file: string; begin: number; end: number; type: string; dims: number[] },
   half: number,
 ): Promise<Float32Array> {
   if (t.type !== 'F32' || t.dims.length !== 1 || t.dims[0] !== half) {
-    throw new ModelConfigError(`GGUF rope_freqs.weight must be ${half} F32 values, got ${t.type} [${t.dims.join(', ')}]`, {
-      tensor: 'rope_freqs.weight',
+    throw new ModelConfigError(`GGUF ${t.name} must be ${half} F32 values, got ${t.type} [${t.dims.join(', ')}]`, {
+      tensor: t.name,
     });
   }
   const out = new Uint8Array(t.end - t.begin);
@@ -100,7 +100,18 @@ export async function loadGgufDescriptors(source: ModelSource, entry: string): P
   const index = ggufTensorIndex(files);
   const config = ggufModelConfig(head, new Set(index.keys()), index.get('token_embd.weight')?.dims ?? null);
   const freqs = index.get('rope_freqs.weight');
-  if (freqs) config.ropeFreqFactors = await ropeFactors(source, freqs, config.headDim / 2);
+  if (freqs) config.ropeFreqFactors = await ropeFactors(source, freqs, config.rotaryDim / 2);
+  const long = index.get('rope_factors_long.weight'),
+    short = index.get('rope_factors_short.weight');
+  if (long && short) {
+    const arch = String(head.metadata.get('general.architecture'));
+    config.longRope = {
+      longFactor: [...(await ropeFactors(source, long, config.rotaryDim / 2))],
+      shortFactor: [...(await ropeFactors(source, short, config.rotaryDim / 2))],
+      original: ggufMeta<number>(head, `${arch}.rope.scaling.original_context_length`, 'number'),
+      attnFactor: ggufMeta<number>(head, `${arch}.rope.scaling.attn_factor`, 'number', 1),
+    };
+  }
   const { tokenizerJson, tokenizerConfig } = ggufTokenizerFiles(head.metadata);
   const tokenizer = Tokenizer.fromJSON(tokenizerJson, tokenizerConfig, { eosTokenId: config.eosTokenIds });
   const arch = String(head.metadata.get('general.architecture'));

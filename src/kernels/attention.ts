@@ -29,6 +29,8 @@ export const attentionKernel = {
     ['out_offset', 'u32'],
     ['scale', 'f32'],
     ['mem_heads_mask', 'u32'],
+    ['window', 'u32'],
+    ['softcap', 'f32'],
   ] as const),
 };
 
@@ -58,6 +60,10 @@ export interface AttentionArgs {
   /** Memory slots seen by every row without a mask: k, v (kvHeads, count, headDim) f32, RoPE'd keys. */
   /** Memory slots; `headMask` bit h set = kv head h reads them (default: every head; up to 32 kv heads). */
   memory?: { k: GPUBuffer; v: GPUBuffer; count: number; headMask?: number };
+  /** Sliding window: the query at position p reads context keys p − window < j <= p only (memory slots always). */
+  window?: number;
+  /** Gemma 2's soft-cap: scores s = scale·q·k become softcap · tanh(s / softcap). */
+  softcap?: number;
   /** Upper bound on key splits per (row, head); 1 forces the single-pass path. Default: automatic. */
   maxSplits?: number;
 }
@@ -87,7 +93,9 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
   validate(args);
   const { m, nHeads, headDim } = args;
   const memCount = args.memory?.count ?? 0;
-  const plan = planAttention(m, nHeads, memCount + args.startPos + m, args.maxSplits);
+  const contextKeys = Math.min(args.startPos + m, args.window ?? Number.POSITIVE_INFINITY); // the most any row reads
+  const plan = planAttention(m, nHeads, memCount + contextKeys, args.maxSplits);
+  const softcap = args.softcap !== undefined;
   const direct = plan.nSplits === 1;
   const hdVariant = headDim <= 64 ? 64 : headDim <= 128 ? 128 : 256;
   const outOffset = args.outOffset ?? 0;
@@ -97,9 +105,9 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
   // vec4 loads when every vector the kernel touches starts on a multiple of 4 elements.
   const vec4 = headDim % 4 === 0 && (args.qOffset ?? 0) % 4 === 0 && (!direct || outOffset % 4 === 0);
   run.dispatch({
-    key: `attention.${direct ? 'direct' : 'split'}.${vec4 ? 'vec4' : 'f32'}.hd${hdVariant}.wg${wgSize}`,
+    key: `attention.${direct ? 'direct' : 'split'}.${vec4 ? 'vec4' : 'f32'}${softcap ? '.softcap' : ''}.hd${hdVariant}.wg${wgSize}`,
     source,
-    defines: [...(direct ? ['DIRECT'] : []), ...(vec4 ? ['VEC4'] : []), `HD${hdVariant}`],
+    defines: [...(direct ? ['DIRECT'] : []), ...(vec4 ? ['VEC4'] : []), ...(softcap ? ['SOFTCAP'] : []), `HD${hdVariant}`],
     constants: { WG_SIZE: wgSize },
     params: attentionKernel.params.pack({
       m,
@@ -115,6 +123,8 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
       out_offset: direct ? outOffset : 0,
       scale: args.scale,
       mem_heads_mask: (args.memory?.headMask ?? 0xffffffff) >>> 0,
+      window: args.window ?? 0,
+      softcap: args.softcap ?? 0,
     }),
     buffers: [args.q, args.kCache, args.vCache, mem.k, mem.v, dst],
     workgroups: gridFor(Math.ceil((rowsHeads * plan.nSplits) / wgSize), run.maxWorkgroupsPerDimension),
@@ -143,6 +153,8 @@ function validate(a: AttentionArgs): void {
     .that(a.nHeads % a.kvHeads === 0, 'nHeads', `a multiple of kvHeads = ${a.kvHeads}`, a.nHeads)
     .that(a.headDim <= maxHeadDim, 'headDim', `<= ${maxHeadDim}`, a.headDim)
     .that(Number.isFinite(a.scale), 'scale', 'a finite number', a.scale)
+    .that(a.window === undefined || (Number.isInteger(a.window) && a.window >= 1), 'window', 'a positive integer', a.window)
+    .that(a.softcap === undefined || (Number.isFinite(a.softcap) && a.softcap > 0), 'softcap', 'a finite number > 0', a.softcap)
     .distinct('out', a.out, 'q', a.q);
   const row = a.kvHeads * a.headDim;
   c.fits('q', a.q, (a.qOffset ?? 0) + a.m * a.nHeads * a.headDim)

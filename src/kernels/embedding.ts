@@ -1,4 +1,4 @@
-/** Embedding gather: out[t, :] = table[tokens[t], :] from a GpuMatrix in any weight format (quantized rows dequantized). */
+/** Embedding gather: out[t, :] = table[tokens[t], :] · scale from a GpuMatrix in any weight format (quantized rows dequantized). */
 import source from '../../shaders/kernels/embedding.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
@@ -16,6 +16,7 @@ export const embeddingKernel = {
     ['row_start', 'u32'],
     ['part_rows', 'u32'],
     ['last_part', 'u32'],
+    ['scale', 'f32'],
   ] as const),
 };
 
@@ -28,6 +29,7 @@ export interface EmbeddingArgs {
   count: number;
   out: GPUBuffer; // (count, cols) f32
   outOffset?: number; // element offset of out[0, 0]
+  scale?: number; // every value × this (Gemma: f32 √hidden); default 1
 }
 
 /**
@@ -40,6 +42,7 @@ export function encodeEmbedding(run: KernelRunner, args: EmbeddingArgs): void {
     outOffset = args.outOffset ?? 0;
   new ArgCheck('embedding')
     .positive({ count })
+    .that(Number.isFinite(args.scale ?? 1), 'scale', 'a finite number', args.scale)
     .offsets({ tokenOffset, outOffset })
     .fits('tokens', args.tokens, tokenOffset + count)
     .fits('out', args.out, outOffset + count * table.cols);
@@ -62,6 +65,7 @@ export function encodeEmbedding(run: KernelRunner, args: EmbeddingArgs): void {
         row_start: part.rowStart,
         part_rows: part.rows,
         last_part: i === table.parts.length - 1 ? 1 : 0,
+        scale: args.scale ?? 1,
       }),
       buffers: [part.buffer, args.tokens, args.out],
       workgroups,

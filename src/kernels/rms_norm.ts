@@ -1,4 +1,7 @@
-/** RMSNorm per row (Llama): y = x / sqrt(mean(x²) + eps) * weight. In place when x === y. */
+/**
+ * RMSNorm per row (Llama): y = x / sqrt(mean(x²) + eps) * (weight + weightOffset). In place when
+ * x === y; with `accumulate`, added onto y (Gemma's post-attention and post-feedforward norms).
+ */
 import source from '../../shaders/kernels/rms_norm.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { gridFor, type KernelRunner } from '../gpu/runner';
@@ -13,6 +16,7 @@ export const rmsNormKernel = {
     ['x_offset', 'u32'],
     ['y_offset', 'u32'],
     ['eps', 'f32'],
+    ['weight_offset', 'f32'],
   ] as const),
 };
 
@@ -29,12 +33,16 @@ export interface RmsNormArgs {
   rows: number;
   cols: number;
   eps: number;
+  /** Added to every weight (Gemma's RMSNorm scales by 1 + w); default 0. */
+  weightOffset?: number;
+  /** y += the normed rows instead of y = (y must not be x). */
+  accumulate?: boolean;
   /** Use the subgroup reduction; default: when the device has the `subgroups` feature. */
   subgroups?: boolean;
 }
 
-export function rmsNormKey(inPlace: boolean, subgroups: boolean): string {
-  return `rms_norm.f32${inPlace ? '.inplace' : ''}${subgroups ? '.subgroups' : ''}.wg${wgSize}`;
+export function rmsNormKey(inPlace: boolean, subgroups: boolean, accumulate = false): string {
+  return `rms_norm.f32${inPlace ? '.inplace' : ''}${accumulate ? '.accumulate' : ''}${subgroups ? '.subgroups' : ''}.wg${wgSize}`;
 }
 
 export function encodeRmsNorm(run: KernelRunner, args: RmsNormArgs): void {
@@ -50,13 +58,14 @@ export function encodeRmsNorm(run: KernelRunner, args: RmsNormArgs): void {
       feature: 'subgroups',
     });
   }
-  const defines = [...(inPlace ? ['IN_PLACE'] : []), ...(subgroups ? ['SUBGROUPS'] : [])];
+  const accumulate = args.accumulate ?? false;
+  const defines = [...(inPlace ? ['IN_PLACE'] : []), ...(accumulate ? ['ACCUMULATE'] : []), ...(subgroups ? ['SUBGROUPS'] : [])];
   run.dispatch({
-    key: rmsNormKey(inPlace, subgroups),
+    key: rmsNormKey(inPlace, subgroups, accumulate),
     source,
     defines,
     constants: { WG_SIZE: wgSize },
-    params: rmsNormKernel.params.pack({ rows, cols, x_offset: xOffset, y_offset: yOffset, eps }),
+    params: rmsNormKernel.params.pack({ rows, cols, x_offset: xOffset, y_offset: yOffset, eps, weight_offset: args.weightOffset ?? 0 }),
     buffers: inPlace ? [x, weight] : [x, weight, y],
     workgroups: gridFor(rows, run.maxWorkgroupsPerDimension),
   });
@@ -67,6 +76,8 @@ function validate(a: RmsNormArgs, xOffset: number, yOffset: number): void {
     .positive({ rows: a.rows, cols: a.cols })
     .that(a.cols <= rmsNormMaxCols, 'cols', `an integer in [1, ${rmsNormMaxCols}]`, a.cols)
     .that(a.eps >= 0, 'eps', 'a number >= 0', a.eps)
+    .that(Number.isFinite(a.weightOffset ?? 0), 'weightOffset', 'a finite number', a.weightOffset)
+    .that(!(a.accumulate && a.x === a.y), 'accumulate', 'y distinct from x', 'y === x')
     .offsets({ xOffset, yOffset });
   const n = a.rows * a.cols;
   c.fits('x', a.x, xOffset + n)

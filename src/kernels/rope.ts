@@ -18,6 +18,8 @@ export const ropeKernel = {
     ['row_stride', 'u32'],
     ['offset', 'u32'],
     ['start_pos', 'u32'],
+    ['rot_dim', 'u32'],
+    ['scale', 'f32'],
   ] as const),
 };
 
@@ -33,8 +35,12 @@ export interface RopeArgs {
   headDim: number; // even
   rowStride?: number; // elements between rows; default heads * headDim
   startPos: number; // absolute position of row 0
-  invFreq: GPUBuffer; // (headDim/2) f32, see ropeInvFreqBuffer
+  invFreq: GPUBuffer; // (rotaryDim/2) f32, see ropeInvFreqBuffer
   style: RopeStyle;
+  /** Leading elements of each head that rotate (Phi-3's partial rotary); even, default headDim. */
+  rotaryDim?: number;
+  /** cos and sin are multiplied by it (LongRoPE's attention factor); default 1. */
+  scale?: number;
 }
 
 /** Uploads per-pair inverse frequencies (headDim/2 f32) to a storage buffer, once at load. */
@@ -51,8 +57,9 @@ export function ropeInvFreqBuffer(device: GPUDevice, invFreq: Float32Array): GPU
 export function encodeRope(run: KernelRunner, args: RopeArgs): void {
   const offset = args.offset ?? 0;
   const rowStride = args.rowStride ?? args.heads * args.headDim;
-  validate(args, offset, rowStride);
-  const pairs = args.rows * args.heads * (args.headDim / 2);
+  const rotaryDim = args.rotaryDim ?? args.headDim;
+  validate(args, offset, rowStride, rotaryDim);
+  const pairs = args.rows * args.heads * (rotaryDim / 2);
   run.dispatch({
     key: `rope.${args.style}.f32.wg${wgSize}`,
     source,
@@ -65,16 +72,25 @@ export function encodeRope(run: KernelRunner, args: RopeArgs): void {
       row_stride: rowStride,
       offset,
       start_pos: args.startPos,
+      rot_dim: rotaryDim,
+      scale: args.scale ?? 1,
     }),
     buffers: [args.x, args.invFreq],
     workgroups: gridFor(Math.ceil(pairs / wgSize), run.maxWorkgroupsPerDimension),
   });
 }
 
-function validate(a: RopeArgs, offset: number, rowStride: number): void {
+function validate(a: RopeArgs, offset: number, rowStride: number, rotaryDim: number): void {
   const c = new ArgCheck('rope')
     .positive({ rows: a.rows, heads: a.heads, headDim: a.headDim })
     .that(a.headDim % 2 === 0, 'headDim', 'an even integer >= 2', a.headDim)
+    .that(
+      Number.isInteger(rotaryDim) && rotaryDim >= 2 && rotaryDim % 2 === 0 && rotaryDim <= a.headDim,
+      'rotaryDim',
+      `an even integer in [2, headDim = ${a.headDim}]`,
+      rotaryDim,
+    )
+    .that(Number.isFinite(a.scale ?? 1), 'scale', 'a finite number', a.scale)
     .offsets({ startPos: a.startPos, offset })
     .that(a.startPos + a.rows <= 2 ** 24, 'startPos', 'an integer with startPos + rows <= 2^24 (exact in f32)', a.startPos)
     .that(a.style === 'half' || a.style === 'interleaved', 'style', "'half' or 'interleaved'", a.style)
@@ -84,5 +100,5 @@ function validate(a: RopeArgs, offset: number, rowStride: number): void {
       `>= heads*headDim = ${a.heads * a.headDim}`,
       rowStride,
     );
-  c.fits('x', a.x, offset + (a.rows - 1) * rowStride + a.heads * a.headDim).fits('invFreq', a.invFreq, a.headDim / 2);
+  c.fits('x', a.x, offset + (a.rows - 1) * rowStride + a.heads * a.headDim).fits('invFreq', a.invFreq, rotaryDim / 2);
 }

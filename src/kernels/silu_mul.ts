@@ -1,5 +1,7 @@
 /**
- * SwiGLU activation: out = silu(gate) * up over n elements. Any of the three may share a buffer
+ * Gated activation: out = act(gate) * up over n elements, act silu (SwiGLU) or gelu's tanh
+ * approximation (GeGLU, Gemma); `geluF16Table` computes gelu as llama.cpp's CPU backend does, from
+ * its f16 table (x rounded to f16, gelu rounded to f16; ggml-cpu's GGML_GELU_FP16), for the oracle. Any of the three may share a buffer
  * (in place: out === gate or out === up) as long as the written range equals or misses the others.
  */
 import source from '../../shaders/kernels/silu_mul.wgsl?raw';
@@ -27,6 +29,8 @@ export interface SiluMulArgs {
   gateOffset?: number; // elements
   upOffset?: number; // elements
   outOffset?: number; // elements
+  act?: 'silu' | 'gelu_tanh'; // default silu
+  geluF16Table?: boolean; // with gelu_tanh: llama.cpp's f16-table gelu
 }
 
 export function encodeSiluMul(run: KernelRunner, args: SiluMulArgs): void {
@@ -36,12 +40,16 @@ export function encodeSiluMul(run: KernelRunner, args: SiluMulArgs): void {
   validate(args, gateOffset, upOffset, outOffset);
   const { gate, up, out } = args;
   const variant = out === gate ? (up === gate ? 'inplace_all' : 'inplace_gate') : out === up ? 'inplace_up' : 'f32';
-  const defines = { f32: [], inplace_gate: ['OUT_IS_GATE'], inplace_up: ['OUT_IS_UP'], inplace_all: ['OUT_IS_GATE', 'UP_IS_GATE'] }[
-    variant
+  const gelu = args.act === 'gelu_tanh',
+    table = gelu && args.geluF16Table === true;
+  const defines = [
+    ...{ f32: [], inplace_gate: ['OUT_IS_GATE'], inplace_up: ['OUT_IS_UP'], inplace_all: ['OUT_IS_GATE', 'UP_IS_GATE'] }[variant],
+    ...(gelu ? ['GELU'] : []),
+    ...(table ? ['GELU_F16'] : []),
   ];
   const buffers = { f32: [gate, up, out], inplace_gate: [gate, up], inplace_up: [gate, up], inplace_all: [gate] }[variant];
   run.dispatch({
-    key: `silu_mul.${variant}.wg${wgSize}`,
+    key: `silu_mul.${gelu ? (table ? 'gelu_f16' : 'gelu') : 'silu'}.${variant}.wg${wgSize}`,
     source,
     defines,
     constants: { WG_SIZE: wgSize },
@@ -54,6 +62,7 @@ export function encodeSiluMul(run: KernelRunner, args: SiluMulArgs): void {
 function validate(a: SiluMulArgs, gateOffset: number, upOffset: number, outOffset: number): void {
   new ArgCheck('silu_mul')
     .positive({ n: a.n })
+    .that(a.act === undefined || a.act === 'silu' || a.act === 'gelu_tanh', 'act', "'silu' or 'gelu_tanh'", a.act)
     .offsets({ gateOffset, upOffset, outOffset })
     .fits('gate', a.gate, gateOffset + a.n)
     .fits('up', a.up, upOffset + a.n)

@@ -14,9 +14,12 @@ export function contextPositionOffset(p: MemoryPolicy): number {
   return p.positionScheme === 'parallel' ? p.referenceLength : p.memoriesPerRetrieval * p.referenceLength;
 }
 
-/** Rotates a RoPE'd (half-split) vector further by `delta` positions in place: R(p + δ) = R(δ)·R(p). */
-export function rerotate(v: Float32Array, offset: number, headDim: number, invFreq: Float32Array, delta: number): void {
-  const half = headDim / 2;
+/**
+ * Rotates a RoPE'd (half-split) vector further by `delta` positions in place: R(p + δ) = R(δ)·R(p).
+ * Its leading 2·invFreq.length elements rotate (fewer than headDim with partial rotary).
+ */
+export function rerotate(v: Float32Array, offset: number, invFreq: Float32Array, delta: number): void {
+  const half = invFreq.length;
   for (let i = 0; i < half; i++) {
     const a = Math.fround(delta * invFreq[i]);
     const c = Math.cos(a),
@@ -42,7 +45,8 @@ export class MemorySlots {
     private readonly device: GPUDevice,
     private readonly cfg: ModelConfig,
     readonly policy: MemoryPolicy,
-    private readonly invFreq: Float32Array,
+    /** Layer l's RoPE frequencies (null: the layer does not rotate, e.g. SmolLM3's NoPE layers). */
+    private readonly invFreqOf: (layer: number) => Float32Array | null,
   ) {
     this.slots = policy.memoriesPerRetrieval * policy.tokensPerHead;
     const elems = cfg.numKvHeads * Math.max(1, this.slots) * cfg.headDim;
@@ -80,7 +84,8 @@ export class MemorySlots {
     const first = used.map((_, r) => used.slice(0, r).reduce((a, b) => a + b, 0));
     const S = used.reduce((a, b) => a + b, 0); // the kernel reads (kvHeads, count, headDim) with stride count
     const memHeads = p.memoryHeads.length;
-    p.memoryLayers.forEach((_, li) => {
+    p.memoryLayers.forEach((layer, li) => {
+      const invFreq = this.invFreqOf(layer);
       this.stagingK.fill(0);
       this.stagingV.fill(0);
       records.forEach((rec, r) => {
@@ -91,7 +96,7 @@ export class MemorySlots {
             const dst = (g * S + first[r] + t) * hd;
             this.stagingK.set(rec.keys.subarray(src, src + hd), dst);
             this.stagingV.set(rec.values.subarray(src, src + hd), dst);
-            if (delta) rerotate(this.stagingK, dst, hd, this.invFreq, delta);
+            if (delta && invFreq) rerotate(this.stagingK, dst, invFreq, delta);
           }
         });
       });

@@ -112,12 +112,8 @@ function parseRopeScaling(v: unknown): RopeScaling | null {
   return scaling;
 }
 
-function checkActivation(raw: Json): void {
-  const act = raw.hidden_act ?? 'silu';
-  if (act !== 'silu')
-    throw new UnsupportedModelError(`Unsupported hidden_act ${JSON.stringify(act)}; supported: silu`, { hiddenAct: act as never });
-  if (raw.mlp_bias === true)
-    throw new UnsupportedModelError('Unsupported mlp_bias: true (MLP projections without bias only)', { field: 'mlp_bias' });
+/** What no architecture here implements, refused by name: a mixture of experts. */
+function checkDense(raw: Json): void {
   for (const key of ['num_experts', 'num_local_experts', 'n_routed_experts']) {
     const n = raw[key];
     if (typeof n === 'number' && n > 0) {
@@ -160,7 +156,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
   if (!isObject(json)) throw new ModelConfigError('config.json must be a JSON object', { field: '(root)' });
   const raw = json;
   const arch = resolveArch(raw);
-  checkActivation(raw);
+  checkDense(raw);
   const shape = parseShape(raw);
   const numLayers = positiveInt(raw, 'num_hidden_layers');
   const intermediateSize = positiveInt(raw, 'intermediate_size');
@@ -183,7 +179,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
     vocabSize,
     rmsNormEps: positiveNumber(raw, 'rms_norm_eps', 1e-6),
     ropeTheta: positiveNumber(raw.rope_theta === undefined ? ropeParams : raw, 'rope_theta', 10000),
-    ropeScaling: parseRopeScaling(raw.rope_scaling ?? (ropeParams.rope_type ? ropeParams : null)),
+    ropeScaling: block.longRope ? null : parseRopeScaling(raw.rope_scaling ?? (ropeParams.rope_type ? ropeParams : null)),
     maxPositionEmbeddings: positiveInt(raw, 'max_position_embeddings', arch.defaultMaxPositions),
     tieWordEmbeddings,
     bosTokenId: bos.length > 0 ? bos[0] : null,
@@ -193,19 +189,29 @@ export function parseModelConfig(json: unknown): ModelConfig {
 }
 
 /**
- * RoPE inverse frequencies, headDim/2 of them: theta^(-2i/headDim), with Llama-3 frequency scaling
- * applied as in HF transformers `_compute_llama3_parameters`, or divided by a GGUF's rope_freqs
- * factors as llama.cpp does. Computed in float64, stored f32.
+ * RoPE inverse frequencies, rotaryDim/2 of them (rotaryDim = headDim but for partial rotary):
+ * theta^(-2i/rotaryDim), with Llama-3 frequency scaling applied as in HF transformers
+ * `_compute_llama3_parameters`, or divided by a GGUF's rope_freqs factors as llama.cpp does, or by
+ * LongRoPE's long factors when `contextLength` exceeds its original context (else the short ones);
+ * `localTheta`: Gemma 3's windowed layers' unscaled base. Computed in float64, stored f32.
  */
-export function ropeInvFreq(cfg: ModelConfig): Float32Array {
-  const half = cfg.headDim / 2;
-  const out = new Float32Array(half);
-  const s = cfg.ropeScaling;
-  for (let i = 0; i < half; i++) {
-    const invFreq = 1 / cfg.ropeTheta ** ((2 * i) / cfg.headDim);
-    out[i] = (s ? llama3Scale(invFreq, s) : invFreq) / (cfg.ropeFreqFactors?.[i] ?? 1);
+export function ropeInvFreq(cfg: ModelConfig, opts: { localTheta?: number; contextLength?: number } = {}): Float32Array {
+  const dim = cfg.rotaryDim;
+  const out = new Float32Array(dim / 2);
+  const local = opts.localTheta !== undefined;
+  const s = local ? null : cfg.ropeScaling; // Gemma 3's local base is unscaled
+  const lr = local ? null : cfg.longRope;
+  const ext = lr ? ((opts.contextLength ?? 0) > lr.original ? lr.longFactor : lr.shortFactor) : null;
+  for (let i = 0; i < dim / 2; i++) {
+    const invFreq = 1 / (opts.localTheta ?? cfg.ropeTheta) ** ((2 * i) / dim);
+    out[i] = (s ? llama3Scale(invFreq, s) : invFreq) / (cfg.ropeFreqFactors?.[i] ?? 1) / (ext?.[i] ?? 1);
   }
   return out;
+}
+
+/** What cos and sin are multiplied by (LongRoPE's attention factor; else 1). */
+export function ropeScale(cfg: ModelConfig): number {
+  return cfg.longRope?.attnFactor ?? 1;
 }
 
 function llama3Scale(invFreq: number, s: RopeScaling): number {

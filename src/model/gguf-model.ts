@@ -9,7 +9,7 @@ import { MissingTensorError, ModelConfigError, ShapeMismatchError, UnsupportedDt
 import { architectures, archByFamily, archByGguf, ggufNameFromTemplates, ggufNameOf, type ArchSpec } from './arch/index';
 import type { ModelConfig } from './config';
 import { ggufMeta, supportedGgufTypes, type GgufHeader, type GgufTensorInfo } from './gguf';
-import { expectedTensors, type LocatedTensor } from './tensor-plan';
+import { expectedTensors, splitFused, type LocatedTensor } from './tensor-plan';
 
 /** HF tensor name → llama.cpp's GGUF name, as the architecture declares it (model/arch; default Llama's). */
 export function ggufTensorName(hfName: string, family = 'llama'): string {
@@ -68,10 +68,6 @@ export function ggufModelConfig(h: GgufHeader, tensorNames: ReadonlySet<string>,
     throw new UnsupportedModelError('GGUF attention.value_length ≠ key_length is not supported', {
       field: `${arch}.attention.value_length`,
     });
-  if (int('rope.dimension_count', headDim) !== headDim)
-    throw new UnsupportedModelError('partial rotary embeddings (rope.dimension_count < head dim) are not supported', {
-      field: `${arch}.rope.dimension_count`,
-    });
   if (numHeads % numKvHeads !== 0 || headDim % 2 !== 0) {
     throw new ModelConfigError(`GGUF heads (${numHeads} query, ${numKvHeads} kv, dim ${headDim}) are inconsistent`, {
       field: `${arch}.attention.head_count_kv`,
@@ -83,10 +79,15 @@ export function ggufModelConfig(h: GgufHeader, tensorNames: ReadonlySet<string>,
   const intermediateSize = int('feed_forward_length');
   const tieWordEmbeddings = !tensorNames.has('output.weight');
   const shape = { hiddenSize, numHeads, numKvHeads, headDim, numLayers, intermediateSize, vocabSize, tieWordEmbeddings };
+  const block = known.blockFromGguf(h, shape, tensorNames);
+  if (int('rope.dimension_count', headDim) !== block.rotaryDim)
+    throw new UnsupportedModelError(`partial rotary embeddings (rope.dimension_count < head dim) are not supported for ${arch}`, {
+      field: `${arch}.rope.dimension_count`,
+    });
   return {
     family: known.family,
     architecture: known.hfArchitecture,
-    ...known.blockFromGguf(h, shape, tensorNames),
+    ...block,
     hiddenSize,
     numHeads,
     numKvHeads,
@@ -169,5 +170,5 @@ export function locateGgufTensors(
       interleavedHeadRows: qk ? cfg.headDim : undefined,
     });
   }
-  return out;
+  return splitFused(cfg, out);
 }

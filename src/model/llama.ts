@@ -12,7 +12,8 @@ import { encodeMatmul, type MatmulArgs } from '../kernels/matmul';
 import { encodeRmsNorm } from '../kernels/rms_norm';
 import { encodeRope, ropeInvFreqBuffer } from '../kernels/rope';
 import { encodeSiluMul } from '../kernels/silu_mul';
-import { ropeInvFreq, type ModelConfig } from './config';
+import { encodeSoftcap } from '../kernels/softcap';
+import { ropeInvFreq, ropeScale, type ModelConfig } from './config';
 import { KvCache } from './kv-cache';
 import type { ModelWeights } from './weights';
 
@@ -54,6 +55,8 @@ export class LlamaModel {
   private readonly gate: GPUBuffer; // (maxChunk, intermediate)
   private readonly up: GPUBuffer; // (maxChunk, intermediate)
   private readonly invFreq: GPUBuffer; // (headDim/2) f32
+  private readonly localInvFreq: GPUBuffer | null; // (headDim/2) f32: Gemma 3's windowed layers' own RoPE base
+  private readonly invFreqs: { global: Float32Array; local: Float32Array | null };
   private readonly rounded: GPUBuffer | null; // (maxChunk, max(hidden, heads*headDim, intermediate)): matmul inputs rounded as llama.cpp does
   readonly activationBytes: number;
 
@@ -76,7 +79,12 @@ export class LlamaModel {
     this.gate = buf('act.gate', n * c.intermediateSize);
     this.up = buf('act.up', n * c.intermediateSize);
     this.logits = buf('act.logits', c.vocabSize);
-    this.invFreq = ropeInvFreqBuffer(device, ropeInvFreq(cfg));
+    this.invFreqs = {
+      global: ropeInvFreq(cfg, { contextLength }),
+      local: cfg.ropeLocalTheta === null ? null : ropeInvFreq(cfg, { localTheta: cfg.ropeLocalTheta }),
+    };
+    this.invFreq = ropeInvFreqBuffer(device, this.invFreqs.global);
+    this.localInvFreq = this.invFreqs.local && ropeInvFreqBuffer(device, this.invFreqs.local);
     const widest = Math.max(c.hiddenSize, c.numHeads * c.headDim, c.intermediateSize);
     this.rounded = weights.inputRounding.size > 0 ? buf('act.rounded', n * widest) : null;
     this.activationBytes =
@@ -106,68 +114,112 @@ export class LlamaModel {
    */
   record(run: KernelRunner, m: number, startPos: number, opts: RecordOptions = {}): void {
     const c = this.cfg,
-      w = this.weights,
-      H = c.hiddenSize;
+      w = this.weights;
     const kv = opts.kv ?? this.kv,
-      kvRow = kv.rowElems,
       pos = startPos + (opts.positionOffset ?? 0);
     const layers = opts.layers ?? c.numLayers;
-    encodeEmbedding(run, { table: w.embed, tokens: this.tokens, count: m, out: this.x });
-    for (let l = 0; l < layers; l++) {
-      const lw = w.layers[l],
-        cache = kv.layers[l],
-        kvOffset = startPos * kvRow;
-      encodeRmsNorm(run, { x: this.x, weight: lw.attnNorm, y: this.xn, rows: m, cols: H, eps: c.rmsNormEps });
-      this.matmul(run, { x: this.xn, w: lw.q, bias: lw.qBias ?? undefined, y: this.q, m });
-      this.matmul(run, { x: this.xn, w: lw.k, bias: lw.kBias ?? undefined, y: cache.k, yOffset: kvOffset, m });
-      this.matmul(run, { x: this.xn, w: lw.v, bias: lw.vBias ?? undefined, y: cache.v, yOffset: kvOffset, m });
-      if (lw.qNorm && lw.kNorm) {
-        encodeRmsNorm(run, { x: this.q, weight: lw.qNorm, y: this.q, rows: m * c.numHeads, cols: c.headDim, eps: c.rmsNormEps });
-        const k = { x: cache.k, xOffset: kvOffset, y: cache.k, yOffset: kvOffset };
-        encodeRmsNorm(run, { ...k, weight: lw.kNorm, rows: m * c.numKvHeads, cols: c.headDim, eps: c.rmsNormEps });
-      }
-      opts.onProjected?.(l, this.q, kvOffset);
-      if (c.layerRope[l]) this.rope(run, cache.k, kvOffset, m, pos);
-      const mem = opts.memory?.[l];
-      encodeAttention(run, {
-        q: this.q,
-        out: this.attn,
-        kCache: cache.k,
-        vCache: cache.v,
-        m,
-        startPos,
-        nHeads: c.numHeads,
-        kvHeads: c.numKvHeads,
-        headDim: c.headDim,
-        scale: 1 / Math.sqrt(c.headDim),
-        memory: mem && mem.count > 0 ? mem : undefined,
-      });
-      this.matmul(run, { x: this.attn, w: lw.o, bias: lw.oBias ?? undefined, y: this.x, m, accumulate: true });
-      encodeRmsNorm(run, { x: this.x, weight: lw.mlpNorm, y: this.xn, rows: m, cols: H, eps: c.rmsNormEps });
-      this.matmul(run, { x: this.xn, w: lw.gate, y: this.gate, m });
-      this.matmul(run, { x: this.xn, w: lw.up, y: this.up, m });
-      encodeSiluMul(run, { gate: this.gate, up: this.up, out: this.gate, n: m * c.intermediateSize });
-      this.matmul(run, { x: this.gate, w: lw.down, y: this.x, m, accumulate: true });
-    }
+    encodeEmbedding(run, { table: w.embed, tokens: this.tokens, count: m, out: this.x, scale: c.embedScale });
+    for (let l = 0; l < layers; l++) this.recordLayer(run, l, m, startPos, pos, kv, opts);
     if (layers < c.numLayers) return;
-    encodeRmsNorm(run, { x: this.x, xOffset: (m - 1) * H, weight: w.finalNorm, y: this.xn, rows: 1, cols: H, eps: c.rmsNormEps });
+    this.norm(run, this.x, w.finalNorm, this.xn, 1, (m - 1) * c.hiddenSize);
     this.matmul(run, { x: this.xn, w: w.lmHead, y: this.logits, m: 1 });
+    if (c.finalSoftcap !== null) encodeSoftcap(run, { x: this.logits, n: c.vocabSize, cap: c.finalSoftcap });
+  }
+
+  /** One block: norm, attention (q/k norms, RoPE, window, memory), residual; norm, MLP, residual; Gemma's sandwich norms. */
+  private recordLayer(run: KernelRunner, l: number, m: number, startPos: number, pos: number, kv: KvCache, opts: RecordOptions): void {
+    const c = this.cfg,
+      lw = this.weights.layers[l],
+      cache = kv.layers[l],
+      kvOffset = startPos * kv.rowElems;
+    this.norm(run, this.x, lw.attnNorm, this.xn, m);
+    this.matmul(run, { x: this.xn, w: lw.q, bias: lw.qBias ?? undefined, y: this.q, m });
+    this.matmul(run, { x: this.xn, w: lw.k, bias: lw.kBias ?? undefined, y: cache.k, yOffset: kvOffset, m });
+    this.matmul(run, { x: this.xn, w: lw.v, bias: lw.vBias ?? undefined, y: cache.v, yOffset: kvOffset, m });
+    if (lw.qNorm && lw.kNorm) {
+      const head = { cols: c.headDim, eps: c.rmsNormEps, weightOffset: c.normOffset };
+      encodeRmsNorm(run, { x: this.q, weight: lw.qNorm, y: this.q, rows: m * c.numHeads, ...head });
+      encodeRmsNorm(run, {
+        x: cache.k,
+        xOffset: kvOffset,
+        y: cache.k,
+        yOffset: kvOffset,
+        weight: lw.kNorm,
+        rows: m * c.numKvHeads,
+        ...head,
+      });
+    }
+    opts.onProjected?.(l, this.q, kvOffset);
+    const window = c.layerWindows[l];
+    if (c.layerRope[l]) this.rope(run, cache.k, kvOffset, m, pos, this.usesLocalRope(l) ? this.localInvFreq! : this.invFreq);
+    const mem = opts.memory?.[l];
+    encodeAttention(run, {
+      q: this.q,
+      out: this.attn,
+      kCache: cache.k,
+      vCache: cache.v,
+      m,
+      startPos,
+      nHeads: c.numHeads,
+      kvHeads: c.numKvHeads,
+      headDim: c.headDim,
+      scale: c.attnScale,
+      window: window ?? undefined,
+      softcap: c.attnSoftcap ?? undefined,
+      memory: mem && mem.count > 0 ? mem : undefined,
+    });
+    if (lw.postAttnNorm) {
+      this.matmul(run, { x: this.attn, w: lw.o, y: this.xn, m });
+      this.norm(run, this.xn, lw.postAttnNorm, this.x, m, 0, true);
+    } else this.matmul(run, { x: this.attn, w: lw.o, bias: lw.oBias ?? undefined, y: this.x, m, accumulate: true });
+    this.norm(run, this.x, lw.mlpNorm, this.xn, m);
+    this.matmul(run, { x: this.xn, w: lw.gate, y: this.gate, m });
+    this.matmul(run, { x: this.xn, w: lw.up, y: this.up, m });
+    encodeSiluMul(run, {
+      gate: this.gate,
+      up: this.up,
+      out: this.gate,
+      n: m * c.intermediateSize,
+      act: c.mlpAct,
+      geluF16Table: c.mlpAct === 'gelu_tanh' && this.weights.llamaCppRounding,
+    });
+    if (lw.postFfnNorm) {
+      this.matmul(run, { x: this.gate, w: lw.down, y: this.xn, m });
+      this.norm(run, this.xn, lw.postFfnNorm, this.x, m, 0, true);
+    } else this.matmul(run, { x: this.gate, w: lw.down, y: this.x, m, accumulate: true });
+  }
+
+  /** RMSNorm of `rows` hidden-size rows (from element `xOffset`) into y, or added onto y (`accumulate`: a sandwich norm's residual). */
+  private norm(run: KernelRunner, x: GPUBuffer, weight: GPUBuffer, y: GPUBuffer, rows: number, xOffset = 0, accumulate = false): void {
+    const c = this.cfg;
+    encodeRmsNorm(run, { x, xOffset, weight, y, rows, cols: c.hiddenSize, eps: c.rmsNormEps, weightOffset: c.normOffset, accumulate });
+  }
+
+  /** Gemma 3: windowed layers rotate with the local base. */
+  private usesLocalRope(l: number): boolean {
+    return this.localInvFreq !== null && this.cfg.layerWindows[l] !== null;
+  }
+
+  /** Layer l's RoPE frequencies as the kernel applies them (null: a layer without RoPE); memory slots re-rotate with them. */
+  layerInvFreq(l: number): Float32Array | null {
+    if (!this.cfg.layerRope[l]) return null;
+    return this.usesLocalRope(l) ? this.invFreqs.local : this.invFreqs.global;
   }
 
   /** RoPE on this step's q rows and on the k rows it wrote to the cache at `kOffset`. */
-  private rope(run: KernelRunner, k: GPUBuffer, kOffset: number, m: number, pos: number): void {
+  private rope(run: KernelRunner, k: GPUBuffer, kOffset: number, m: number, pos: number, invFreq: GPUBuffer): void {
     const c = this.cfg;
-    encodeRope(run, { x: this.q, rows: m, heads: c.numHeads, headDim: c.headDim, startPos: pos, invFreq: this.invFreq, style: 'half' });
-    encodeRope(run, {
-      x: k,
-      offset: kOffset,
+    const common = {
       rows: m,
-      heads: c.numKvHeads,
       headDim: c.headDim,
+      rotaryDim: c.rotaryDim,
+      scale: ropeScale(c),
       startPos: pos,
-      invFreq: this.invFreq,
+      invFreq,
       style: 'half',
-    });
+    } as const;
+    encodeRope(run, { x: this.q, heads: c.numHeads, ...common });
+    encodeRope(run, { x: k, offset: kOffset, heads: c.numKvHeads, ...common });
   }
 
   /** A second cache of the same geometry (the memory writer's scratch context). */
@@ -177,7 +229,19 @@ export class LlamaModel {
 
   destroy(): void {
     this.kv.destroy();
-    for (const b of [this.tokens, this.x, this.xn, this.q, this.attn, this.gate, this.up, this.logits, this.invFreq, this.rounded])
+    for (const b of [
+      this.tokens,
+      this.x,
+      this.xn,
+      this.q,
+      this.attn,
+      this.gate,
+      this.up,
+      this.logits,
+      this.invFreq,
+      this.localInvFreq,
+      this.rounded,
+    ])
       b?.destroy();
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { WeightFormat } from '../kernels/weight-formats';
 import { MissingTensorError, ModelConfigError, ShapeMismatchError } from '../util/errors';
-import { archByFamily, plannedTensors } from './arch/index';
+import { archByFamily, fileTensors, plannedTensors } from './arch/index';
 import type { ModelConfig } from './config';
 import type { GgufDtype } from './gguf';
 import type { SafetensorsDtype, SafetensorsFile } from './safetensors';
@@ -26,7 +26,27 @@ export interface LocatedTensor {
 
 /** Every tensor the transformer reads, HF name → shape, in load order (embedding, layers, norm, head): the architecture's list. */
 export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
-  return new Map(plannedTensors(archByFamily(cfg.family), cfg).map((t) => [t.hf, t.shape]));
+  return new Map(fileTensors(archByFamily(cfg.family), cfg).map((t) => [t.hf, t.shape]));
+}
+
+/**
+ * The located tensors under the names the layer loop reads: a fused file tensor (Phi-3's qkv_proj,
+ * gate_up_proj) becomes its parts, each a run of whole rows of it (rows are contiguous and of equal
+ * byte length in every format the engine reads, quantized blocks included).
+ */
+export function splitFused(cfg: ModelConfig, located: Map<string, LocatedTensor>): Map<string, LocatedTensor> {
+  const planned = plannedTensors(archByFamily(cfg.family), cfg);
+  if (!planned.some((t) => t.part)) return located;
+  const out = new Map(located);
+  for (const t of planned) {
+    if (!t.part) continue;
+    const f = located.get(t.part.hf)!;
+    const rowBytes = (f.end - f.begin) / f.shape[0];
+    const begin = f.begin + t.part.start * rowBytes;
+    out.set(t.hf, { ...f, name: t.hf, shape: t.shape, begin, end: begin + t.shape[0] * rowBytes });
+    out.delete(t.part.hf);
+  }
+  return out;
 }
 
 /**
@@ -88,5 +108,5 @@ export function locateTensors(plan: ReadonlyMap<string, readonly number[]>, file
 
 /** Check that `files` hold every tensor `cfg` needs with the right shape; returns where each one is. */
 export function validateTensors(cfg: ModelConfig, files: readonly SafetensorsFile[]): Map<string, LocatedTensor> {
-  return locateTensors(expectedTensors(cfg), files);
+  return splitFused(cfg, locateTensors(expectedTensors(cfg), files));
 }

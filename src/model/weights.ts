@@ -22,7 +22,9 @@ export interface LayerWeights {
   oBias: GPUBuffer | null; // (hidden) f32, Llama with attention_bias only
   qNorm: GPUBuffer | null; // (headDim) f32, per-head q norm (Qwen3)
   kNorm: GPUBuffer | null; // (headDim) f32
-  mlpNorm: GPUBuffer; // (hidden) f32
+  mlpNorm: GPUBuffer; // (hidden) f32 (Gemma: pre_feedforward_layernorm)
+  postAttnNorm: GPUBuffer | null; // (hidden) f32, Gemma's norm of the attention output
+  postFfnNorm: GPUBuffer | null; // (hidden) f32, Gemma's norm of the MLP output
   gate: GpuMatrix; // (intermediate, hidden)
   up: GpuMatrix; // (intermediate, hidden)
   down: GpuMatrix; // (hidden, intermediate)
@@ -36,6 +38,8 @@ export interface ModelWeights {
   bytes: number; // GPU bytes held by the weights
   /** With `activationRounding: 'llama.cpp'`: how each matrix's input is rounded first (absent: not at all). */
   inputRounding: Map<GpuMatrix, ActivationRounding>;
+  /** Activations rounded as llama.cpp's CPU backend rounds them (activationRounding 'llama.cpp'): its f16 gelu table too. */
+  llamaCppRounding: boolean;
 }
 
 type Stored = { kind: 'matrix'; m: GpuMatrix } | { kind: 'vector'; b: GPUBuffer };
@@ -152,6 +156,8 @@ export function assembleWeights(
       qNorm: vec(l, 'qNorm'),
       kNorm: vec(l, 'kNorm'),
       mlpNorm: vec(l, 'mlpNorm')!,
+      postAttnNorm: vec(l, 'postAttnNorm'),
+      postFfnNorm: vec(l, 'postFfnNorm'),
       gate: mat(l, 'gate'),
       up: mat(l, 'up'),
       down: mat(l, 'down'),
@@ -171,5 +177,6 @@ export function assembleWeights(
     lmHead: head ? sink.matrix(head) : embed,
     bytes: sink.bytes,
     inputRounding,
+    llamaCppRounding: rounding !== undefined,
   };
 }

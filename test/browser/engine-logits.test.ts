@@ -15,6 +15,13 @@ const cases: { model: string; ref: string; nmse: number; maxRel: number }[] = [
   { model: 'qwen2', ref: 'qwen2', nmse: 1e-6, maxRel: 1e-3 },
   { model: 'mistral', ref: 'mistral', nmse: 1e-6, maxRel: 1e-3 },
   { model: 'memory3', ref: 'memory3', nmse: 1e-6, maxRel: 1e-3 },
+  // The architectures of model/arch beyond Llama's block: windows shorter than the 26 tokens here.
+  { model: 'mistral-window', ref: 'mistral-window', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'qwen3', ref: 'qwen3', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'smollm3', ref: 'smollm3', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'gemma2', ref: 'gemma2', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'gemma3', ref: 'gemma3', nmse: 1e-6, maxRel: 1e-3 },
+  { model: 'phi3', ref: 'phi3', nmse: 1e-6, maxRel: 1e-3 },
   { model: 'llama-sharded', ref: 'llama', nmse: 1e-6, maxRel: 1e-3 },
   // f16 weights against the f32 originals: the rounding of the weights dominates.
   { model: 'llama-f16', ref: 'llama', nmse: 1e-4, maxRel: 1e-2 },

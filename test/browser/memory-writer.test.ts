@@ -8,50 +8,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MemoryPolicy } from '../../src/memory/types';
 import type { WrittenMemory } from '../../src/memory/writer';
 import { EngineStateError, GenerationAbortedError, InvalidOptionsError } from '../../src/util/errors';
-import { expectClose } from '../helpers/expect-close';
-import { seeded } from '../helpers/gpu';
-import { disposeFixture, fetchReferenceModel, loadWriterFixture, readBytes, type WriterFixture } from '../helpers/memory-writer';
-import { referenceMemoryRecord } from '../reference/memory_select';
-
-/** Ids below the fixtures' special tokens (322..327). */
-function randomRefs(seed: number, lengths: number[]): number[][] {
-  const r = seeded(seed);
-  return lengths.map((n) => Array.from({ length: n }, () => Math.floor(r() * 322)));
-}
-
-const kvTol = { atol: 1e-4, rtol: 1e-3, nmse: 1e-7 };
-
-async function checkAgainstReference(f: WriterFixture, name: string, refs: number[][]): Promise<WrittenMemory[]> {
-  const got = await f.writer.encode(refs);
-  const model = await fetchReferenceModel(name);
-  const p = f.policy,
-    s = f.writer.shape;
-  expect(s).toEqual({
-    memLayers: p.memoryLayers.length,
-    memHeads: p.memoryHeads.length,
-    tokensPerHead: p.tokensPerHead,
-    headDim: model.headDim,
-  });
-  refs.forEach((ids, r) => {
-    const want = referenceMemoryRecord(model, [...f.writer.prefix], ids, p.memoryLayers, p.memoryHeads, p.tokensPerHead);
-    expect(Array.from(got[r].positions), `reference ${r} (${ids.length} tokens): positions`).toEqual(want.positions);
-    expectClose(got[r].keys, want.keys, { ...kvTol, label: `reference ${r} keys` });
-    expectClose(got[r].values, want.values, { ...kvTol, label: `reference ${r} values` });
-    expect(got[r].tokenCount).toBe(ids.length);
-  });
-  // Different heads keep different tokens (the selection is per head, not one global choice).
-  const long = got[refs.length - 1],
-    k = p.tokensPerHead;
-  const sets = new Set(
-    Array.from({ length: s.memLayers * s.memHeads }, (_, v) =>
-      Array.from(long.positions.subarray(v * k, (v + 1) * k))
-        .sort()
-        .join(),
-    ),
-  );
-  expect(sets.size).toBeGreaterThan(1);
-  return got;
-}
+import {
+  checkAgainstReference,
+  disposeFixture,
+  loadWriterFixture,
+  randomRefs,
+  readBytes,
+  type WriterFixture,
+} from '../helpers/memory-writer';
 
 const fixtures: { name: string; overrides: Partial<MemoryPolicy>; lengths: number[]; timed: number }[] = [
   { name: 'llama', overrides: { memoryLayers: [0, 1] }, lengths: [1, 5, 8, 9, 37, 128], timed: 12 },

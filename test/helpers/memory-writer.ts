@@ -2,14 +2,18 @@
  * Browser-test helpers for the memory writer: a fixture engine with its own KernelRunner and
  * policy, and the fixture's f32 safetensors decoded to float64 for test/reference/memory.ts.
  */
+import { expect } from 'vitest';
 import { Engine } from '../../src/engine/engine';
 import type { LoadOptions } from '../../src/engine/types';
 import { KernelRunner } from '../../src/gpu/runner';
 import { policyFromConfig, resolvePolicy } from '../../src/memory/policy';
 import type { MemoryPolicy } from '../../src/memory/types';
-import { MemoryWriter, type MemoryWriterOptions } from '../../src/memory/writer';
+import { MemoryWriter, type MemoryWriterOptions, type WrittenMemory } from '../../src/memory/writer';
 import { urlSource } from '../../src/model/source';
-import { layerRopeOf, layerWindowsOf, type ReferenceModel } from '../reference/transformer';
+import { referenceMemoryRecord } from '../reference/memory_select';
+import { referenceModelOf, type ReferenceModel } from '../reference/transformer';
+import { expectClose } from './expect-close';
+import { seeded } from './gpu';
 import type { ReferenceTensor } from '../reference/modelFiles';
 
 export const fixtureUrl = (name: string) => `/test/fixtures/models/${name}/`;
@@ -58,54 +62,10 @@ async function fetchTensors(name: string): Promise<Map<string, ReferenceTensor>>
   return tensors;
 }
 
-/** The fixture as test/reference/llama.ts's ReferenceModel (plain RoPE only), read in the browser. */
+/** The fixture as test/reference/llama.ts's ReferenceModel, read in the browser. */
 export async function fetchReferenceModel(name: string): Promise<ReferenceModel> {
   const config = await (await fetch(`${fixtureUrl(name)}config.json`)).json();
-  if (config.rope_scaling) throw new Error('memory-writer helper: rope_scaling is not handled here');
-  const t = await fetchTensors(name);
-  const get = (key: string) => {
-    const x = t.get(key);
-    if (!x) throw new Error(`missing ${key}`);
-    return x;
-  };
-  const heads = config.num_attention_heads,
-    headDim = config.head_dim ?? config.hidden_size / heads;
-  const invFreq = Float64Array.from({ length: headDim / 2 }, (_, i) => 1 / config.rope_theta ** ((2 * i) / headDim));
-  const layers = Array.from({ length: config.num_hidden_layers }, (_, l) => {
-    const p = `model.layers.${l}`;
-    return {
-      inputNorm: get(`${p}.input_layernorm.weight`).data,
-      postNorm: get(`${p}.post_attention_layernorm.weight`).data,
-      q: get(`${p}.self_attn.q_proj.weight`),
-      k: get(`${p}.self_attn.k_proj.weight`),
-      v: get(`${p}.self_attn.v_proj.weight`),
-      o: get(`${p}.self_attn.o_proj.weight`),
-      qBias: t.get(`${p}.self_attn.q_proj.bias`)?.data,
-      kBias: t.get(`${p}.self_attn.k_proj.bias`)?.data,
-      vBias: t.get(`${p}.self_attn.v_proj.bias`)?.data,
-      qNorm: t.get(`${p}.self_attn.q_norm.weight`)?.data,
-      kNorm: t.get(`${p}.self_attn.k_norm.weight`)?.data,
-      gate: get(`${p}.mlp.gate_proj.weight`),
-      up: get(`${p}.mlp.up_proj.weight`),
-      down: get(`${p}.mlp.down_proj.weight`),
-    };
-  });
-  const embed = get('model.embed_tokens.weight');
-  return {
-    config,
-    hidden: config.hidden_size,
-    heads,
-    kvHeads: config.num_key_value_heads,
-    headDim,
-    eps: config.rms_norm_eps,
-    invFreq,
-    layerRope: layerRopeOf(config),
-    layerWindows: layerWindowsOf(config),
-    embed,
-    layers,
-    finalNorm: get('model.norm.weight').data,
-    lmHead: config.tie_word_embeddings ? embed : get('lm_head.weight'),
-  };
+  return referenceModelOf(config, await fetchTensors(name), name, false);
 }
 
 /** Reads `bytes` of a GPU buffer (for checking that the engine's cache was not touched). */
@@ -119,4 +79,45 @@ export async function readBytes(device: GPUDevice, buf: GPUBuffer, bytes: number
   staging.unmap();
   staging.destroy();
   return out;
+}
+
+/** Ids below the fixtures' special tokens (322..327). */
+export function randomRefs(seed: number, lengths: number[]): number[][] {
+  const r = seeded(seed);
+  return lengths.map((n) => Array.from({ length: n }, () => Math.floor(r() * 322)));
+}
+
+const kvTol = { atol: 1e-4, rtol: 1e-3, nmse: 1e-7 };
+
+/** The writer's records of `refs` against the float64 reference's: identical token choices, K/V within f32 tolerance. */
+export async function checkAgainstReference(f: WriterFixture, name: string, refs: number[][]): Promise<WrittenMemory[]> {
+  const got = await f.writer.encode(refs);
+  const model = await fetchReferenceModel(name);
+  const p = f.policy,
+    s = f.writer.shape;
+  expect(s).toEqual({
+    memLayers: p.memoryLayers.length,
+    memHeads: p.memoryHeads.length,
+    tokensPerHead: p.tokensPerHead,
+    headDim: model.headDim,
+  });
+  refs.forEach((ids, r) => {
+    const want = referenceMemoryRecord(model, [...f.writer.prefix], ids, p.memoryLayers, p.memoryHeads, p.tokensPerHead);
+    expect(Array.from(got[r].positions), `reference ${r} (${ids.length} tokens): positions`).toEqual(want.positions);
+    expectClose(got[r].keys, want.keys, { ...kvTol, label: `reference ${r} keys` });
+    expectClose(got[r].values, want.values, { ...kvTol, label: `reference ${r} values` });
+    expect(got[r].tokenCount).toBe(ids.length);
+  });
+  // Different heads keep different tokens (the selection is per head, not one global choice).
+  const long = got[refs.length - 1],
+    k = p.tokensPerHead;
+  const sets = new Set(
+    Array.from({ length: s.memLayers * s.memHeads }, (_, v) =>
+      Array.from(long.positions.subarray(v * k, (v + 1) * k))
+        .sort()
+        .join(),
+    ),
+  );
+  expect(sets.size).toBeGreaterThan(1);
+  return got;
 }

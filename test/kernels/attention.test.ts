@@ -20,6 +20,8 @@ interface CaseOpts {
   outOffset?: number;
   qScale?: number;
   withMemory?: boolean;
+  window?: number;
+  softcap?: number;
 }
 
 /** Cache rows past startPos + m (never visible) are poisoned with NaN and huge values. */
@@ -45,6 +47,13 @@ function makeInputs(s: Shape, seed: number, qScale = 1) {
 async function runCase(s: Shape, seed: number, o: CaseOpts = {}) {
   const run = await testRunner();
   const x = makeInputs(s, seed, o.qScale);
+  if (o.window !== undefined) {
+    // Rows before the oldest one any query's window reaches are never read: poison them too.
+    const row = s.kvHeads * s.headDim,
+      unseen = Math.max(0, s.startPos + 1 - o.window);
+    x.kCache.fill(Number.NaN, 0, unseen * row);
+    x.vCache.fill(Number.NaN, 0, unseen * row);
+  }
   const qOffset = o.qOffset ?? 0,
     outOffset = o.outOffset ?? 0;
   const n = s.m * s.nHeads * s.headDim;
@@ -65,6 +74,8 @@ async function runCase(s: Shape, seed: number, o: CaseOpts = {}) {
     headDim: s.headDim,
     scale: 1 / Math.sqrt(s.headDim),
     maxSplits: o.maxSplits,
+    window: o.window,
+    softcap: o.softcap,
   };
   if (o.withMemory ?? s.memCount > 0) {
     args.memory = { k: uploadF32(run.device, x.memK), v: uploadF32(run.device, x.memV), count: s.memCount };
@@ -76,6 +87,8 @@ async function runCase(s: Shape, seed: number, o: CaseOpts = {}) {
     kCache: x.kCache,
     vCache: x.vCache,
     scale: args.scale,
+    window: o.window,
+    softcap: o.softcap,
     memory: s.memCount > 0 ? { k: x.memK, v: x.memV, count: s.memCount } : undefined,
   });
   const all = await readF32(run.device, out, outOffset + n);
@@ -245,6 +258,37 @@ describe('attention kernel', () => {
       expectClose(got.subarray(2 * s.headDim, 4 * s.headDim), noMem.subarray(2 * s.headDim, 4 * s.headDim), tol.f32Reduction);
       expect(compareClose(got.subarray(0, 2 * s.headDim), noMem.subarray(0, 2 * s.headDim), tol.f32Reduction)).not.toBeNull();
     }
+  });
+
+  describe('sliding window and soft-cap (Mistral, Qwen2, Gemma)', () => {
+    const shapes: Shape[] = [
+      { m: 1, startPos: 40, nHeads: 4, kvHeads: 2, headDim: 32, memCount: 0 },
+      { m: 1, startPos: 200, nHeads: 8, kvHeads: 1, headDim: 64, memCount: 6 },
+      { m: 13, startPos: 20, nHeads: 4, kvHeads: 2, headDim: 24, memCount: 0 },
+      { m: 9, startPos: 3, nHeads: 6, kvHeads: 3, headDim: 16, memCount: 5 },
+    ];
+    for (const s of shapes) {
+      for (const window of [1, 5, 8, 64, 1000]) {
+        for (const maxSplits of [1, undefined]) {
+          test(`m=${s.m} startPos=${s.startPos} memory=${s.memCount} window=${window} maxSplits=${maxSplits ?? 'auto'}`, async () => {
+            const { got, ref } = await runCase(s, 500 + window + s.m, { window, maxSplits });
+            expectClose(got, ref, tol.f32Reduction);
+          });
+        }
+      }
+      test(`m=${s.m} startPos=${s.startPos}: soft-cap 5 on large scores, with and without a window`, async () => {
+        for (const window of [undefined, 7]) {
+          const { got, ref } = await runCase(s, 77 + s.m, { softcap: 5, qScale: 4, window });
+          expectClose(got, ref, tol.f32Reduction);
+        }
+      });
+    }
+    test('a window at least the context long equals no window, bit for bit', async () => {
+      const s = shapes[2];
+      const a = await runCase(s, 9, {}),
+        b = await runCase(s, 9, { window: s.startPos + s.m });
+      expect(Array.from(b.got)).toEqual(Array.from(a.got));
+    });
   });
 
   test('rejects bad shapes with named errors', async () => {

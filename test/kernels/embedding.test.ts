@@ -45,6 +45,18 @@ describe('embedding gather', () => {
     }
   }
 
+  test("Gemma's scale (f32 √hidden) multiplies every gathered value, f32 and f16 tables", async () => {
+    for (const dtype of ['f32', 'f16'] as const) {
+      const { table, stored } = makeTable(30, 64, dtype, 5);
+      const tokens = [0, 29, 7, 7, 13],
+        scale = Math.fround(Math.sqrt(64 * 9));
+      const out = poisonF32(run.device, tokens.length * 64);
+      await runStep(run, (g) => encodeEmbedding(g, { table, tokens: uploadU32(run.device, tokens), count: tokens.length, out, scale }));
+      const want = embeddingRef(stored, 64, tokens).map((v) => v * scale);
+      expectClose(await readF32(run.device, out, tokens.length * 64), want, tol.f32Elementwise);
+    }
+  });
+
   test('offsets: gathers a slice of the ids into the middle of out; ids in every part', async () => {
     const rows = 40,
       cols = 8;

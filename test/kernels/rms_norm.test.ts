@@ -84,6 +84,44 @@ describe('rms_norm kernel', () => {
     expectClose(out, rmsNormRef(x.subarray(5), w, rows, cols, eps), tol.f32Reduction);
   });
 
+  test("Gemma's (1 + w) weights and the accumulate variant (y += norm) on per-head rows at an offset", async () => {
+    const run = await runner();
+    for (const [rows, cols] of [
+      [12, 24],
+      [8, 256],
+      [3, 64],
+    ]) {
+      const x = randomF32(5 + rows * cols, rows + cols, 3),
+        w = randomF32(cols, 7, 0.2),
+        y0 = randomF32(rows * cols, 9, 1);
+      const gx = uploadF32(run.device, x),
+        gw = uploadF32(run.device, w),
+        gy = uploadF32(run.device, y0);
+      await runStep(run, (r) =>
+        encodeRmsNorm(r, { x: gx, xOffset: 5, weight: gw, y: gy, rows, cols, eps: 1e-6, weightOffset: 1, accumulate: true }),
+      );
+      const normed = rmsNormRef(
+        x.subarray(5),
+        w.map((v) => v + 1),
+        rows,
+        cols,
+        1e-6,
+      );
+      expectClose(
+        await readF32(run.device, gy, rows * cols),
+        normed.map((v, i) => v + y0[i]),
+        tol.f32Reduction,
+      );
+      // In place with the offset, as the q/k norms run on the KV cache.
+      await runStep(run, (r) =>
+        encodeRmsNorm(r, { x: gx, xOffset: 5, weight: gw, y: gx, yOffset: 5, rows, cols, eps: 1e-6, weightOffset: 1 }),
+      );
+      const inPlace = await readF32(run.device, gx, 5 + rows * cols);
+      expectClose(inPlace.subarray(5), normed, tol.f32Reduction);
+      expect(Array.from(inPlace.subarray(0, 5))).toEqual(Array.from(x.subarray(0, 5)));
+    }
+  });
+
   test('rejects bad shapes with a named error', async () => {
     const run = await runner();
     const gx = uploadF32(run.device, new Float32Array(8)),

@@ -89,6 +89,34 @@ describe('rope kernel', () => {
     expectClose(await runRope(x, a), ropeRef(x, a), tol.f32Elementwise);
   });
 
+  for (const style of ['half', 'interleaved'] as const) {
+    test(`partial rotary (Phi-3: 18 of 24) with a cos/sin scale, ${style}: the tail untouched`, async () => {
+      const run = await runner();
+      const rows = 5,
+        heads = 3,
+        headDim = 24,
+        rotaryDim = 18;
+      const x = randomF32(rows * heads * headDim, 41, 2);
+      const a: RopeRefArgs = {
+        rows,
+        heads,
+        headDim,
+        rotaryDim,
+        scale: 1.2649,
+        startPos: 29,
+        invFreq: ropeInvFreq(rotaryDim, 10000),
+        style,
+      };
+      const gx = uploadF32(run.device, x),
+        gf = ropeInvFreqBuffer(run.device, a.invFreq);
+      await runStep(run, (r) => encodeRope(r, { x: gx, ...a, invFreq: gf }));
+      const got = await readF32(run.device, gx, x.length);
+      expectClose(got, ropeRef(x, a), tol.f32Elementwise);
+      for (let v = 0; v < rows * heads; v++)
+        for (let d = rotaryDim; d < headDim; d++) expect(got[v * headDim + d]).toBe(x[v * headDim + d]);
+    });
+  }
+
   test('rejects odd headDim and short buffers', async () => {
     const run = await runner();
     const gx = uploadF32(run.device, new Float32Array(16)),

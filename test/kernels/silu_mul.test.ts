@@ -3,7 +3,7 @@ import { encodeSiluMul } from '../../src/kernels/silu_mul';
 import { expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
 import type { KernelRunner } from '../../src/gpu/runner';
-import { siluMulRef } from '../reference/silu_mul';
+import { gluRef, siluMulRef } from '../reference/silu_mul';
 
 /** One runner per file, so each pipeline variant compiles once. */
 let sharedRunner: Promise<KernelRunner> | null = null;
@@ -81,5 +81,43 @@ describe('silu_mul kernel', () => {
       o = uploadF32(run.device, new Float32Array(8));
     expect(() => encodeSiluMul(run, { gate: g, up: o, out: g, outOffset: 1, n: 8 })).toThrow(/out range/);
     expect(() => encodeSiluMul(run, { gate: o, up: o, out: g, n: 9 })).toThrow(/gate bytes/);
+  });
+
+  test("GeGLU (gelu's tanh approximation) over small, large and extreme inputs", async () => {
+    const run = await runner();
+    for (const n of [1, 257, 4099]) {
+      const gate = randomF32(n, n + 5, 6),
+        up = randomF32(n, n + 6, 2);
+      gate[0] = -30;
+      const gg = uploadF32(run.device, gate),
+        gu = uploadF32(run.device, up),
+        go = poisonF32(run.device, n);
+      await runStep(run, (r) => encodeSiluMul(r, { gate: gg, up: gu, out: go, n, act: 'gelu_tanh' }));
+      expectClose(await readF32(run.device, go, n), gluRef(gate, up, 'gelu_tanh'), { atol: 1e-6, rtol: 1e-5 });
+    }
+  });
+
+  test("GeGLU as llama.cpp's CPU computes it (f16 table): the f16 steps, and 0 / x beyond ±10", async () => {
+    const run = await runner();
+    const n = 3000,
+      gate = randomF32(n, 77, 8),
+      up = randomF32(n, 78, 1);
+    gate.set([-10, -10.5, 10, 12.25, 0, 1e-6, -3e-5], 0);
+    const gg = uploadF32(run.device, gate),
+      gu = uploadF32(run.device, up),
+      go = poisonF32(run.device, n);
+    await runStep(run, (r) => encodeSiluMul(r, { gate: gg, up: gu, out: go, n, act: 'gelu_tanh', geluF16Table: true }));
+    const got = await readF32(run.device, go, n),
+      want = gluRef(gate, up, 'gelu_tanh', true);
+    // An f16 step of gelu is ~1e-3 relative: a tanh error can flip one rounding, so allow a few flips, no more.
+    let flips = 0;
+    for (let i = 0; i < n; i++) if (Math.abs(got[i] - want[i]) > 1e-6 + 1e-6 * Math.abs(want[i])) flips++;
+    expect(flips).toBeLessThanOrEqual(3);
+    expect(got[0]).toBe(0);
+    expect(got[2]).toBe(Math.fround(10 * up[2]));
+    const exact = gluRef(gate, up, 'gelu_tanh');
+    let differ = 0;
+    for (let i = 0; i < n; i++) if (Math.abs(got[i] - exact[i]) > 1e-6 + 1e-5 * Math.abs(exact[i])) differ++;
+    expect(differ).toBeGreaterThan(n / 2); // the table is not the exact gelu
   });
 });

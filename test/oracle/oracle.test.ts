@@ -29,7 +29,7 @@ import { argmax, softmax } from '../helpers/engine';
 import { seeded } from '../helpers/gpu';
 
 const fixtures = '/test/fixtures/models';
-const floatModels = ['llama', 'llama3', 'qwen2', 'qwen3', 'mistral', 'smollm3', 'memory3'];
+const floatModels = ['llama', 'llama3', 'qwen2', 'qwen3', 'mistral', 'smollm3', 'gemma2', 'gemma3', 'phi3', 'memory3'];
 const ggufFiles: [string, string][] = [
   ['llama-q8_0', 'llama/model-q8_0.gguf'],
   ['llama-q4_0', 'llama/model-q4_0.gguf'],

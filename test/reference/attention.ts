@@ -3,6 +3,8 @@
  * For query row i (absolute position startPos + i) and head h (kv head g = floor(h / group)):
  *   keys   = [memK[g, 0..memCount), kCache[0 ..= startPos + i, g]]   (memory unmasked, context causal)
  *   scores = scale · q·k,  p = softmax(scores) jointly over all keys,  out = Σ p · v.
+ * With a sliding window only context keys p with (startPos + i) − p < window are keys (memory stays);
+ * with a soft-cap each score s becomes softcap · tanh(s / softcap).
  */
 export interface AttentionRefArgs {
   q: ArrayLike<number>; // (m, nHeads, headDim) at qOffset
@@ -15,6 +17,8 @@ export interface AttentionRefArgs {
   kvHeads: number;
   headDim: number;
   scale: number;
+  window?: number;
+  softcap?: number;
   memory?: { k: ArrayLike<number>; v: ArrayLike<number>; count: number; headMask?: number }; // (kvHeads, count, headDim); headMask bit g: kv head g reads memory
 }
 
@@ -32,11 +36,13 @@ export function attentionRef(a: AttentionRefArgs): Float64Array {
       const rows: [ArrayLike<number>, ArrayLike<number>, number][] = [];
       const reads = ((a.memory?.headMask ?? 0xffffffff) >>> g) & 1;
       for (let j = 0; j < (reads ? memCount : 0); j++) rows.push([a.memory!.k, a.memory!.v, (g * memCount + j) * hd]);
-      for (let p = 0; p <= a.startPos + i; p++) rows.push([a.kCache, a.vCache, (p * kvHeads + g) * hd]);
+      const first = a.window === undefined ? 0 : Math.max(0, a.startPos + i + 1 - a.window);
+      for (let p = first; p <= a.startPos + i; p++) rows.push([a.kCache, a.vCache, (p * kvHeads + g) * hd]);
       const scores = rows.map(([k, , base]) => {
         let dot = 0;
         for (let d = 0; d < hd; d++) dot += a.q[qBase + d] * k[base + d];
-        return dot * a.scale;
+        const sc = dot * a.scale;
+        return a.softcap === undefined ? sc : a.softcap * Math.tanh(sc / a.softcap);
       });
       const max = Math.max(...scores);
       const weights = scores.map((s) => Math.exp(s - max));

@@ -12,15 +12,18 @@ export interface RopeRefArgs<F extends ArrayLike<number> = Float32Array> {
   rowStride?: number;
   offset?: number;
   startPos: number;
-  invFreq: F; // (headDim/2)
+  invFreq: F; // (rotaryDim/2)
   style: 'half' | 'interleaved';
+  rotaryDim?: number; // leading elements that rotate (default headDim)
+  scale?: number; // cos and sin × this (default 1)
   angle?: 'f32' | 'f64'; // pos·invFreq rounded to f32 as the kernel forms it (default), or in float64
 }
 
 /** Returns a float64 copy of `x` with the rotation applied where the kernel applies it. */
 export function ropeRef(x: ArrayLike<number>, a: RopeRefArgs<ArrayLike<number>>): Float64Array {
   const out = Float64Array.from(x);
-  const half = a.headDim / 2,
+  const half = (a.rotaryDim ?? a.headDim) / 2,
+    scale = a.scale ?? 1,
     stride = a.rowStride ?? a.heads * a.headDim,
     offset = a.offset ?? 0;
   for (let r = 0; r < a.rows; r++) {
@@ -29,8 +32,8 @@ export function ropeRef(x: ArrayLike<number>, a: RopeRefArgs<ArrayLike<number>>)
       const base = offset + r * stride + h * a.headDim;
       for (let i = 0; i < half; i++) {
         const angle = a.angle === 'f64' ? pos * a.invFreq[i] : Math.fround(pos * a.invFreq[i]);
-        const c = Math.cos(angle),
-          s = Math.sin(angle);
+        const c = Math.cos(angle) * scale,
+          s = Math.sin(angle) * scale;
         const ia = a.style === 'half' ? base + i : base + 2 * i;
         const ib = a.style === 'half' ? ia + half : ia + 1;
         const xa = x[ia],

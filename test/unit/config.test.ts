@@ -115,6 +115,16 @@ describe('parseModelConfig', () => {
       qkNorm: false,
       layerWindows: Array(16).fill(null),
       layerRope: Array(16).fill(true),
+      mlpAct: 'silu',
+      normOffset: 0,
+      sandwichNorms: false,
+      embedScale: 1,
+      attnScale: 1 / 8,
+      attnSoftcap: null,
+      finalSoftcap: null,
+      ropeLocalTheta: null,
+      rotaryDim: 64,
+      longRope: null,
       memory3: null,
     });
   });

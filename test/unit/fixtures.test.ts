@@ -5,7 +5,7 @@ import { gguf, type GGUFParseOutput } from '@huggingface/gguf';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ggufArch, headDimOf, llama3RopeFactors } from '../../tools/fixtures/convert';
+import { archOf, ggufArch, headDimOf, llama3RopeFactors } from '../../tools/fixtures/convert';
 import { fixturesDir, makeFixtures } from '../../tools/fixtures/writeFixtures';
 import { fixtureSpecs, type HfConfig } from '../../tools/fixtures/models';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../tools/fixtures/safetensors';
@@ -102,7 +102,7 @@ describe.each(ggufSpecs.map((s) => [s.name, s] as const))('GGUF %s', (name, spec
     const { metadata } = await parseGguf(name);
     const c = spec.config;
     const arch = ggufArch(c); // the fixture's model/arch entry names it: llama (also Mistral), qwen2, qwen3, smollm3
-    expect(arch).toBe({ mistral: 'llama' }[c.model_type] ?? c.model_type);
+    expect(arch).toBe({ mistral: 'llama', gemma3_text: 'gemma3' }[c.model_type] ?? c.model_type);
     const m = metadata as Record<string, unknown>;
     expect(m.version).toBe(3);
     expect(m['general.architecture']).toBe(arch);
@@ -112,7 +112,7 @@ describe.each(ggufSpecs.map((s) => [s.name, s] as const))('GGUF %s', (name, spec
     expect(m[`${arch}.attention.head_count`]).toBe(c.num_attention_heads);
     expect(m[`${arch}.attention.head_count_kv`]).toBe(c.num_key_value_heads);
     expect(m[`${arch}.attention.key_length`]).toBe(headDimOf(c));
-    expect(m[`${arch}.rope.dimension_count`]).toBe(headDimOf(c));
+    expect(m[`${arch}.rope.dimension_count`]).toBe(Math.round(((c.partial_rotary_factor as number | undefined) ?? 1) * headDimOf(c)));
     expect(m[`${arch}.rope.freq_base`]).toBe(c.rope_theta);
     expect(m[`${arch}.attention.layer_norm_rms_epsilon`]).toBeCloseTo(c.rms_norm_eps, 12);
     expect((m['tokenizer.ggml.tokens'] as string[]).length).toBe(c.vocab_size);
@@ -122,8 +122,8 @@ describe.each(ggufSpecs.map((s) => [s.name, s] as const))('GGUF %s', (name, spec
   it('tensor infos: reversed HF shapes, 32-byte aligned contiguous offsets', async () => {
     const parsed = await parseGguf(name);
     const hf = readSafetensors(join(fixturesDir, name, 'model.safetensors'));
-    const ropeFreqs = spec.config.rope_scaling ? 1 : 0;
-    expect(parsed.tensorInfos.length).toBe(hf.size + ropeFreqs);
+    const ropeFactors = archOf(spec.config).ggufTensors?.(spec.config).length ?? (spec.config.rope_scaling ? 1 : 0); // rope_freqs or LongRoPE's two
+    expect(parsed.tensorInfos.length).toBe(hf.size + ropeFactors);
     expect(Number(parsed.tensorDataOffset) % 32).toBe(0);
     let expectedOffset = 0n;
     for (const info of parsed.tensorInfos) {
@@ -134,32 +134,37 @@ describe.each(ggufSpecs.map((s) => [s.name, s] as const))('GGUF %s', (name, spec
     }
     const embd = parsed.tensorInfos.find((t) => t.name === 'token_embd.weight')!;
     expect(embd.shape.map(Number)).toEqual([...hf.get('model.embed_tokens.weight')!.shape].reverse());
-    const q = parsed.tensorInfos.find((t) => t.name === 'blk.1.attn_q.weight')!;
-    expect(q.shape.map(Number)).toEqual([spec.config.hidden_size, spec.config.num_attention_heads * headDimOf(spec.config)]);
+    const fused = archOf(spec.config).family === 'phi3'; // q, k and v in one attn_qkv
+    const q = parsed.tensorInfos.find((t) => t.name === (fused ? 'blk.1.attn_qkv.weight' : 'blk.1.attn_q.weight'))!;
+    const qRows = (spec.config.num_attention_heads + (fused ? 2 * spec.config.num_key_value_heads : 0)) * headDimOf(spec.config);
+    expect(q.shape.map(Number)).toEqual([spec.config.hidden_size, qRows]);
     expect(parsed.tensorInfos.some((t) => t.name === 'output.weight')).toBe(!spec.config.tie_word_embeddings);
     expect(parsed.tensorInfos.some((t) => t.name === 'blk.0.attn_q.bias')).toBe(spec.config.model_type === 'qwen2');
   });
 
-  it('tensor data: Q/K rows permuted where llama.cpp rotates adjacent pairs (llama, smollm3), kept for NEOX (qwen2, qwen3)', async () => {
-    const parsed = await parseGguf(name);
-    const hf = readSafetensors(join(fixturesDir, name, 'model.safetensors'));
-    const c = spec.config;
-    const hd = headDimOf(c);
-    const half = hd / 2;
-    const hfK = hf.get('model.layers.0.self_attn.k_proj.weight')!;
-    const gK = ggufTensorData(name, parsed, 'blk.0.attn_k.weight');
-    const cols = c.hidden_size;
-    for (let h = 0; h < c.num_key_value_heads; h++) {
-      for (let i = 0; i < half; i++) {
-        for (const j of [0, 1]) {
-          const src = h * hd + j * half + i;
-          const dst = ['qwen2', 'qwen3'].includes(c.model_type) ? src : h * hd + 2 * i + j;
-          for (const col of [0, cols - 1]) expect(gK[dst * cols + col]).toBe(hfK.data[src * cols + col]);
+  it.skipIf(archOf(spec.config).family === 'phi3')(
+    'tensor data: Q/K rows permuted where llama.cpp rotates adjacent pairs (llama, smollm3), kept for NEOX (qwen2, qwen3, gemma)',
+    async () => {
+      const parsed = await parseGguf(name);
+      const hf = readSafetensors(join(fixturesDir, name, 'model.safetensors'));
+      const c = spec.config;
+      const hd = headDimOf(c);
+      const half = hd / 2;
+      const hfK = hf.get('model.layers.0.self_attn.k_proj.weight')!;
+      const gK = ggufTensorData(name, parsed, 'blk.0.attn_k.weight');
+      const cols = c.hidden_size;
+      for (let h = 0; h < c.num_key_value_heads; h++) {
+        for (let i = 0; i < half; i++) {
+          for (const j of [0, 1]) {
+            const src = h * hd + j * half + i;
+            const dst = archOf(c).ggufRope === 'neox' ? src : h * hd + 2 * i + j;
+            for (const col of [0, cols - 1]) expect(gK[dst * cols + col]).toBe(hfK.data[src * cols + col]);
+          }
         }
       }
-    }
-    const down = ggufTensorData(name, parsed, 'blk.1.ffn_down.weight');
-    expect(Array.from(down)).toEqual(Array.from(hf.get('model.layers.1.mlp.down_proj.weight')!.data));
-    if (c.rope_scaling) expect(Array.from(ggufTensorData(name, parsed, 'rope_freqs.weight'))).toEqual(Array.from(llama3RopeFactors(c)));
-  });
+      const down = ggufTensorData(name, parsed, 'blk.1.ffn_down.weight');
+      expect(Array.from(down)).toEqual(Array.from(hf.get('model.layers.1.mlp.down_proj.weight')!.data));
+      if (c.rope_scaling) expect(Array.from(ggufTensorData(name, parsed, 'rope_freqs.weight'))).toEqual(Array.from(llama3RopeFactors(c)));
+    },
+  );
 });

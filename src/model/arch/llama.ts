@@ -1,6 +1,6 @@
 /** Llama (1, 2, 3.x; also TinyLlama, SmolLM2): the plain block; `attention_bias` puts a bias on q, k, v and o. */
 import { optionalBool } from '../json-fields';
-import { type ArchSpec, llamaTensors, plainBlock } from './spec';
+import { type ArchSpec, llamaTensors, plainBlock, siluMlp } from './spec';
 
 export const llama: ArchSpec = {
   family: 'llama',
@@ -10,6 +10,7 @@ export const llama: ArchSpec = {
   ggufRope: 'norm',
   defaultMaxPositions: 2048,
   blockFromHf(raw, shape) {
+    siluMlp(raw);
     const bias = optionalBool(raw, 'attention_bias', false);
     return plainBlock(shape, { attentionBias: bias, attentionOutputBias: bias });
   },

@@ -4,7 +4,7 @@
  * runs it with full attention, so a Mistral GGUF loads as Llama.
  */
 import { optionalPositiveInt } from '../json-fields';
-import { type ArchSpec, llamaTensors, plainBlock, windowed } from './spec';
+import { type ArchSpec, llamaTensors, plainBlock, windowed, siluMlp } from './spec';
 
 export const mistral: ArchSpec = {
   family: 'mistral',
@@ -14,6 +14,7 @@ export const mistral: ArchSpec = {
   ggufRope: 'norm',
   defaultMaxPositions: 131072,
   blockFromHf(raw, shape) {
+    siluMlp(raw);
     const window = optionalPositiveInt(raw, 'sliding_window');
     return plainBlock(shape, { layerWindows: windowed(shape.numLayers, window), slidingWindow: window });
   },

@@ -4,7 +4,7 @@
  * qwen2, and the released checkpoints ship use_sliding_window false.
  */
 import { optionalBool, optionalPositiveInt, positiveInt } from '../json-fields';
-import { type ArchSpec, llamaTensors, plainBlock, windowed } from './spec';
+import { type ArchSpec, llamaTensors, plainBlock, windowed, siluMlp } from './spec';
 
 export const qwen2: ArchSpec = {
   family: 'qwen2',
@@ -14,6 +14,7 @@ export const qwen2: ArchSpec = {
   ggufRope: 'neox',
   defaultMaxPositions: 32768,
   blockFromHf(raw, shape) {
+    siluMlp(raw);
     const window = optionalBool(raw, 'use_sliding_window', false) ? optionalPositiveInt(raw, 'sliding_window') : null;
     const from = window === null ? 0 : positiveInt(raw, 'max_window_layers', 28);
     const layerWindows = windowed(shape.numLayers, window, from);

@@ -4,7 +4,7 @@
  * and o (false in the releases); head_dim is its own field (128 where hidden/heads is 64 for 0.6B).
  */
 import { optionalBool, optionalPositiveInt, positiveInt } from '../json-fields';
-import { type ArchSpec, insertAfter, llamaTensors, plainBlock, qkNormTensors, windowed } from './spec';
+import { type ArchSpec, insertAfter, llamaTensors, plainBlock, qkNormTensors, windowed, siluMlp } from './spec';
 
 export const qwen3: ArchSpec = {
   family: 'qwen3',
@@ -14,6 +14,7 @@ export const qwen3: ArchSpec = {
   ggufRope: 'neox',
   defaultMaxPositions: 40960,
   blockFromHf(raw, shape) {
+    siluMlp(raw);
     const bias = optionalBool(raw, 'attention_bias', false);
     const window = optionalBool(raw, 'use_sliding_window', false) ? optionalPositiveInt(raw, 'sliding_window') : null;
     const from = window === null ? 0 : positiveInt(raw, 'max_window_layers', 28);

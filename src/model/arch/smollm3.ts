@@ -6,7 +6,7 @@
  */
 import { UnsupportedModelError } from '../../util/errors';
 import { optionalBool, positiveInt, type Json } from '../json-fields';
-import { type ArchSpec, llamaTensors, plainBlock } from './spec';
+import { type ArchSpec, llamaTensors, plainBlock, siluMlp } from './spec';
 
 /** llama.cpp's hard-coded NoPE step. */
 const ggufNoRopeStep = 4;
@@ -34,6 +34,7 @@ export const smollm3: ArchSpec = {
   ggufRope: 'norm',
   defaultMaxPositions: 65536,
   blockFromHf(raw, shape) {
+    siluMlp(raw);
     if (optionalBool(raw, 'use_sliding_window', false)) {
       throw new UnsupportedModelError('config.json: SmolLM3 with use_sliding_window true is not supported', {
         field: 'use_sliding_window',

@@ -5,6 +5,7 @@
  * float64 reference and the fixtures' GGUF converter all read this one description; adding an
  * architecture is one file in this folder (and its line in index.ts) plus its fixture.
  */
+import { UnsupportedModelError } from '../../util/errors';
 import type { GgufHeader } from '../gguf';
 
 export type Json = Record<string, unknown>;
@@ -23,6 +24,32 @@ export interface BlockFields {
   layerRope: boolean[];
   /** The largest window any layer uses (null: none); what config.json calls sliding_window. */
   slidingWindow: number | null;
+  /** The MLP's gate activation: SwiGLU (silu) or GeGLU with gelu's tanh approximation (Gemma). */
+  mlpAct: 'silu' | 'gelu_tanh';
+  /** Added to every norm weight (Gemma's RMSNorm scales by 1 + w; its GGUF export folds the 1 in, so 0 there). */
+  normOffset: number;
+  /** Gemma 2/3: the attention and MLP outputs are normed again (post_attention / post_feedforward) before the residual add. */
+  sandwichNorms: boolean;
+  /** Embeddings are multiplied by this (Gemma: √hidden; else 1). */
+  embedScale: number;
+  /** The attention score scale (Gemma: query_pre_attn_scalar^-½; else headDim^-½). */
+  attnScale: number;
+  /** Gemma 2's soft-capping of attention scores and of the final logits: cap·tanh(x/cap) (null: none). */
+  attnSoftcap: number | null;
+  finalSoftcap: number | null;
+  /** Gemma 3: the RoPE base of the sliding-window layers (rope_local_base_freq; null: the global base everywhere). */
+  ropeLocalTheta: number | null;
+  /** Leading elements of each head that rotate (Phi-3's partial_rotary_factor · headDim; else headDim). */
+  rotaryDim: number;
+  /** Phi-3's LongRoPE (null: none): per-frequency divisors for contexts up to and beyond `original` positions, and cos/sin's factor. */
+  longRope: LongRope | null;
+}
+
+export interface LongRope {
+  shortFactor: number[]; // rotaryDim/2 divisors of the frequencies for contexts ≤ original
+  longFactor: number[]; // the same beyond: chosen by the context length the engine holds, as llama.cpp does
+  original: number; // original_max_position_embeddings
+  attnFactor: number; // cos and sin are scaled by it: √(1 + ln(max/original) / ln(original)), or 1
 }
 
 /** The shape fields every architecture shares, already parsed, for the block fields to build on. */
@@ -51,6 +78,8 @@ export type LayerRole =
   | 'qNorm'
   | 'kNorm'
   | 'mlpNorm'
+  | 'postAttnNorm'
+  | 'postFfnNorm'
   | 'gate'
   | 'up'
   | 'down';
@@ -65,10 +94,29 @@ export interface TensorSpec {
   shape: (c: BaseShape & BlockFields) => number[];
   /** Present only when this holds (default: always). */
   when?: (c: BaseShape & BlockFields) => boolean;
+  /** The tensor is rows [start, start + count) of a fused file tensor (Phi-3's qkv_proj, gate_up_proj). */
+  part?: {
+    hf: string;
+    gguf: string;
+    rows: (c: BaseShape & BlockFields) => [number, number];
+    shape: (c: BaseShape & BlockFields) => number[];
+  };
 }
 
 /** A GGUF metadata value the converter writes (a subset of tools/fixtures' GgufValue). */
-export type GgufMetaValue = { u32: number } | { f32: number } | { bool: boolean } | { i32s: number[] };
+export type GgufMetaValue = { u32: number } | { f32: number } | { bool: boolean } | { i32s: number[] } | { str: string };
+
+/** SwiGLU's activation: refuses any other `hidden_act`, and MLP biases, naming the field. */
+export function siluMlp(raw: Json): 'silu' {
+  const act = raw.hidden_act ?? 'silu';
+  if (act !== 'silu') {
+    throw new UnsupportedModelError(`Unsupported hidden_act ${JSON.stringify(act)}; supported: silu`, { hiddenAct: act as never });
+  }
+  if (raw.mlp_bias === true) {
+    throw new UnsupportedModelError('Unsupported mlp_bias: true (MLP projections without bias only)', { field: 'mlp_bias' });
+  }
+  return 'silu';
+}
 
 export interface ArchSpec {
   /** The engine's name for it (ModelConfig.family). */
@@ -91,6 +139,10 @@ export interface ArchSpec {
   blockFromGguf(h: GgufHeader, shape: BaseShape, tensorNames: ReadonlySet<string>): BlockFields;
   /** Metadata convert_hf_to_gguf.py writes for this arch beyond the shared keys (the fixtures' converter). */
   ggufMetadata?(raw: Json): [string, GgufMetaValue][];
+  /** Tensors convert_hf_to_gguf.py adds from config.json (Phi-3's rope_factors_{long,short}.weight), F32. */
+  ggufTensors?(raw: Json): { name: string; data: Float32Array }[];
+  /** How convert_hf_to_gguf.py changes a tensor's values (Gemma: norm weights + 1), in place. */
+  ggufValues?(hfName: string, data: Float32Array): void;
   /** Every tensor, in load order: global ones with no `{L}`, the per-layer ones once. */
   tensors: TensorSpec[];
 }
@@ -98,6 +150,16 @@ export interface ArchSpec {
 /** Block fields of a plain Llama block: nothing beyond it, every layer full attention with RoPE. */
 export function plainBlock(shape: BaseShape, extra: Partial<BlockFields> = {}): BlockFields {
   return {
+    mlpAct: 'silu',
+    normOffset: 0,
+    sandwichNorms: false,
+    embedScale: 1,
+    attnScale: 1 / Math.sqrt(shape.headDim),
+    attnSoftcap: null,
+    finalSoftcap: null,
+    ropeLocalTheta: null,
+    rotaryDim: shape.headDim,
+    longRope: null,
     attentionBias: false,
     attentionOutputBias: false,
     qkNorm: false,
