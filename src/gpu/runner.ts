@@ -26,6 +26,7 @@ export class KernelRunner {
   readonly uniforms: UniformArena;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  private dry: Map<string, PipelineSpec> | null = null;
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
@@ -46,7 +47,28 @@ export class KernelRunner {
     this.encoder = this.device.createCommandEncoder({ label });
   }
 
+  /**
+   * Starts a dry run: dispatches only collect their pipeline specs (no encoder, no uniforms, no
+   * GPU state touched) until endDry() returns them, for PipelineCache.compile() at load.
+   */
+  beginDry(): void {
+    if (this.encoder || this.dry) throw new Error('KernelRunner.beginDry() while a step is being recorded');
+    this.dry = new Map();
+  }
+
+  /** Ends a dry run; returns the distinct pipeline specs its dispatches named. */
+  endDry(): PipelineSpec[] {
+    const specs = [...(this.dry?.values() ?? [])];
+    this.dry = null;
+    return specs;
+  }
+
   dispatch(spec: DispatchSpec): void {
+    if (this.dry) {
+      if (!this.dry.has(spec.key))
+        this.dry.set(spec.key, { key: spec.key, source: spec.source, defines: spec.defines, constants: spec.constants });
+      return;
+    }
     const pass = this.computePass();
     const pipeline = this.pipelines.get(spec);
     pass.setPipeline(pipeline);
@@ -57,6 +79,7 @@ export class KernelRunner {
 
   /** A buffer copy inside the step (ends the current compute pass; the next dispatch opens one). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    if (this.dry) return;
     this.endPass();
     this.requireEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
@@ -72,6 +95,7 @@ export class KernelRunner {
 
   /** Drops a step being recorded (after an error) so the runner can be used again. */
   abandon(): void {
+    this.dry = null;
     this.pass?.end();
     this.pass = null;
     this.encoder = null;

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Engine } from '../../src/engine/engine';
+import type { LoadProgress } from '../../src/engine/types';
 import { resolvePolicy } from '../../src/memory/policy';
 import type { MemoryProvider, Retrieval } from '../../src/memory/provider';
 import type { MemoryPolicy } from '../../src/memory/types';
@@ -78,8 +79,13 @@ class SwappingProvider implements MemoryProvider {
 }
 
 let engine: Engine;
+const progress: LoadProgress[] = [];
+let pipelinesAtLoad = 0;
 beforeAll(async () => {
-  engine = await Engine.load(urlSource(`${location.origin}${fixtureUrl('llama')}`), { contextLength: 128 });
+  engine = await Engine.load(urlSource(`${location.origin}${fixtureUrl('llama')}`), { contextLength: 128, prefillChunk: 16 }, (p) =>
+    progress.push(p),
+  );
+  pipelinesAtLoad = engine.runner.pipelines.size;
 });
 afterAll(() => engine?.dispose());
 
@@ -135,4 +141,17 @@ test('with explicit memory swapped every 8 tokens: still nothing created, writes
   const swap = 2 + 2 * p.memoryLayers.length;
   expect(writes.every((w) => w === 2 || w === swap)).toBe(true);
   expect(writes.filter((w) => w === swap).length).toBeGreaterThanOrEqual(3); // 32 tokens / interval 8
+});
+
+test('load compiles every pipeline the steps use, as its compile phase', async () => {
+  const compile = progress.filter((p) => p.phase === 'compile');
+  const last = compile.at(-1)!;
+  expect(last.total).toBeGreaterThan(0);
+  expect(last.loaded).toBe(last.total);
+  expect(compile.map((p) => p.loaded)).toEqual(Array.from({ length: last.total + 1 }, (_, i) => i));
+  // Prefill chunks of every length (a 45-token prompt in chunks of 16), long contexts, memory:
+  engine.resetContext();
+  await engine.generate({ tokens: Array.from({ length: 45 }, (_, i) => 30 + i), maxTokens: 70, temperature: 0, ignoreEos: true });
+  await engine.generateWith(req, new SwappingProvider(policy(), engine.model.cfg.headDim), [322, 40, 41]);
+  expect(engine.runner.pipelines.size).toBe(pipelinesAtLoad);
 });
