@@ -4,6 +4,7 @@
  * encoder with the whole forward pass and a one-row logits readback.
  */
 import { requestGpu, type BufferTally, type GpuContext } from '../gpu/device';
+import type { PipelineSpec } from '../gpu/pipelines';
 import { KernelRunner } from '../gpu/runner';
 import { contextLimit } from '../model/config';
 import { LlamaModel } from '../model/llama';
@@ -102,9 +103,11 @@ export class Engine {
       hasChatTemplate: tokenizer.chatTemplate != null,
     };
     engine = new Engine(gpu, model, tokenizer, run, sink, info, onState, fingerprint);
-    onProgress({ phase: 'compile', loaded: 0, total: 1, message: 'Compiling GPU kernels' });
+    const specs = engine.stepPipelines();
+    await run.pipelines.compile(specs, (loaded, total) =>
+      onProgress({ phase: 'compile', loaded, total, message: `Compiling GPU kernels (${loaded}/${total})` }),
+    );
     await engine.warmUp();
-    onProgress({ phase: 'compile', loaded: 1, total: 1, message: 'Compiling GPU kernels' });
     onProgress({ phase: 'ready', loaded: 1, total: 1, message: 'Ready' });
     return engine;
   }
@@ -230,6 +233,28 @@ export class Engine {
       this.staging.unmap();
     }
     this.checkUsable();
+  }
+
+  /**
+   * Every pipeline a step can use: a dry run (specs collected, nothing recorded or written, so
+   * the KV cache and activations are untouched) of each chunk length 1..maxChunk, at the start of
+   * the context and at its end (attention splits over many keys there). Memory slots bind in
+   * place of a dummy buffer, so they add no variant.
+   */
+  private stepPipelines(): PipelineSpec[] {
+    const specs = new Map<string, PipelineSpec>();
+    const ctx = this.model.kv.contextLength;
+    for (let m = 1; m <= this.model.maxChunk; m++) {
+      for (const startPos of new Set([0, Math.max(0, ctx - m)])) {
+        this.run.beginDry();
+        try {
+          this.model.record(this.run, m, startPos);
+        } finally {
+          for (const spec of this.run.endDry()) specs.set(spec.key, spec);
+        }
+      }
+    }
+    return [...specs.values()];
   }
 
   private async warmUp(): Promise<void> {

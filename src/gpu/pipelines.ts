@@ -22,7 +22,7 @@ export class PipelineCache {
     return this.pipelines.size;
   }
 
-  /** The pipeline for `spec`, compiled synchronously on first use. */
+  /** The pipeline for `spec`; compiled synchronously on first use when compile() did not cover it. */
   get(spec: PipelineSpec): GPUComputePipeline {
     let p = this.pipelines.get(spec.key);
     if (!p) {
@@ -30,6 +30,28 @@ export class PipelineCache {
       this.pipelines.set(spec.key, p);
     }
     return p;
+  }
+
+  /** Whether `key` is compiled already. */
+  has(key: string): boolean {
+    return this.pipelines.has(key);
+  }
+
+  /**
+   * Compiles every spec not cached yet with createComputePipelineAsync (at load, so no step
+   * compiles synchronously); `onProgress(done, total)` after each.
+   */
+  async compile(specs: readonly PipelineSpec[], onProgress: (done: number, total: number) => void = () => {}): Promise<void> {
+    const todo = specs.filter((s) => !this.pipelines.has(s.key));
+    let done = 0;
+    onProgress(0, todo.length);
+    await Promise.all(
+      todo.map(async (spec) => {
+        const p = await this.device.createComputePipelineAsync(this.descriptor(spec));
+        this.pipelines.set(spec.key, p);
+        onProgress(++done, todo.length);
+      }),
+    );
   }
 
   private descriptor(spec: PipelineSpec): GPUComputePipelineDescriptor {

@@ -3,9 +3,17 @@
  * (style.md rule 6). Kernel modules call dispatch() with their pipeline spec, packed Params and
  * storage buffers; bindings are by convention @binding(0) Params uniform, then @binding(1..n) the
  * storage buffers in the order the kernel's TS module passes them (all in @group(0)).
+ *
+ * Nothing is created per dispatch once a step's shape has been seen (style.md rule 5): a decode
+ * step records the same dispatches into the same uniform slots every token, so bind groups are
+ * cached by (pipeline key, uniform chunk/offset/size, the storage buffers' identities); only the
+ * Params values change, and the arena uploads them with one writeBuffer per 64 KB chunk.
  */
 import { PipelineCache, type PipelineSpec } from './pipelines';
 import { UniformArena } from './uniforms';
+
+/** Bind groups kept at most; past it the cache starts over (buffers replaced on shape changes leave stale keys). */
+const maxBindGroups = 8192;
 
 export interface DispatchSpec extends PipelineSpec {
   params: ArrayBuffer;
@@ -18,6 +26,10 @@ export class KernelRunner {
   readonly uniforms: UniformArena;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  private dry: Map<string, PipelineSpec> | null = null;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
 
   constructor(readonly device: GPUDevice) {
     this.pipelines = new PipelineCache(device);
@@ -35,20 +47,39 @@ export class KernelRunner {
     this.encoder = this.device.createCommandEncoder({ label });
   }
 
+  /**
+   * Starts a dry run: dispatches only collect their pipeline specs (no encoder, no uniforms, no
+   * GPU state touched) until endDry() returns them, for PipelineCache.compile() at load.
+   */
+  beginDry(): void {
+    if (this.encoder || this.dry) throw new Error('KernelRunner.beginDry() while a step is being recorded');
+    this.dry = new Map();
+  }
+
+  /** Ends a dry run; returns the distinct pipeline specs its dispatches named. */
+  endDry(): PipelineSpec[] {
+    const specs = [...(this.dry?.values() ?? [])];
+    this.dry = null;
+    return specs;
+  }
+
   dispatch(spec: DispatchSpec): void {
+    if (this.dry) {
+      if (!this.dry.has(spec.key))
+        this.dry.set(spec.key, { key: spec.key, source: spec.source, defines: spec.defines, constants: spec.constants });
+      return;
+    }
     const pass = this.computePass();
     const pipeline = this.pipelines.get(spec);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: this.uniforms.alloc(spec.params) }];
-    spec.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
-    const bindGroup = this.device.createBindGroup({ label: spec.key, layout: pipeline.getBindGroupLayout(0), entries });
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, this.bindGroup(spec, pipeline, this.uniforms.alloc(spec.params)));
     const [x, y = 1, z = 1] = spec.workgroups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
   }
 
   /** A buffer copy inside the step (ends the current compute pass; the next dispatch opens one). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    if (this.dry) return;
     this.endPass();
     this.requireEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
@@ -64,13 +95,41 @@ export class KernelRunner {
 
   /** Drops a step being recorded (after an error) so the runner can be used again. */
   abandon(): void {
+    this.dry = null;
     this.pass?.end();
     this.pass = null;
     this.encoder = null;
   }
 
   destroy(): void {
+    this.bindGroups.clear();
     this.uniforms.destroy();
+  }
+
+  /** Bind groups in use since the runner was made (or last started over). */
+  get bindGroupCount(): number {
+    return this.bindGroups.size;
+  }
+
+  /** The cached bind group of `spec`'s buffers with the uniform slot `params`, created on first use. */
+  private bindGroup(spec: DispatchSpec, pipeline: GPUComputePipeline, params: GPUBufferBinding): GPUBindGroup {
+    let key = `${spec.key}|${this.bufferId(params.buffer)}:${params.offset}:${params.size}`;
+    for (const b of spec.buffers) key += `|${this.bufferId(b)}`;
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: params }];
+      spec.buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+      group = this.device.createBindGroup({ label: spec.key, layout: pipeline.getBindGroupLayout(0), entries });
+      if (this.bindGroups.size >= maxBindGroups) this.bindGroups.clear();
+      this.bindGroups.set(key, group);
+    }
+    return group;
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+    return id;
   }
 
   private computePass(): GPUComputePassEncoder {
