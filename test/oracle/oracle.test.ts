@@ -25,11 +25,13 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { commands } from 'vitest/browser';
 import { createEngine, type Memory3Engine } from '../../src/index';
+import { fixtureSpecs } from '../../tools/fixtures/models';
 import { argmax, softmax } from '../helpers/engine';
 import { seeded } from '../helpers/gpu';
 
 const fixtures = '/test/fixtures/models';
-const floatModels = ['llama', 'llama3', 'qwen2', 'qwen3', 'mistral', 'smollm3', 'gemma2', 'gemma3', 'phi3', 'memory3'];
+/** Every fixture with an F32 GGUF export: one per architecture of model/arch (and llama3, memory3). */
+const floatModels = fixtureSpecs.filter((s) => s.gguf).map((s) => s.name);
 const ggufFiles: [string, string][] = [
   ['llama-q8_0', 'llama/model-q8_0.gguf'],
   ['llama-q4_0', 'llama/model-q4_0.gguf'],
