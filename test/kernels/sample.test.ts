@@ -97,6 +97,16 @@ describe('sample kernel = CPU Sampler', () => {
     }
   }, 120_000);
 
+  test('flat rows (mass over tens of thousands of tokens), vocab 32000', async () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const logits = randomF32(32000, seed, 1);
+      for (const opts of [{ temperature: 1 }, { temperature: 1, topP: 0.95 }, { temperature: 1.5, minP: 0.2 }]) {
+        const { want, got } = await both(logits, { ...opts, seed }, [], 3);
+        expect(got, `seed ${seed} ${JSON.stringify(opts)}`).toEqual(want);
+      }
+    }
+  }, 120_000);
+
   test('ties go to the lowest id (greedy and top-k)', async () => {
     const logits = new Float32Array(300).fill(-1);
     logits[17] = 2;
@@ -105,6 +115,16 @@ describe('sample kernel = CPU Sampler', () => {
     expect((await both(logits, { temperature: 0 }, [], 1)).got).toEqual([5]);
     const r = await both(logits, { temperature: 1, topK: 2, seed: 3 }, [], 8);
     expect(r.got).toEqual(r.want);
+  });
+
+  test('top-p boundary at exactly equal cumulative mass (equal logits, p = 0.5)', async () => {
+    const logits = new Float32Array(40).fill(-5);
+    for (const i of [3, 11, 20, 33]) logits[i] = 1;
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const r = await both(logits, { temperature: 1, topP: 0.5, seed }, [], 10);
+      expect(r.got).toEqual(r.want);
+      expect(r.got.every((t) => t === 3 || t === 11 || t === 20)).toBe(true);
+    }
   });
 
   test('NaN in the row sets the error flag', async () => {
