@@ -6,6 +6,7 @@
 import { requestGpu, type BufferTally, type GpuContext } from '../gpu/device';
 import type { PipelineSpec } from '../gpu/pipelines';
 import { KernelRunner } from '../gpu/runner';
+import { encodeSample } from '../kernels/sample';
 import { contextLimit } from '../model/config';
 import { LlamaModel } from '../model/llama';
 import type { MemoryProvider, RetrievalEvent } from '../memory/provider';
@@ -25,9 +26,17 @@ import {
 import { runGeneration } from './generate';
 import { MemoryFeeder } from './memory-feeder';
 import { loadDescriptors, loadWeights } from './load';
-import { Session, type StepOptions } from './session';
+import { type GpuSampleSpec, Session, type SessionDebug, type StepOptions } from './session';
 import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from './types';
 import type { GpuWeightSink } from '../model/weights';
+
+interface GpuSamplerBuffers {
+  work: GPUBuffer; // (vocab) f32 scratch
+  penaltyIds: GPUBuffer; // (contextLength) u32
+  rng: GPUBuffer; // (4) u32 xoshiro128** state
+  out: GPUBuffer; // (2) u32 token id, error flag
+  staging: GPUBuffer; // (4) u32 MAP_READ
+}
 
 export class Engine {
   /** Explicit memory banks for this model (create, add documents, open for generation). */
@@ -38,6 +47,7 @@ export class Engine {
   private gpuError: GPUError | null = null;
   private lostMessage: string | null = null;
   private readonly staging: GPUBuffer; // (vocab) f32, MAP_READ: the one-row readback
+  private gpuSampler: GpuSamplerBuffers | null = null; // made on the first GPU-sampled step
 
   private constructor(
     private readonly gpu: GpuContext,
@@ -128,6 +138,11 @@ export class Engine {
   get cachedTokens(): readonly number[] {
     return this.session.kv.tokens;
   }
+  /** Debug switches and counters (force the CPU sampler; bytes read back per step). */
+  get debug(): SessionDebug {
+    return this.session.debug;
+  }
+
   /** The logits of the last fed token (valid until the next step). */
   get lastLogits(): Float32Array {
     return this.session.logits;
@@ -209,30 +224,79 @@ export class Engine {
     this.session.reset();
   }
 
-  /** Runs one forward step of `ids` at `startPos`; reads the last row's logits back into `logits` when given. */
-  private async step(ids: readonly number[], startPos: number, logits: Float32Array | null, opts: StepOptions = {}): Promise<void> {
+  /**
+   * Runs one forward step of `ids` at `startPos`; reads the last row's logits back into `logits`
+   * when given, or with `opts.sample` samples on the GPU and reads back only the token id (returned).
+   */
+  private async step(
+    ids: readonly number[],
+    startPos: number,
+    logits: Float32Array | null,
+    opts: StepOptions = {},
+  ): Promise<number | undefined> {
     this.checkUsable();
     this.model.writeTokens(ids);
+    const sampler = opts.sample ? this.prepareGpuSample(opts.sample) : null;
     this.run.begin('forward');
     try {
       this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset });
-      if (logits) this.run.copy(this.model.logits, 0, this.staging, 0, logits.byteLength);
+      if (sampler && opts.sample) {
+        const { knobs, usable, penaltyIds } = opts.sample;
+        encodeSample(this.run, { ...knobs, ...sampler, logits: this.model.logits, vocab: usable, nPenalty: penaltyIds.length });
+        this.run.copy(sampler.out, 0, sampler.staging, 0, 8);
+      } else if (logits) this.run.copy(this.model.logits, 0, this.staging, 0, logits.byteLength);
     } catch (err) {
       this.run.abandon();
       throw err;
     }
     this.run.submit();
-    if (logits) {
-      try {
-        await this.staging.mapAsync(GPUMapMode.READ);
-      } catch (err) {
-        this.checkUsable();
-        throw new GPUExecutionError(`reading logits back failed: ${(err as Error).message}`);
-      }
+    let token: number | undefined;
+    if (sampler) token = await this.readToken(sampler.staging);
+    else if (logits) {
+      await this.mapReadback(this.staging);
       logits.set(new Float32Array(this.staging.getMappedRange()));
       this.staging.unmap();
+      this.session.debug.readbackBytes += logits.byteLength;
     }
     this.checkUsable();
+    return token;
+  }
+
+  private async mapReadback(buf: GPUBuffer): Promise<void> {
+    try {
+      await buf.mapAsync(GPUMapMode.READ);
+    } catch (err) {
+      this.checkUsable();
+      throw new GPUExecutionError(`reading ${buf.label} back failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** The sampled id; a row with NaN or no finite maximum throws as the CPU Sampler does. */
+  private async readToken(staging: GPUBuffer): Promise<number> {
+    await this.mapReadback(staging);
+    const [token, flag] = new Uint32Array(staging.getMappedRange(0, 8).slice(0));
+    staging.unmap();
+    this.session.debug.readbackBytes += 8;
+    if (flag !== 0) throw new Memory3Error('Sampler: the logits row has NaN or no finite maximum (GPU sampler)', { token });
+    return token;
+  }
+
+  /** Buffers for GPU sampling (made once), this step's penalty ids and, on a generation's first step, the PRNG state. */
+  private prepareGpuSample(spec: GpuSampleSpec): GpuSamplerBuffers {
+    const device = this.gpu.device;
+    const ctx = this.session.contextLength;
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    this.gpuSampler ??= {
+      work: device.createBuffer({ label: 'sample.work', size: this.session.vocabSize * 4, usage: storage }),
+      penaltyIds: device.createBuffer({ label: 'sample.penalty_ids', size: Math.max(16, ctx * 4), usage: storage }),
+      rng: device.createBuffer({ label: 'sample.rng', size: 16, usage: storage }),
+      out: device.createBuffer({ label: 'sample.out', size: 16, usage: storage }),
+      staging: device.createBuffer({ label: 'sample.readback', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    };
+    const b = this.gpuSampler;
+    if (spec.penaltyIds.length > 0) device.queue.writeBuffer(b.penaltyIds, 0, Uint32Array.from(spec.penaltyIds));
+    if (spec.rngState) device.queue.writeBuffer(b.rng, 0, Uint32Array.from(spec.rngState));
+    return b;
   }
 
   /**
@@ -336,6 +400,7 @@ export class Engine {
     this.sink.destroy();
     this.run.destroy();
     this.staging.destroy();
+    for (const b of Object.values(this.gpuSampler ?? {})) b.destroy();
     this.gpu.device.destroy();
   }
 }

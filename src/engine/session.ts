@@ -6,6 +6,7 @@
  * Engine's, passed in.
  */
 import type { LayerMemory } from '../model/llama';
+import type { GpuSamplingKnobs } from '../kernels/sample';
 import type { KvCache } from '../model/kv-cache';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { ContextOverflowError, EngineStateError, GenerationAbortedError } from '../util/errors';
@@ -14,13 +15,37 @@ import { ContextOverflowError, EngineStateError, GenerationAbortedError } from '
 export interface StepOptions {
   memory?: (LayerMemory | null)[];
   positionOffset?: number;
+  /** Sample the next token on the GPU (kernels/sample.ts) and read back only its id. */
+  sample?: GpuSampleSpec;
+}
+
+/** One GPU sampling step: the knobs, the ids the penalty sees, and (first step only) the PRNG state to start from. */
+export interface GpuSampleSpec {
+  knobs: GpuSamplingKnobs;
+  /** Ids below this are sampled (the tokenizer's ids; padded rows never are). */
+  usable: number;
+  penaltyIds: readonly number[];
+  rngState?: Uint32Array;
+}
+
+/** Debug switches and counters the engine tests read. */
+export interface SessionDebug {
+  /** Force the CPU sampler (the reference) even where the GPU sampler applies. */
+  cpuSampling: boolean;
+  /** Bytes read back from the GPU by forward steps (logits rows and token ids). */
+  readbackBytes: number;
 }
 
 /**
  * One forward step of `ids` at cache row `startPos` (one command encoder); when `logits` is given,
  * the last row's logits are read back into it.
  */
-export type ForwardStep = (ids: readonly number[], startPos: number, logits: Float32Array | null, opts: StepOptions) => Promise<void>;
+export type ForwardStep = (
+  ids: readonly number[],
+  startPos: number,
+  logits: Float32Array | null,
+  opts: StepOptions,
+) => Promise<number | void>;
 
 /** The cache tag of rows computed without explicit memory. */
 export const plainTag = 'plain';
@@ -39,6 +64,7 @@ export class Session {
   readonly logits: Float32Array;
   /** The last chat turn (generate.ts reuses its ids when the next prompt extends its text). */
   lastTurn: ChatTurn | null = null;
+  readonly debug: SessionDebug = { cpuSampling: false, readbackBytes: 0 };
   /** What the cached rows were computed with (plainTag, or a memory bank + policy); only `reuse` changes it. */
   private tag = plainTag;
 
@@ -113,6 +139,26 @@ export class Session {
       pos += m;
     }
     return this.logits;
+  }
+
+  /**
+   * Feeds one generated token and samples the next on the GPU (one step, an 8-byte readback);
+   * `logits` is not updated. Returns the sampled id.
+   */
+  async appendAndSample(token: number, sample: GpuSampleSpec, signal?: AbortSignal): Promise<number> {
+    if (signal?.aborted) throw new GenerationAbortedError('generation aborted');
+    const kv = this.kv;
+    this.checkFits(kv.length + 1);
+    if (kv.length >= this.maxPositions) {
+      throw new ContextOverflowError(`RoPE position ${kv.length} is past the model's ${this.maxPositions} positions`, {
+        position: kv.length,
+        maxPositionEmbeddings: this.maxPositions,
+      });
+    }
+    const next = await this.forward([token], kv.length, null, { sample });
+    kv.tokens.push(token);
+    if (next === undefined) throw new EngineStateError('the forward step did not sample a token');
+    return next;
   }
 
   /** Forgets the cached context and the last turn (the next call prefills from scratch). */

@@ -47,6 +47,11 @@ export class Sampler {
     this.heap = new Int32Array(k > 0 && k < vocabSize ? k : 0);
   }
 
+  /** The PRNG's current state, for a GPU sampler that continues this sequence (kernels/sample.ts). */
+  prngState(): Uint32Array {
+    return this.prng.state();
+  }
+
   /** Draws the next token id. `history`: ids so far (prompt and generated), for the penalty. */
   sample(logits: Float32Array, history: ArrayLike<number> = []): number {
     this.penalize(logits, history);

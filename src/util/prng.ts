@@ -52,6 +52,11 @@ export class Prng {
     return result >>> 0;
   }
 
+  /** The current state (s0..s3 as u32), e.g. to continue the sequence on the GPU (sample.wgsl). */
+  state(): Uint32Array {
+    return Uint32Array.of(this.s0, this.s1, this.s2, this.s3);
+  }
+
   /** Uniform float in [0, 1) with 53 random bits (two outputs). */
   nextFloat(): number {
     const hi = this.nextUint32() >>> 5; // 27 bits
