@@ -6,7 +6,7 @@
 import { requestGpu, type BufferTally, type GpuContext } from '../gpu/device';
 import type { PipelineSpec } from '../gpu/pipelines';
 import { KernelRunner } from '../gpu/runner';
-import { encodeSample } from '../kernels/sample';
+import { encodeSample, samplePipeline } from '../kernels/sample';
 import { contextLimit } from '../model/config';
 import { LlamaModel } from '../model/llama';
 import type { MemoryProvider, RetrievalEvent } from '../memory/provider';
@@ -47,7 +47,7 @@ export class Engine {
   private gpuError: GPUError | null = null;
   private lostMessage: string | null = null;
   private readonly staging: GPUBuffer; // (vocab) f32, MAP_READ: the one-row readback
-  private gpuSampler: GpuSamplerBuffers | null = null; // made on the first GPU-sampled step
+  private gpuSampler: GpuSamplerBuffers | null = null; // made at load (stepPipelines), reused by every GPU-sampled step
 
   private constructor(
     private readonly gpu: GpuContext,
@@ -283,6 +283,15 @@ export class Engine {
 
   /** Buffers for GPU sampling (made once), this step's penalty ids and, on a generation's first step, the PRNG state. */
   private prepareGpuSample(spec: GpuSampleSpec): GpuSamplerBuffers {
+    const b = this.samplerBuffers();
+    const device = this.gpu.device;
+    if (spec.penaltyIds.length > 0) device.queue.writeBuffer(b.penaltyIds, 0, Uint32Array.from(spec.penaltyIds));
+    if (spec.rngState) device.queue.writeBuffer(b.rng, 0, Uint32Array.from(spec.rngState));
+    return b;
+  }
+
+  /** The GPU sampler's buffers, allocated once. */
+  private samplerBuffers(): GpuSamplerBuffers {
     const device = this.gpu.device;
     const ctx = this.session.contextLength;
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
@@ -293,20 +302,18 @@ export class Engine {
       out: device.createBuffer({ label: 'sample.out', size: 16, usage: storage }),
       staging: device.createBuffer({ label: 'sample.readback', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
     };
-    const b = this.gpuSampler;
-    if (spec.penaltyIds.length > 0) device.queue.writeBuffer(b.penaltyIds, 0, Uint32Array.from(spec.penaltyIds));
-    if (spec.rngState) device.queue.writeBuffer(b.rng, 0, Uint32Array.from(spec.rngState));
-    return b;
+    return this.gpuSampler;
   }
 
   /**
    * Every pipeline a step can use: a dry run (specs collected, nothing recorded or written, so
    * the KV cache and activations are untouched) of each chunk length 1..maxChunk, at the start of
    * the context and at its end (attention splits over many keys there). Memory slots bind in
-   * place of a dummy buffer, so they add no variant.
+   * place of a dummy buffer, so they add no variant. Also the GPU sampler's pipeline (and its buffers).
    */
   private stepPipelines(): PipelineSpec[] {
-    const specs = new Map<string, PipelineSpec>();
+    const specs = new Map<string, PipelineSpec>([[samplePipeline.key, samplePipeline]]);
+    this.samplerBuffers();
     const ctx = this.model.kv.contextLength;
     for (let m = 1; m <= this.model.maxChunk; m++) {
       for (const startPos of new Set([0, Math.max(0, ctx - m)])) {

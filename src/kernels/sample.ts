@@ -72,6 +72,9 @@ function f32Ceil(v: number): number {
   return b[0];
 }
 
+/** The sample kernel's one pipeline (for compiling it at load). */
+export const samplePipeline = { key: `sample.f32.wg${wgSize}`, source, constants: { WG_SIZE: wgSize } };
+
 export function encodeSample(run: KernelRunner, a: SampleArgs): void {
   const logitsOffset = a.logitsOffset ?? 0;
   new ArgCheck('sample')
@@ -86,9 +89,7 @@ export function encodeSample(run: KernelRunner, a: SampleArgs): void {
   const useTopP = a.topP < 1;
   const topPHi = Math.fround(a.topP);
   run.dispatch({
-    key: `sample.f32.wg${wgSize}`,
-    source,
-    constants: { WG_SIZE: wgSize },
+    ...samplePipeline,
     params: sampleKernel.params.pack({
       vocab: a.vocab,
       logits_offset: logitsOffset,
