@@ -11,67 +11,21 @@
 import { UnsupportedModelError } from '../../util/errors';
 import { ggufMeta, type GgufHeader } from '../gguf';
 import { optionalPositiveInt, positiveNumber, type Json } from '../json-fields';
-import { type ArchSpec, type BaseShape, type BlockFields, plainBlock, type TensorSpec } from './spec';
+import { type ArchSpec, type BaseShape, type BlockFields, llamaTensors, plainBlock, type TensorSpec } from './spec';
 
 const h = (c: BaseShape) => [c.hiddenSize];
 
-/** Gemma's tensors (Gemma 3 adds q/k norms). */
+/** Llama's tensor of a role, as Gemma names it too. */
+const llamas = (...roles: TensorSpec['role'][]) => roles.map((r) => llamaTensors.find((t) => t.role === r)!);
+
+/** Gemma's tensors (Gemma 3 adds q/k norms): Llama's, but for the four norms around the two halves. */
 export const gemmaTensors: TensorSpec[] = [
-  { role: 'embed', hf: 'model.embed_tokens.weight', gguf: 'token_embd.weight', shape: (c) => [c.vocabSize, c.hiddenSize] },
-  { role: 'attnNorm', hf: 'model.layers.{L}.input_layernorm.weight', gguf: 'blk.{L}.attn_norm.weight', shape: h },
-  {
-    role: 'q',
-    hf: 'model.layers.{L}.self_attn.q_proj.weight',
-    gguf: 'blk.{L}.attn_q.weight',
-    shape: (c) => [c.numHeads * c.headDim, c.hiddenSize],
-  },
-  {
-    role: 'k',
-    hf: 'model.layers.{L}.self_attn.k_proj.weight',
-    gguf: 'blk.{L}.attn_k.weight',
-    shape: (c) => [c.numKvHeads * c.headDim, c.hiddenSize],
-  },
-  {
-    role: 'v',
-    hf: 'model.layers.{L}.self_attn.v_proj.weight',
-    gguf: 'blk.{L}.attn_v.weight',
-    shape: (c) => [c.numKvHeads * c.headDim, c.hiddenSize],
-  },
-  {
-    role: 'o',
-    hf: 'model.layers.{L}.self_attn.o_proj.weight',
-    gguf: 'blk.{L}.attn_output.weight',
-    shape: (c) => [c.hiddenSize, c.numHeads * c.headDim],
-  },
+  ...llamas('embed', 'attnNorm', 'q', 'k', 'v', 'o'),
   { role: 'postAttnNorm', hf: 'model.layers.{L}.post_attention_layernorm.weight', gguf: 'blk.{L}.post_attention_norm.weight', shape: h },
   { role: 'mlpNorm', hf: 'model.layers.{L}.pre_feedforward_layernorm.weight', gguf: 'blk.{L}.ffn_norm.weight', shape: h },
-  {
-    role: 'gate',
-    hf: 'model.layers.{L}.mlp.gate_proj.weight',
-    gguf: 'blk.{L}.ffn_gate.weight',
-    shape: (c) => [c.intermediateSize, c.hiddenSize],
-  },
-  {
-    role: 'up',
-    hf: 'model.layers.{L}.mlp.up_proj.weight',
-    gguf: 'blk.{L}.ffn_up.weight',
-    shape: (c) => [c.intermediateSize, c.hiddenSize],
-  },
-  {
-    role: 'down',
-    hf: 'model.layers.{L}.mlp.down_proj.weight',
-    gguf: 'blk.{L}.ffn_down.weight',
-    shape: (c) => [c.hiddenSize, c.intermediateSize],
-  },
+  ...llamas('gate', 'up', 'down'),
   { role: 'postFfnNorm', hf: 'model.layers.{L}.post_feedforward_layernorm.weight', gguf: 'blk.{L}.post_ffw_norm.weight', shape: h },
-  { role: 'finalNorm', hf: 'model.norm.weight', gguf: 'output_norm.weight', shape: h },
-  {
-    role: 'lmHead',
-    hf: 'lm_head.weight',
-    gguf: 'output.weight',
-    shape: (c) => [c.vocabSize, c.hiddenSize],
-    when: (c) => !c.tieWordEmbeddings,
-  },
+  ...llamas('finalNorm', 'lmHead'),
 ];
 
 /** Gemma's activation: gelu with the tanh approximation, by either field name. */
