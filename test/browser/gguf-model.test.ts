@@ -55,6 +55,26 @@ describe('GGUF models vs the float64 reference on the same file', () => {
   }
 });
 
+describe('every architecture from its GGUF (model/arch: names, metadata, norms folded, fused tensors)', () => {
+  // The F32 export of each fixture against its safetensors: the same weights, so the same logits.
+  for (const name of ['qwen3', 'smollm3', 'gemma2', 'gemma3', 'phi3', 'mistral', 'memory3']) {
+    test(name, async () => {
+      const gguf = await createEngine({ model: url(`${name}/model.gguf`), prefillChunk: 5 });
+      const st = await createEngine({ model: fixtureUrl(name), prefillChunk: 5 });
+      try {
+        // Mistral GGUFs are the llama architecture; memory3 is a Llama.
+        expect(gguf.info.family).toBe({ mistral: 'llama', memory3: 'llama' }[name] ?? name);
+        const rand = seeded(name.length);
+        const ids = Array.from({ length: 13 }, () => Math.floor(rand() * (st.info.vocabSize - 8)));
+        expect(nmse(await gguf.evaluate(ids), await st.evaluate(ids))).toBeLessThan(1e-10);
+      } finally {
+        await gguf.dispose();
+        await st.dispose();
+      }
+    });
+  }
+});
+
 describe('GGUF loading', () => {
   test('the F32 GGUF gives the safetensors logits, tokens and chat prompt (q/k rows de-interleaved)', async () => {
     const gguf = await createEngine({ model: url('llama/model.gguf') });
