@@ -39,6 +39,21 @@ export interface ModelConfig extends BlockFields {
   memory3: Record<string, unknown> | null; // raw `memory3` object if config.json carries one
 }
 
+/** The most layers a config may name (llama.cpp allows 512); beyond it a config is refused, not allocated for. */
+export const maxLayers = 1024;
+
+/** num_hidden_layers / block_count, bounded: a hostile file must not size per-layer arrays. */
+export function checkLayerCount(n: number, field: string): number {
+  if (n > maxLayers) {
+    throw new ModelConfigError(`${field} is ${n}; at most ${maxLayers} layers are supported`, {
+      field,
+      expected: `<= ${maxLayers}`,
+      actual: n,
+    });
+  }
+  return n;
+}
+
 /**
  * The most context rows the engine may hold for this model: its positions. Sliding windows are
  * attention masks (each windowed layer reads only its last `window` rows), not a context bound.
@@ -158,7 +173,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
   const arch = resolveArch(raw);
   checkDense(raw);
   const shape = parseShape(raw);
-  const numLayers = positiveInt(raw, 'num_hidden_layers');
+  const numLayers = checkLayerCount(positiveInt(raw, 'num_hidden_layers'), 'config.json: "num_hidden_layers"');
   const intermediateSize = positiveInt(raw, 'intermediate_size');
   const vocabSize = positiveInt(raw, 'vocab_size');
   const tieWordEmbeddings = optionalBool(raw, 'tie_word_embeddings', false);

@@ -7,7 +7,7 @@
  */
 import { MissingTensorError, ModelConfigError, ShapeMismatchError, UnsupportedDtypeError, UnsupportedModelError } from '../util/errors';
 import { architectures, archByFamily, archByGguf, ggufNameFromTemplates, ggufNameOf, type ArchSpec } from './arch/index';
-import type { ModelConfig } from './config';
+import { checkLayerCount, type ModelConfig } from './config';
 import { ggufMeta, supportedGgufTypes, type GgufHeader, type GgufTensorInfo } from './gguf';
 import { expectedTensors, splitFused, type LocatedTensor } from './tensor-plan';
 
@@ -75,7 +75,7 @@ export function ggufModelConfig(h: GgufHeader, tensorNames: ReadonlySet<string>,
   }
   const vocabSize = embedDims?.[1] ?? int('vocab_size');
   const eos = ['eos', 'eot', 'eom'].map((k) => tokenId(h, `tokenizer.ggml.${k}_token_id`)).filter((v): v is number => v !== null);
-  const numLayers = int('block_count');
+  const numLayers = checkLayerCount(int('block_count'), `GGUF metadata "${arch}.block_count"`);
   const intermediateSize = int('feed_forward_length');
   const tieWordEmbeddings = !tensorNames.has('output.weight');
   const shape = { hiddenSize, numHeads, numKvHeads, headDim, numLayers, intermediateSize, vocabSize, tieWordEmbeddings };
