@@ -291,9 +291,9 @@ describe('ropeInvFreq', () => {
       expectThrow(() => parseModelConfig({ ...base, no_rope_layers: [1, 0] }), UnsupportedModelError, 'no_rope_layers');
     });
     it('refuses an absurd layer count with a named error instead of sizing arrays by it (fuzz: 2^53 − 1 layers)', () => {
-    expectThrow(() => parseModelConfig({ ...qwen3, num_hidden_layers: 9007199254740991 }), ModelConfigError, 'num_hidden_layers', '1024');
-  });
-  it('refuses a mixture of experts, naming the field', () => {
+      expectThrow(() => parseModelConfig({ ...qwen3, num_hidden_layers: 9007199254740991 }), ModelConfigError, 'num_hidden_layers', '1024');
+    });
+    it('refuses a mixture of experts, naming the field', () => {
       expectThrow(
         () => parseModelConfig({ ...qwen3, architectures: ['Qwen3ForCausalLM'], num_experts: 128 }),
         UnsupportedModelError,

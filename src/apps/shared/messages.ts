@@ -7,7 +7,8 @@ const advice: Record<string, string> = {
   DeviceLostError:
     'The GPU stopped responding (a driver reset, or it ran out of memory). Reload the engine to continue; your banks and conversations are kept.',
   ContextOverflowError: "The conversation is longer than the model's context. Shorten the message or start a new conversation.",
-  UnsupportedModelError: 'This model type is not supported yet: memory3-web runs Llama, Qwen2, Qwen3, Mistral, SmolLM3, Gemma 2, Gemma 3 and Phi-3 checkpoints.',
+  UnsupportedModelError:
+    'This model type is not supported yet: memory3-web runs Llama, Qwen2, Qwen3, Mistral, SmolLM3, Gemma 2, Gemma 3 and Phi-3 checkpoints.',
   ModelConfigError: "The model's config.json or index file is malformed.",
   MissingTensorError: 'The model files are incomplete: a weight tensor is missing.',
   TruncatedFileError:
