@@ -1,18 +1,21 @@
-// Gated activation: out[i] = act(gate[i]) * up[i].
-//   default: SwiGLU, silu(x) = x * sigmoid(x), sigmoid from e = exp(-|x|) ∈ (0, 1], so nothing
-//            overflows: silu(±100) = 100 / ~0, never inf/NaN.
-//   GELU:    GeGLU with gelu's tanh approximation, 0.5·x·(1 + tanh(√(2/π)·x·(1 + 0.044715·x²))).
+// Gated activation: out[i] = act(gate[i]) * up[i] (shaders/lib/glu_act.wgsl), element i of n at
+// row i / cols, column i % cols of gate and up (rows in_stride apart) and at i of out.
+//   default: SwiGLU (silu).
+//   GELU:    GeGLU with gelu's tanh approximation.
 //   GELU_F16 (with GELU): as llama.cpp's CPU backend computes it (GGML_GELU_FP16): x rounded to
 //            f16, gelu of that, rounded to f16; x <= -10 gives 0 and x >= 10 gives x.
 //#include "grid.wgsl"
 //#include "tanh.wgsl"
 //#include "round_f16.wgsl"
+//#include "glu_act.wgsl"
 
 struct Params {
   n: u32,            // elements
   gate_offset: u32,  // element offset into gate
   up_offset: u32,    // element offset into up
   out_offset: u32,   // element offset into out
+  cols: u32,         // elements per row (n for one row)
+  in_stride: u32,    // elements between rows of gate and of up
 }
 
 override WG_SIZE: u32 = 256u;
@@ -46,16 +49,6 @@ fn store_out(i: u32, v: f32) { out[i] = v; }
 //#endif
 //#endif
 
-fn silu(x: f32) -> f32 {
-  let e = exp(-abs(x));
-  let sig = select(e, 1.0, x >= 0.0) / (1.0 + e);
-  return x * sig;
-}
-
-fn gelu_tanh(x: f32) -> f32 {
-  return 0.5 * x * (1.0 + tanh_f32(0.7978845608 * x * (1.0 + 0.044715 * x * x)));
-}
-
 fn act(x: f32) -> f32 {
 //#ifdef GELU
 //#ifdef GELU_F16
@@ -75,5 +68,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
         @builtin(local_invocation_index) lid: u32) {
   let i = linear_workgroup(wg, num_wg) * WG_SIZE + lid;
   if (i >= params.n) { return; }
-  store_out(params.out_offset + i, act(gate[params.gate_offset + i]) * load_up(params.up_offset + i));
+  let at = (i / params.cols) * params.in_stride + i % params.cols;
+  store_out(params.out_offset + i, act(gate[params.gate_offset + at]) * load_up(params.up_offset + at));
 }

@@ -6,6 +6,11 @@
  * once: cooperative workgroups on GPUs (matmul_gemv), one output row per invocation on CPU adapters,
  * where barriers are slow (matmul_gemv_rows); larger m (prefill) the barrier-free tiled kernel.
  * x and y must be different buffers (WebGPU forbids a read-only and a writable binding of one buffer).
+ *
+ * The GEMV paths fuse their neighbours (a decode step's dispatches, issue 12): `norm` RMS-normalizes
+ * each x row on the way in (the norm's own dispatch disappears), `glu` reads w as [gate; up] and
+ * writes act(x·gateᵀ) * (x·upᵀ) (gate, up and the activation in one dispatch); on adapters with
+ * `subgroups` the cooperative GEMV reduces with subgroupAdd instead of a shared-memory tree.
  */
 import matmulSource from '../../shaders/kernels/matmul.wgsl?raw';
 import gemvSource from '../../shaders/kernels/matmul_gemv.wgsl?raw';
@@ -14,6 +19,7 @@ import { defineParams } from '../gpu/params';
 import { isCpuAdapter } from '../gpu/device';
 import { gridFor, type KernelRunner } from '../gpu/runner';
 import type { GpuMatrix } from './matrix';
+import { AdapterLimitError } from '../util/errors';
 import { ArgCheck } from './check';
 import { checkCols, isQuantized, weightFormats } from './weight-formats';
 
@@ -26,6 +32,9 @@ const params = defineParams([
   ['y_stride', 'u32'],
   ['bias_offset', 'u32'],
   ['accumulate', 'u32'],
+  ['w_rows', 'u32'],
+  ['norm_eps', 'f32'],
+  ['norm_offset', 'f32'],
 ] as const);
 
 export const gemvKernel = { source: gemvSource, params };
@@ -41,6 +50,13 @@ const tileM = 8,
 
 export type MatmulPath = 'gemv' | 'gemv_rows' | 'tiled';
 
+/** An RMSNorm fused into a GEMV's input: x rows scaled by 1/rms and by (weight + offset). */
+export interface MatmulNorm {
+  weight: GPUBuffer; // (k) f32
+  eps: number;
+  offset: number; // added to each weight (Gemma's 1 + w; else 0)
+}
+
 export interface MatmulArgs {
   x: GPUBuffer; // (m, k) f32 activations, row-major
   xOffset?: number; // element offset of x[0, 0]
@@ -51,22 +67,40 @@ export interface MatmulArgs {
   yStride?: number; // elements between output rows (default n)
   m: number;
   accumulate?: boolean; // y += x·wᵀ (+bias) instead of y = x·wᵀ (+bias): fuses the residual add
+  biasOffset?: number; // element of bias for w's row 0 (default 0)
+  norm?: MatmulNorm; // GEMV paths only: y = rmsnorm(x)·wᵀ
+  glu?: 'silu' | 'gelu_tanh'; // GEMV paths only: w is [gate; up] in one part, y (m, rows/2) = act(x·gateᵀ) * (x·upᵀ)
+  subgroups?: boolean; // the gemv path's subgroupAdd reduction (default: when the device has `subgroups`)
   path?: MatmulPath; // force a kernel (tests, benchmarks); default by m and adapter
 }
 
-function validate(a: MatmulArgs, n: number, k: number, xOffset: number, yOffset: number, yStride: number): void {
-  const c = new ArgCheck('matmul')
-    .positive({ m: a.m })
-    .that(a.w.dtype !== 'f16' || k % 2 === 0, 'w', 'an even k for packed f16 weights', k);
+function validate(a: MatmulArgs, path: MatmulPath, n: number, k: number, xOffset: number, yOffset: number, yStride: number): void {
+  const c = new ArgCheck('matmul');
+  if (a.glu) {
+    c.that(a.w.parts.length === 1 && a.w.rows % 2 === 0, 'w', 'one part of an even number of rows ([gate; up]) for glu', a.w.parts.length)
+      .that(!a.bias, 'bias', 'none with glu', 'a bias')
+      .that(a.glu === 'silu' || a.glu === 'gelu_tanh', 'glu', "'silu' or 'gelu_tanh'", a.glu);
+  }
+  c.positive({ m: a.m }).that(a.w.dtype !== 'f16' || k % 2 === 0, 'w', 'an even k for packed f16 weights', k);
   checkCols(c, 'w', a.w.dtype, k);
   c.that(Number.isInteger(yStride) && yStride >= n, 'yStride', `>= n = ${n}`, yStride)
     .offsets({ xOffset, yOffset })
     .fits('x', a.x, xOffset + a.m * k)
     .fits('y', a.y, yOffset + (a.m - 1) * yStride + n);
-  if (a.bias) c.fits('bias', a.bias, n);
+  if (a.bias) c.fits('bias', a.bias, (a.biasOffset ?? 0) + n);
+  if (a.norm || a.glu) c.that(path !== 'tiled', 'path', 'a GEMV path for a fused norm or GLU', path);
+  if (a.norm) c.fits('norm', a.norm.weight, k);
+  if (a.subgroups) c.that(path === 'gemv', 'subgroups', 'the gemv path', path);
 }
 
-function variantKey(op: string, a: MatmulArgs, vec4: boolean, xVec4: boolean, wg: number): { key: string; defines: string[] } {
+function variantKey(
+  op: string,
+  a: MatmulArgs,
+  vec4: boolean,
+  xVec4: boolean,
+  wg: number,
+  subgroups: boolean,
+): { key: string; defines: string[] } {
   const defines: string[] = [];
   const format = weightFormats[a.w.dtype].define;
   if (format) defines.push(format);
@@ -74,8 +108,12 @@ function variantKey(op: string, a: MatmulArgs, vec4: boolean, xVec4: boolean, wg
   else if (vec4) defines.push('W_VEC4');
   if (xVec4) defines.push('X_VEC4');
   if (a.bias) defines.push('BIAS');
+  if (a.norm) defines.push('NORM');
+  if (a.glu) defines.push('GLU', ...(a.glu === 'gelu_tanh' ? ['GELU'] : []));
+  if (subgroups) defines.push('SUBGROUPS');
   const wVec4 = vec4 && !isQuantized(a.w.dtype);
-  const key = `${op}.${a.w.dtype}w${wVec4 ? '.vec4' : ''}${xVec4 ? '.xvec4' : ''}${a.bias ? '.bias' : ''}.wg${wg}`;
+  const fused = `${a.norm ? '.norm' : ''}${a.glu ? `.glu_${a.glu}` : ''}${subgroups ? '.subgroups' : ''}`;
+  const key = `${op}.${a.w.dtype}w${wVec4 ? '.vec4' : ''}${xVec4 ? '.xvec4' : ''}${a.bias ? '.bias' : ''}${fused}.wg${wg}`;
   return { key, defines };
 }
 
@@ -96,13 +134,27 @@ export function encodeMatmul(run: KernelRunner, args: MatmulArgs): void {
     k = w.cols;
   const xOffset = args.xOffset ?? 0,
     yOffset = args.yOffset ?? 0,
-    yStride = args.yStride ?? n;
-  validate(args, n, k, xOffset, yOffset, yStride);
-  const kernel = paths[args.path ?? defaultPath(run.device, m)];
+    outCols = args.glu ? n / 2 : n,
+    yStride = args.yStride ?? outCols;
+  const path = args.path ?? defaultPath(run.device, m);
+  validate(args, path, outCols, k, xOffset, yOffset, yStride);
+  const kernel = paths[path];
+  const subgroups = path === 'gemv' && (args.subgroups ?? run.device.features.has('subgroups'));
+  if (subgroups && !run.device.features.has('subgroups')) {
+    throw new AdapterLimitError('matmul: subgroups requested but the device lacks the `subgroups` feature', {
+      op: 'matmul',
+      feature: 'subgroups',
+    });
+  }
   const vec4 = k % 4 === 0; // every weight row starts on a 16-byte (f32) / 8-byte (f16) boundary
   const xVec4 = vec4 && xOffset % 4 === 0 && kernel.op === 'matmul'; // x rows on 16-byte boundaries too
-  const { key, defines } = variantKey(kernel.op, args, vec4, xVec4, kernel.wgSize);
+  const { key, defines } = variantKey(kernel.op, args, vec4, xVec4, kernel.wgSize, subgroups);
   for (const part of w.parts) {
+    const cols = args.glu ? part.rows / 2 : part.rows; // output columns of this part
+    const start = args.glu ? 0 : part.rowStart;
+    const buffers = [args.x, part.buffer, args.y];
+    if (args.bias) buffers.push(args.bias);
+    if (args.norm) buffers.push(args.norm.weight);
     run.dispatch({
       key,
       source: kernel.source,
@@ -110,18 +162,27 @@ export function encodeMatmul(run: KernelRunner, args: MatmulArgs): void {
       constants: { WG_SIZE: kernel.wgSize },
       params: params.pack({
         m,
-        n: part.rows,
+        n: cols,
         k,
         x_offset: xOffset,
-        y_offset: yOffset + part.rowStart,
+        y_offset: yOffset + start,
         y_stride: yStride,
-        bias_offset: part.rowStart,
+        bias_offset: (args.biasOffset ?? 0) + start,
         accumulate: args.accumulate ? 1 : 0,
+        w_rows: part.rows,
+        norm_eps: args.norm?.eps ?? 0,
+        norm_offset: args.norm?.offset ?? 0,
       }),
-      buffers: args.bias ? [args.x, part.buffer, args.y, args.bias] : [args.x, part.buffer, args.y],
-      workgroups: gridFor(kernel.workgroups(m, part.rows), run.maxWorkgroupsPerDimension),
+      buffers,
+      workgroups: gridFor(kernel.workgroups(m, cols), run.maxWorkgroupsPerDimension),
     });
   }
+}
+
+/** The GEMV kernel `m` rows take by default on this device, or null where the tiled kernel does (no fusions there). */
+export function gemvPathFor(device: GPUDevice, m: number): MatmulPath | null {
+  const path = defaultPath(device, m);
+  return path === 'tiled' ? null : path;
 }
 
 /**

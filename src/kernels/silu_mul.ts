@@ -3,6 +3,8 @@
  * approximation (GeGLU, Gemma); `geluF16Table` computes gelu as llama.cpp's CPU backend does, from
  * its f16 table (x rounded to f16, gelu rounded to f16; ggml-cpu's GGML_GELU_FP16), for the oracle. Any of the three may share a buffer
  * (in place: out === gate or out === up) as long as the written range equals or misses the others.
+ * Strided input (`cols`, `inStride`): gate and up are rows of `cols` values `inStride` apart (the
+ * halves of a fused [gate; up] projection's output), out is contiguous.
  */
 import source from '../../shaders/kernels/silu_mul.wgsl?raw';
 import { defineParams } from '../gpu/params';
@@ -16,6 +18,8 @@ export const siluMulKernel = {
     ['gate_offset', 'u32'],
     ['up_offset', 'u32'],
     ['out_offset', 'u32'],
+    ['cols', 'u32'],
+    ['in_stride', 'u32'],
   ] as const),
 };
 
@@ -29,6 +33,8 @@ export interface SiluMulArgs {
   gateOffset?: number; // elements
   upOffset?: number; // elements
   outOffset?: number; // elements
+  cols?: number; // elements per input row (default n: one row)
+  inStride?: number; // elements between input rows (default cols)
   act?: 'silu' | 'gelu_tanh'; // default silu
   geluF16Table?: boolean; // with gelu_tanh: llama.cpp's f16-table gelu
 }
@@ -37,7 +43,9 @@ export function encodeSiluMul(run: KernelRunner, args: SiluMulArgs): void {
   const gateOffset = args.gateOffset ?? 0,
     upOffset = args.upOffset ?? 0,
     outOffset = args.outOffset ?? 0;
-  validate(args, gateOffset, upOffset, outOffset);
+  const cols = args.cols ?? args.n,
+    inStride = args.inStride ?? cols;
+  validate(args, gateOffset, upOffset, outOffset, cols, inStride);
   const { gate, up, out } = args;
   const variant = out === gate ? (up === gate ? 'inplace_all' : 'inplace_gate') : out === up ? 'inplace_up' : 'f32';
   const gelu = args.act === 'gelu_tanh',
@@ -53,19 +61,33 @@ export function encodeSiluMul(run: KernelRunner, args: SiluMulArgs): void {
     source,
     defines,
     constants: { WG_SIZE: wgSize },
-    params: siluMulKernel.params.pack({ n: args.n, gate_offset: gateOffset, up_offset: upOffset, out_offset: outOffset }),
+    params: siluMulKernel.params.pack({
+      n: args.n,
+      gate_offset: gateOffset,
+      up_offset: upOffset,
+      out_offset: outOffset,
+      cols,
+      in_stride: inStride,
+    }),
     buffers,
     workgroups: gridFor(Math.ceil(args.n / wgSize), run.maxWorkgroupsPerDimension),
   });
 }
 
-function validate(a: SiluMulArgs, gateOffset: number, upOffset: number, outOffset: number): void {
-  new ArgCheck('silu_mul')
-    .positive({ n: a.n })
-    .that(a.act === undefined || a.act === 'silu' || a.act === 'gelu_tanh', 'act', "'silu' or 'gelu_tanh'", a.act)
-    .offsets({ gateOffset, upOffset, outOffset })
-    .fits('gate', a.gate, gateOffset + a.n)
-    .fits('up', a.up, upOffset + a.n)
+function validate(a: SiluMulArgs, gateOffset: number, upOffset: number, outOffset: number, cols: number, inStride: number): void {
+  const c = new ArgCheck('silu_mul')
+    .positive({ n: a.n, cols })
+    .that(a.n % cols === 0, 'cols', `a divisor of n = ${a.n}`, cols)
+    .that(Number.isInteger(inStride) && inStride >= cols, 'inStride', `>= cols = ${cols}`, inStride)
+    .that(a.act === undefined || a.act === 'silu' || a.act === 'gelu_tanh', 'act', "'silu' or 'gelu_tanh'", a.act);
+  if (inStride !== cols) {
+    // Strided rows: only a separate out (an in-place write would land on other elements' inputs).
+    c.that(a.out !== a.gate && a.out !== a.up, 'out', 'a buffer apart from gate and up when rows are strided', a.out.label);
+  }
+  const span = (a.n / cols - 1) * inStride + cols;
+  c.offsets({ gateOffset, upOffset, outOffset })
+    .fits('gate', a.gate, gateOffset + span)
+    .fits('up', a.up, upOffset + span)
     .fits('out', a.out, outOffset + a.n)
     .sameOrDisjoint('out', a.out, outOffset, 'gate', a.gate, gateOffset, a.n)
     .sameOrDisjoint('out', a.out, outOffset, 'up', a.up, upOffset, a.n);
