@@ -6,6 +6,7 @@
 import type { ActivationRounding } from '../kernels/activation_round';
 import type { WeightFormat } from '../kernels/weight-formats';
 import { streamLocated } from '../model/convert';
+import { planFusion } from '../model/fusion';
 import { autoWeightDtype } from '../model/quantize';
 import { listWeightFiles, readSafetensorsHeader } from '../model/safetensors';
 import type { ModelSource } from '../model/source';
@@ -63,7 +64,12 @@ export async function loadWeights(
     plan = validateTensors(d.config, headers);
   }
   const target = floatTarget(opts, plan.values());
-  const sink = new GpuWeightSink(device, opts.maxBindingBytes);
+  const formatOf = (name: string) => {
+    const t = plan.get(name);
+    return t && { format: tensorOutputFormat(t, target), shape: t.shape };
+  };
+  const fusion = planFusion(d.config, formatOf, { matrices: opts.fuseProjections !== false });
+  const sink = new GpuWeightSink(device, opts.maxBindingBytes, fusion);
   try {
     await streamLocated(source, files, plan.values(), sink, {
       targetDtype: target,

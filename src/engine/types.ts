@@ -31,6 +31,11 @@ export interface LoadOptions {
    * Larger tensors are split in row parts; set it to emulate a device with small bindings.
    */
   maxBindingBytes?: number;
+  /**
+   * Store each layer's q/k/v and gate/up matrices as one (model/fusion.ts) so decode projects them
+   * in one dispatch each (default true); false keeps them apart (tests of the unfused path).
+   */
+  fuseProjections?: boolean;
 }
 
 export type LoadPhase = 'config' | 'weights' | 'compile' | 'ready';

@@ -1,14 +1,23 @@
 /**
  * The decoder forward pass of every architecture in model/arch (Llama's block, with the extras a
  * config declares: q/k biases, per-head q/k norms, per-layer sliding windows, layers without
- * RoPE): records one step's dispatches into the runner's single command encoder. Activations are allocated at load for the largest chunk; the
- * KV cache for the whole context. The engine decides chunking, sampling and readback.
+ * RoPE): records one step's dispatches into the runner's single command encoder. Activations are
+ * allocated at load for the largest chunk; the KV cache for the whole context. The engine decides
+ * chunking, sampling and readback.
+ *
+ * A decode-sized step (a GEMV path, kernels/matmul.ts) runs a Llama block in six dispatches: the
+ * attention norm fused into one q/k/v GEMV, the q/k/v scatter (q/k norms, RoPE, cache write),
+ * attention, the output projection with the residual add, the MLP norm fused into one gate/up GEMV
+ * with the activation, and the down projection with the residual add. Prefill chunks, and the
+ * llama.cpp-rounding mode (its input rounding needs the normed activations), keep the norms apart.
  */
 import type { KernelRunner } from '../gpu/runner';
 import { encodeActivationRound } from '../kernels/activation_round';
 import { encodeAttention } from '../kernels/attention';
 import { encodeEmbedding } from '../kernels/embedding';
-import { encodeMatmul, type MatmulArgs } from '../kernels/matmul';
+import { encodeMatmul, gemvPathFor, type MatmulArgs, type MatmulNorm } from '../kernels/matmul';
+import type { GpuMatrix } from '../kernels/matrix';
+import { encodeQkvScatter } from '../kernels/qkv_scatter';
 import { encodeRmsNorm } from '../kernels/rms_norm';
 import { encodeRope, ropeInvFreqBuffer } from '../kernels/rope';
 import { encodeSiluMul } from '../kernels/silu_mul';
@@ -50,10 +59,11 @@ export class LlamaModel {
   private readonly tokens: GPUBuffer; // (maxChunk) u32 input ids
   private readonly x: GPUBuffer; // (maxChunk, hidden) residual stream
   private readonly xn: GPUBuffer; // (maxChunk, hidden) normed
+  private readonly qkv: GPUBuffer; // (maxChunk, (heads + 2*kvHeads)*headDim): the q/k/v projection, before its scatter
   private readonly q: GPUBuffer; // (maxChunk, heads*headDim)
   private readonly attn: GPUBuffer; // (maxChunk, heads*headDim)
-  private readonly gate: GPUBuffer; // (maxChunk, intermediate)
-  private readonly up: GPUBuffer; // (maxChunk, intermediate)
+  private readonly gateUp: GPUBuffer; // (maxChunk, 2*intermediate): gate | up, where the activation is not fused
+  private readonly act: GPUBuffer; // (maxChunk, intermediate): act(gate) * up
   private readonly invFreq: GPUBuffer; // (headDim/2) f32
   private readonly localInvFreq: GPUBuffer | null; // (headDim/2) f32: Gemma 3's windowed layers' own RoPE base
   private readonly invFreqs: { global: Float32Array; local: Float32Array | null };
@@ -74,10 +84,11 @@ export class LlamaModel {
     this.tokens = buf('act.tokens', n);
     this.x = buf('act.x', n * c.hiddenSize);
     this.xn = buf('act.xn', n * c.hiddenSize);
+    this.qkv = buf('act.qkv', n * this.qkvWidth);
     this.q = buf('act.q', n * c.numHeads * c.headDim);
     this.attn = buf('act.attn', n * c.numHeads * c.headDim);
-    this.gate = buf('act.gate', n * c.intermediateSize);
-    this.up = buf('act.up', n * c.intermediateSize);
+    this.gateUp = buf('act.gate_up', n * 2 * c.intermediateSize);
+    this.act = buf('act.mlp', n * c.intermediateSize);
     this.logits = buf('act.logits', c.vocabSize);
     this.invFreqs = {
       global: ropeInvFreq(cfg, { contextLength }),
@@ -88,9 +99,19 @@ export class LlamaModel {
     const widest = Math.max(c.hiddenSize, c.numHeads * c.headDim, c.intermediateSize);
     this.rounded = weights.inputRounding.size > 0 ? buf('act.rounded', n * widest) : null;
     this.activationBytes =
-      4 * n * (1 + 2 * c.hiddenSize + 2 * c.numHeads * c.headDim + 2 * c.intermediateSize) +
+      4 * n * (1 + 2 * c.hiddenSize + this.qkvWidth + 2 * c.numHeads * c.headDim + 3 * c.intermediateSize) +
       4 * c.vocabSize +
       (this.rounded ? 4 * n * widest : 0);
+  }
+
+  /** Columns of the q/k/v projection: heads q vectors, then kvHeads k and kvHeads v vectors. */
+  private get qkvWidth(): number {
+    return (this.cfg.numHeads + 2 * this.cfg.numKvHeads) * this.cfg.headDim;
+  }
+
+  /** Whether an m-row step fuses norms and the activation into its GEMVs (not in the llama.cpp-rounding mode, whose input rounding needs the normed rows). */
+  private fuses(m: number): boolean {
+    return !this.weights.llamaCppRounding && gemvPathFor(this.device, m) !== null;
   }
 
   /** A matmul; in the llama.cpp-rounding mode its input is first rounded as llama.cpp's CPU backend rounds it. */
@@ -121,8 +142,13 @@ export class LlamaModel {
     encodeEmbedding(run, { table: w.embed, tokens: this.tokens, count: m, out: this.x, scale: c.embedScale });
     for (let l = 0; l < layers; l++) this.recordLayer(run, l, m, startPos, pos, kv, opts);
     if (layers < c.numLayers) return;
-    this.norm(run, this.x, w.finalNorm, this.xn, 1, (m - 1) * c.hiddenSize);
-    this.matmul(run, { x: this.xn, w: w.lmHead, y: this.logits, m: 1 });
+    const last = (m - 1) * c.hiddenSize;
+    if (this.fuses(1)) {
+      this.matmul(run, { x: this.x, xOffset: last, w: w.lmHead, y: this.logits, m: 1, norm: this.normOf(w.finalNorm) });
+    } else {
+      this.norm(run, this.x, w.finalNorm, this.xn, 1, last);
+      this.matmul(run, { x: this.xn, w: w.lmHead, y: this.logits, m: 1 });
+    }
     if (c.finalSoftcap !== null) encodeSoftcap(run, { x: this.logits, n: c.vocabSize, cap: c.finalSoftcap });
   }
 
@@ -132,26 +158,33 @@ export class LlamaModel {
       lw = this.weights.layers[l],
       cache = kv.layers[l],
       kvOffset = startPos * kv.rowElems;
-    this.norm(run, this.x, lw.attnNorm, this.xn, m);
-    this.matmul(run, { x: this.xn, w: lw.q, bias: lw.qBias ?? undefined, y: this.q, m });
-    this.matmul(run, { x: this.xn, w: lw.k, bias: lw.kBias ?? undefined, y: cache.k, yOffset: kvOffset, m });
-    this.matmul(run, { x: this.xn, w: lw.v, bias: lw.vBias ?? undefined, y: cache.v, yOffset: kvOffset, m });
-    if (lw.qNorm && lw.kNorm) {
-      const head = { cols: c.headDim, eps: c.rmsNormEps, weightOffset: c.normOffset };
-      encodeRmsNorm(run, { x: this.q, weight: lw.qNorm, y: this.q, rows: m * c.numHeads, ...head });
-      encodeRmsNorm(run, {
-        x: cache.k,
-        xOffset: kvOffset,
-        y: cache.k,
-        yOffset: kvOffset,
-        weight: lw.kNorm,
-        rows: m * c.numKvHeads,
-        ...head,
-      });
+    const fuse = this.fuses(m);
+    this.project(run, lw.qkv, lw.qkvBias, this.qkv, m, fuse ? this.normOf(lw.attnNorm) : null, lw.attnNorm);
+    const rope = c.layerRope[l];
+    const invFreq = this.usesLocalRope(l) ? this.localInvFreq! : this.invFreq;
+    const hooked = opts.onProjected !== undefined;
+    encodeQkvScatter(run, {
+      qkv: this.qkv,
+      q: this.q,
+      k: cache.k,
+      v: cache.v,
+      kvOffset,
+      rows: m,
+      heads: c.numHeads,
+      kvHeads: c.numKvHeads,
+      headDim: c.headDim,
+      rope: rope && !hooked,
+      startPos: pos,
+      invFreq,
+      rotaryDim: c.rotaryDim,
+      scale: ropeScale(c),
+      norm: lw.qNorm && lw.kNorm ? { q: lw.qNorm, k: lw.kNorm, eps: c.rmsNormEps, offset: c.normOffset } : undefined,
+    });
+    if (hooked) {
+      opts.onProjected!(l, this.q, kvOffset);
+      if (rope) this.rope(run, cache.k, kvOffset, m, pos, invFreq);
     }
-    opts.onProjected?.(l, this.q, kvOffset);
     const window = c.layerWindows[l];
-    if (c.layerRope[l]) this.rope(run, cache.k, kvOffset, m, pos, this.usesLocalRope(l) ? this.localInvFreq! : this.invFreq);
     const mem = opts.memory?.[l];
     encodeAttention(run, {
       q: this.q,
@@ -172,21 +205,60 @@ export class LlamaModel {
       this.matmul(run, { x: this.attn, w: lw.o, y: this.xn, m });
       this.norm(run, this.xn, lw.postAttnNorm, this.x, m, 0, true);
     } else this.matmul(run, { x: this.attn, w: lw.o, bias: lw.oBias ?? undefined, y: this.x, m, accumulate: true });
-    this.norm(run, this.x, lw.mlpNorm, this.xn, m);
-    this.matmul(run, { x: this.xn, w: lw.gate, y: this.gate, m });
-    this.matmul(run, { x: this.xn, w: lw.up, y: this.up, m });
+    this.mlp(run, lw.gateUp, lw.mlpNorm, m, fuse);
+    if (lw.postFfnNorm) {
+      this.matmul(run, { x: this.act, w: lw.down, y: this.xn, m });
+      this.norm(run, this.xn, lw.postFfnNorm, this.x, m, 0, true);
+    } else this.matmul(run, { x: this.act, w: lw.down, y: this.x, m, accumulate: true });
+  }
+
+  private normOf(weight: GPUBuffer): MatmulNorm {
+    return { weight, eps: this.cfg.rmsNormEps, offset: this.cfg.normOffset };
+  }
+
+  /**
+   * The residual stream's m rows, normed (fused into the GEMV when `norm` is given, else by its own
+   * dispatch into xn), times `mats` (one fused matrix, or several side by side) into the columns of `y`.
+   */
+  private project(
+    run: KernelRunner,
+    mats: GpuMatrix[],
+    bias: GPUBuffer | null,
+    y: GPUBuffer,
+    m: number,
+    norm: MatmulNorm | null,
+    normW: GPUBuffer,
+  ): void {
+    if (!norm) this.norm(run, this.x, normW, this.xn, m);
+    const yStride = mats.reduce((a, w) => a + w.rows, 0);
+    let col = 0;
+    for (const w of mats) {
+      const x = norm ? this.x : this.xn;
+      this.matmul(run, { x, w, y, yOffset: col, yStride, m, bias: bias ?? undefined, biasOffset: col, norm: norm ?? undefined });
+      col += w.rows;
+    }
+  }
+
+  /** The MLP's norm, gate and up projections and activation into `act`: one GLU GEMV where it fuses. */
+  private mlp(run: KernelRunner, gateUp: GpuMatrix[], normW: GPUBuffer, m: number, fuse: boolean): void {
+    const c = this.cfg;
+    const glu = fuse && gateUp.length === 1 && gateUp[0].parts.length === 1;
+    if (glu) {
+      this.matmul(run, { x: this.x, w: gateUp[0], y: this.act, m, norm: this.normOf(normW), glu: c.mlpAct });
+      return;
+    }
+    this.project(run, gateUp, null, this.gateUp, m, fuse ? this.normOf(normW) : null, normW);
     encodeSiluMul(run, {
-      gate: this.gate,
-      up: this.up,
-      out: this.gate,
+      gate: this.gateUp,
+      up: this.gateUp,
+      upOffset: c.intermediateSize,
+      out: this.act,
       n: m * c.intermediateSize,
+      cols: c.intermediateSize,
+      inStride: 2 * c.intermediateSize,
       act: c.mlpAct,
       geluF16Table: c.mlpAct === 'gelu_tanh' && this.weights.llamaCppRounding,
     });
-    if (lw.postFfnNorm) {
-      this.matmul(run, { x: this.gate, w: lw.down, y: this.xn, m });
-      this.norm(run, this.xn, lw.postFfnNorm, this.x, m, 0, true);
-    } else this.matmul(run, { x: this.gate, w: lw.down, y: this.x, m, accumulate: true });
   }
 
   /** RMSNorm of `rows` hidden-size rows (from element `xOffset`) into y, or added onto y (`accumulate`: a sandwich norm's residual). */
@@ -233,10 +305,11 @@ export class LlamaModel {
       this.tokens,
       this.x,
       this.xn,
+      this.qkv,
       this.q,
       this.attn,
-      this.gate,
-      this.up,
+      this.gateUp,
+      this.act,
       this.logits,
       this.invFreq,
       this.localInvFreq,

@@ -4,29 +4,27 @@
  * maxStorageBufferBindingSize); norms and biases are plain f32 buffers.
  */
 import type { ActivationRounding } from '../kernels/activation_round';
-import { createGpuMatrix, matrixGpuBytes, writeMatrixRows, type GpuMatrix } from '../kernels/matrix';
+import { createGpuMatrix, matrixGpuBytes, matrixRowBytes, writeMatrixRows, type GpuMatrix } from '../kernels/matrix';
 import type { WeightFormat } from '../kernels/weight-formats';
 import { archByFamily, plannedTensors } from './arch/index';
 import type { ModelConfig } from './config';
 import type { TensorSink } from './convert';
+import type { FusedGroup } from './fusion';
 
 export interface LayerWeights {
   attnNorm: GPUBuffer; // (hidden) f32
-  q: GpuMatrix; // (heads*headDim, hidden)
-  k: GpuMatrix; // (kvHeads*headDim, hidden)
-  v: GpuMatrix; // (kvHeads*headDim, hidden)
+  /** The q, k, v projections' rows in that order: one matrix [q; k; v] (model/fusion.ts) or the three apart. */
+  qkv: GpuMatrix[];
   o: GpuMatrix; // (hidden, heads*headDim)
-  qBias: GPUBuffer | null; // (heads*headDim) f32, qwen2 only
-  kBias: GPUBuffer | null; // (kvHeads*headDim) f32
-  vBias: GPUBuffer | null; // (kvHeads*headDim) f32
+  qkvBias: GPUBuffer | null; // (heads*headDim + 2*kvHeads*headDim) f32, Qwen2's q/k/v biases (zeros where one is absent)
   oBias: GPUBuffer | null; // (hidden) f32, Llama with attention_bias only
   qNorm: GPUBuffer | null; // (headDim) f32, per-head q norm (Qwen3)
   kNorm: GPUBuffer | null; // (headDim) f32
   mlpNorm: GPUBuffer; // (hidden) f32 (Gemma: pre_feedforward_layernorm)
   postAttnNorm: GPUBuffer | null; // (hidden) f32, Gemma's norm of the attention output
   postFfnNorm: GPUBuffer | null; // (hidden) f32, Gemma's norm of the MLP output
-  gate: GpuMatrix; // (intermediate, hidden)
-  up: GpuMatrix; // (intermediate, hidden)
+  /** The gate and up projections' rows: one matrix [gate; up] (2·intermediate, hidden) or the two apart. */
+  gateUp: GpuMatrix[];
   down: GpuMatrix; // (hidden, intermediate)
 }
 
@@ -44,7 +42,11 @@ export interface ModelWeights {
 
 type Stored = { kind: 'matrix'; m: GpuMatrix } | { kind: 'vector'; b: GPUBuffer };
 
-/** A TensorSink that allocates each tensor's GPU storage when it begins and writes chunks as they come. */
+/**
+ * A TensorSink that allocates each tensor's GPU storage when it begins and writes chunks as they
+ * come. Tensors of a fused group (model/fusion.ts) are written into the group's one matrix or vector,
+ * at their rows; the group is allocated when its first member begins.
+ */
 export class GpuWeightSink implements TensorSink {
   readonly stored = new Map<string, Stored>();
   /** The first bytes of every tensor, for the model fingerprint (a bank is tied to these weights). */
@@ -53,12 +55,36 @@ export class GpuWeightSink implements TensorSink {
   constructor(
     private readonly device: GPUDevice,
     private readonly maxPartBytes?: number,
+    private readonly fusion: ReadonlyMap<string, FusedGroup> = new Map(),
   ) {}
+
+  /** The fused group a tensor was written into, if any. */
+  groupOf(tensor: string): FusedGroup | undefined {
+    return this.fusion.get(tensor);
+  }
+
+  /** The file tensors held under a stored name: a fused group's members, else the tensor itself. */
+  tensorsIn(stored: string): string[] {
+    for (const g of this.fusion.values()) if (g.name === stored) return [...g.members.keys()];
+    return [stored];
+  }
 
   /** Bytes of weights per GPU format, matrices and vectors. */
   readonly formatBytes = new Map<WeightFormat, number>();
 
   begin(name: string, shape: number[], format: WeightFormat): void {
+    const group = this.fusion.get(name);
+    if (group) {
+      if (format !== group.format || shape.length !== group.shape.length || shape[1] !== group.shape[1]) {
+        throw new Error(`weight ${name}: ${format} [${shape}] does not fit its fused ${group.name} (${group.format} [${group.shape}])`);
+      }
+      if (!this.stored.has(group.name)) this.allocate(group.name, group.shape, group.format);
+      return;
+    }
+    this.allocate(name, shape, format);
+  }
+
+  private allocate(name: string, shape: readonly number[], format: WeightFormat): void {
     if (shape.length === 2) {
       const m = createGpuMatrix(this.device, {
         rows: shape[0],
@@ -89,9 +115,12 @@ export class GpuWeightSink implements TensorSink {
 
   write(name: string, byteOffset: number, bytes: Uint8Array): void {
     if (byteOffset === 0) this.samples.set(name, bytes.slice(0, 64));
-    const s = this.stored.get(name)!;
-    if (s.kind === 'matrix') writeMatrixRows(this.device, s.m, byteOffset, bytes as Uint8Array<ArrayBuffer>);
-    else this.device.queue.writeBuffer(s.b, byteOffset, bytes as Uint8Array<ArrayBuffer>);
+    const group = this.fusion.get(name);
+    const s = this.stored.get(group?.name ?? name)!;
+    const start = group?.members.get(name) ?? 0; // first row (matrix) or element (vector) of the member
+    if (s.kind === 'matrix') {
+      writeMatrixRows(this.device, s.m, start * matrixRowBytes(s.m) + byteOffset, bytes as Uint8Array<ArrayBuffer>);
+    } else this.device.queue.writeBuffer(s.b, start * 4 + byteOffset, bytes as Uint8Array<ArrayBuffer>);
   }
 
   end(): void {}
@@ -141,32 +170,37 @@ export function assembleWeights(
     return n ? sink.vector(n) : null;
   };
   const mat = (layer: number, role: string) => sink.matrix(name(layer, role)!);
+  /** The matrices of `roles`, as one fused matrix or apart. */
+  const rows = (layer: number, roles: string[]) => {
+    const group = sink.groupOf(name(layer, roles[0])!);
+    return group ? [sink.matrix(group.name)] : roles.map((r) => mat(layer, r));
+  };
+  const bias = (layer: number) => {
+    const n = name(layer, 'qBias') ?? name(layer, 'kBias') ?? name(layer, 'vBias');
+    return n ? sink.vector(sink.groupOf(n)?.name ?? n) : null;
+  };
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     layers.push({
       attnNorm: vec(l, 'attnNorm')!,
-      q: mat(l, 'q'),
-      k: mat(l, 'k'),
-      v: mat(l, 'v'),
+      qkv: rows(l, ['q', 'k', 'v']),
       o: mat(l, 'o'),
-      qBias: vec(l, 'qBias'),
-      kBias: vec(l, 'kBias'),
-      vBias: vec(l, 'vBias'),
+      qkvBias: bias(l),
       oBias: vec(l, 'oBias'),
       qNorm: vec(l, 'qNorm'),
       kNorm: vec(l, 'kNorm'),
       mlpNorm: vec(l, 'mlpNorm')!,
       postAttnNorm: vec(l, 'postAttnNorm'),
       postFfnNorm: vec(l, 'postFfnNorm'),
-      gate: mat(l, 'gate'),
-      up: mat(l, 'up'),
+      gateUp: rows(l, ['gate', 'up']),
       down: mat(l, 'down'),
     });
   }
   const embed = sink.matrix(name('g', 'embed')!);
   const inputRounding = new Map<GpuMatrix, ActivationRounding>();
-  for (const [tensor, s] of sink.stored) {
-    const mode = s.kind === 'matrix' ? rounding?.(tensor) : null;
+  for (const [stored, s] of sink.stored) {
+    // A fused matrix's members share one input (and one format): the first one names its rounding.
+    const mode = s.kind === 'matrix' ? rounding?.(sink.tensorsIn(stored)[0]) : null;
     if (mode && s.kind === 'matrix') inputRounding.set(s.m, mode);
   }
   const head = name('g', 'lmHead');

@@ -18,13 +18,30 @@ import { randomF32 } from '../helpers/gpu';
 interface StepCounts {
   creations: Record<string, number>;
   writes: number;
+  dispatches: number;
 }
 
 /** Wraps the device's creation methods and queue.writeBuffer; every submit closes one step's counts. */
 function countCalls(device: GPUDevice) {
   const steps: StepCounts[] = [];
-  let cur: StepCounts = { creations: {}, writes: 0 };
+  let cur: StepCounts = { creations: {}, writes: 0, dispatches: 0 };
   const d = device as unknown as Record<string, (...a: unknown[]) => unknown>;
+  // Compute passes' dispatchWorkgroups, through the encoders the device makes.
+  const createEncoder = device.createCommandEncoder;
+  d.createCommandEncoder = (...args: unknown[]) => {
+    const encoder = createEncoder.apply(device, args as [GPUCommandEncoderDescriptor?]);
+    const begin = encoder.beginComputePass;
+    encoder.beginComputePass = (...b: [GPUComputePassDescriptor?]) => {
+      const pass = begin.apply(encoder, b);
+      const dispatch = pass.dispatchWorkgroups;
+      pass.dispatchWorkgroups = (...w: [number, number?, number?]) => {
+        cur.dispatches++;
+        return dispatch.apply(pass, w);
+      };
+      return pass;
+    };
+    return encoder;
+  };
   for (const name of ['createBindGroup', 'createBuffer', 'createComputePipeline', 'createComputePipelineAsync']) {
     const original = d[name];
     d[name] = (...args: unknown[]) => {
@@ -41,13 +58,14 @@ function countCalls(device: GPUDevice) {
   };
   q.submit = (...args: unknown[]) => {
     steps.push(cur);
-    cur = { creations: {}, writes: 0 };
+    cur = { creations: {}, writes: 0, dispatches: 0 };
     return submit.apply(device.queue, args);
   };
   return {
     steps,
     restore() {
-      for (const name of ['createBindGroup', 'createBuffer', 'createComputePipeline', 'createComputePipelineAsync']) delete d[name];
+      for (const name of ['createBindGroup', 'createBuffer', 'createComputePipeline', 'createComputePipelineAsync', 'createCommandEncoder'])
+        delete d[name];
       delete q.writeBuffer;
       delete q.submit;
     },
@@ -128,6 +146,20 @@ test('32 decode steps create nothing and write the token and one uniform chunk e
   expect(created).toEqual({});
   // The first GPU-sampled step of a generation also uploads the CPU sampler's PRNG state.
   expect(steps.map((s) => s.writes)).toEqual([3, ...new Array(31).fill(2)]);
+});
+
+test('a decode step runs at most 7 dispatches per layer (norms, q/k/v, RoPE and the cache write, gate/up and the activation fused)', async () => {
+  const steps = await decodeCounts(() => engine.generate(req));
+  const layers = engine.model.cfg.numLayers;
+  const dispatches = steps.map((s) => s.dispatches);
+  // Outside the layers: the embedding, the LM head (the final norm fused in) and the GPU sampler.
+  const outside = 3;
+  console.log(`decode dispatches per step: ${dispatches.join(',')} (${layers} layers)`);
+  for (const d of dispatches) expect((d - outside) / layers).toBeLessThanOrEqual(7);
+  // Six per layer while attention runs in one dispatch; a seventh once the context is long enough
+  // for split-K attention and its merge (here after ~30 keys).
+  expect(dispatches[0]).toBe(6 * layers + outside);
+  expect(dispatches.at(-1)).toBe(7 * layers + outside);
 });
 
 test('with explicit memory swapped every 8 tokens: still nothing created, writes fixed per step', async () => {

@@ -43,6 +43,26 @@ describe('engine logits vs float64 reference', () => {
     }
   });
 
+  for (const model of ['qwen2', 'gemma2', 'phi3']) {
+    test(`${model}: q/k/v and gate/up kept apart (fuseProjections: false) give the fused matrices' logits`, async () => {
+      const ids = [3, 10, 20, 30, 40, 50, 60, 70];
+      const fused = await createEngine({ model: fixtureUrl(model), prefillChunk: 4 });
+      const apart = await createEngine({ model: fixtureUrl(model), prefillChunk: 4, fuseProjections: false });
+      try {
+        // One buffer per layer for [q; k; v], one for [gate; up] (and Qwen2's one bias vector): 3-5 fewer per layer.
+        expect(apart.info.weightBuffers - fused.info.weightBuffers).toBeGreaterThanOrEqual(3 * fused.info.numLayers);
+        for (const n of [6, 7, 8]) {
+          const a = await fused.evaluate(ids.slice(0, n)),
+            b = await apart.evaluate(ids.slice(0, n));
+          expect(nmse(a, b), `NMSE at ${n} tokens`).toBeLessThanOrEqual(1e-10);
+        }
+      } finally {
+        await fused.dispose();
+        await apart.dispose();
+      }
+    });
+  }
+
   for (const c of cases) {
     test(c.model, async () => {
       const engine = await createEngine({ model: fixtureUrl(c.model), prefillChunk: 7 });
