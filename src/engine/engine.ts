@@ -6,7 +6,7 @@
 import { requestGpu, type BufferTally, type GpuContext } from '../gpu/device';
 import type { PipelineSpec } from '../gpu/pipelines';
 import { KernelRunner } from '../gpu/runner';
-import { encodeSample, samplePipeline } from '../kernels/sample';
+import { samplePipeline } from '../kernels/sample';
 import { contextLimit } from '../model/config';
 import { LlamaModel } from '../model/llama';
 import type { MemoryProvider, RetrievalEvent } from '../memory/provider';
@@ -24,19 +24,12 @@ import {
   Memory3Error,
 } from '../util/errors';
 import { runGeneration } from './generate';
+import { GpuSampler } from './gpu-sampler';
 import { MemoryFeeder } from './memory-feeder';
 import { loadDescriptors, loadWeights } from './load';
-import { type GpuSampleSpec, Session, type SessionDebug, type StepOptions } from './session';
+import { Session, type SessionDebug, type StepOptions } from './session';
 import type { EngineState, GenerateRequest, GenerationDelta, GenerationResult, LoadOptions, LoadProgress, ModelInfo } from './types';
 import type { GpuWeightSink } from '../model/weights';
-
-interface GpuSamplerBuffers {
-  work: GPUBuffer; // (vocab) f32 scratch
-  penaltyIds: GPUBuffer; // (contextLength) u32
-  rng: GPUBuffer; // (4) u32 xoshiro128** state
-  out: GPUBuffer; // (2) u32 token id, error flag
-  staging: GPUBuffer; // (4) u32 MAP_READ
-}
 
 export class Engine {
   /** Explicit memory banks for this model (create, add documents, open for generation). */
@@ -47,7 +40,7 @@ export class Engine {
   private gpuError: GPUError | null = null;
   private lostMessage: string | null = null;
   private readonly staging: GPUBuffer; // (vocab) f32, MAP_READ: the one-row readback
-  private gpuSampler: GpuSamplerBuffers | null = null; // made at load (stepPipelines), reused by every GPU-sampled step
+  private readonly gpuSampler: GpuSampler; // made at load, reused by every GPU-sampled step
 
   private constructor(
     private readonly gpu: GpuContext,
@@ -67,6 +60,7 @@ export class Engine {
       size: v * 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
+    this.gpuSampler = new GpuSampler(gpu.device, v, model.kv.contextLength);
     this.session = new Session(model.kv, tokenizer, v, model.cfg.maxPositionEmbeddings, model.maxChunk, (ids, startPos, logits, opts) =>
       this.step(ids, startPos, logits, opts),
     );
@@ -235,24 +229,24 @@ export class Engine {
     opts: StepOptions = {},
   ): Promise<number | undefined> {
     this.checkUsable();
-    this.model.writeTokens(ids);
-    const sampler = opts.sample ? this.prepareGpuSample(opts.sample) : null;
+    if (!opts.tokenOnGpu) this.model.writeTokens(ids);
+    if (opts.sample) this.gpuSampler.prepare(opts.sample);
     this.run.begin('forward');
+    let staging: GPUBuffer | null = null;
     try {
       this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset });
-      if (sampler && opts.sample) {
-        const { knobs, usable, penaltyIds } = opts.sample;
-        encodeSample(this.run, { ...knobs, ...sampler, logits: this.model.logits, vocab: usable, nPenalty: penaltyIds.length });
-        this.run.copy(sampler.out, 0, sampler.staging, 0, 8);
-      } else if (logits) this.run.copy(this.model.logits, 0, this.staging, 0, logits.byteLength);
+      if (opts.sample) staging = this.gpuSampler.record(this.run, this.model.logits, opts.sample, this.model.tokens);
+      else if (logits) this.run.copy(this.model.logits, 0, this.staging, 0, logits.byteLength);
     } catch (err) {
       this.run.abandon();
       throw err;
     }
     this.run.submit();
     let token: number | undefined;
-    if (sampler) token = await this.readToken(sampler.staging);
-    else if (logits) {
+    if (staging) {
+      token = await GpuSampler.read(staging, (b) => this.mapReadback(b));
+      this.session.debug.readbackBytes += 8;
+    } else if (logits) {
       await this.mapReadback(this.staging);
       logits.set(new Float32Array(this.staging.getMappedRange()));
       this.staging.unmap();
@@ -271,40 +265,6 @@ export class Engine {
     }
   }
 
-  /** The sampled id; a row with NaN or no finite maximum throws as the CPU Sampler does. */
-  private async readToken(staging: GPUBuffer): Promise<number> {
-    await this.mapReadback(staging);
-    const [token, flag] = new Uint32Array(staging.getMappedRange(0, 8).slice(0));
-    staging.unmap();
-    this.session.debug.readbackBytes += 8;
-    if (flag !== 0) throw new Memory3Error('Sampler: the logits row has NaN or no finite maximum (GPU sampler)', { token });
-    return token;
-  }
-
-  /** Buffers for GPU sampling (made once), this step's penalty ids and, on a generation's first step, the PRNG state. */
-  private prepareGpuSample(spec: GpuSampleSpec): GpuSamplerBuffers {
-    const b = this.samplerBuffers();
-    const device = this.gpu.device;
-    if (spec.penaltyIds.length > 0) device.queue.writeBuffer(b.penaltyIds, 0, Uint32Array.from(spec.penaltyIds));
-    if (spec.rngState) device.queue.writeBuffer(b.rng, 0, Uint32Array.from(spec.rngState));
-    return b;
-  }
-
-  /** The GPU sampler's buffers, allocated once. */
-  private samplerBuffers(): GpuSamplerBuffers {
-    const device = this.gpu.device;
-    const ctx = this.session.contextLength;
-    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-    this.gpuSampler ??= {
-      work: device.createBuffer({ label: 'sample.work', size: this.session.vocabSize * 4, usage: storage }),
-      penaltyIds: device.createBuffer({ label: 'sample.penalty_ids', size: Math.max(16, ctx * 4), usage: storage }),
-      rng: device.createBuffer({ label: 'sample.rng', size: 16, usage: storage }),
-      out: device.createBuffer({ label: 'sample.out', size: 16, usage: storage }),
-      staging: device.createBuffer({ label: 'sample.readback', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
-    };
-    return this.gpuSampler;
-  }
-
   /**
    * Every pipeline a step can use: a dry run (specs collected, nothing recorded or written, so
    * the KV cache and activations are untouched) of each chunk length 1..maxChunk, at the start of
@@ -313,7 +273,6 @@ export class Engine {
    */
   private stepPipelines(): PipelineSpec[] {
     const specs = new Map<string, PipelineSpec>([[samplePipeline.key, samplePipeline]]);
-    this.samplerBuffers();
     const ctx = this.model.kv.contextLength;
     for (let m = 1; m <= this.model.maxChunk; m++) {
       for (const startPos of new Set([0, Math.max(0, ctx - m)])) {
@@ -407,7 +366,7 @@ export class Engine {
     this.sink.destroy();
     this.run.destroy();
     this.staging.destroy();
-    for (const b of Object.values(this.gpuSampler ?? {})) b.destroy();
+    this.gpuSampler.destroy();
     this.gpu.device.destroy();
   }
 }

@@ -8,7 +8,8 @@ import { applyChatTemplate } from '../tokenizer/chat-template';
 import { StreamingDecoder } from '../tokenizer/streaming-decoder';
 import { ContextOverflowError, GenerationAbortedError, InvalidOptionsError } from '../util/errors';
 import { PlainFeeder, type Feeder } from './feeder';
-import type { GpuSampleSpec, Session } from './session';
+import { GpuDecode } from './gpu-decode';
+import type { Session } from './session';
 import type { FinishReason, GenerateRequest, GenerationDelta, GenerationResult } from './types';
 
 /**
@@ -72,13 +73,6 @@ function promptTokens(session: Session, req: GenerateRequest): number[] {
   return ids;
 }
 
-/** This step's GPU sampling request: the knobs, the ids the penalty window sees, the PRNG state to start from (first GPU step). */
-function gpuSpec(sampler: Sampler, usable: number, history: readonly number[], rngState?: Uint32Array): GpuSampleSpec {
-  const o = sampler.options;
-  const n = o.repetitionPenalty === 1 ? 0 : o.repetitionWindow === 0 ? history.length : Math.min(o.repetitionWindow, history.length);
-  return { knobs: o, usable, penaltyIds: history.slice(history.length - n), rngState };
-}
-
 export async function runGeneration(
   session: Session,
   req: GenerateRequest,
@@ -128,37 +122,41 @@ export async function runGeneration(
   // Checkpoints often pad vocab_size past the tokenizer's ids: those rows are never sampled.
   const usable = Math.min(session.tokenizer.vocabSize, session.vocabSize);
   // After the first token (sampled on the CPU from the prompt's logits), plain decoding samples on
-  // the GPU and reads back only the id; explicit memory's feeder keeps the CPU sampler.
+  // the GPU, one step in flight, and reads back only the ids; explicit memory's feeder keeps the CPU sampler.
   const onGpu = feeder instanceof PlainFeeder && !session.debug.cpuSampling;
+  let gpu: GpuDecode | null = null;
   let gpuToken: number | null = null;
-  let rngState: Uint32Array | undefined;
-  for (;;) {
-    let token: number;
-    if (gpuToken !== null) token = gpuToken;
-    else {
-      if (usable < logits.length) logits.fill(-Infinity, usable);
-      token = sampler.sample(logits, history);
-      rngState = sampler.prngState();
+  try {
+    for (;;) {
+      let token: number;
+      if (gpuToken !== null) token = gpuToken;
+      else {
+        if (usable < logits.length) logits.fill(-Infinity, usable);
+        token = sampler.sample(logits, history);
+      }
+      if (out.length === 0) tFirst = performance.now();
+      if (eos.has(token) && !req.ignoreEos) {
+        finish = 'stop';
+        break;
+      }
+      out.push(token);
+      history.push(token);
+      const r = stop.push(decoder.push(token));
+      emit(r.emit, [token]);
+      if (r.stopped) {
+        finish = 'stop';
+        break;
+      }
+      if (out.length >= maxTokens || session.kv.length + 1 >= rows) break;
+      if (signal?.aborted) throw new GenerationAbortedError('generation aborted', { completionTokens: out.length });
+      if (onGpu) {
+        gpu ??= new GpuDecode(session, sampler, usable, history, sampler.prngState(), session.contextLength);
+        // The step after this one feeds the id this one samples, if that id may still be fed.
+        gpuToken = await gpu.next(token, () => out.length + 1 < maxTokens && session.kv.length + 1 < rows);
+      } else logits = await feeder.next(token, out.length - 1, signal);
     }
-    if (out.length === 0) tFirst = performance.now();
-    if (eos.has(token) && !req.ignoreEos) {
-      finish = 'stop';
-      break;
-    }
-    out.push(token);
-    history.push(token);
-    const r = stop.push(decoder.push(token));
-    emit(r.emit, [token]);
-    if (r.stopped) {
-      finish = 'stop';
-      break;
-    }
-    if (out.length >= maxTokens || session.kv.length + 1 >= rows) break;
-    if (signal?.aborted) throw new GenerationAbortedError('generation aborted', { completionTokens: out.length });
-    if (onGpu) {
-      gpuToken = await session.appendAndSample(token, gpuSpec(sampler, usable, history, rngState), signal);
-      rngState = undefined;
-    } else logits = await feeder.next(token, out.length - 1, signal);
+  } finally {
+    await gpu?.settle();
   }
   if (!stop.stopped) emit(stop.push(decoder.flush()).emit + stop.flush(), []);
   rememberTurn(session, promptText, ids, out, text);

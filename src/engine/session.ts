@@ -17,14 +17,26 @@ export interface StepOptions {
   positionOffset?: number;
   /** Sample the next token on the GPU (kernels/sample.ts) and read back only its id. */
   sample?: GpuSampleSpec;
+  /** The step's one token is the id the previous GPU-sampled step left in the model's input (nothing uploaded). */
+  tokenOnGpu?: boolean;
 }
 
-/** One GPU sampling step: the knobs, the ids the penalty sees, and (first step only) the PRNG state to start from. */
+/**
+ * One GPU sampling step: the knobs, the penalty window, and (first step only) the PRNG state to
+ * start from. The window lives on the GPU: a generation's first step uploads it, and every step
+ * copies its sampled id into slot `penaltySlot`, so a step can be submitted before the previous
+ * one's id is known.
+ */
 export interface GpuSampleSpec {
   knobs: GpuSamplingKnobs;
   /** Ids below this are sampled (the tokenizer's ids; padded rows never are). */
   usable: number;
-  penaltyIds: readonly number[];
+  /** The window to upload before this step (a generation's first GPU step). */
+  penaltyIds?: readonly number[];
+  /** Ids of the window this step's penalty reads (slots 0 .. count-1). */
+  penaltyCount: number;
+  /** The slot this step's sampled id goes to (null: no penalty, no window). */
+  penaltySlot: number | null;
   rngState?: Uint32Array;
 }
 
@@ -142,23 +154,30 @@ export class Session {
   }
 
   /**
-   * Feeds one generated token and samples the next on the GPU (one step, an 8-byte readback);
-   * `logits` is not updated. Returns the sampled id.
+   * Submits one decode step that feeds `token` at the cache's next row — null: the id the previous
+   * GPU-sampled step left on the GPU — and samples the next token on the GPU (an 8-byte readback).
+   * Resolves to the id; the row counts once `accept` is called with the token it fed (a step whose
+   * token is never accepted, because generation stopped first, leaves a row past the cache's
+   * length, overwritten later).
    */
-  async appendAndSample(token: number, sample: GpuSampleSpec, signal?: AbortSignal): Promise<number> {
-    if (signal?.aborted) throw new GenerationAbortedError('generation aborted');
-    const kv = this.kv;
-    this.checkFits(kv.length + 1);
-    if (kv.length >= this.maxPositions) {
-      throw new ContextOverflowError(`RoPE position ${kv.length} is past the model's ${this.maxPositions} positions`, {
-        position: kv.length,
+  sampleStep(token: number | null, sample: GpuSampleSpec): Promise<number> {
+    const row = this.kv.length;
+    this.checkFits(row + 1);
+    if (row >= this.maxPositions) {
+      throw new ContextOverflowError(`RoPE position ${row} is past the model's ${this.maxPositions} positions`, {
+        position: row,
         maxPositionEmbeddings: this.maxPositions,
       });
     }
-    const next = await this.forward([token], kv.length, null, { sample });
-    kv.tokens.push(token);
-    if (next === undefined) throw new EngineStateError('the forward step did not sample a token');
-    return next;
+    return this.forward([token ?? 0], row, null, { sample, tokenOnGpu: token === null }).then((next) => {
+      if (next === undefined) throw new EngineStateError('the forward step did not sample a token');
+      return next;
+    });
+  }
+
+  /** Counts the row a sampleStep wrote for `token` (the next one): the token is part of the context now. */
+  accept(token: number): void {
+    this.kv.tokens.push(token);
   }
 
   /** Forgets the cached context and the last turn (the next call prefills from scratch). */

@@ -56,7 +56,8 @@ const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsag
 export class LlamaModel {
   readonly kv: KvCache;
   readonly logits: GPUBuffer; // (vocab) f32: logits of the step's last row
-  private readonly tokens: GPUBuffer; // (maxChunk) u32 input ids
+  /** (maxChunk) u32 input ids: written by writeTokens, or by the GPU sampler for the next decode step. */
+  readonly tokens: GPUBuffer;
   private readonly x: GPUBuffer; // (maxChunk, hidden) residual stream
   private readonly xn: GPUBuffer; // (maxChunk, hidden) normed
   private readonly qkv: GPUBuffer; // (maxChunk, (heads + 2*kvHeads)*headDim): the q/k/v projection, before its scatter

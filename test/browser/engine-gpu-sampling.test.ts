@@ -55,3 +55,43 @@ describe('GPU sampling = CPU sampler on fixture models', () => {
     }
   }
 });
+
+describe('one step in flight: the next step is submitted before this one\'s id is read', () => {
+  test('EOS, a stop string and maxTokens end at the right token; the discarded step leaves the cache at the true length', async () => {
+    const e = await engineFor('llama');
+    const base: GenerateRequest & { tokens: number[] } = { tokens: [1, 5, 9, 13, 2], temperature: 0, ignoreEos: true, maxTokens: 12 };
+    e.resetContext();
+    const full = await e.generate(base, () => {});
+    // Stop on the 5th generated token's text: generation ends there with a step already queued after it.
+    const text = e.tokenizer.decode(full.tokens.slice(0, 5));
+    const cut = e.tokenizer.decode(full.tokens.slice(4, 5));
+    for (const req of [
+      { ...base, maxTokens: 5 },
+      { ...base, stop: cut.length > 0 ? [cut] : undefined, maxTokens: cut.length > 0 ? 12 : 5 },
+    ]) {
+      e.resetContext();
+      const r = await e.generate(req, () => {});
+      expect(r.tokens).toEqual(full.tokens.slice(0, r.tokens.length));
+      expect(r.tokens.length).toBeLessThanOrEqual(5);
+      // Rows: the prompt and every generated token but the last (never fed), whatever was in flight.
+      expect([...e.model.kv.tokens]).toEqual([...base.tokens, ...r.tokens.slice(0, -1)]);
+      // The cache is right: continuing from it gives the same logits as a fresh prefill of the same ids.
+      const ids = [...base.tokens, ...r.tokens];
+      const cont = await e.evaluate(ids);
+      e.resetContext();
+      const fresh = await e.evaluate(ids);
+      expect(Array.from(cont)).toEqual(Array.from(fresh));
+    }
+    expect(text.length).toBeGreaterThan(0);
+  });
+
+  test('the repetition penalty window grows on the GPU across in-flight steps (same ids as the CPU sampler over 40 tokens)', async () => {
+    const e = await engineFor('qwen2');
+    for (const repetitionWindow of [0, 3]) {
+      const req = { tokens: [1, 5, 9], maxTokens: 40, temperature: 0, repetitionPenalty: 1.5, repetitionWindow, ignoreEos: true };
+      const gpu = await tokens(e, req, false);
+      const cpu = await tokens(e, req, true);
+      expect(gpu.ids, `window ${repetitionWindow}`).toEqual(cpu.ids);
+    }
+  });
+});
