@@ -56,7 +56,7 @@ describe('GPU sampling = CPU sampler on fixture models', () => {
   }
 });
 
-describe('one step in flight: the next step is submitted before this one\'s id is read', () => {
+describe("one step in flight: the next step is submitted before this one's id is read", () => {
   test('EOS, a stop string and maxTokens end at the right token; the discarded step leaves the cache at the true length', async () => {
     const e = await engineFor('llama');
     const base: GenerateRequest & { tokens: number[] } = { tokens: [1, 5, 9, 13, 2], temperature: 0, ignoreEos: true, maxTokens: 12 };
