@@ -237,7 +237,7 @@ export class Engine {
     this.checkUsable();
     this.model.writeTokens(ids);
     const sampler = opts.sample ? this.prepareGpuSample(opts.sample) : null;
-    this.run.begin('forward');
+    this.run.begin('forward', ids.length === 1 ? 'decode' : 'prefill');
     try {
       this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset });
       if (sampler && opts.sample) {
@@ -257,6 +257,7 @@ export class Engine {
       logits.set(new Float32Array(this.staging.getMappedRange()));
       this.staging.unmap();
       this.session.debug.readbackBytes += logits.byteLength;
+      this.run.counters.readback(logits.byteLength);
     }
     this.checkUsable();
     return token;
@@ -277,6 +278,7 @@ export class Engine {
     const [token, flag] = new Uint32Array(staging.getMappedRange(0, 8).slice(0));
     staging.unmap();
     this.session.debug.readbackBytes += 8;
+    this.run.counters.readback(8);
     if (flag !== 0) throw new Memory3Error('Sampler: the logits row has NaN or no finite maximum (GPU sampler)', { token });
     return token;
   }
