@@ -4,12 +4,14 @@
  * the console with the `bench:` prefix (forwarded to the terminal) and to the page.
  */
 import type { BenchLog } from './lib/log';
+import { runWllamaSpeed } from './peers/wllama';
 import { speedScenario } from './scenarios/speed-page';
 
 type Scenario = (options: never, log: BenchLog) => Promise<unknown>;
 
 const scenarios: Record<string, Scenario> = {
   speed: speedScenario,
+  'wllama-speed': runWllamaSpeed,
 };
 
 const log: BenchLog = (line) => {

@@ -5,7 +5,7 @@
  * the time from the first token to the last.
  */
 import { cpus } from 'node:os';
-import { getLlama, LlamaLogLevel, type LlamaContextSequence, type Token } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, TokenBias, type LlamaContextSequence, type Token } from 'node-llama-cpp';
 import { medianGap } from './stats';
 
 export interface LlamaCppRunFigures {
@@ -25,6 +25,8 @@ export interface LlamaCppBenchOptions {
   contextLength: number;
   warmupTokens: number; // generated tokens of the warm-up run (same prompt)
   threads?: number; // default: every core
+  /** Greedy over ids [0, usable) of the model's `vocab` only (ours never samples past the tokenizer's ids). */
+  restrictVocab?: { usable: number; vocab: number };
   log?: (line: string) => void;
 }
 
@@ -36,12 +38,17 @@ export interface LlamaCppBenchResult {
   measured: LlamaCppRunFigures;
 }
 
-async function timedRun(seq: LlamaContextSequence, prompt: number[], maxTokens: number): Promise<LlamaCppRunFigures> {
+async function timedRun(
+  seq: LlamaContextSequence,
+  prompt: number[],
+  maxTokens: number,
+  tokenBias?: TokenBias,
+): Promise<LlamaCppRunFigures> {
   await seq.clearHistory();
   const t0 = performance.now();
   const tokens: number[] = [],
     at: number[] = [];
-  const gen = seq.evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true });
+  const gen = seq.evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true, tokenBias });
   for (;;) {
     const next = await gen.next();
     if (next.done) break;
@@ -77,10 +84,17 @@ export async function runLlamaCppBench(o: LlamaCppBenchOptions): Promise<LlamaCp
   log(`llama.cpp: loaded in ${(loadMs / 1000).toFixed(1)} s (${threads} threads, CPU)`);
   try {
     const seq = context.getSequence();
+    const r = o.restrictVocab;
+    const bias = r
+      ? TokenBias.for(model).set(
+          Array.from({ length: r.vocab - r.usable }, (_, i) => (r.usable + i) as Token),
+          'never',
+        )
+      : undefined;
     log(`llama.cpp: warm-up (${o.promptTokens.length} prompt + ${o.warmupTokens} generated tokens)`);
-    const warmup = await timedRun(seq, o.promptTokens, o.warmupTokens);
+    const warmup = await timedRun(seq, o.promptTokens, o.warmupTokens, bias);
     log(`llama.cpp: measured run (${o.promptTokens.length} prompt + ${o.maxTokens} generated tokens)`);
-    const measured = await timedRun(seq, o.promptTokens, o.maxTokens);
+    const measured = await timedRun(seq, o.promptTokens, o.maxTokens, bias);
     const settings = {
       build: 'node-llama-cpp prebuilt CPU',
       gpu: false,
@@ -89,7 +103,7 @@ export async function runLlamaCppBench(o: LlamaCppBenchOptions): Promise<LlamaCp
       kvCacheType: 'default (F16)',
       flashAttention: 'default',
       mmap: 'default',
-      sampling: 'greedy (temperature 0)',
+      sampling: r ? `greedy (temperature 0) over ids [0, ${r.usable}) (token bias 'never' on the rest)` : 'greedy (temperature 0)',
       weights: 'GGUF F32 (same values as model.safetensors)',
     };
     return { threads, loadMs, settings, warmup, measured };

@@ -54,3 +54,9 @@ export function writeResults(path: string, value: unknown): string {
   writeFileSync(full, `${JSON.stringify(value, null, 2)}\n`);
   return relative(repoRoot, full);
 }
+
+/** A plain-text table: the first row is the header; columns after the first are right-aligned. */
+export function textTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+}

@@ -49,6 +49,7 @@ function serveFile(dir: string, req: IncomingMessage, res: ServerResponse): void
   const range = parseRange(req.headers.range, size);
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Cache-Control', 'no-store');
+  for (const [k, v] of Object.entries(crossOriginIsolation)) res.setHeader(k, v);
   if (range === 'bad') {
     res.statusCode = 416;
     res.setHeader('Content-Range', `bytes */${size}`);
@@ -65,6 +66,9 @@ function serveFile(dir: string, req: IncomingMessage, res: ServerResponse): void
   }
   createReadStream(path, { start, end }).pipe(res);
 }
+
+/** COOP + COEP: the bench pages are cross-origin isolated (everything they load is same-origin). */
+export const crossOriginIsolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 /** Serves `dir` (absolute) under filesRoute. */
 function benchFilesPlugin(dir: string): Plugin {
@@ -93,6 +97,8 @@ export async function startBenchServer(filesDir: string): Promise<BenchServer> {
       // Transform the page's and the worker's import graphs up front, so dependencies Vite has not
       // pre-bundled yet are discovered before the browser asks for them (else: HTTP 504, outdated dep).
       warmup: { clientFiles: ['./bench/page.ts', './src/worker/worker.ts'] },
+      // Cross-origin isolation (SharedArrayBuffer): wllama's wasm runs multi-threaded only then.
+      headers: crossOriginIsolation,
     },
   });
   await server.listen();

@@ -6,9 +6,12 @@
 export interface PeerSpeedOptions {
   modelUrl: string; // the peer's model file URL on the bench server (its own format of the bench model)
   promptTokens: number[];
+  promptText?: string; // the same prompt as text (our tokenizer's decoding), for a peer whose API takes only text
   maxTokens: number; // tokens generated greedily, past end-of-sequence
   warmupTokens: number; // a first, unmeasured generation of this many tokens
   contextLength: number;
+  usableVocab?: number; // greedy over ids [0, usableVocab): ours never samples ids past the tokenizer's
+  threads?: number; // CPU threads a wasm peer may use (default: navigator.hardwareConcurrency)
 }
 
 export interface PeerRunFigures {

@@ -3,7 +3,7 @@
  * (shader compilation, first-touch allocations), reset the context, then the measured generation.
  * Figures are the engine's own usage figures, with page-side wall clock beside them as a check.
  */
-import { createEngine, type GenerationUsage, type LoadProgress, type ModelInfo } from '../../src/index';
+import { createEngine, type GenerationUsage, type LoadProgress, type ModelInfo, type StepStats } from '../../src/index';
 import { medianGap } from '../lib/stats';
 import type { BenchLog } from '../lib/log';
 
@@ -40,6 +40,10 @@ export interface SpeedPageResult {
   loadMs: number;
   warmup: PageRunFigures;
   measured: PageRunFigures;
+  /** The engine's per-step counters over the measured generation alone (reset right before it). */
+  steps: StepStats;
+  /** The prompt ids as text (our tokenizer), for a peer that takes only text. */
+  promptText: string;
 }
 
 export async function adapterFacts(info: ModelInfo['adapter']): Promise<AdapterFacts> {
@@ -107,8 +111,11 @@ export async function speedScenario(o: SpeedPageOptions, log: BenchLog): Promise
     log(`ours: warm-up (${o.promptTokens.length} prompt + ${o.warmupTokens} generated tokens)`);
     const warmup = await timedGeneration(engine, o, o.warmupTokens);
     log(`ours: measured run (${o.promptTokens.length} prompt + ${o.maxTokens} generated tokens)`);
+    await engine.stepStats({ reset: true });
     const measured = await timedGeneration(engine, o, o.maxTokens);
-    return { info: engine.info, adapter: await adapterFacts(engine.info.adapter), loadMs, warmup, measured };
+    const steps = await engine.stepStats();
+    const promptText = await engine.detokenize(o.promptTokens);
+    return { info: engine.info, adapter: await adapterFacts(engine.info.adapter), loadMs, warmup, measured, steps, promptText };
   } finally {
     await engine.dispose();
   }

@@ -18,6 +18,7 @@ import { EngineStateError, GenerationAbortedError, WorkerStartError } from '../u
 import type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
 import type { RetrievalEvent } from '../memory/provider';
 import type { BankStats, BankSummary } from '../memory/store/banks';
+import type { StepStats } from '../gpu/step-totals';
 import { toGenerateRequest, toUsage, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './openai';
 import { DeltaStream } from './stream';
 
@@ -80,6 +81,8 @@ export interface Memory3Engine {
   simulateDeviceLoss(): Promise<void>;
   /** @internal soak hook: the GPU buffers the engine holds now, and how many it ever created. */
   debugStats(opts?: { clearWordCache?: boolean }): Promise<{ live: number; liveBytes: number; created: number; tokenizerWords: number }>;
+  /** @internal bench hook: per-step counters (dispatches, readback bytes, allocations, encode ms) since the last `reset`. */
+  stepStats(opts?: { reset?: boolean }): Promise<StepStats>;
 }
 
 function normalizeModel(model: CreateEngineOptions['model']): ModelSpec {
@@ -311,6 +314,9 @@ class EngineHandle implements Memory3Engine {
   }
   debugStats(opts?: { clearWordCache?: boolean }): Promise<{ live: number; liveBytes: number; created: number; tokenizerWords: number }> {
     return this.call(() => this.remote.debugStats(opts));
+  }
+  stepStats(opts?: { reset?: boolean }): Promise<StepStats> {
+    return this.call(() => this.remote.stepStats(opts));
   }
 
   /**

@@ -19,5 +19,6 @@ export type {
 export type { AddDocumentsProgress, AddDocumentsResult, CreateBankOptions, MemoryDocument } from '../memory/api-types';
 export type { BankStats, BankSummary } from '../memory/store/banks';
 export type { ModelSpec } from '../worker/protocol';
+export type { StepStats, StepTotals } from '../gpu/step-totals';
 export { ggufSplitFiles } from '../model/gguf';
 export * from '../util/errors';

@@ -231,7 +231,7 @@ export class Engine {
     this.checkUsable();
     if (!opts.tokenOnGpu) this.model.writeTokens(ids);
     if (opts.sample) this.gpuSampler.prepare(opts.sample);
-    this.run.begin('forward');
+    this.run.begin('forward', ids.length === 1 ? 'decode' : 'prefill');
     let staging: GPUBuffer | null = null;
     try {
       this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset });
@@ -246,11 +246,13 @@ export class Engine {
     if (staging) {
       token = await GpuSampler.read(staging, (b) => this.mapReadback(b));
       this.session.debug.readbackBytes += 8;
+      this.run.counters.readback(8);
     } else if (logits) {
       await this.mapReadback(this.staging);
       logits.set(new Float32Array(this.staging.getMappedRange()));
       this.staging.unmap();
       this.session.debug.readbackBytes += logits.byteLength;
+      this.run.counters.readback(logits.byteLength);
     }
     this.checkUsable();
     return token;

@@ -10,6 +10,7 @@
  * Params values change, and the arena uploads them with one writeBuffer per 64 KB chunk.
  */
 import { PipelineCache, type PipelineSpec } from './pipelines';
+import { creationCounter, StepCounters, type StepKind } from './step-counters';
 import { UniformArena } from './uniforms';
 
 /** Bind groups kept at most; past it the cache starts over (buffers replaced on shape changes leave stale keys). */
@@ -24,6 +25,10 @@ export interface DispatchSpec extends PipelineSpec {
 export class KernelRunner {
   readonly pipelines: PipelineCache;
   readonly uniforms: UniformArena;
+  /** Dispatches, copies, encode time, readbacks and creations per step kind (the bench's per-token figures). */
+  readonly counters: StepCounters;
+  /** Non-empty dispatches the last dry run named (the bench's per-layer split). */
+  dryDispatches = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dry: Map<string, PipelineSpec> | null = null;
@@ -34,6 +39,7 @@ export class KernelRunner {
   constructor(readonly device: GPUDevice) {
     this.pipelines = new PipelineCache(device);
     this.uniforms = new UniformArena(device);
+    this.counters = new StepCounters(creationCounter(device));
   }
 
   get maxWorkgroupsPerDimension(): number {
@@ -41,8 +47,9 @@ export class KernelRunner {
   }
 
   /** Starts recording a step. */
-  begin(label = 'step'): void {
+  begin(label = 'step', kind: StepKind = 'other'): void {
     if (this.encoder) throw new Error('KernelRunner.begin() while a step is being recorded');
+    this.counters.begin(kind);
     this.uniforms.reset();
     this.encoder = this.device.createCommandEncoder({ label });
   }
@@ -54,6 +61,7 @@ export class KernelRunner {
   beginDry(): void {
     if (this.encoder || this.dry) throw new Error('KernelRunner.beginDry() while a step is being recorded');
     this.dry = new Map();
+    this.dryDispatches = 0;
   }
 
   /** Ends a dry run; returns the distinct pipeline specs its dispatches named. */
@@ -64,7 +72,10 @@ export class KernelRunner {
   }
 
   dispatch(spec: DispatchSpec): void {
+    const [x, y = 1, z = 1] = spec.workgroups;
+    const nonEmpty = x > 0 && y > 0 && z > 0;
     if (this.dry) {
+      if (nonEmpty) this.dryDispatches++;
       if (!this.dry.has(spec.key))
         this.dry.set(spec.key, { key: spec.key, source: spec.source, defines: spec.defines, constants: spec.constants });
       return;
@@ -73,8 +84,10 @@ export class KernelRunner {
     const pipeline = this.pipelines.get(spec);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.bindGroup(spec, pipeline, this.uniforms.alloc(spec.params)));
-    const [x, y = 1, z = 1] = spec.workgroups;
-    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    if (nonEmpty) {
+      pass.dispatchWorkgroups(x, y, z);
+      this.counters.dispatched();
+    }
   }
 
   /** A buffer copy inside the step (ends the current compute pass; the next dispatch opens one). */
@@ -82,6 +95,7 @@ export class KernelRunner {
     if (this.dry) return;
     this.endPass();
     this.requireEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.counters.copied();
   }
 
   /** Ends recording, uploads the step's uniforms and submits the one command buffer. */
@@ -91,6 +105,7 @@ export class KernelRunner {
     this.uniforms.flush();
     this.device.queue.submit([encoder.finish()]);
     this.encoder = null;
+    this.counters.submitted();
   }
 
   /** Drops a step being recorded (after an error) so the runner can be used again. */
@@ -99,6 +114,7 @@ export class KernelRunner {
     this.pass?.end();
     this.pass = null;
     this.encoder = null;
+    this.counters.abandoned();
   }
 
   destroy(): void {

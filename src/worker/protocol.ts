@@ -14,6 +14,7 @@ import type {
   ModelInfo,
 } from '../engine/types';
 import type { BufferTally } from '../gpu/buffer-tally';
+import type { StepStats } from '../gpu/step-totals';
 
 /** What `debugStats` reports (@internal: soak tests). */
 export interface DebugStats extends BufferTally {
@@ -71,6 +72,8 @@ export interface WorkerApi {
    * `clearWordCache` empties that cache after counting it, so a heap read next leaves it out.
    */
   debugStats(opts?: { clearWordCache?: boolean }): Promise<DebugStats>;
+  /** Per-step counters since the last reset and the per-layer dispatch split (@internal: the bench); `reset` starts them over. */
+  stepStats(opts?: { reset?: boolean }): Promise<StepStats>;
   dispose(): Promise<void>;
 }
 

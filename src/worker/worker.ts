@@ -5,6 +5,7 @@
  */
 import { expose, transfer } from 'comlink';
 import { Engine } from '../engine/engine';
+import { stepStats } from '../engine/step-stats';
 import { fileSource, urlSource, type ModelSource } from '../model/source';
 import { bankStats, deleteBank, exportBank, importBank, listBanks } from '../memory/store';
 import { applyChatTemplate } from '../tokenizer/chat-template';
@@ -133,6 +134,9 @@ const api: WorkerApi = {
     const tokenizerWords = e.tokenizer.cachedWords;
     if (opts?.clearWordCache) e.tokenizer.clearWordCache();
     return { ...e.bufferTally, tokenizerWords };
+  },
+  async stepStats(opts?: { reset?: boolean }) {
+    return stepStats(current(), opts?.reset === true);
   },
   async dispose() {
     engine?.dispose();
