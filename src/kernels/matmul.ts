@@ -4,7 +4,8 @@
  * shaders/lib/weights_*.wgsl). One dispatch per row part of W. Small m (decode) takes a
  * GEMV that reads each weight row once per row of x, so at m = 1 (a decode step) each weight byte
  * once: cooperative workgroups on GPUs (matmul_gemv), one output row per invocation on CPU adapters,
- * where barriers are slow (matmul_gemv_rows); larger m (prefill) the barrier-free tiled kernel.
+ * where barriers are slow (matmul_gemv_rows); larger m (prefill) a shared-memory tiled kernel on
+ * GPUs (matmul_shared: each weight read once per 64 rows of x), the barrier-free one on CPU adapters.
  * x and y must be different buffers (WebGPU forbids a read-only and a writable binding of one buffer).
  *
  * The GEMV paths fuse their neighbours (a decode step's dispatches, issue 12): `norm` RMS-normalizes
@@ -15,6 +16,7 @@
 import matmulSource from '../../shaders/kernels/matmul.wgsl?raw';
 import gemvSource from '../../shaders/kernels/matmul_gemv.wgsl?raw';
 import gemvRowsSource from '../../shaders/kernels/matmul_gemv_rows.wgsl?raw';
+import sharedSource from '../../shaders/kernels/matmul_shared.wgsl?raw';
 import { defineParams } from '../gpu/params';
 import { isCpuAdapter } from '../gpu/device';
 import { gridFor, type KernelRunner } from '../gpu/runner';
@@ -40,6 +42,7 @@ const params = defineParams([
 export const gemvKernel = { source: gemvSource, params };
 export const gemvRowsKernel = { source: gemvRowsSource, params };
 export const matmulKernel = { source: matmulSource, params };
+export const matmulSharedKernel = { source: sharedSource, params };
 
 /** Largest m that takes the GEMV path by default on a GPU. */
 export const gemvMaxM = 4;
@@ -48,7 +51,7 @@ const tiledWgSize = 64;
 const tileM = 8,
   tileN = 4; // register tile in matmul.wgsl: TM rows of x by 4 rows of w
 
-export type MatmulPath = 'gemv' | 'gemv_rows' | 'tiled';
+export type MatmulPath = 'gemv' | 'gemv_rows' | 'tiled' | 'shared';
 
 /** An RMSNorm fused into a GEMV's input: x rows scaled by 1/rms and by (weight + offset). */
 export interface MatmulNorm {
@@ -88,7 +91,7 @@ function validate(a: MatmulArgs, path: MatmulPath, n: number, k: number, xOffset
     .fits('x', a.x, xOffset + a.m * k)
     .fits('y', a.y, yOffset + (a.m - 1) * yStride + n);
   if (a.bias) c.fits('bias', a.bias, (a.biasOffset ?? 0) + n);
-  if (a.norm || a.glu) c.that(path !== 'tiled', 'path', 'a GEMV path for a fused norm or GLU', path);
+  if (a.norm || a.glu) c.that(path === 'gemv' || path === 'gemv_rows', 'path', 'a GEMV path for a fused norm or GLU', path);
   if (a.norm) c.fits('norm', a.norm.weight, k);
   if (a.subgroups) c.that(path === 'gemv', 'subgroups', 'the gemv path', path);
 }
@@ -120,6 +123,12 @@ function variantKey(
 const paths: Record<MatmulPath, { op: string; source: string; wgSize: number; workgroups(m: number, rows: number): number }> = {
   gemv: { op: 'matmul_gemv', source: gemvSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / gemvRows) },
   gemv_rows: { op: 'matmul_gemv_rows', source: gemvRowsSource, wgSize: 64, workgroups: (_m, rows) => Math.ceil(rows / 64) },
+  shared: {
+    op: 'matmul_shared',
+    source: sharedSource,
+    wgSize: 256,
+    workgroups: (m, rows) => Math.ceil(m / 64) * Math.ceil(rows / 64),
+  },
   tiled: {
     op: 'matmul',
     source: matmulSource,
@@ -182,7 +191,7 @@ export function encodeMatmul(run: KernelRunner, args: MatmulArgs): void {
 /** The GEMV kernel `m` rows take by default on this device, or null where the tiled kernel does (no fusions there). */
 export function gemvPathFor(device: GPUDevice, m: number): MatmulPath | null {
   const path = defaultPath(device, m);
-  return path === 'tiled' ? null : path;
+  return path === 'gemv' || path === 'gemv_rows' ? path : null;
 }
 
 /**
@@ -192,5 +201,5 @@ export function gemvPathFor(device: GPUDevice, m: number): MatmulPath | null {
  */
 function defaultPath(device: GPUDevice, m: number): MatmulPath {
   if (isCpuAdapter(device)) return m === 1 ? 'gemv_rows' : 'tiled';
-  return m <= gemvMaxM ? 'gemv' : 'tiled';
+  return m <= gemvMaxM ? 'gemv' : 'shared';
 }

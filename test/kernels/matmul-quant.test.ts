@@ -90,7 +90,7 @@ const ns = [1, 5, 37, 129];
 
 describe('quantized matmul sweep', () => {
   for (const format of formats) {
-    for (const path of ['gemv', 'gemv_rows', 'tiled'] as const) {
+    for (const path of ['gemv', 'gemv_rows', 'tiled', 'shared'] as const) {
       ms.forEach((m, mi) =>
         shapes[format].forEach((k, ki) => {
           const n = ns[(mi + ki) % ns.length];
@@ -119,6 +119,7 @@ describe('quantized matrix layout', () => {
       expect(w.parts.length).toBeGreaterThan(2);
       if (format === 'q8_0' || format === 'q4_0') expect(w.parts.every((p) => p.rowStart % 2 === 0)).toBe(true);
       await check({ format, m: 5, n, k, path: 'tiled', maxPartBytes: 7 * rowBytes + 40, chunkBlocks: 4, bias: true, seed: 10 });
+      await check({ format, m: 70, n, k, path: 'shared', maxPartBytes: 7 * rowBytes + 40, chunkBlocks: 4, bias: true, seed: 11 });
     });
   }
 

@@ -97,7 +97,7 @@ const ks: Record<Dtype, number[]> = { f32: [1, 3, 64, 97, 130], f16: [2, 6, 64, 
 
 describe('matmul sweep', () => {
   for (const dtype of ['f32', 'f16'] as const) {
-    for (const path of ['gemv', 'gemv_rows', 'tiled'] as const) {
+    for (const path of ['gemv', 'gemv_rows', 'tiled', 'shared'] as const) {
       ms.forEach((m, mi) =>
         ks[dtype].forEach((k, ki) => {
           const n = ns[(mi + ki) % ns.length];
@@ -111,13 +111,20 @@ describe('matmul sweep', () => {
   }
 });
 
+describe('shared-memory tiled matmul (prefill on GPUs)', () => {
+  for (const dtype of ['f32', 'f16'] as const) {
+    test(`${dtype} several 64 × 64 tiles with ragged edges and k past one step: 130 × 129 × 98, bias, accumulate`, () =>
+      check({ m: 130, n: 129, k: 98, dtype, path: 'shared', bias: true, accumulate: true, seed: 77 }));
+  }
+});
+
 describe('matmul layout', () => {
   for (const dtype of ['f32', 'f16'] as const) {
     test(`${dtype} default path choice for m=1 and m=33`, async () => {
       await check({ m: 1, n: 129, k: 130, dtype, bias: true, seed: 11 });
       await check({ m: 33, n: 129, k: 130, dtype, bias: true, seed: 12 });
     });
-    for (const path of ['gemv', 'gemv_rows', 'tiled'] as const) {
+    for (const path of ['gemv', 'gemv_rows', 'tiled', 'shared'] as const) {
       test(`${dtype} ${path} offsets and yStride leave other elements alone`, () =>
         check({ m: 3, n: 64, k: 98, dtype, path, bias: true, accumulate: true, xOffset: 5, yOffset: 3, yStride: 70, seed: 21 }));
       test(`${dtype} ${path} matrix split into 3 parts`, async () => {
