@@ -7,6 +7,7 @@
 //   DIRECT: one split per (row, head); writes the normalized output row to dst = out.
 //   else:   writes (max, sum, _, _, acc[head_dim]) partials to dst = scratch for attention_merge.wgsl.
 //   VEC4:   head_dim, q_offset and (DIRECT) out_offset are multiples of 4; buffers are read as vec4.
+//   KV_F16: the context cache holds packed f16 pairs (the optional f16 KV cache; no shader-f16 needed).
 // Query row r sits at absolute position start_pos + r; query head h reads kv head h / group.
 //#include "grid.wgsl"
 //#include "attention_common.wgsl"
@@ -44,8 +45,24 @@ fn vdot(a: vec_t, b: vec_t) -> f32 { return a * b; }
 //#endif
 
 @group(0) @binding(1) var<storage, read> q: array<vec_t>;        // (m, n_heads, head_dim) at q_offset
+//#ifdef KV_F16
+//#ifdef VEC4
+@group(0) @binding(2) var<storage, read> k_cache: array<vec2<u32>>;  // (ctx, kv_heads, head_dim) f16, RoPE'd
+@group(0) @binding(3) var<storage, read> v_cache: array<vec2<u32>>;  // (ctx, kv_heads, head_dim) f16
+fn load_k(i: u32) -> vec_t { let p = k_cache[i]; return vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y)); }
+fn load_v(i: u32) -> vec_t { let p = v_cache[i]; return vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y)); }
+//#else
+@group(0) @binding(2) var<storage, read> k_cache: array<u32>;  // (ctx, kv_heads, head_dim) f16 pairs, RoPE'd
+@group(0) @binding(3) var<storage, read> v_cache: array<u32>;  // (ctx, kv_heads, head_dim) f16 pairs
+fn load_k(i: u32) -> vec_t { return unpack2x16float(k_cache[i >> 1u])[i & 1u]; }
+fn load_v(i: u32) -> vec_t { return unpack2x16float(v_cache[i >> 1u])[i & 1u]; }
+//#endif
+//#else
 @group(0) @binding(2) var<storage, read> k_cache: array<vec_t>;  // (ctx, kv_heads, head_dim), RoPE'd
 @group(0) @binding(3) var<storage, read> v_cache: array<vec_t>;  // (ctx, kv_heads, head_dim)
+fn load_k(i: u32) -> vec_t { return k_cache[i]; }
+fn load_v(i: u32) -> vec_t { return v_cache[i]; }
+//#endif
 @group(0) @binding(4) var<storage, read> mem_k: array<vec_t>;    // (kv_heads, mem_count, head_dim), RoPE'd
 @group(0) @binding(5) var<storage, read> mem_v: array<vec_t>;    // (kv_heads, mem_count, head_dim)
 // DIRECT: out (m, n_heads, head_dim); else partials (m, n_heads, n_splits, 4 + head_dim).
@@ -90,9 +107,9 @@ fn attend_context(kvh: u32, lo: u32, hi: u32) {
   for (var j = lo; j < hi; j++) {
     let base = (j * params.kv_heads + kvh) * hd_v;
     var s = 0.0;
-    for (var d = 0u; d < hd_v; d++) { s += vdot(q_row[d], k_cache[base + d]); }
+    for (var d = 0u; d < hd_v; d++) { s += vdot(q_row[d], load_k(base + d)); }
     let p = add_score(s);
-    for (var d = 0u; d < hd_v; d++) { acc[d] += p * v_cache[base + d]; }
+    for (var d = 0u; d < hd_v; d++) { acc[d] += p * load_v(base + d); }
   }
 }
 

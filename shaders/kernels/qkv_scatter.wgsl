@@ -3,7 +3,8 @@
 // attention reads it: q to q (rows of heads·head_dim), k and v to the cache rows at kv_offset.
 // On the way, q and k get QK_NORM's per-head RMSNorm (Qwen3, Gemma 3) and, when `rope` is set,
 // rotary embedding as shaders/kernels/rope.wgsl applies it (pairs (i, i + rot_dim/2), position
-// start_pos + r, cos and sin scaled by `scale`); v is copied.
+// start_pos + r, cos and sin scaled by `scale`); v is copied. KV_F16: the cache holds packed f16
+// pairs (the optional f16 KV cache), written a pair per invocation.
 //#include "grid.wgsl"
 //#include "trig.wgsl"
 //#include "reduce_sum.wgsl"
@@ -27,8 +28,13 @@ override WG_SIZE: u32 = 64u;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;         // (rows, (heads + 2·kv_heads)·head_dim)
 @group(0) @binding(2) var<storage, read_write> q: array<f32>;     // (rows, heads·head_dim)
+//#ifdef KV_F16
+@group(0) @binding(3) var<storage, read_write> k: array<u32>;     // cache rows (kv_heads·head_dim each), f16 pairs
+@group(0) @binding(4) var<storage, read_write> v: array<u32>;
+//#else
 @group(0) @binding(3) var<storage, read_write> k: array<f32>;     // cache rows (kv_heads·head_dim each)
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
+//#endif
 @group(0) @binding(5) var<storage, read> inv_freq: array<f32>;    // (rot_dim/2) f32
 //#ifdef QK_NORM
 @group(0) @binding(6) var<storage, read> q_norm: array<f32>;      // (head_dim) f32
@@ -45,8 +51,29 @@ fn value(kind: u32, src: u32, c: u32, inv_rms: f32) -> f32 {
   return x;
 }
 
-fn store(kind: u32, at: u32, x: f32) {
-  if (kind == 0u) { q[at] = x; } else if (kind == 1u) { k[at] = x; } else { v[at] = x; }
+// Elements at and at + 1 (at even).
+fn store2(kind: u32, at: u32, x: vec2<f32>) {
+  if (kind == 0u) {
+    q[at] = x.x;
+    q[at + 1u] = x.y;
+    return;
+  }
+  //#ifdef KV_F16
+  if (kind == 1u) { k[at >> 1u] = pack2x16float(x); } else { v[at >> 1u] = pack2x16float(x); }
+  //#else
+  if (kind == 1u) { k[at] = x.x; k[at + 1u] = x.y; } else { v[at] = x.x; v[at + 1u] = x.y; }
+  //#endif
+}
+
+// Element c as it is stored: normed, and rotated where `rotate`.
+fn element(kind: u32, src: u32, c: u32, inv_rms: f32, rotate: bool, r: u32) -> f32 {
+  let x = value(kind, src, c, inv_rms);
+  if (!rotate || c >= params.rot_dim) { return x; }
+  let half_dim = params.rot_dim / 2u;
+  let i = c % half_dim;
+  let cs = sincos_f32(f32(params.start_pos + r) * inv_freq[i]) * params.scale;
+  if (c < half_dim) { return x * cs.x - value(kind, src, c + half_dim, inv_rms) * cs.y; }
+  return x * cs.x + value(kind, src, i, inv_rms) * cs.y;
 }
 
 @compute @workgroup_size(WG_SIZE)
@@ -78,19 +105,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) num_wg: v
     inv_rms = inverseSqrt(workgroup_sum(ss, inv) / f32(d) + params.eps);
   }
   //#endif
-  let half_dim = params.rot_dim / 2u;
   let rotate = kind < 2u && params.rope != 0u;
-  for (var c = inv.lid; c < d; c += WG_SIZE) {
-    var x = value(kind, src, c, inv_rms);
-    if (rotate && c < params.rot_dim) {
-      let i = c % half_dim;
-      let cs = sincos_f32(f32(params.start_pos + r) * inv_freq[i]) * params.scale;
-      if (c < half_dim) {
-        x = x * cs.x - value(kind, src, c + half_dim, inv_rms) * cs.y;
-      } else {
-        x = x * cs.x + value(kind, src, i, inv_rms) * cs.y;
-      }
-    }
-    store(kind, dst + c, x);
+  for (var c = inv.lid * 2u; c < d; c += WG_SIZE * 2u) {  // head_dim is even: pairs
+    store2(kind, dst + c, vec2<f32>(element(kind, src, c, inv_rms, rotate, r), element(kind, src, c + 1u, inv_rms, rotate, r)));
   }
 }

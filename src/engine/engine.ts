@@ -73,6 +73,9 @@ export class Engine {
     onState: (s: EngineState, detail?: string) => void = () => {},
     signal?: AbortSignal,
   ): Promise<Engine> {
+    if (opts.kvCacheDtype !== undefined && opts.kvCacheDtype !== 'f32' && opts.kvCacheDtype !== 'f16') {
+      throw new InvalidOptionsError(`kvCacheDtype must be 'f32' or 'f16', got ${String(opts.kvCacheDtype)}`);
+    }
     onProgress({ phase: 'config', loaded: 0, total: 1, message: `Reading model descriptors from ${source.description}` });
     const descriptors = await loadDescriptors(source);
     const { config, tokenizer } = descriptors;
@@ -86,7 +89,7 @@ export class Engine {
     const contextLength = Math.min(opts.contextLength ?? 2048, contextLimit(config));
     const { weights, dtype, sink, fingerprint } = await loadWeights(gpu.device, source, descriptors, opts, onProgress, signal);
     const chunk = Math.max(1, Math.min(opts.prefillChunk ?? 128, contextLength));
-    const model = new LlamaModel(gpu.device, config, weights, contextLength, chunk);
+    const model = new LlamaModel(gpu.device, config, weights, contextLength, chunk, opts.kvCacheDtype);
     const run = new KernelRunner(gpu.device);
     const info: ModelInfo = {
       family: config.family,

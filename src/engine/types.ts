@@ -36,6 +36,12 @@ export interface LoadOptions {
    * in one dispatch each (default true); false keeps them apart (tests of the unfused path).
    */
   fuseProjections?: boolean;
+  /**
+   * The context KV cache's element type: 'f32' (default) or 'f16', half the memory (a 4096-token
+   * Llama-3.2-1B context: 128 MiB instead of 256), keys and values rounded to f16. Packed two per
+   * u32, so it needs no shader-f16. Explicit memory's slots stay f32.
+   */
+  kvCacheDtype?: 'f32' | 'f16';
 }
 
 export type LoadPhase = 'config' | 'weights' | 'compile' | 'ready';

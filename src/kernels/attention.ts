@@ -49,8 +49,9 @@ export interface AttentionArgs {
   qOffset?: number; // elements
   out: GPUBuffer; // (m, nHeads, headDim) f32 at outOffset
   outOffset?: number; // elements
-  kCache: GPUBuffer; // (ctx, kvHeads, headDim) f32, RoPE'd; rows 0 .. startPos+m-1 are read
-  vCache: GPUBuffer; // (ctx, kvHeads, headDim) f32
+  kCache: GPUBuffer; // (ctx, kvHeads, headDim) f32 (or packed f16), RoPE'd; rows 0 .. startPos+m-1 are read
+  vCache: GPUBuffer; // (ctx, kvHeads, headDim) f32 (or packed f16)
+  kvDtype?: 'f32' | 'f16'; // the context cache's element type (default f32; f16 needs an even headDim)
   m: number; // query rows; row i sits at position startPos + i
   startPos: number;
   nHeads: number;
@@ -96,6 +97,7 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
   const contextKeys = Math.min(args.startPos + m, args.window ?? Number.POSITIVE_INFINITY); // the most any row reads
   const plan = planAttention(m, nHeads, memCount + contextKeys, args.maxSplits);
   const softcap = args.softcap !== undefined;
+  const kvF16 = args.kvDtype === 'f16';
   const direct = plan.nSplits === 1;
   const hdVariant = headDim <= 64 ? 64 : headDim <= 128 ? 128 : 256;
   const outOffset = args.outOffset ?? 0;
@@ -105,9 +107,15 @@ export function encodeAttention(run: KernelRunner, args: AttentionArgs): void {
   // vec4 loads when every vector the kernel touches starts on a multiple of 4 elements.
   const vec4 = headDim % 4 === 0 && (args.qOffset ?? 0) % 4 === 0 && (!direct || outOffset % 4 === 0);
   run.dispatch({
-    key: `attention.${direct ? 'direct' : 'split'}.${vec4 ? 'vec4' : 'f32'}${softcap ? '.softcap' : ''}.hd${hdVariant}.wg${wgSize}`,
+    key: `attention.${direct ? 'direct' : 'split'}.${vec4 ? 'vec4' : 'f32'}${softcap ? '.softcap' : ''}${kvF16 ? '.kvf16' : ''}.hd${hdVariant}.wg${wgSize}`,
     source,
-    defines: [...(direct ? ['DIRECT'] : []), ...(vec4 ? ['VEC4'] : []), ...(softcap ? ['SOFTCAP'] : []), `HD${hdVariant}`],
+    defines: [
+      ...(direct ? ['DIRECT'] : []),
+      ...(vec4 ? ['VEC4'] : []),
+      ...(softcap ? ['SOFTCAP'] : []),
+      ...(kvF16 ? ['KV_F16'] : []),
+      `HD${hdVariant}`,
+    ],
     constants: { WG_SIZE: wgSize },
     params: attentionKernel.params.pack({
       m,
@@ -159,8 +167,9 @@ function validate(a: AttentionArgs): void {
   const row = a.kvHeads * a.headDim;
   c.fits('q', a.q, (a.qOffset ?? 0) + a.m * a.nHeads * a.headDim)
     .fits('out', a.out, (a.outOffset ?? 0) + a.m * a.nHeads * a.headDim)
-    .fits('kCache', a.kCache, (a.startPos + a.m) * row)
-    .fits('vCache', a.vCache, (a.startPos + a.m) * row);
+    .that(a.kvDtype !== 'f16' || a.headDim % 2 === 0, 'headDim', 'even for an f16 KV cache', a.headDim)
+    .fits('kCache', a.kCache, (a.startPos + a.m) * row, a.kvDtype === 'f16' ? 2 : 4)
+    .fits('vCache', a.vCache, (a.startPos + a.m) * row, a.kvDtype === 'f16' ? 2 : 4);
   if (a.memory) {
     c.offsets({ 'memory.count': a.memory.count })
       .fits('memory.k', a.memory.k, a.memory.count * row)

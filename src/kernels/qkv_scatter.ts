@@ -44,6 +44,7 @@ export interface QkvScatterArgs {
   invFreq: GPUBuffer; // (rotaryDim/2) f32 (bound even when rope is false)
   rotaryDim?: number; // default headDim
   scale?: number; // default 1
+  kvDtype?: 'f32' | 'f16'; // the cache's element type (default f32)
   /** Per-head RMSNorm of q and k before RoPE. */
   norm?: { q: GPUBuffer; k: GPUBuffer; eps: number; offset: number };
 }
@@ -54,9 +55,9 @@ export function encodeQkvScatter(run: KernelRunner, a: QkvScatterArgs): void {
   const buffers = [a.qkv, a.q, a.k, a.v, a.invFreq];
   if (a.norm) buffers.push(a.norm.q, a.norm.k);
   run.dispatch({
-    key: `qkv_scatter${a.norm ? '.qk_norm' : ''}.wg${wgSize}`,
+    key: `qkv_scatter${a.norm ? '.qk_norm' : ''}${a.kvDtype === 'f16' ? '.kvf16' : ''}.wg${wgSize}`,
     source,
-    defines: a.norm ? ['QK_NORM'] : [],
+    defines: [...(a.norm ? ['QK_NORM'] : []), ...(a.kvDtype === 'f16' ? ['KV_F16'] : [])],
     constants: { WG_SIZE: wgSize },
     params: qkvScatterKernel.params.pack({
       rows: a.rows,
@@ -81,6 +82,7 @@ function validate(a: QkvScatterArgs, rotaryDim: number): void {
     kvRow = a.kvHeads * d;
   const c = new ArgCheck('qkv_scatter')
     .positive({ rows: a.rows, heads: a.heads, kvHeads: a.kvHeads, headDim: d })
+    .that(d % 2 === 0, 'headDim', 'an even number', d)
     .that(
       Number.isInteger(rotaryDim) && rotaryDim >= 2 && rotaryDim % 2 === 0 && rotaryDim <= d,
       'rotaryDim',
@@ -93,8 +95,9 @@ function validate(a: QkvScatterArgs, rotaryDim: number): void {
     .distinct('k', a.k, 'v', a.v)
     .fits('qkv', a.qkv, a.rows * (a.heads * d + 2 * kvRow))
     .fits('q', a.q, a.rows * a.heads * d)
-    .fits('k', a.k, a.kvOffset + a.rows * kvRow)
-    .fits('v', a.v, a.kvOffset + a.rows * kvRow)
+    .that(a.kvOffset % 2 === 0, 'kvOffset', 'an even element offset', a.kvOffset)
+    .fits('k', a.k, a.kvOffset + a.rows * kvRow, a.kvDtype === 'f16' ? 2 : 4)
+    .fits('v', a.v, a.kvOffset + a.rows * kvRow, a.kvDtype === 'f16' ? 2 : 4)
     .fits('invFreq', a.invFreq, rotaryDim / 2);
   if (a.norm) c.fits('qNorm', a.norm.q, d).fits('kNorm', a.norm.k, d);
 }

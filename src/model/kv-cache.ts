@@ -5,9 +5,12 @@
 import type { ModelConfig } from './config';
 
 export interface LayerCache {
-  k: GPUBuffer; // (ctx, kvHeads, headDim) f32, RoPE applied
-  v: GPUBuffer; // (ctx, kvHeads, headDim) f32
+  k: GPUBuffer; // (ctx, kvHeads, headDim) f32 or packed f16 (dtype), RoPE applied
+  v: GPUBuffer; // (ctx, kvHeads, headDim)
 }
+
+/** The cache's element type: f32, or f16 (two per u32, halving its memory; no shader-f16 needed). */
+export type KvDtype = 'f32' | 'f16';
 
 export class KvCache {
   readonly layers: LayerCache[] = [];
@@ -20,9 +23,10 @@ export class KvCache {
     device: GPUDevice,
     cfg: ModelConfig,
     readonly contextLength: number,
+    readonly dtype: KvDtype = 'f32',
   ) {
     this.rowElems = cfg.numKvHeads * cfg.headDim;
-    const size = contextLength * this.rowElems * 4;
+    const size = Math.max(16, contextLength * this.rowElems * (dtype === 'f16' ? 2 : 4));
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     for (let l = 0; l < cfg.numLayers; l++) {
       this.layers.push({

@@ -23,7 +23,7 @@ import { encodeRope, ropeInvFreqBuffer } from '../kernels/rope';
 import { encodeSiluMul } from '../kernels/silu_mul';
 import { encodeSoftcap } from '../kernels/softcap';
 import { ropeInvFreq, ropeScale, type ModelConfig } from './config';
-import { KvCache } from './kv-cache';
+import { KvCache, type KvDtype } from './kv-cache';
 import type { ModelWeights } from './weights';
 
 /** Memory slots for one layer, as the attention kernel reads them (explicit memory). */
@@ -77,11 +77,12 @@ export class LlamaModel {
     readonly weights: ModelWeights,
     contextLength: number,
     readonly maxChunk: number,
+    kvDtype: KvDtype = 'f32',
   ) {
     const c = cfg,
       n = maxChunk;
     const buf = (label: string, elems: number) => device.createBuffer({ label, size: Math.max(16, elems * 4), usage: storage });
-    this.kv = new KvCache(device, cfg, contextLength);
+    this.kv = new KvCache(device, cfg, contextLength, kvDtype);
     this.tokens = buf('act.tokens', n);
     this.x = buf('act.x', n * c.hiddenSize);
     this.xn = buf('act.xn', n * c.hiddenSize);
@@ -164,7 +165,10 @@ export class LlamaModel {
     const rope = c.layerRope[l];
     const invFreq = this.usesLocalRope(l) ? this.localInvFreq! : this.invFreq;
     const hooked = opts.onProjected !== undefined;
+    if (hooked && kv.dtype !== 'f32')
+      throw new Error('LlamaModel.record: onProjected needs an f32 cache (the memory writer makes its own)');
     encodeQkvScatter(run, {
+      kvDtype: kv.dtype,
       qkv: this.qkv,
       q: this.q,
       k: cache.k,
@@ -192,6 +196,7 @@ export class LlamaModel {
       out: this.attn,
       kCache: cache.k,
       vCache: cache.v,
+      kvDtype: kv.dtype,
       m,
       startPos,
       nHeads: c.numHeads,

@@ -43,6 +43,25 @@ describe('engine logits vs float64 reference', () => {
     }
   });
 
+  test('f16 KV cache: half the cache memory, logits within f16 rounding of the reference (prefill chunks and decode)', async () => {
+    const f32 = await createEngine({ model: fixtureUrl('qwen3'), prefillChunk: 7 });
+    const f16 = await createEngine({ model: fixtureUrl('qwen3'), prefillChunk: 7, kvCacheDtype: 'f16' });
+    try {
+      expect(f16.info.gpuBytes.kvCache * 2).toBe(f32.info.gpuBytes.kvCache);
+      const ids = [3, 17, 40, 2, 99, 150, 7, 8, 9, 10, 11, 200, 13, 14, 15, 16];
+      for (const n of [14, 15, 16]) {
+        const ours = await f16.evaluate(ids.slice(0, n));
+        const [ref] = await commands.referenceLogits({ dir: 'test/fixtures/models/qwen3', tokens: ids.slice(0, n) });
+        expect(nmse(ours, ref), `NMSE at ${n} tokens`).toBeLessThanOrEqual(1e-5);
+        expect(argmax(ours)).toBe(argmax(ref));
+      }
+      await expect(createEngine({ model: fixtureUrl('qwen3'), kvCacheDtype: 'bf16' as never })).rejects.toThrow(/kvCacheDtype/);
+    } finally {
+      await f32.dispose();
+      await f16.dispose();
+    }
+  });
+
   for (const model of ['qwen2', 'gemma2', 'phi3']) {
     test(`${model}: q/k/v and gate/up kept apart (fuseProjections: false) give the fused matrices' logits`, async () => {
       const ids = [3, 10, 20, 30, 40, 50, 60, 70];

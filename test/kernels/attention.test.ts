@@ -5,6 +5,7 @@ import { thrown } from '../helpers/thrown';
 import { compareClose, expectClose, tol } from '../helpers/expect-close';
 import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
 import { attentionRef } from '../reference/attention';
+import { weightBytes } from '../reference/matmul';
 
 interface Shape {
   m: number;
@@ -22,6 +23,7 @@ interface CaseOpts {
   withMemory?: boolean;
   window?: number;
   softcap?: number;
+  kvF16?: boolean; // the context cache as packed f16 (the reference reads the rounded values)
 }
 
 /** Cache rows past startPos + m (never visible) are poisoned with NaN and huge values. */
@@ -60,13 +62,22 @@ async function runCase(s: Shape, seed: number, o: CaseOpts = {}) {
   const qPadded = new Float32Array(qOffset + n).fill(NaN);
   qPadded.set(x.q, qOffset);
   const out = poisonF32(run.device, outOffset + n);
+  const cache = (values: Float32Array) => {
+    if (!o.kvF16) return uploadF32(run.device, values);
+    const { bytes, stored } = weightBytes(values, 'f16');
+    values.set(stored); // the reference sees what the cache holds
+    const b = run.device.createBuffer({ size: Math.max(16, bytes.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    run.device.queue.writeBuffer(b, 0, bytes);
+    return b;
+  };
   const args: AttentionArgs = {
     q: uploadF32(run.device, qPadded),
     qOffset,
     out,
     outOffset,
-    kCache: uploadF32(run.device, x.kCache),
-    vCache: uploadF32(run.device, x.vCache),
+    kCache: cache(x.kCache),
+    vCache: cache(x.vCache),
+    kvDtype: o.kvF16 ? 'f16' : 'f32',
     m: s.m,
     startPos: s.startPos,
     nHeads: s.nHeads,
@@ -200,6 +211,20 @@ describe('attention kernel', () => {
       expectClose(without.got, without.ref, tol.f32Reduction);
     });
   }
+
+  test('f16 KV cache (packed pairs): split and single-pass, vec4 and scalar head dims, with memory and a window', async () => {
+    for (const [i, s] of [
+      { m: 1, startPos: 40, nHeads: 4, kvHeads: 2, headDim: 64, memCount: 0 },
+      { m: 1, startPos: 300, nHeads: 6, kvHeads: 2, headDim: 24, memCount: 7 },
+      { m: 5, startPos: 17, nHeads: 4, kvHeads: 2, headDim: 10, memCount: 0 },
+      { m: 2, startPos: 200, nHeads: 1, kvHeads: 1, headDim: 128, memCount: 1 },
+    ].entries()) {
+      for (const maxSplits of [1, undefined]) {
+        const { got, ref } = await runCase(s, 600 + i, { kvF16: true, maxSplits, window: i === 1 ? 50 : undefined });
+        expectClose(got, ref, { ...tol.f32Reduction, label: `${JSON.stringify(s)} splits ${maxSplits ?? 'auto'}` });
+      }
+    }
+  });
 
   test('qOffset and outOffset (split and single-pass)', async () => {
     const s = { m: 3, startPos: 9, nHeads: 4, kvHeads: 2, headDim: 16, memCount: 5 };

@@ -13,7 +13,8 @@ import { encodeQkvScatter } from '../../src/kernels/qkv_scatter';
 import { ropeInvFreqBuffer } from '../../src/kernels/rope';
 import { ShapeMismatchError } from '../../src/util/errors';
 import { expectClose, tol } from '../helpers/expect-close';
-import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32 } from '../helpers/gpu';
+import { poisonF32, randomF32, readF32, runStep, testRunner, uploadF32, uploadU32 } from '../helpers/gpu';
+import { f16ToF32Array, f32ToF16Array } from '../../src/util/f16';
 import { matmulRef, weightBytes } from '../reference/matmul';
 import { dequantize, randomBlocks } from '../reference/quant';
 import { rmsNormRef } from '../reference/rms_norm';
@@ -163,13 +164,15 @@ describe('qkv_scatter kernel', () => {
     { heads: 4, kvHeads: 2, headDim: 24, rope: true, norm: true, rotaryDim: 18, startPos: 37, rows: 3 },
     { heads: 2, kvHeads: 2, headDim: 128, rope: true, norm: true, rotaryDim: 128, startPos: 1000, rows: 2 },
     { heads: 2, kvHeads: 1, headDim: 16, rope: false, norm: true, rotaryDim: 16, startPos: 5, rows: 4 },
+    { heads: 4, kvHeads: 2, headDim: 24, rope: true, norm: true, rotaryDim: 18, startPos: 37, rows: 3, f16: true },
+    { heads: 3, kvHeads: 1, headDim: 64, rope: true, norm: false, rotaryDim: 64, startPos: 9, rows: 2, f16: true },
   ];
   for (const a of cases) {
-    test(`heads ${a.heads}/${a.kvHeads} × ${a.headDim} rot ${a.rotaryDim}${a.norm ? ' qk-norm' : ''}${a.rope ? ` rope@${a.startPos}` : ' no rope'} rows ${a.rows}`, async () => {
+    test(`heads ${a.heads}/${a.kvHeads} × ${a.headDim} rot ${a.rotaryDim}${a.norm ? ' qk-norm' : ''}${a.rope ? ` rope@${a.startPos}` : ' no rope'} rows ${a.rows}${a.f16 ? ' f16 cache' : ''}`, async () => {
       const { heads, kvHeads, headDim: d, rows } = a;
       const width = (heads + 2 * kvHeads) * d,
         kvRow = kvHeads * d,
-        kvOffset = 2 * kvRow + 1; // row 2 of the cache, one element off
+        kvOffset = 2 * kvRow + 2; // row 2 of the cache, one f16 pair off
       const qkv = randomF32(rows * width, 7 + d);
       const qn = randomF32(d, 8),
         kn = randomF32(d, 9);
@@ -177,10 +180,13 @@ describe('qkv_scatter kernel', () => {
         normOffset = a.norm ? 1 : 0,
         scale = a.rotaryDim < d ? 1.25 : 1;
       const invFreq = ropeInvFreq(a.rotaryDim, 10000);
-      const cacheSize = kvOffset + rows * kvRow + 5;
+      const cacheSize = kvOffset + rows * kvRow + 6;
+      // Poisoned with NaN: f32, or f16 NaN pairs.
+      const poisonCache = () =>
+        a.f16 ? uploadU32(run.device, new Uint32Array(cacheSize / 2).fill(0x7e007e00)) : poisonF32(run.device, cacheSize);
       const gq = poisonF32(run.device, rows * heads * d),
-        gk = poisonF32(run.device, cacheSize),
-        gv = poisonF32(run.device, cacheSize);
+        gk = poisonCache(),
+        gv = poisonCache();
       await runStep(run, (r) =>
         encodeQkvScatter(r, {
           qkv: uploadF32(run.device, qkv),
@@ -198,6 +204,7 @@ describe('qkv_scatter kernel', () => {
           rotaryDim: a.rotaryDim,
           scale,
           norm: a.norm ? { q: uploadF32(run.device, qn), k: uploadF32(run.device, kn), eps, offset: normOffset } : undefined,
+          kvDtype: a.f16 ? 'f16' : 'f32',
         }),
       );
       // Reference: split the rows, norm q and k per head, rotate, place.
@@ -224,10 +231,18 @@ describe('qkv_scatter kernel', () => {
         wantK = shaped(part(heads, kvHeads), kvHeads, kn),
         wantV = part(heads + kvHeads, kvHeads);
       expectClose(await readF32(run.device, gq, rows * heads * d), wantQ, { ...tol.f32Elementwise, label: 'q' });
-      const k = await readF32(run.device, gk, cacheSize),
-        v = await readF32(run.device, gv, cacheSize);
-      expectClose(k.subarray(kvOffset, kvOffset + rows * kvRow), wantK, { ...tol.f32Elementwise, label: 'k' });
-      expectClose(v.subarray(kvOffset, kvOffset + rows * kvRow), wantV, { atol: 0, rtol: 0, label: 'v (a copy)' });
+      // An f16 cache holds each value rounded to f16 (the reference: the f32 results, rounded).
+      const readCache = async (b: GPUBuffer) => {
+        if (!a.f16) return readF32(run.device, b, cacheSize);
+        const raw = await readF32(run.device, b, cacheSize / 2);
+        return f16ToF32Array(new Uint16Array(raw.buffer, raw.byteOffset, cacheSize));
+      };
+      const k = await readCache(gk),
+        v = await readCache(gv);
+      const f16 = (x: Float64Array) => (a.f16 ? Float64Array.from(f16ToF32Array(f32ToF16Array(Float32Array.from(x)))) : x);
+      const near = a.f16 ? { atol: 1e-3, rtol: 1e-3 } : tol.f32Elementwise;
+      expectClose(k.subarray(kvOffset, kvOffset + rows * kvRow), f16(wantK), { ...near, label: 'k' });
+      expectClose(v.subarray(kvOffset, kvOffset + rows * kvRow), f16(wantV), { atol: 0, rtol: 0, label: 'v (a copy)' });
       for (const c of [k, v]) {
         expect(
           c.subarray(0, kvOffset).every(Number.isNaN) && c.subarray(kvOffset + rows * kvRow).every(Number.isNaN),
