@@ -64,6 +64,8 @@ function checkSupported(c: ModelConfig): void {
   if (c.normOffset !== 0 || c.sandwichNorms || c.embedScale !== 1) refuse("Gemma's norms and embedding scale");
   if (c.attnSoftcap !== null || c.finalSoftcap !== null) refuse('soft-capping');
   if (c.rotaryDim !== c.headDim || c.longRope) refuse('partial or LongRoPE rotary embeddings');
+  // GroupQueryAttention's do_rotary path checks this in every EP (group_query_attention_helper).
+  if (c.headDim % 16 !== 0) refuse(`head_dim ${c.headDim}: GroupQueryAttention with do_rotary needs a multiple of 16`);
   if (Math.abs(c.attnScale - 1 / Math.sqrt(c.headDim)) > 1e-7) refuse('a non-default attention scale');
 }
 
