@@ -4,12 +4,14 @@
  * the console with the `bench:` prefix (forwarded to the terminal) and to the page.
  */
 import type { BenchLog } from './lib/log';
+import { runOrtSpeed } from './peers/ort';
 import { speedScenario } from './scenarios/speed-page';
 
 type Scenario = (options: never, log: BenchLog) => Promise<unknown>;
 
 const scenarios: Record<string, Scenario> = {
   speed: speedScenario,
+  'ort-speed': runOrtSpeed,
 };
 
 const log: BenchLog = (line) => {
