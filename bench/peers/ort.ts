@@ -21,16 +21,19 @@ function checkOptions(o: PeerSpeedOptions): void {
 }
 
 /** Prefill, then greedy steps until `maxTokens` ids, timed on the page clock. */
-async function timedGeneration(d: OrtDecoder, prompt: number[], maxTokens: number): Promise<PeerRunFigures> {
+async function timedGeneration(d: OrtDecoder, prompt: number[], maxTokens: number, log: BenchLog): Promise<PeerRunFigures> {
   d.reset();
   const t0 = performance.now();
   const logits = await d.step(prompt);
   const tokens = [argmaxRow(logits, d.vocab, prompt.length - 1)];
   const at = [performance.now()];
+  log(`onnxruntime-web: prefill of ${prompt.length} tokens took ${((at[0] - t0) / 1000).toFixed(1)} s`);
   while (tokens.length < maxTokens) {
     const next = await d.step([tokens[tokens.length - 1]]);
     tokens.push(argmaxRow(next, d.vocab, 0));
     at.push(performance.now());
+    if (tokens.length % 4 === 0)
+      log(`onnxruntime-web: ${tokens.length}/${maxTokens} tokens, ${((at[at.length - 1] - t0) / 1000).toFixed(1)} s`);
   }
   const ttft = at[0] - t0,
     last = at[at.length - 1];
@@ -58,9 +61,9 @@ export async function runOrtSpeed(o: PeerSpeedOptions, log: BenchLog): Promise<P
   try {
     log(`onnxruntime-web: loaded ${o.modelUrl} in ${(loadMs / 1000).toFixed(1)} s (WebGPU EP)`);
     log(`onnxruntime-web: warm-up (${o.promptTokens.length} prompt + ${o.warmupTokens} generated tokens)`);
-    const warmup = await timedGeneration(decoder, o.promptTokens, o.warmupTokens);
+    const warmup = await timedGeneration(decoder, o.promptTokens, o.warmupTokens, log);
     log(`onnxruntime-web: measured run (${o.promptTokens.length} prompt + ${o.maxTokens} generated tokens)`);
-    const measured = await timedGeneration(decoder, o.promptTokens, o.maxTokens);
+    const measured = await timedGeneration(decoder, o.promptTokens, o.maxTokens, log);
     return {
       name: 'onnxruntime-web',
       version: decoder.ort.env.versions.web ?? 'unknown',
