@@ -123,7 +123,9 @@ export default defineConfig({
   server: { fs: { strict: false } },
   worker: { format: 'es' },
   // Pre-bundled up front so Vite never reloads a running browser test to optimize them.
-  optimizeDeps: { include: ['comlink', 'idb', '@huggingface/jinja', '@huggingface/tokenizers', 'minisearch', 'onnxruntime-web'] },
+  optimizeDeps: {
+    include: ['comlink', 'idb', '@huggingface/jinja', '@huggingface/tokenizers', 'minisearch', 'onnxruntime-web', 'onnxruntime-web/webgpu'],
+  },
   build: {
     lib: { entry: `${projectRoot}src/index.ts`, formats: ['es'], fileName: 'index' },
     outDir: 'dist',

@@ -4,6 +4,7 @@
  * the console with the `bench:` prefix (forwarded to the terminal) and to the page.
  */
 import type { BenchLog } from './lib/log';
+import { runOrtSpeed } from './peers/ort';
 import { runWllamaSpeed } from './peers/wllama';
 import { speedScenario } from './scenarios/speed-page';
 
@@ -11,6 +12,7 @@ type Scenario = (options: never, log: BenchLog) => Promise<unknown>;
 
 const scenarios: Record<string, Scenario> = {
   speed: speedScenario,
+  'ort-speed': runOrtSpeed,
   'wllama-speed': runWllamaSpeed,
 };
 

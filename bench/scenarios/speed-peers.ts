@@ -1,15 +1,10 @@
 /**
  * The speed bench's peers, node side: running a browser peer's page scenario without letting its
- * failure end the bench, finding the onnxruntime-web peer's model (bench/peers/ort-model.ts, which
- * may not be there yet), and the figures, id agreement and ratios the results file gives each peer.
+ * failure end the bench, finding the onnxruntime-web peer's model (bench/peers/ort-model.ts), and the figures, id agreement and ratios the results file gives each peer.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureOrtBenchModel } from '../peers/ort-model';
 import type { BenchPage } from '../lib/browser';
-import { cacheDir } from '../lib/model';
 import { round } from '../lib/report';
-import { filesRoute } from '../lib/server';
 import type { PeerSpeedOptions, PeerSpeedResult } from '../peers/types';
 
 /** A peer's result, or why there is none (the bench goes on without it). */
@@ -42,30 +37,10 @@ export async function runBrowserPeer(
   }
 }
 
-/** A model file the ort helper names (a URL, or a path under bench/.cache/) as a URL on the bench server. */
-function benchUrl(v: unknown): string | null {
-  const o = (typeof v === 'string' ? { path: v } : (v ?? {})) as Record<string, unknown>;
-  const url = o.modelUrl ?? o.url;
-  if (typeof url === 'string') return url;
-  const path = o.file ?? o.path ?? o.onnx ?? o.model;
-  if (typeof path !== 'string') return null;
-  const rel = relative(cacheDir, path);
-  return isAbsolute(path) && !rel.startsWith('..') ? `${filesRoute}${rel.split('\\').join('/')}` : null;
-}
-
-/**
- * The onnxruntime-web peer's model URL: `ensureOrtBenchModel(log)` from bench/peers/ort-model.ts
- * (an ONNX export of the same weights under bench/.cache/), or why there is none.
- */
-export async function ortModelUrl(log: (l: string) => void): Promise<{ url: string } | { reason: string }> {
-  const spec = new URL('../peers/ort-model.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(spec))) return { reason: 'bench/peers/ort-model.ts is not on this branch yet: onnxruntime-web not run' };
+/** The onnxruntime-web peer's model URL (bench/peers/ort-model.ts: an ONNX export of the same weights under bench/.cache/), or why there is none. */
+export function ortModelUrl(log: (l: string) => void): { url: string } | { reason: string } {
   try {
-    const mod = (await import(spec.href)) as { ensureOrtBenchModel?: (log: (l: string) => void) => unknown };
-    if (typeof mod.ensureOrtBenchModel !== 'function') return { reason: 'bench/peers/ort-model.ts exports no ensureOrtBenchModel' };
-    const model = await mod.ensureOrtBenchModel(log);
-    const url = benchUrl(model);
-    return url ? { url } : { reason: `ensureOrtBenchModel returned no model URL or path under bench/.cache/ (${JSON.stringify(model)})` };
+    return { url: ensureOrtBenchModel(log).url };
   } catch (err) {
     log(`onnxruntime-web: model export failed: ${message(err)}`);
     return { reason: `the ONNX export failed: ${message(err)}` };

@@ -57,7 +57,7 @@ export type ForwardStep = (
   startPos: number,
   logits: Float32Array | null,
   opts: StepOptions,
-) => Promise<number | void>;
+) => Promise<number | undefined>;
 
 /** The cache tag of rows computed without explicit memory. */
 export const plainTag = 'plain';

@@ -17,6 +17,7 @@ function session(o: { context?: number; positions?: number; chunk?: number } = {
   const s = new Session(fakeKv(o.context ?? 16), null as never, 5, o.positions ?? 64, o.chunk ?? 4, async (ids, start, logits, opts) => {
     steps.push({ ids: [...ids], start, read: logits !== null, opts });
     if (logits) logits.fill(ids[ids.length - 1]);
+    return undefined;
   });
   return { s, steps };
 }

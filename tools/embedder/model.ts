@@ -13,7 +13,7 @@
  * token_type_ids (type row 0 is added as a constant instead) and also outputs sentence_embedding.
  */
 import { Prng } from '../fixtures/prng';
-import { onnxFloat, onnxInt64, writeOnnxModel, type NodeSpec, type TensorInit, type ValueSpec } from './onnx-proto';
+import { onnxFloat, onnxInt64, onnxModel, type NodeSpec, type TensorInit, type ValueSpec } from '../onnx/protobuf';
 
 export type EmbedderVariant = 'bge' | 'pooled';
 
@@ -93,13 +93,14 @@ export function embedderOnnx(wt: EmbedderWeights, variant: EmbedderVariant): Uin
   if (variant === 'bge') inputs.push(ids('token_type_ids'));
   const outputs: ValueSpec[] = [{ name: 'last_hidden_state', elemType: onnxFloat, dims: ['batch', 'sequence', wt.hidden] }];
   const pooled: ValueSpec = { name: 'sentence_embedding', elemType: onnxFloat, dims: ['batch', wt.hidden] };
-  return writeOnnxModel({
+  const graph = {
     name: `tiny_embedder_${variant}`,
     nodes: nodes(variant),
     initializers: initializers(wt, variant),
     inputs: [...inputs],
     outputs: variant === 'pooled' ? [...outputs, pooled] : [...outputs],
-  });
+  };
+  return onnxModel({ graph, opsets: [{ domain: '', version: 17 }], producer: 'memory3-web tools/embedder' }).toBytes();
 }
 
 export interface ReferenceOutput {
