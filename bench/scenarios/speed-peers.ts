@@ -59,12 +59,12 @@ export function figures(r: RunFigures) {
 }
 
 /** Whether the peer's greedy ids are ours, and where they first differ. */
+/** Whether a peer's greedy ids equal ours over the ids both generated (a peer may run a shorter workload). */
 export function idsAgreement(ours: number[], peer: number[]) {
   const n = Math.min(ours.length, peer.length);
   let first = -1;
   for (let i = 0; i < n && first < 0; i++) if (ours[i] !== peer[i]) first = i;
-  if (first < 0 && ours.length !== peer.length) first = n;
-  return { greedyIdsEqualOurs: first < 0, firstDifferenceAt: first < 0 ? null : first, compared: Math.max(ours.length, peer.length) };
+  return { greedyIdsEqualOurs: first < 0 && n > 0, firstDifferenceAt: first < 0 ? null : first, compared: n };
 }
 
 /** ours / peer for each figure (above 1: ours is faster, except for the two times, where below 1 is). */

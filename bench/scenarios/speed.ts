@@ -103,6 +103,7 @@ async function runInBrowser(
   oursOpts: SpeedPageOptions,
   peerOpts: Omit<PeerSpeedOptions, 'modelUrl'>,
   urls: { ort: { url: string } | { reason: string }; gguf: string },
+  ortTokens: { max: number; warmup: number },
   log: (l: string) => void,
 ): Promise<BrowserRun> {
   const server = await startBenchServer(cacheDir);
@@ -114,9 +115,11 @@ async function runInBrowser(
       log(
         `ours: ttft ${fmt(om.timeToFirstTokenMs)} ms, prefill ${fmt(om.prefillTokensPerSecond)} tok/s, decode ${fmt(om.decodeTokensPerSecond)} tok/s`,
       );
+      // onnxruntime-web's WebGPU EP takes about a minute per step on SwiftShader: the same prompt, fewer tokens.
+      const ortOpts = { ...peerOpts, maxTokens: Math.min(peerOpts.maxTokens, ortTokens.max), warmupTokens: ortTokens.warmup };
       const ort: PeerOutcome =
         'url' in urls.ort
-          ? await runBrowserPeer(page, 'ort-speed', { ...peerOpts, modelUrl: urls.ort.url }, log)
+          ? await runBrowserPeer(page, 'ort-speed', { ...ortOpts, modelUrl: urls.ort.url }, log)
           : { ok: false, reason: urls.ort.reason };
       const wllama = await runBrowserPeer(page, 'wllama-speed', { ...peerOpts, promptText: ours.promptText, modelUrl: urls.gguf }, log);
       return { ours, ort, wllama };
@@ -271,6 +274,7 @@ export async function runSpeedBench(o: SpeedBenchOptions): Promise<SpeedBenchOut
   const model = ensureBenchModel(log);
   log(`model: ${model.name} (${(model.parameters / 1e6).toFixed(1)}M params) ${model.written ? 'written' : 'cached'} in bench/.cache/`);
   const ortModel = await ortModelUrl(log);
+  const ortTokens = o.quick ? { max: 3, warmup: 1 } : { max: 8, warmup: 2 };
   const prompt = benchPrompt(promptLength);
   const usableVocab = Math.min(tokenizerVocab, model.config.vocab_size);
   const workload = {
@@ -278,6 +282,7 @@ export async function runSpeedBench(o: SpeedBenchOptions): Promise<SpeedBenchOut
     promptSeed,
     generatedTokens: maxTokens,
     warmupGeneratedTokens: warmupTokens,
+    onnxruntimeWebGeneratedTokens: ortTokens,
     contextLength,
     sampling: `greedy over ids [0, ${usableVocab}) (the tokenizer's; the rest of the vocab is padding), past end-of-sequence`,
   };
@@ -286,6 +291,7 @@ export async function runSpeedBench(o: SpeedBenchOptions): Promise<SpeedBenchOut
     { ...run, modelUrl: `${filesRoute}${model.name}/` },
     { ...run, usableVocab, threads },
     { ort: ortModel, gguf: `${filesRoute}${model.name}/model.gguf` },
+    ortTokens,
     log,
   );
   const loadAfterBrowser = loadavg()[0];
