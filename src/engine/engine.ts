@@ -239,7 +239,8 @@ export class Engine {
     const sampler = opts.sample ? this.prepareGpuSample(opts.sample) : null;
     this.run.begin('forward');
     try {
-      this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset });
+      const needLogits = sampler !== null || logits !== null;
+      this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset, logits: needLogits });
       if (sampler && opts.sample) {
         const { knobs, usable, penaltyIds } = opts.sample;
         encodeSample(this.run, { ...knobs, ...sampler, logits: this.model.logits, vocab: usable, nPenalty: penaltyIds.length });

@@ -88,5 +88,5 @@ export function relevant(hits: SearchHit[], ratio: number | null): SearchHit[] {
 function providerTag(store: BankStore, p: MemoryPolicy): string {
   const m = store.meta;
   const revision = [m.createdAt, m.updatedAt, m.nextId, m.counts.references, m.counts.documents];
-  return `bank:${m.name}:${JSON.stringify([revision, p.positionScheme, p.memoriesPerRetrieval, p.retrievalInterval, p.dedupThreshold, p.minRelativeScore])}`;
+  return `bank:${m.name}:${JSON.stringify([revision, p.positionScheme, p.memoriesPerRetrieval, p.retrievalInterval, p.retrievalLead, p.dedupThreshold, p.minRelativeScore])}`;
 }
