@@ -71,6 +71,11 @@ export interface Reference {
   start: number;
   end: number;
   tokenCount: number;
+  /**
+   * Its token ids (`text` encoded without special tokens, tokenCount of them), stored at write time
+   * so that the near-duplicate filter never re-tokenizes a candidate; absent in banks written before.
+   */
+  tokens?: number[];
 }
 
 /** One reference's sparse memory, decoded to f32. */
