@@ -110,7 +110,10 @@ async function encodeBank(engine: Memory3Engine, docs: { source: string; text: s
   await engine.memory.delete('bench-warmup');
   const warmupMs = performance.now() - t0;
   log(`writer: warm-up bank (1 short reference) in ${(warmupMs / 1000).toFixed(1)} s`);
-  await engine.memory.createBank(bank, { policy: f32, overwrite: true });
+  // Hybrid search (BM25 + the test fixture's tiny ONNX embedder, fused): a random model's decoded text shares no
+  // word with the bank, so lexical search alone would give decode-time swaps no memories to swap in.
+  const retriever = { kind: 'hybrid' as const, model: `${location.origin}/test/fixtures/embedder/` };
+  await engine.memory.createBank(bank, { policy: f32, overwrite: true, retriever });
   t0 = performance.now();
   const r = await engine.memory.addDocuments(bank, docs, {
     onProgress: (p) => {

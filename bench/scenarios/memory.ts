@@ -308,6 +308,7 @@ function scaledDownNotes(quick: boolean, w: Workload): string[] {
       "(decoding reads the last prompt chunk's memories; the decode figures measure attention over memory slots, not slot swaps; decodeSwaps measures swaps); " +
       `${p.references} references in the bank (brief: 16–32; the writer takes several seconds per 128-token reference here).`,
     `Bank documents: one per element (deterministic fact sentences, bench/memory-text.ts), each cut to ≤ ${p.referenceTokens} tokens so that it is one reference; stored with the f32 codec so that the codec figures see the writer's exact output (generation decodes any codec to f32 slots).`,
+    "The bank is searched hybrid: BM25 fused (reciprocal rank) with the test fixture's tiny ONNX embedder (test/fixtures/embedder, 47 KB), so that decode-time queries, a random model's text that shares no word with the bank, still retrieve references; retrieval latencies include embedding the query.",
     "The near-duplicate filter is off at generation (dedupThreshold null): the bench tokenizer has 328 tokens (mostly bytes), so any two English texts share more than 2/3 of their tokens (see dedupOverlap) and the paper's filter would drop every reference.",
     'RAG = the references the memory run retrieved for its last prompt chunk, as plain text (joined by blank lines) between <s> and the prompt; no memory.',
     'Bytes per reference count the keys + values payload (recordBytes), not the stored positions or the checksum.',

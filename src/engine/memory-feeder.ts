@@ -70,6 +70,7 @@ export class MemoryFeeder implements Feeder {
       p.references = r.memories.map((m) => m.reference);
       p.corrupt = r.corrupt;
     });
+    p.staged.catch(() => {}); // a failure surfaces where the swap awaits it (or settle() drops it), never as unhandled
     return p;
   }
 
