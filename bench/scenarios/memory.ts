@@ -170,7 +170,7 @@ function swapFigures(p: MemoryPageResult, o: Workload['page']['swaps']) {
     note:
       `The same short prompt decoded without and then with memory in one session, ${s.generatedTokens} tokens each, memories swapped every ${o.interval} tokens ` +
       `(shortened from the policy's 64 to fit SwiftShader's ~1 s steps), each swap's retrieval started ${o.lead} tokens before it. latencyMs: the retrieval ` +
-      '(search, IndexedDB fetch, decode, packing into the back slot set); leadMs: its start to the step that needed it; slackMs = leadMs − latencyMs; ' +
+      '(query embedding, search, IndexedDB fetch, record decode; packing into the back slot set follows it, and any wait for it shows in waitMs); leadMs: its start to the step that needed it; slackMs = leadMs − latencyMs; ' +
       `waitMs: how long that step waited; slackAtGpuStepMs = lead × ${gpuStepMs} ms − latencyMs, the slack on a GPU at ${gpuStepMs} ms a token.`,
   };
 }
