@@ -5,7 +5,9 @@
  *  2. the bank's real keys and values read back from IndexedDB → codec figures;
  *  3. generation without memory, with explicit memory (the bank), and with RAG (the 5 references the
  *     memory run retrieved for its last prompt chunk, as plain text before the prompt), greedy past
- *     end-of-sequence, after short warm-ups of both paths.
+ *     end-of-sequence, after short warm-ups of both paths;
+ *  4. decode with memory swaps (memory-swaps.ts): without and with memory, long enough for several
+ *     decode-time swaps, each swap's retrieval latency and slack.
  */
 import { createEngine, type GenerationUsage, type Memory3Engine, type RetrievalEvent } from '../../src/index';
 import { medianGap } from '../lib/stats';
@@ -14,6 +16,7 @@ import { elementSentences, promptText } from '../memory-text';
 import type { MemoryPolicy } from '../../src/memory/types';
 import { bankCodecFigures, readBankVectors, type BankCodecFigures } from './memory-codecs';
 import { adapterFacts, type AdapterFacts } from './speed-page';
+import { swapRuns, type SwapOptions, type SwapRunFigures } from './memory-swaps';
 
 type Log = (line: string) => void;
 
@@ -35,6 +38,8 @@ export interface MemoryPageOptions {
   retrievalInterval: number;
   /** The near-duplicate filter at generation (null: off; see dedupOverlap in the result). */
   dedupThreshold: number | null;
+  /** The decode-swap runs (their own interval and lead). */
+  swaps: SwapOptions;
 }
 
 export interface RunFigures {
@@ -74,6 +79,7 @@ export interface MemoryPageResult {
   dedupOverlap: { min: number; median: number; max: number; paperThreshold: number };
   runs: { none: RunFigures; memory: RunFigures; rag: RunFigures };
   decodeCheck: { pair: number; noneMedianStepMs: number; memoryMedianStepMs: number; memories: number }[];
+  swaps: SwapRunFigures;
 }
 
 const bank = 'bench-memory';
@@ -104,7 +110,10 @@ async function encodeBank(engine: Memory3Engine, docs: { source: string; text: s
   await engine.memory.delete('bench-warmup');
   const warmupMs = performance.now() - t0;
   log(`writer: warm-up bank (1 short reference) in ${(warmupMs / 1000).toFixed(1)} s`);
-  await engine.memory.createBank(bank, { policy: f32, overwrite: true });
+  // Hybrid search (BM25 + the test fixture's tiny ONNX embedder, fused): a random model's decoded text shares no
+  // word with the bank, so lexical search alone would give decode-time swaps no memories to swap in.
+  const retriever = { kind: 'hybrid' as const, model: `${location.origin}/test/fixtures/embedder/` };
+  await engine.memory.createBank(bank, { policy: f32, overwrite: true, retriever });
   t0 = performance.now();
   const r = await engine.memory.addDocuments(bank, docs, {
     onProgress: (p) => {
@@ -207,9 +216,18 @@ async function generations(engine: Memory3Engine, o: MemoryPageOptions, docText:
       `decode check ${pair + 1}/${o.checkPairs}: median step ${a.wall.medianDecodeStepMs.toFixed(0)} ms without, ${b.wall.medianDecodeStepMs.toFixed(0)} ms with ${memories} memories`,
     );
   }
+  const swaps = await swapRuns(
+    engine,
+    short,
+    bank,
+    { memoriesPerRetrieval: o.memoriesPerRetrieval, dedupThreshold: o.dedupThreshold },
+    o.swaps,
+    log,
+  );
   return {
     runs: { none, memory: withMemory, rag },
     decodeCheck,
+    swaps,
     ragReferences,
     dedupOverlap: await dedupOverlap(engine, prompt.slice(1, 1 + o.retrievalInterval), [...docText.values()]),
   };

@@ -40,6 +40,7 @@ function workload(quick: boolean, modelUrl: string): Workload {
         memoriesPerRetrieval: 5,
         retrievalInterval: 64,
         dedupThreshold: null,
+        swaps: { interval: 8, lead: 4, count: 4 },
       }
     : {
         modelUrl,
@@ -54,6 +55,7 @@ function workload(quick: boolean, modelUrl: string): Workload {
         memoriesPerRetrieval: 5,
         retrievalInterval: 64,
         dedupThreshold: null,
+        swaps: { interval: 20, lead: 16, count: 4 },
       };
   return { page, retrievalSizes: quick ? [10_000] : [10_000, 100_000], retrievalQueries: quick ? 5 : 15 };
 }
@@ -135,6 +137,44 @@ function comparison(p: MemoryPageResult, interval: number) {
   };
 }
 
+/** Per-token GPU time the issue sizes the lead for: a swap's retrieval must fit in lead × this. */
+const gpuStepMs = 5;
+
+/** Decode with memory swaps: overhead against the same decode without memory, and each swap's slack. */
+function swapFigures(p: MemoryPageResult, o: Workload['page']['swaps']) {
+  const s = p.swaps;
+  const perSwap = s.swaps.map((w) => ({
+    chunk: w.chunk,
+    references: w.references,
+    latencyMs: round(w.latencyMs, 1),
+    leadMs: round(w.leadMs, 1),
+    slackMs: round(w.slackMs, 1),
+    waitMs: round(w.waitMs, 1),
+    stepMs: round(w.stepMs, 1),
+    slackAtGpuStepMs: round(o.lead * gpuStepMs - w.latencyMs, 1),
+  }));
+  return {
+    interval: o.interval,
+    lead: o.lead,
+    generatedTokens: s.generatedTokens,
+    swaps: perSwap.length,
+    decodeTokensPerSecond: { none: round(s.none.usage.decodeTokensPerSecond, 4), memory: round(s.memory.usage.decodeTokensPerSecond, 4) },
+    decodeOverheadPercent: pct(s.none.usage.decodeTokensPerSecond, s.memory.usage.decodeTokensPerSecond),
+    medianStepMs: { none: round(s.none.medianStepMs, 1), memory: round(s.memory.medianStepMs, 1) },
+    medianStepOverheadPercent: pct(s.memory.medianStepMs, s.none.medianStepMs),
+    swapsThatWaited: perSwap.filter((w) => w.waitMs > 0).length,
+    minSlackMs: Math.min(...perSwap.map((w) => w.slackMs)),
+    gpuStepMs,
+    minSlackAtGpuStepMs: Math.min(...perSwap.map((w) => w.slackAtGpuStepMs)),
+    perSwap,
+    note:
+      `The same short prompt decoded without and then with memory in one session, ${s.generatedTokens} tokens each, memories swapped every ${o.interval} tokens ` +
+      `(shortened from the policy's 64 to fit SwiftShader's ~1 s steps), each swap's retrieval started ${o.lead} tokens before it. latencyMs: the retrieval ` +
+      '(query embedding, search, IndexedDB fetch, record decode; packing into the back slot set follows it, and any wait for it shows in waitMs); leadMs: its start to the step that needed it; slackMs = leadMs − latencyMs; ' +
+      `waitMs: how long that step waited; slackAtGpuStepMs = lead × ${gpuStepMs} ms − latencyMs, the slack on a GPU at ${gpuStepMs} ms a token.`,
+  };
+}
+
 function codecFigures(p: MemoryPageResult) {
   const rows = (rs: MemoryPageResult['codecs']['keys']) =>
     rs.map((r) => ({
@@ -182,6 +222,7 @@ export async function runMemoryBench(o: MemoryBenchOptions): Promise<{ results: 
   }
   const p = page.result,
     cmp = comparison(p, w.page.retrievalInterval),
+    swaps = swapFigures(p, w.page.swaps),
     c = model.config;
   const results = {
     scenario: 'memory',
@@ -249,11 +290,13 @@ export async function runMemoryBench(o: MemoryBenchOptions): Promise<{ results: 
     },
     dedupOverlap: p.dedupOverlap,
     comparison: cmp,
+    decodeSwaps: swaps,
     notes: scaledDownNotes(o.quick, w),
   };
   const summary =
     `memory: f16 ${bytes.f16} B/ref, int8 ${bytes.int8}, int4 ${bytes.int4}, pq ${bytes.pq}; ` +
-    `decode overhead ${fmt(cmp.decodeOverheadPercent)}%; ttft memory ${round(cmp.timeToFirstTokenMs.memory)} ms, rag ${round(cmp.timeToFirstTokenMs.rag)} ms`;
+    `decode overhead ${fmt(cmp.decodeOverheadPercent)}%; with ${swaps.swaps} swaps ${fmt(swaps.decodeOverheadPercent)}%, ` +
+    `min slack ${fmt(swaps.minSlackMs)} ms (${fmt(swaps.minSlackAtGpuStepMs)} ms at ${gpuStepMs} ms/token), ${swaps.swapsThatWaited} waited; ttft memory ${round(cmp.timeToFirstTokenMs.memory)} ms, rag ${round(cmp.timeToFirstTokenMs.rag)} ms`;
   return { results, summary };
 }
 
@@ -262,9 +305,10 @@ function scaledDownNotes(quick: boolean, w: Workload): string[] {
   const notes = [
     'WebGPU here is SwiftShader (a CPU implementation): absolute times say nothing about a GPU; compare the three generation runs with each other (same session, same engine, same prompt ids).',
     `Scaled down to fit about 10 minutes on SwiftShader: ${p.maxTokens} generated tokens per run (brief: 64–128), so with the interval at ${p.retrievalInterval} no retrieval falls inside decoding ` +
-      "(decoding reads the last prompt chunk's memories; the decode figures measure attention over memory slots, not slot swaps); " +
+      "(decoding reads the last prompt chunk's memories; the decode figures measure attention over memory slots, not slot swaps; decodeSwaps measures swaps); " +
       `${p.references} references in the bank (brief: 16–32; the writer takes several seconds per 128-token reference here).`,
     `Bank documents: one per element (deterministic fact sentences, bench/memory-text.ts), each cut to ≤ ${p.referenceTokens} tokens so that it is one reference; stored with the f32 codec so that the codec figures see the writer's exact output (generation decodes any codec to f32 slots).`,
+    "The bank is searched hybrid: BM25 fused (reciprocal rank) with the test fixture's tiny ONNX embedder (test/fixtures/embedder, 47 KB), so that decode-time queries, a random model's text that shares no word with the bank, still retrieve references; retrieval latencies include embedding the query.",
     "The near-duplicate filter is off at generation (dedupThreshold null): the bench tokenizer has 328 tokens (mostly bytes), so any two English texts share more than 2/3 of their tokens (see dedupOverlap) and the paper's filter would drop every reference.",
     'RAG = the references the memory run retrieved for its last prompt chunk, as plain text (joined by blank lines) between <s> and the prompt; no memory.',
     'Bytes per reference count the keys + values payload (recordBytes), not the stored positions or the checksum.',

@@ -237,7 +237,9 @@ export class Engine {
     this.run.begin('forward', ids.length === 1 ? 'decode' : 'prefill');
     let staging: GPUBuffer | null = null;
     try {
-      this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset });
+      // Chunks before a prompt's last need no logits: no final norm, LM head or readback.
+      const needLogits = opts.sample !== undefined || logits !== null;
+      this.model.record(this.run, ids.length, startPos, { memory: opts.memory, positionOffset: opts.positionOffset, logits: needLogits });
       if (opts.sample) staging = this.gpuSampler.record(this.run, this.model.logits, opts.sample, this.model.tokens);
       else if (logits) this.run.copy(this.model.logits, 0, this.staging, 0, logits.byteLength);
     } catch (err) {

@@ -1,27 +1,37 @@
 /**
  * Explicit memory while generating (Memory³): the prefix goes first, then the prompt in
- * retrievalInterval-sized chunks that each attend to the memories retrieved for their own text;
- * while decoding, every interval the last interval's text retrieves new memories and only the
- * memory slots are rewritten. That retrieval starts as soon as the interval's last token is known,
- * so it overlaps the one GPU step that computes the next token; the step after waits for it (a
- * search longer than a decode step delays decoding by the difference). The first decoded chunk
- * reuses the last prompt chunk's memories. `settle()` waits for a retrieval still running when
- * generation ends.
+ * retrievalInterval-sized chunks that each attend to the memories retrieved for their own text
+ * (logits are computed and read back only after the last chunk); while decoding, every interval
+ * the memory slots are swapped for new ones and the context is never re-prefilled.
+ *
+ * The work sits at retrieval time, not on the per-token path: a swap's retrieval starts
+ * policy.retrievalLead tokens before the swap (its query is the retrievalInterval tokens ending
+ * there), its text is decoded and its memories are packed into the slots' back set (MemorySlots.stage)
+ * as soon as they arrive, while the GPU runs those steps; the swap itself flips the slot sets. A
+ * decode step does O(1) work here: push the token into a fixed ring, pass the same slot list. A
+ * retrieval longer than the lead delays the swap's step by the difference (the event's waitMs).
+ * The first decoded chunk reuses the last prompt chunk's memories. `settle()` waits for a
+ * retrieval still running when generation ends.
  */
-import type { MemoryProvider, Retrieval, RetrievalEvent } from '../memory/provider';
+import type { MemoryProvider, RetrievalEvent } from '../memory/provider';
 import { contextPositionOffset, type MemorySlots } from '../memory/slots';
 import type { Feeder } from './feeder';
 import type { Session } from './session';
 
 interface Pending {
-  promise: Promise<Retrieval>;
+  /** Settles once the memories are staged in the slots' back set (or the retrieval failed). */
+  staged: Promise<void>;
   query: string;
   started: number;
   finished?: number;
+  references: RetrievalEvent['references'];
+  corrupt: number[];
 }
 
 export class MemoryFeeder implements Feeder {
-  private readonly generated: number[] = [];
+  /** The last retrievalInterval tokens (the prompt's tail, then generated ones), a ring: (interval). */
+  private readonly ring: Int32Array;
+  private ringCount = 0;
   private lastReferences: RetrievalEvent['references'] = [];
   private pending: Pending | null = null;
   readonly events: RetrievalEvent[] = [];
@@ -32,10 +42,16 @@ export class MemoryFeeder implements Feeder {
     private readonly slots: MemorySlots,
     private readonly prefixIds: readonly number[],
     private readonly onRetrieval: (e: RetrievalEvent) => void,
-  ) {}
+  ) {
+    this.ring = new Int32Array(this.interval);
+  }
 
   private get interval(): number {
     return this.provider.policy.retrievalInterval;
+  }
+  /** Tokens between a decode retrieval's start and its swap. */
+  private get lead(): number {
+    return Math.min(this.provider.policy.retrievalLead, this.interval - 1);
   }
   private get offset(): number {
     return contextPositionOffset(this.provider.policy);
@@ -44,30 +60,39 @@ export class MemoryFeeder implements Feeder {
     return this.offset;
   }
 
+  /** Starts a retrieval for `tokens` (retrieval-time work: decode, search, fetch, pack into the back slots). */
   private start(tokens: readonly number[], signal?: AbortSignal): Pending {
     const query = this.session.tokenizer.decode(tokens, { skipSpecialTokens: true });
-    const p: Pending = { promise: Promise.resolve(null as unknown as Retrieval), query, started: performance.now() };
-    // The retrieval's own duration (search, fetch, decode), not the GPU work it overlapped with.
-    p.promise = this.provider.retrieve(query, signal).then((r) => {
-      p.finished = performance.now();
-      return r;
+    const p: Pending = { staged: Promise.resolve(), query, started: performance.now(), references: [], corrupt: [] };
+    p.staged = this.provider.retrieve(query, signal).then((r) => {
+      p.finished = performance.now(); // the retrieval's own duration (search, fetch, decode), not the GPU work it overlapped with
+      this.slots.stage(r.memories.map((m) => m.data));
+      p.references = r.memories.map((m) => m.reference);
+      p.corrupt = r.corrupt;
     });
+    p.staged.catch(() => {}); // a failure surfaces where the swap awaits it (or settle() drops it), never as unhandled
     return p;
   }
 
+  /** Waits for `p`'s memories (not at all when they are staged already) and swaps them in. */
   private async apply(p: Pending, phase: RetrievalEvent['phase'], chunk: number, span: [number, number]): Promise<void> {
-    const r = await p.promise;
-    this.slots.write(r.memories.map((m) => m.data));
-    this.lastReferences = r.memories.map((m) => m.reference);
+    const needed = performance.now(),
+      ready = p.finished !== undefined;
+    await p.staged;
+    const waitMs = ready ? 0 : performance.now() - needed;
+    this.slots.swap();
+    this.lastReferences = p.references;
     this.emit({
       phase,
       chunk,
       span,
       query: p.query,
-      references: this.lastReferences,
-      corrupt: r.corrupt,
+      references: p.references,
+      corrupt: p.corrupt,
       reused: false,
-      ms: (p.finished ?? performance.now()) - p.started,
+      ms: p.finished! - p.started,
+      leadMs: needed - p.started,
+      waitMs,
     });
   }
 
@@ -76,36 +101,51 @@ export class MemoryFeeder implements Feeder {
     this.onRetrieval(e);
   }
 
+  private push(token: number): void {
+    this.ring[this.ringCount % this.ring.length] = token;
+    this.ringCount++;
+  }
+
+  /** The ring's tokens, oldest first (retrieval time only). */
+  private window(): number[] {
+    const n = this.ring.length,
+      have = Math.min(n, this.ringCount),
+      out = new Array<number>(have);
+    for (let i = 0; i < have; i++) out[i] = this.ring[(this.ringCount - have + i) % n];
+    return out;
+  }
+
   async prompt(ids: readonly number[], signal?: AbortSignal) {
     const e = this.session,
       b = this.prefixIds.length,
       n = this.interval;
     const cached = e.reuse([...this.prefixIds, ...ids], this.provider.tag);
-    if (cached < b) await e.append(this.prefixIds.slice(cached), { signal });
     let i = Math.max(0, cached - b);
-    let logits = e.logits;
-    let next: Pending | null = this.start(ids.slice(Math.floor(i / n) * n, Math.floor(i / n) * n + n), signal);
+    const first = Math.floor(i / n) * n;
+    let next: Pending | null = this.start(ids.slice(first, first + n), signal); // overlaps the prefix's prefill
     try {
+      if (cached < b) await e.append(this.prefixIds.slice(cached), { signal, logits: false });
       while (i < ids.length) {
         const c = Math.floor(i / n),
           end = Math.min((c + 1) * n, ids.length);
-        const current = next!;
+        await this.apply(next!, 'prompt', c, [c * n, end]);
         next = end < ids.length ? this.start(ids.slice(end, end + n), signal) : null; // prefetch the next chunk's memories
-        await this.apply(current, 'prompt', c, [c * n, end]);
-        logits = await e.append(ids.slice(i, end), { signal, memory: this.slots.layerMemory(), positionOffset: this.offset });
+        const last = end === ids.length;
+        await e.append(ids.slice(i, end), { signal, memory: this.slots.layerMemory(), positionOffset: this.offset, logits: last });
         i = end;
       }
     } finally {
-      if (next) await next.promise.catch(() => {}); // a prefetch the loop did not reach (it stopped on an error)
+      if (next) await next.staged.catch(() => {}); // a prefetch the loop did not reach (it stopped on an error)
     }
-    return { logits, cached };
+    for (const t of ids.slice(Math.max(0, ids.length - n))) this.push(t);
+    return { logits: e.logits, cached };
   }
 
   /** Waits for a retrieval started for a chunk that generation never reached (its failure is moot). */
   async settle(): Promise<void> {
     const p = this.pending;
     this.pending = null;
-    if (p) await p.promise.catch(() => {});
+    if (p) await p.staged.catch(() => {});
   }
 
   async next(token: number, index: number, signal?: AbortSignal): Promise<Float32Array> {
@@ -113,27 +153,35 @@ export class MemoryFeeder implements Feeder {
     if (index % n === 0) {
       const chunk = index / n,
         span: [number, number] = [index, index + n];
-      if (index === 0) {
-        const last = this.events[this.events.length - 1];
-        this.emit({
-          phase: 'decode',
-          chunk,
-          span,
-          query: last?.query ?? '',
-          references: this.lastReferences,
-          corrupt: [],
-          reused: true,
-          ms: 0,
-        });
-      } else {
+      if (index === 0) this.emitReuse(span);
+      else {
         const p = this.pending!;
         this.pending = null;
         await this.apply(p, 'decode', chunk, span);
       }
     }
-    this.generated.push(token);
-    // The interval is complete once this token is known: retrieve for the next one while the GPU runs.
-    if ((index + 1) % n === 0) this.pending = this.start(this.generated.slice(index + 1 - n, index + 1), signal);
-    return this.session.append([token], { signal, memory: this.slots.layerMemory(), positionOffset: this.offset });
+    this.push(token);
+    // The step is submitted before the retrieval's CPU work starts, so the two overlap.
+    const logits = this.session.append([token], { signal, memory: this.slots.layerMemory(), positionOffset: this.offset });
+    // The next swap is at the next multiple of n; its retrieval starts `lead` tokens before it.
+    if ((index + 1 + this.lead) % n === 0 && index + 1 + this.lead >= n) this.pending = this.start(this.window(), signal);
+    return logits;
+  }
+
+  /** The first decoded chunk reads the last prompt chunk's memories. */
+  private emitReuse(span: [number, number]): void {
+    const last = this.events[this.events.length - 1];
+    this.emit({
+      phase: 'decode',
+      chunk: 0,
+      span,
+      query: last?.query ?? '',
+      references: this.lastReferences,
+      corrupt: [],
+      reused: true,
+      ms: 0,
+      leadMs: 0,
+      waitMs: 0,
+    });
   }
 }

@@ -19,6 +19,8 @@ export interface StepOptions {
   sample?: GpuSampleSpec;
   /** The step's one token is the id the previous GPU-sampled step left in the model's input (nothing uploaded). */
   tokenOnGpu?: boolean;
+  /** append: false skips the last row's logits (no LM head, no readback; a prompt chunk before the last); default true. */
+  logits?: boolean;
 }
 
 /**
@@ -129,7 +131,7 @@ export class Session {
 
   /**
    * Feeds `ids` after the rows already cached, in steps of at most maxChunk tokens, with the given
-   * memory slots and RoPE position offset; returns the last row's logits.
+   * memory slots and RoPE position offset; returns the last row's logits (stale with `logits: false`).
    */
   async append(ids: readonly number[], opts: StepOptions & { signal?: AbortSignal } = {}): Promise<Float32Array> {
     const kv = this.kv;
@@ -146,7 +148,8 @@ export class Session {
       if (opts.signal?.aborted) throw new GenerationAbortedError('generation aborted');
       const m = Math.min(this.maxChunk, ids.length - pos);
       const chunk = ids.slice(pos, pos + m);
-      await this.forward(chunk, kv.length, pos + m === ids.length ? this.logits : null, opts);
+      const read = pos + m === ids.length && opts.logits !== false;
+      await this.forward(chunk, kv.length, read ? this.logits : null, opts);
       for (const t of chunk) kv.tokens.push(t);
       pos += m;
     }

@@ -29,7 +29,13 @@ export interface MemoryDocument {
 }
 
 /** The policy knobs a generation may override (the others are fixed by the bank: it was encoded with them). */
-export type InferenceKnob = 'memoriesPerRetrieval' | 'retrievalInterval' | 'positionScheme' | 'dedupThreshold' | 'minRelativeScore';
+export type InferenceKnob =
+  | 'memoriesPerRetrieval'
+  | 'retrievalInterval'
+  | 'retrievalLead'
+  | 'positionScheme'
+  | 'dedupThreshold'
+  | 'minRelativeScore';
 
 /** Explicit memory for one request: the bank to read, and inference knobs of its policy. */
 export interface MemoryRequest {

@@ -4,6 +4,9 @@
  * (policy.dedupThreshold, off by default), keeps the references scoring at least
  * policy.minRelativeScore × the best one, fetches and checks the records (a corrupted one is
  * reported and skipped, the next candidate takes its place) and decodes them, once per interval.
+ * The filter compares token ids: the query's are encoded once per retrieval, a candidate's are
+ * stored with it (Reference.tokens); a bank written before that has them encoded once per
+ * reference and kept for the provider's life.
  */
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { decodeRecord, type RecordCodec } from './codec';
@@ -11,7 +14,7 @@ import type { MemoryProvider, Retrieval } from './provider';
 import { toRetrievedReference } from './provider';
 import { MemoryCache, overlapRatio, type SearchHit } from './retrieval';
 import type { BankStore } from './store/bank-store';
-import type { MemoryPolicy, MemoryRecordData } from './types';
+import type { MemoryPolicy, MemoryRecordData, Reference } from './types';
 
 /** Candidates fetched per retrieval, as a multiple of memoriesPerRetrieval (room for dedup and corrupt records). */
 const overfetch = 3;
@@ -19,6 +22,8 @@ const overfetch = 3;
 export class BankProvider implements MemoryProvider {
   readonly tag: string;
   readonly cache = new MemoryCache<MemoryRecordData>({ maxRecords: 64 });
+  /** Token ids of references stored without them (older banks), encoded on first use: id → ids. */
+  private readonly encoded = new Map<number, readonly number[]>();
 
   constructor(
     readonly store: BankStore,
@@ -42,7 +47,7 @@ export class BankProvider implements MemoryProvider {
         const r = refs.get(h.id);
         if (!r) return false;
         if (this.policy.dedupThreshold === null) return true;
-        return overlapRatio(queryTokens, this.tokenizer.encode(r.text, { addSpecialTokens: false })) <= this.policy.dedupThreshold;
+        return overlapRatio(queryTokens, this.tokensOf(r)) <= this.policy.dedupThreshold;
       }),
       this.policy.minRelativeScore,
     );
@@ -67,6 +72,17 @@ export class BankProvider implements MemoryProvider {
     return { memories, corrupt };
   }
 
+  /** A reference's token ids: stored at write time, else encoded once. */
+  private tokensOf(r: Reference): readonly number[] {
+    if (r.tokens) return r.tokens;
+    let ids = this.encoded.get(r.id);
+    if (!ids) {
+      ids = this.tokenizer.encode(r.text, { addSpecialTokens: false });
+      this.encoded.set(r.id, ids);
+    }
+    return ids;
+  }
+
   close(): void {
     this.retriever.close?.();
     this.store.close();
@@ -88,5 +104,5 @@ export function relevant(hits: SearchHit[], ratio: number | null): SearchHit[] {
 function providerTag(store: BankStore, p: MemoryPolicy): string {
   const m = store.meta;
   const revision = [m.createdAt, m.updatedAt, m.nextId, m.counts.references, m.counts.documents];
-  return `bank:${m.name}:${JSON.stringify([revision, p.positionScheme, p.memoriesPerRetrieval, p.retrievalInterval, p.dedupThreshold, p.minRelativeScore])}`;
+  return `bank:${m.name}:${JSON.stringify([revision, p.positionScheme, p.memoriesPerRetrieval, p.retrievalInterval, p.retrievalLead, p.dedupThreshold, p.minRelativeScore])}`;
 }

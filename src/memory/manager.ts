@@ -238,7 +238,7 @@ export class MemoryManager {
       vectors = await run.retriever.embed(texts);
     const ids = await run.store.putBatch(
       batch.map((r, j) => ({
-        reference: { source: r.source, text: r.text, start: r.start, end: r.end, tokenCount: r.tokenCount },
+        reference: { source: r.source, text: r.text, start: r.start, end: r.end, tokenCount: r.tokenCount, tokens: r.tokens },
         record: { payload: encodeRecord(run.codec, data[j]), positions: data[j].positions },
         ...(vectors ? { vector: vectors[j] } : {}),
       })),

@@ -24,6 +24,7 @@ export function defaultPolicy(m: PolicyModelShape): MemoryPolicy {
     referenceLength: 128,
     memoriesPerRetrieval: 5,
     retrievalInterval: 64,
+    retrievalLead: 16,
     referencePrefix: '<s>Reference:',
     positionScheme: 'parallel',
     codec: { keys: 'f16', values: 'f16' },
@@ -40,6 +41,7 @@ const configKeys: Record<string, keyof MemoryPolicy> = {
   reference_length: 'referenceLength',
   memories_per_retrieval: 'memoriesPerRetrieval',
   retrieval_interval: 'retrievalInterval',
+  retrieval_lead: 'retrievalLead',
   reference_prefix: 'referencePrefix',
   position_scheme: 'positionScheme',
   codec: 'codec',
@@ -51,6 +53,7 @@ const configKeys: Record<string, keyof MemoryPolicy> = {
 export const inferenceKnobs: readonly InferenceKnob[] = [
   'memoriesPerRetrieval',
   'retrievalInterval',
+  'retrievalLead',
   'positionScheme',
   'dedupThreshold',
   'minRelativeScore',
@@ -107,6 +110,7 @@ export function resolvePolicy(
   intIn('tokensPerHead', p.tokensPerHead, 1, p.referenceLength);
   intIn('memoriesPerRetrieval', p.memoriesPerRetrieval, 0, 64);
   intIn('retrievalInterval', p.retrievalInterval, 1, 65536);
+  intIn('retrievalLead', p.retrievalLead, 0, 65535);
   if (typeof p.referencePrefix !== 'string') fail('referencePrefix', 'a string', p.referencePrefix);
   if (!schemes.includes(p.positionScheme)) fail('positionScheme', `one of ${schemes.join(', ')}`, p.positionScheme);
   if (!codecs.includes(p.codec.keys)) fail('codec.keys', `one of ${codecs.join(', ')}`, p.codec.keys);

@@ -42,6 +42,10 @@ export interface RetrievalEvent {
   reused: boolean;
   /** Milliseconds the retrieval itself took (search, fetch, decode); prefetched ones overlap GPU work. */
   ms: number;
+  /** Milliseconds from the retrieval's start to the step that needed its memories; leadMs − ms is the slack. */
+  leadMs: number;
+  /** Milliseconds that step waited for it (0: its memories were staged already). */
+  waitMs: number;
 }
 
 export function toRetrievedReference(ref: Reference, score: number): RetrievedReference {

@@ -1,13 +1,13 @@
 /**
  * GPU memory slots: per memory layer, keys and values of the retrieved references laid out the
  * way the attention kernel reads them, (kvHeads, slots, headDim), allocated once for
- * memoriesPerRetrieval × tokensPerHead slots. Swapping memories rewrites only these buffers.
+ * memoriesPerRetrieval × tokensPerHead slots, twice: the front set is what steps read, the back
+ * set takes the next retrieval's memories (`stage`, as soon as they arrive, while steps still read
+ * the front) and `swap` makes it the front in O(1). Swapping memories rewrites only these buffers.
  */
 import type { ModelConfig } from '../model/config';
 import type { LayerMemory } from '../model/llama';
 import type { MemoryPolicy, MemoryRecordData } from './types';
-
-const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 
 /** Where the context starts, in RoPE positions, relative to the cache row it sits in (after the prefix). */
 export function contextPositionOffset(p: MemoryPolicy): number {
@@ -31,14 +31,22 @@ export function rerotate(v: Float32Array, offset: number, invFreq: Float32Array,
   }
 }
 
+/** One set of slot buffers and what the layers read from it. */
+interface SlotSet {
+  keys: GPUBuffer[]; // per memory layer: (kvHeads, slots, headDim) f32
+  values: GPUBuffer[];
+  count: number; // occupied slots per kv head
+  layers: (LayerMemory | null)[]; // per model layer, built when the set is written (steps reuse it)
+}
+
 export class MemorySlots {
   readonly slots: number; // memoriesPerRetrieval × tokensPerHead
-  private readonly keys: GPUBuffer[]; // per memory layer: (kvHeads, slots, headDim) f32
-  private readonly values: GPUBuffer[];
+  private readonly sets: [SlotSet, SlotSet];
+  private front = 0;
+  private staged = false;
   private readonly stagingK: Float32Array<ArrayBuffer>; // (kvHeads, occupied, headDim) for one layer
   private readonly stagingV: Float32Array<ArrayBuffer>;
   private readonly headMask: number;
-  private count = 0;
   readonly bytes: number;
 
   constructor(
@@ -48,29 +56,40 @@ export class MemorySlots {
     /** Layer l's RoPE frequencies (null: the layer does not rotate, e.g. SmolLM3's NoPE layers). */
     private readonly invFreqOf: (layer: number) => Float32Array | null,
   ) {
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     this.slots = policy.memoriesPerRetrieval * policy.tokensPerHead;
     const elems = cfg.numKvHeads * Math.max(1, this.slots) * cfg.headDim;
-    this.keys = policy.memoryLayers.map((l) => device.createBuffer({ label: `memory.k.${l}`, size: elems * 4, usage: storage }));
-    this.values = policy.memoryLayers.map((l) => device.createBuffer({ label: `memory.v.${l}`, size: elems * 4, usage: storage }));
+    const set = (half: string): SlotSet => ({
+      keys: policy.memoryLayers.map((l) => device.createBuffer({ label: `memory.k.${l}.${half}`, size: elems * 4, usage: storage })),
+      values: policy.memoryLayers.map((l) => device.createBuffer({ label: `memory.v.${l}.${half}`, size: elems * 4, usage: storage })),
+      count: 0,
+      layers: new Array(cfg.numLayers).fill(null),
+    });
+    this.sets = [set('a'), set('b')];
     this.stagingK = new Float32Array(elems);
     this.stagingV = new Float32Array(elems);
     this.headMask = policy.memoryHeads.reduce((m, h) => (m | (1 << h)) >>> 0, 0);
-    this.bytes = 2 * elems * 4 * policy.memoryLayers.length;
+    this.bytes = 2 * 2 * elems * 4 * policy.memoryLayers.length;
   }
 
-  /** Number of occupied slots per kv head (the records' used slots, summed). */
+  /** Number of occupied slots per kv head in the front set (the records' used slots, summed). */
   get occupied(): number {
-    return this.count;
+    return this.sets[this.front].count;
+  }
+
+  /** True while staged memories wait for `swap`. */
+  get hasStaged(): boolean {
+    return this.staged;
   }
 
   /**
-   * Writes `records` (≤ memoriesPerRetrieval, decoded) into the slots, packed: record r fills only
-   * its used slots (`rec.slots`, all tokensPerHead by default), so the unused slots of a short
+   * Writes `records` (≤ memoriesPerRetrieval, decoded) into the back set, packed: record r fills
+   * only its used slots (`rec.slots`, all tokensPerHead by default), so the unused slots of a short
    * reference are never read, rather than counting one key several times in the softmax. For the
    * contiguous scheme, record r's keys are re-rotated from their stored positions to
-   * r × referenceLength further on.
+   * r × referenceLength further on. Steps keep reading the front set until `swap`.
    */
-  write(records: readonly MemoryRecordData[]): void {
+  stage(records: readonly MemoryRecordData[]): void {
     const p = this.policy,
       c = this.cfg,
       hd = c.headDim,
@@ -84,6 +103,7 @@ export class MemorySlots {
     const first = used.map((_, r) => used.slice(0, r).reduce((a, b) => a + b, 0));
     const S = used.reduce((a, b) => a + b, 0); // the kernel reads (kvHeads, count, headDim) with stride count
     const memHeads = p.memoryHeads.length;
+    const back = this.sets[1 - this.front];
     p.memoryLayers.forEach((layer, li) => {
       const invFreq = this.invFreqOf(layer);
       this.stagingK.fill(0);
@@ -100,27 +120,37 @@ export class MemorySlots {
           }
         });
       });
-      this.device.queue.writeBuffer(this.keys[li], 0, this.stagingK);
-      this.device.queue.writeBuffer(this.values[li], 0, this.stagingV);
+      this.device.queue.writeBuffer(back.keys[li], 0, this.stagingK);
+      this.device.queue.writeBuffer(back.values[li], 0, this.stagingV);
     });
-    this.count = S;
+    back.count = S;
+    back.layers = new Array(c.numLayers).fill(null);
+    if (S > 0)
+      p.memoryLayers.forEach((l, li) => {
+        back.layers[l] = { k: back.keys[li], v: back.values[li], count: S, headMask: this.headMask };
+      });
+    this.staged = true;
   }
 
-  clear(): void {
-    this.count = 0;
+  /** Makes the staged set the one steps read (O(1): no copy, no upload). */
+  swap(): void {
+    if (!this.staged) throw new RangeError('MemorySlots.swap() with nothing staged');
+    this.front = 1 - this.front;
+    this.staged = false;
   }
 
-  /** Per model layer: the slots for memory layers, null elsewhere (what LlamaModel.record takes). */
+  /** stage + swap: the next step reads `records`. */
+  write(records: readonly MemoryRecordData[]): void {
+    this.stage(records);
+    this.swap();
+  }
+
+  /** Per model layer: the front set's slots for memory layers, null elsewhere (what LlamaModel.record takes); the same array until the next swap. */
   layerMemory(): (LayerMemory | null)[] {
-    const out: (LayerMemory | null)[] = new Array(this.cfg.numLayers).fill(null);
-    if (this.count === 0) return out;
-    this.policy.memoryLayers.forEach((l, li) => {
-      out[l] = { k: this.keys[li], v: this.values[li], count: this.count, headMask: this.headMask };
-    });
-    return out;
+    return this.sets[this.front].layers;
   }
 
   destroy(): void {
-    for (const b of [...this.keys, ...this.values]) b.destroy();
+    for (const s of this.sets) for (const b of [...s.keys, ...s.values]) b.destroy();
   }
 }

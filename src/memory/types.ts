@@ -30,6 +30,14 @@ export interface MemoryPolicy {
   memoriesPerRetrieval: number;
   /** Tokens between retrievals (64). */
   retrievalInterval: number;
+  /**
+   * [choice] While decoding, a swap's retrieval starts this many tokens before the swap, so it runs
+   * during those steps instead of stalling the one after: the query is the retrievalInterval tokens
+   * ending retrievalLead tokens before the swap (the first swap's window reaches back into the
+   * prompt). 0 = the paper's query, the interval just generated (retrieval then overlaps one step).
+   * Clamped to retrievalInterval − 1. Default 16: 80 ms of lead at 5 ms a token.
+   */
+  retrievalLead: number;
   /** Text put before every reference when encoding it, and before the context at inference. */
   referencePrefix: string;
   /** 'parallel': all memories share positions [b, b+referenceLength) and the context starts at
@@ -63,6 +71,11 @@ export interface Reference {
   start: number;
   end: number;
   tokenCount: number;
+  /**
+   * Its token ids (`text` encoded without special tokens, tokenCount of them), stored at write time
+   * so that the near-duplicate filter never re-tokenizes a candidate; absent in banks written before.
+   */
+  tokens?: number[];
 }
 
 /** One reference's sparse memory, decoded to f32. */

@@ -43,6 +43,8 @@ export interface RecordOptions {
   positionOffset?: number;
   /** Run only layers [0, layers) and skip the final norm and logits (the memory writer). */
   layers?: number;
+  /** false: skip the final norm, LM head and soft-cap (a prompt chunk whose logits nobody reads); default true. */
+  logits?: boolean;
   /**
    * Called after layer `layer`'s projections, before RoPE: q holds (m, heads, headDim) and
    * kv.k[layer] holds (m, kvHeads, headDim) at element offset kOffset, both not yet rotated.
@@ -143,7 +145,7 @@ export class LlamaModel {
     const layers = opts.layers ?? c.numLayers;
     encodeEmbedding(run, { table: w.embed, tokens: this.tokens, count: m, out: this.x, scale: c.embedScale });
     for (let l = 0; l < layers; l++) this.recordLayer(run, l, m, startPos, pos, kv, opts);
-    if (layers < c.numLayers) return;
+    if (layers < c.numLayers || opts.logits === false) return;
     const last = (m - 1) * c.hiddenSize;
     if (this.fuses(1)) {
       this.matmul(run, { x: this.x, xOffset: last, w: w.lmHead, y: this.logits, m: 1, norm: this.normOf(w.finalNorm) });

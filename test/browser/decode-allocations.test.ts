@@ -4,7 +4,8 @@
  * createBuffer or createComputePipeline(Async) call, and each step makes the same small number of
  * queue.writeBuffer calls: the uniform arena's one 64 KB chunk (1; GPU-sampled steps take their
  * token from the previous step's sample), plus the token id with the CPU sampler (explicit memory),
- * and one per memory layer and slot half (keys, values) on a step that swaps the memory in.
+ * and one per memory layer and slot half (keys, values) on the step during which a retrieval's
+ * memories arrive (they are staged into the slots' back set ahead of the swap, which uploads nothing).
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Engine } from '../../src/engine/engine';
@@ -172,7 +173,7 @@ test('with explicit memory swapped every 8 tokens: still nothing created, writes
   const writes = steps.map((s) => s.writes);
   console.log('memory decode: creations', JSON.stringify(created), 'writes', writes.join(','));
   expect(created).toEqual({});
-  // A swap writes keys and values for each memory layer (2 × 2) before the step's own 2 writes.
+  // A retrieval stages keys and values for each memory layer (2 × 2) before some step's own 2 writes.
   const swap = 2 + 2 * p.memoryLayers.length;
   expect(writes.every((w) => w === 2 || w === swap)).toBe(true);
   expect(writes.filter((w) => w === swap).length).toBeGreaterThanOrEqual(3); // 32 tokens / interval 8

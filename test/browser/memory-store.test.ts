@@ -7,6 +7,8 @@ import {
   crc32,
   createBank,
   deleteBank,
+  exportBank,
+  importBank,
   listBanks,
   openBank,
   recordChecksum,
@@ -78,6 +80,29 @@ describe('memory bank store', () => {
     expect(store.meta.counts).toEqual({ references: 5, records: 5, vectors: 5, documents: 0 });
     await expectConsistent(store.name);
     store.close();
+  });
+
+  test('token ids stored with a reference round-trip, through export and import too; a reference without them loads as before', async () => {
+    const store = await newBank('tokens');
+    const items = makeItems(11, 3, 'doc-t');
+    items[0].reference.tokens = Array.from({ length: items[0].reference.tokenCount }, (_, i) => 7 + i);
+    items[2].reference.tokens = Array.from({ length: items[2].reference.tokenCount }, (_, i) => 300 - i);
+    const ids = await store.putBatch(items); // items[1]: no tokens, as every reference written before
+    const refs = await store.getReferences(ids);
+    expect(refs.get(ids[0])!.tokens).toEqual(items[0].reference.tokens);
+    expect(refs.get(ids[1])).toEqual({ id: ids[1], ...items[1].reference });
+    expect('tokens' in refs.get(ids[1])!).toBe(false);
+    expect(refs.get(ids[2])!.tokens).toEqual(items[2].reference.tokens);
+    const bad = makeItems(12, 1, 'doc-t');
+    bad[0].reference.tokens = [1, 2.5];
+    await expect(store.putBatch(bad)).rejects.toThrow(/tokens must be/);
+    store.close();
+    const file = new Uint8Array(await new Response(exportBank(store.name)).arrayBuffer());
+    const copyName = uniqueBankName('tokens-copy');
+    made.push(copyName);
+    const copy = await importBank(new Blob([file]), { name: copyName });
+    expect(await copy.getReferences(ids)).toEqual(refs);
+    copy.close();
   });
 
   test('a view into a larger buffer stores only its bytes', async () => {

@@ -189,6 +189,7 @@ export class BankStore {
         const r = it.reference;
         const id = r.id ?? next++;
         const reference: Reference = { id, source: r.source, text: r.text, start: r.start, end: r.end, tokenCount: r.tokenCount };
+        if (r.tokens !== undefined) reference.tokens = [...r.tokens];
         const row: RowSet = { reference };
         if (rec) row.record = { id, payload: rec.payload, positions: rec.positions, checksum: sums[i]! };
         if (it.vector) row.vector = { id, vector: tight(it.vector) };

@@ -5,6 +5,7 @@ import { recordChecksum } from './crc32';
 import { putValue, runWrite, writeDocument, writeRows, type RowSet } from './rows';
 import type { BankDb, BankMeta, BankMetaCore, DocumentRow } from './schema';
 import type { Reference } from '../types';
+import { validTokens } from './validate';
 
 export interface ImportProgress {
   bytesRead: number;
@@ -27,6 +28,7 @@ function parseReference(f: FrameIn, lastId: number): Reference {
   if (!r || !Number.isInteger(r.id) || r.id <= lastId || typeof r.source !== 'string' || typeof r.text !== 'string') {
     fail(f, `reference is malformed or its id is not above ${lastId}`);
   }
+  if (r.tokens !== undefined && !validTokens(r.tokens, r.tokenCount)) fail(f, `reference ${r.id}: tokens must be tokenCount integer ids`);
   return r;
 }
 

@@ -55,6 +55,14 @@ function checkReference(what: string, r: NewReference): void {
   if (!Number.isFinite(r.start) || !Number.isFinite(r.end) || !Number.isInteger(r.tokenCount)) {
     bad(what, `reference of "${r.source}" needs numeric start, end and integer tokenCount`);
   }
+  if (r.tokens !== undefined && !validTokens(r.tokens, r.tokenCount)) {
+    bad(what, `reference of "${r.source}": tokens must be ${r.tokenCount} (tokenCount) non-negative integer ids`);
+  }
+}
+
+/** A stored reference's optional token ids: tokenCount non-negative integers. */
+export function validTokens(tokens: unknown, tokenCount: number): boolean {
+  return Array.isArray(tokens) && tokens.length === tokenCount && tokens.every((t) => Number.isInteger(t) && t >= 0);
 }
 
 /** Validates a putBatch call against the bank's shape. */
