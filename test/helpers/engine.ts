@@ -1,6 +1,8 @@
 /** Browser-test helpers for whole-engine tests. */
 import { commands } from 'vitest/browser';
 
+export { nmse } from './expect-close';
+
 export const fixtureUrl = (name: string) => `/test/fixtures/models/${name}/`;
 
 /** Fetches every file of a fixture folder as File objects (to build modified copies for bad-input tests). */
@@ -30,15 +32,4 @@ export function argmax(x: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
   return best;
-}
-
-/** Normalized MSE of `a` against reference `r`. */
-export function nmse(a: ArrayLike<number>, r: ArrayLike<number>): number {
-  let se = 0,
-    sr = 0;
-  for (let i = 0; i < r.length; i++) {
-    se += (a[i] - r[i]) ** 2;
-    sr += r[i] ** 2;
-  }
-  return se / sr;
 }

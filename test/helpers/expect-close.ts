@@ -49,3 +49,14 @@ export const tol = {
   f32Reduction: { atol: 1e-4, rtol: 1e-3, nmse: 1e-7 },
   f16: { atol: 1e-2, rtol: 1e-2 },
 } as const;
+
+/** Normalized MSE of `a` against reference `r`. */
+export function nmse(a: ArrayLike<number>, r: ArrayLike<number>): number {
+  let se = 0,
+    sr = 0;
+  for (let i = 0; i < r.length; i++) {
+    se += (a[i] - r[i]) ** 2;
+    sr += r[i] ** 2;
+  }
+  return se / sr;
+}

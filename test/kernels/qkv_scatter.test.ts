@@ -40,6 +40,7 @@ describe('qkv_scatter kernel', () => {
         normOffset = a.norm ? 1 : 0,
         scale = a.rotaryDim < d ? 1.25 : 1;
       const invFreq = ropeInvFreq(a.rotaryDim, 10000);
+      const shape = { rows, heads, kvHeads, headDim: d, rope: a.rope, startPos: a.startPos, rotaryDim: a.rotaryDim, scale };
       const cacheSize = kvOffset + rows * kvRow + 6;
       // Poisoned with NaN: f32, or f16 NaN pairs.
       const poisonCache = () =>
@@ -54,29 +55,15 @@ describe('qkv_scatter kernel', () => {
           k: gk,
           v: gv,
           kvOffset,
-          rows,
-          heads,
-          kvHeads,
-          headDim: d,
-          rope: a.rope,
-          startPos: a.startPos,
+          ...shape,
           invFreq: ropeInvFreqBuffer(run.device, invFreq),
-          rotaryDim: a.rotaryDim,
-          scale,
           norm: a.norm ? { q: uploadF32(run.device, qn), k: uploadF32(run.device, kn), eps, offset: normOffset } : undefined,
           kvDtype: a.f16 ? 'f16' : 'f32',
         }),
       );
       const want = qkvScatterRef(qkv, {
-        rows,
-        heads,
-        kvHeads,
-        headDim: d,
-        rope: a.rope,
-        startPos: a.startPos,
+        ...shape,
         invFreq,
-        rotaryDim: a.rotaryDim,
-        scale,
         norm: a.norm ? { q: qn, k: kn, eps, offset: normOffset } : undefined,
       });
       const wantQ = want.q,

@@ -4,6 +4,7 @@
  * float64 reference on the same safetensors; the file written by export-file.ts equals the bytes
  * built in memory; configs the graph does not implement are refused by name.
  */
+import { nmse } from '../helpers/expect-close';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,16 +19,6 @@ import { argmax, loadReferenceModel, referenceLogits } from '../reference/llama'
 const fixture = (name: string) => join(process.cwd(), 'test/fixtures/models', name);
 const config = (name: string) => JSON.parse(readFileSync(join(fixture(name), 'config.json'), 'utf8'));
 const weights = (name: string) => safetensorsBytesReader(new Uint8Array(readFileSync(join(fixture(name), 'model.safetensors'))));
-
-function nmse(a: ArrayLike<number>, r: ArrayLike<number>): number {
-  let se = 0,
-    sr = 0;
-  for (let i = 0; i < r.length; i++) {
-    se += (a[i] - r[i]) ** 2;
-    sr += r[i] ** 2;
-  }
-  return se / sr;
-}
 
 describe('Llama ONNX export', () => {
   test('prefill then decode steps in the wasm EP match the float64 reference', async () => {
