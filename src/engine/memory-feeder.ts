@@ -1,7 +1,9 @@
 /**
  * Explicit memory while generating (Memory³): the prefix goes first, then the prompt in
- * retrievalInterval-sized chunks that each attend to the memories retrieved for their own text
- * (logits are computed and read back only after the last chunk); while decoding, every interval
+ * retrievalInterval-sized chunks that each attend to the memories retrieved for the interval of
+ * text ending where they end (their own text; a short last chunk adds the text before it, so a
+ * question after a cached conversation retrieves for the whole question) (logits are computed and
+ * read back only after the last chunk); while decoding, every interval
  * the memory slots are swapped for new ones and the context is never re-prefilled.
  *
  * The work sits at retrieval time, not on the per-token path: a swap's retrieval starts
@@ -121,15 +123,17 @@ export class MemoryFeeder implements Feeder {
       n = this.interval;
     const cached = e.reuse([...this.prefixIds, ...ids], this.provider.tag);
     let i = Math.max(0, cached - b);
-    const first = Math.floor(i / n) * n;
-    let next: Pending | null = this.start(ids.slice(first, first + n), signal); // overlaps the prefix's prefill
+    // A chunk's query is the interval of tokens ending where the chunk ends: its own text, and for a
+    // short last chunk (a question after a cached conversation) the text leading up to it as well.
+    const query = (end: number) => ids.slice(Math.max(0, end - n), end);
+    let next: Pending | null = this.start(query(Math.min((Math.floor(i / n) + 1) * n, ids.length)), signal); // overlaps the prefix's prefill
     try {
       if (cached < b) await e.append(this.prefixIds.slice(cached), { signal, logits: false });
       while (i < ids.length) {
         const c = Math.floor(i / n),
           end = Math.min((c + 1) * n, ids.length);
         await this.apply(next!, 'prompt', c, [c * n, end]);
-        next = end < ids.length ? this.start(ids.slice(end, end + n), signal) : null; // prefetch the next chunk's memories
+        next = end < ids.length ? this.start(query(Math.min(end + n, ids.length)), signal) : null; // prefetch the next chunk's memories
         const last = end === ids.length;
         await e.append(ids.slice(i, end), { signal, memory: this.slots.layerMemory(), positionOffset: this.offset, logits: last });
         i = end;

@@ -110,7 +110,9 @@ test('a 3-chunk memory prompt runs the LM head once and reads one logits row, wi
     await session.append(prefix);
     for (let i = 0; i < prompt.length; i += 8) {
       const chunk = prompt.slice(i, i + 8);
-      slots.write(provider.memories(engine.tokenizer.decode(chunk, { skipSpecialTokens: true })));
+      // A chunk's query: the 8 tokens ending where it ends (the short last one reaches back).
+      const end = Math.min(i + 8, prompt.length);
+      slots.write(provider.memories(engine.tokenizer.decode(prompt.slice(Math.max(0, end - 8), end), { skipSpecialTokens: true })));
       await session.append(chunk, { memory: slots.layerMemory(), positionOffset: contextPositionOffset(p) });
     }
   } finally {

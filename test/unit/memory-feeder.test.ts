@@ -150,7 +150,7 @@ describe('MemoryFeeder', () => {
       [8, false],
       [4, true],
     ]);
-    expect(t.steps.slice(1).map((s) => s.query)).toEqual(['1,2,3,4,5,6,7,8', '9,10,11,12,13,14,15,16', '17,18,19,20']);
+    expect(t.steps.slice(1).map((s) => s.query)).toEqual(['1,2,3,4,5,6,7,8', '9,10,11,12,13,14,15,16', '13,14,15,16,17,18,19,20']);
   });
 
   test('a decode step does O(1) work: same slot list until a swap, no upload at the swap, detokenizing only per retrieval', async () => {
@@ -187,7 +187,7 @@ describe('MemoryFeeder', () => {
     const dec = t.steps.slice(4);
     dec.forEach((step, i) => {
       const s = Math.floor(i / 8) * 8;
-      expect(step.query).toBe(s === 0 ? '17,18,19,20' : windowFor(s));
+      expect(step.query).toBe(s === 0 ? '13,14,15,16,17,18,19,20' : windowFor(s));
     });
   });
 
