@@ -1,9 +1,9 @@
 /**
  * Explicit memory while generating (Memory³): the prefix goes first, then the prompt in
  * retrievalInterval-sized chunks that each attend to the memories retrieved for the interval of
- * text ending where they end (their own text; a short last chunk adds the text before it, so a
- * question after a cached conversation retrieves for the whole question) (logits are computed and
- * read back only after the last chunk); while decoding, every interval
+ * text ending where they end, less what the cache held (a full chunk's own text; a short last
+ * chunk's with the text before it; after a cached conversation, only what the prompt adds) (logits
+ * are computed and read back only after the last chunk); while decoding, every interval
  * the memory slots are swapped for new ones and the context is never re-prefilled.
  *
  * The work sits at retrieval time, not on the per-token path: a swap's retrieval starts
@@ -123,9 +123,11 @@ export class MemoryFeeder implements Feeder {
       n = this.interval;
     const cached = e.reuse([...this.prefixIds, ...ids], this.provider.tag);
     let i = Math.max(0, cached - b);
-    // A chunk's query is the interval of tokens ending where the chunk ends: its own text, and for a
-    // short last chunk (a question after a cached conversation) the text leading up to it as well.
-    const query = (end: number) => ids.slice(Math.max(0, end - n), end);
+    // A chunk's query is the interval of tokens ending where the chunk ends, but none the cache
+    // already held: a full chunk's own text, a short last chunk's with the text before it, and after
+    // a cached conversation only what the prompt adds (the new question, not the old replies).
+    const fresh = i;
+    const query = (end: number) => ids.slice(Math.max(fresh, end - n), end);
     let next: Pending | null = this.start(query(Math.min((Math.floor(i / n) + 1) * n, ids.length)), signal); // overlaps the prefix's prefill
     try {
       if (cached < b) await e.append(this.prefixIds.slice(cached), { signal, logits: false });
