@@ -1,9 +1,9 @@
 /**
  * Explicit memory while generating (Memory³): the prefix goes first, then the prompt in
  * retrievalInterval-sized chunks that each attend to the memories retrieved for the interval of
- * text ending where they end, less what the cache held (a full chunk's own text; a short last
- * chunk's with the text before it; after a cached conversation, only what the prompt adds) (logits
- * are computed and read back only after the last chunk); while decoding, every interval
+ * text ending where they end (a full chunk's own text; a short last chunk's with the text before
+ * it; after a cached conversation only what the prompt adds, when that is at least 8 tokens)
+ * (logits are computed and read back only after the last chunk); while decoding, every interval
  * the memory slots are swapped for new ones and the context is never re-prefilled.
  *
  * The work sits at retrieval time, not on the per-token path: a swap's retrieval starts
@@ -29,6 +29,9 @@ interface Pending {
   references: RetrievalEvent['references'];
   corrupt: number[];
 }
+
+/** Fewest new prompt tokens a query is made of alone (fewer: the query reaches back into cached text). */
+const minFreshQuery = 8;
 
 export class MemoryFeeder implements Feeder {
   /** The last retrievalInterval tokens (the prompt's tail, then generated ones), a ring: (interval). */
@@ -123,11 +126,15 @@ export class MemoryFeeder implements Feeder {
       n = this.interval;
     const cached = e.reuse([...this.prefixIds, ...ids], this.provider.tag);
     let i = Math.max(0, cached - b);
-    // A chunk's query is the interval of tokens ending where the chunk ends, but none the cache
-    // already held: a full chunk's own text, a short last chunk's with the text before it, and after
-    // a cached conversation only what the prompt adds (the new question, not the old replies).
+    // A chunk's query is the interval of tokens ending where the chunk ends: a full chunk's own text,
+    // a short last chunk's with the text before it. After a cached conversation it holds only what
+    // the prompt adds (the new question, not the old replies), unless that is too little to search
+    // on (a prompt re-run from its cache adds one token): then the whole interval.
     const fresh = i;
-    const query = (end: number) => ids.slice(Math.max(fresh, end - n), end);
+    const query = (end: number) => {
+      const window = Math.max(0, end - n);
+      return ids.slice(end - fresh >= minFreshQuery ? Math.max(window, fresh) : window, end);
+    };
     let next: Pending | null = this.start(query(Math.min((Math.floor(i / n) + 1) * n, ids.length)), signal); // overlaps the prefix's prefill
     try {
       if (cached < b) await e.append(this.prefixIds.slice(cached), { signal, logits: false });
